@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util'
+import path from 'node:path'
+import { CollabError, ErrorCode } from '../shared/errors.ts'
+
+/**
+ * Every server option in one place. Each comment says why the option exists and what breaks when
+ * it is changed; README's configuration table lists the same options with their flags and env vars.
+ * Precedence: flag > environment variable > default.
+ */
+export const DEFAULT_CONFIG = {
+  /** Loopback by default: a dev server must not be reachable from the network by accident. */
+  host: '127.0.0.1',
+  /** 1234 is what y-websocket's examples use, so stock demos work unchanged. 0 picks a free port. */
+  port: 1234,
+  /** Where the embedded LevelDB lives. One server process owns it (LevelDB takes a lock). */
+  dataDir: './data',
+  /**
+   * Largest WebSocket frame accepted. A full-state sync of a big proposal is well under 1 MiB;
+   * 8 MiB leaves room for long offline batches while bounding what one frame can make us buffer.
+   * Bigger frames are closed with 1009 before they are read into memory.
+   */
+  maxPayloadBytes: 8 * 1024 * 1024,
+  /**
+   * Ping interval. A peer that has not answered the previous ping when the next one is due is
+   * terminated, so a half-open socket is gone within two intervals. Lower = faster detection,
+   * more idle traffic.
+   */
+  heartbeatIntervalMs: 30_000,
+  /**
+   * How long an empty room stays in memory after its last peer left. Reconnects (page reloads,
+   * flaky networks) within this window do not pay a reload from disk.
+   */
+  roomUnloadGraceMs: 10_000,
+  /**
+   * Stored updates per document after which the document is compacted (its updates merged into
+   * one) in the background. Lower = more compaction work; higher = slower cold loads.
+   */
+  compactAfterUpdates: 500,
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  logLevel: 'info',
+} as const
+
+export type ServerConfig = {
+  host: string
+  port: number
+  dataDir: string
+  maxPayloadBytes: number
+  heartbeatIntervalMs: number
+  roomUnloadGraceMs: number
+  compactAfterUpdates: number
+  logLevel: string
+}
+
+type OptionKind = 'string' | 'integer' | 'boolean'
+/** The flag and environment variable of each option (README's table is generated from the same names). */
+export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: string[]; kind: OptionKind } } = {
+  host: { flag: 'host', env: ['COLLAB_HOST', 'HOST'], kind: 'string' },
+  port: { flag: 'port', env: ['COLLAB_PORT', 'PORT'], kind: 'integer' },
+  dataDir: { flag: 'data-dir', env: ['COLLAB_DATA_DIR', 'DATA_DIR'], kind: 'string' },
+  maxPayloadBytes: { flag: 'max-payload', env: ['COLLAB_MAX_PAYLOAD'], kind: 'integer' },
+  heartbeatIntervalMs: { flag: 'heartbeat-interval', env: ['COLLAB_HEARTBEAT_INTERVAL_MS'], kind: 'integer' },
+  roomUnloadGraceMs: { flag: 'room-unload-grace', env: ['COLLAB_ROOM_UNLOAD_GRACE_MS'], kind: 'integer' },
+  compactAfterUpdates: { flag: 'compact-after', env: ['COLLAB_COMPACT_AFTER_UPDATES'], kind: 'integer' },
+  logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+const parseValue = (name: string, kind: OptionKind, raw: string | boolean): string | number | boolean => {
+  if (kind === 'boolean') return raw === true || raw === 'true' || raw === '1'
+  if (typeof raw !== 'string') throw new CollabError(ErrorCode.BadConfig, `--${name} needs a value`)
+  if (kind === 'string') return raw
+  if (!/^\d+$/.test(raw)) throw new CollabError(ErrorCode.BadConfig, `${name} must be a non-negative integer, got "${raw}"`)
+  return Number(raw)
+}
+
+/** Builds the configuration from defaults, environment and command-line flags. Throws ERR_BAD_CONFIG. */
+export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv = {}): ServerConfig => {
+  const options = Object.fromEntries(
+    Object.values(CONFIG_SOURCES).map(({ flag, kind }) => [flag, { type: kind === 'boolean' ? 'boolean' : 'string' }]),
+  ) as Record<string, { type: 'string' | 'boolean' }>
+  let flags: Record<string, string | boolean | undefined>
+  try {
+    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+  } catch (error) {
+    throw new CollabError(ErrorCode.BadConfig, (error as Error).message)
+  }
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
+  for (const [key, { flag, env: envNames, kind }] of Object.entries(CONFIG_SOURCES)) {
+    const fromEnv = envNames.map((name) => env[name]).find((value) => value !== undefined && value !== '')
+    const raw = flags[flag] ?? fromEnv
+    if (raw !== undefined) config[key] = parseValue(flag, kind, raw)
+  }
+  const result = config as ServerConfig
+  if (result.port > 65535) throw new CollabError(ErrorCode.BadConfig, `port must be ≤ 65535, got ${result.port}`)
+  if (result.maxPayloadBytes < 1024) throw new CollabError(ErrorCode.BadConfig, 'max-payload must be at least 1024 bytes')
+  if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
+  if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
+  result.dataDir = path.resolve(result.dataDir)
+  return result
+}

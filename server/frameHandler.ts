@@ -1,0 +1,55 @@
+import * as awarenessProtocol from 'y-protocols/awareness'
+import { CollabError, ErrorCode } from '../shared/errors.ts'
+import type { Peer } from './peer.ts'
+import { checkAwarenessUpdate, decodeMessage, encodeAwarenessStates, encodeSyncStep2 } from './protocol.ts'
+import type { Room } from './room.ts'
+import { acceptUpdate } from './writePath.ts'
+
+/**
+ * Handles one frame of a peer in a ready room: decodes it and routes it by message type. Any frame
+ * that cannot be handled closes its peer with a stable code; the room and its other peers go on.
+ */
+export const handleFrame = (room: Room, peer: Peer, frame: Uint8Array): void => {
+  const error = routeFrame(room, peer, frame)
+  if (error) {
+    room.logger.warn({ peer: peer.id, code: error.code, reason: error.message }, 'closing peer')
+    peer.closeWithError(error)
+    room.leave(peer)
+  }
+}
+
+const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | null => {
+  let message
+  try {
+    message = decodeMessage(frame)
+  } catch (error) {
+    return error as CollabError
+  }
+  switch (message.kind) {
+    case 'sync-step-1': {
+      let reply: Uint8Array
+      try {
+        reply = encodeSyncStep2(room.doc, message.stateVector)
+      } catch (error) {
+        return new CollabError(ErrorCode.MalformedMessage, `bad state vector: ${(error as Error).message}`)
+      }
+      peer.send(reply)
+      return null
+    }
+    case 'update':
+      return acceptUpdate(room, peer, message.update)
+    case 'awareness':
+      try {
+        checkAwarenessUpdate(message.update)
+      } catch (error) {
+        return error as CollabError
+      }
+      awarenessProtocol.applyAwarenessUpdate(room.awareness, message.update, peer)
+      return null
+    case 'query-awareness':
+      peer.send(encodeAwarenessStates(room.awareness, [...room.awareness.getStates().keys()]))
+      return null
+    case 'auth':
+      return null
+  }
+}

@@ -1,0 +1,86 @@
+import * as Y from 'yjs'
+
+/** One accepted update waiting to become durable, with the peer it came from. */
+export interface PendingWrite<Source> {
+  /** null: nothing new to store, but the source still wants to learn when everything before is durable. */
+  readonly update: Uint8Array | null
+  readonly source: Source
+}
+
+export interface CommittedBatch<Source> {
+  readonly writes: ReadonlyArray<PendingWrite<Source>>
+  /** The document's state vector when the batch was cut: exactly what is now on disk. */
+  readonly durableStateVector: Uint8Array
+}
+
+export interface GroupCommitOptions<Source> {
+  /** Stores one (merged) update; must reject when the write failed. */
+  readonly write: (update: Uint8Array) => Promise<void>
+  /** The state vector of the in-memory document, read when a batch is cut. */
+  readonly stateVector: () => Uint8Array
+  readonly onCommitted: (batch: CommittedBatch<Source>) => void
+  readonly onFailed: (error: unknown, lost: ReadonlyArray<PendingWrite<Source>>) => void
+}
+
+/**
+ * Group commit for one document: updates accepted in the same tick, and those accepted while the
+ * previous write was in flight, are merged into one LevelDB write. Writes are strictly ordered,
+ * so batches commit in the order their updates were applied, and the state vector read when a batch
+ * is cut covers that batch and every earlier one and nothing later.
+ *
+ * After a failed write the queue refuses everything (the caller discards the room): an in-memory
+ * state ahead of the disk must never be acknowledged.
+ */
+export class GroupCommit<Source> {
+  private pending: Array<PendingWrite<Source>> = []
+  private tail: Promise<void> = Promise.resolve()
+  private scheduled = false
+  private failed = false
+
+  constructor(private readonly options: GroupCommitOptions<Source>) {}
+
+  get depth(): number {
+    return this.pending.length
+  }
+
+  enqueue(write: PendingWrite<Source>): void {
+    if (this.failed) return
+    this.pending.push(write)
+    if (this.scheduled) return
+    this.scheduled = true
+    // Wait for the end of this tick so every frame that arrived together lands in one write.
+    setImmediate(() => {
+      this.scheduled = false
+      this.tail = this.tail.then(() => this.commitPending())
+    })
+  }
+
+  /** Resolves when everything enqueued so far is durable (or was dropped by a failure). */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.pending.length > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      await this.tail
+    }
+    await this.tail
+  }
+
+  private async commitPending(): Promise<void> {
+    if (this.failed || this.pending.length === 0) return
+    const writes = this.pending
+    this.pending = []
+    const durableStateVector = this.options.stateVector()
+    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
+    try {
+      if (updates.length > 0) {
+        await this.options.write(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates))
+      }
+    } catch (error) {
+      this.failed = true
+      const lost = [...writes, ...this.pending]
+      this.pending = []
+      this.options.onFailed(error, lost)
+      return
+    }
+    this.options.onCommitted({ writes, durableStateVector })
+  }
+}

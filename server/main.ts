@@ -1,0 +1,43 @@
+import { loadConfig } from './config.ts'
+import { startCollabServer } from './collabServer.ts'
+import { createLogger } from './logger.ts'
+import { isCollabError } from '../shared/errors.ts'
+
+/**
+ * `npm start`: the server with the embedded default (LevelDB in ./data). SIGTERM/SIGINT stop
+ * accepting, finish pending writes, close the store and exit 0.
+ */
+const main = async (): Promise<void> => {
+  let config
+  try {
+    config = loadConfig(process.argv.slice(2), process.env)
+  } catch (error) {
+    console.error(isCollabError(error) ? `${error.code}: ${error.message}` : error)
+    process.exit(2)
+  }
+  const logger = createLogger(config.logLevel)
+  let server
+  try {
+    server = await startCollabServer(config, logger)
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not start')
+    process.exit(1)
+  }
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+await main()

@@ -1,0 +1,217 @@
+import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import type { Logger } from './logger.ts'
+import type { DocumentStore } from './persistence/documentStore.ts'
+import type { DocumentName } from '../shared/documentName.ts'
+import { ErrorCode } from '../shared/errors.ts'
+import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
+import { encodeAck } from '../shared/extensionProtocol.ts'
+import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
+import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
+import { Peer } from './peer.ts'
+
+export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
+
+export interface RoomOptions {
+  readonly store: DocumentStore
+  readonly logger: Logger
+  readonly compactAfterUpdates: number
+  /** Handles one frame of a peer once the room is ready (the frame handler / write path). */
+  readonly handleFrame: (room: Room, peer: Peer, frame: Uint8Array) => void
+  /** The room has no peers left and nothing to write: the registry may drop it. */
+  readonly onIdle: (room: Room) => void
+  /** The room is closing (unloaded, or discarded after a failed write): the registry must forget it now. */
+  readonly onClosing: (room: Room) => void
+}
+
+/**
+ * One loaded document and the peers editing it. A room owns the lifecycle of its Y.Doc: it is
+ * loaded from disk before any peer is answered, frames that arrive meanwhile wait in order, and
+ * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
+ * in arrival order; rooms are independent of each other.
+ */
+export class Room {
+  state: RoomState = 'loading'
+  doc: Y.Doc = new Y.Doc()
+  /** Awareness has its own doc: it must survive a reload of the content doc. */
+  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc())
+  readonly peers = new Set<Peer>()
+  readonly commits: GroupCommit<Peer>
+  readonly logger: Logger
+  /** Frames that arrived while the room was loading or reloading, in arrival order. */
+  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
+  private storedUpdates = 0
+  private compacting = false
+
+  constructor(
+    readonly tenant: string,
+    readonly document: DocumentName,
+    private readonly options: RoomOptions,
+  ) {
+    this.logger = options.logger.child({ room: this.storageName })
+    this.awareness.setLocalState(null)
+    this.commits = new GroupCommit<Peer>({
+      write: (update) => options.store.storeUpdate(this.storageName, update),
+      stateVector: () => Y.encodeStateVector(this.doc),
+      onCommitted: (batch) => this.afterCommit(batch),
+      onFailed: (error, lost) => this.discard(error, lost),
+    })
+    this.awareness.on('update', this.broadcastAwareness)
+  }
+
+  /** Storage keys are prefixed with the tenant, so two tenants never share a document. */
+  get storageName(): string {
+    return `${this.tenant}/${this.document.name}`
+  }
+
+  async load(): Promise<void> {
+    const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
+    this.doc = doc
+    this.storedUpdates = storedUpdates
+    this.becomeReady()
+    this.maybeCompact()
+  }
+
+  join(peer: Peer): void {
+    this.peers.add(peer)
+    if (this.state === 'unloading') this.state = 'ready'
+    if (this.state === 'ready') this.greet(peer)
+    else this.waiting.push({ peer, frame: null })
+  }
+
+  receive(peer: Peer, frame: Uint8Array): void {
+    if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
+    else if (this.state === 'loading' || this.state === 'reloading') this.waiting.push({ peer, frame })
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    if (peer.awarenessClients.size > 0) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessClients], peer)
+    }
+    if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
+  }
+
+  /**
+   * Y.applyUpdate threw half-way: the in-memory doc may hold part of the bad update. Everything
+   * accepted before it is in the write queue, so wait for the queue, then read the doc back.
+   */
+  async reloadFromDisk(reason: string): Promise<void> {
+    if (this.state !== 'ready') return
+    this.state = 'reloading'
+    this.logger.warn({ reason }, 'reloading room from disk')
+    try {
+      await this.commits.drain()
+      if (this.state !== 'reloading') return
+      const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
+      this.doc.destroy()
+      this.doc = doc
+      this.storedUpdates = storedUpdates
+      this.becomeReady()
+    } catch (error) {
+      this.discard(error, [])
+    }
+  }
+
+  /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
+  async unload(): Promise<boolean> {
+    if (this.state !== 'ready' || this.peers.size > 0) return false
+    this.state = 'unloading'
+    await this.commits.drain()
+    // A peer that joined during the drain flipped the state back to ready and keeps the room.
+    if (this.state !== 'unloading' || this.peers.size > 0) return false
+    this.options.onClosing(this)
+    this.close()
+    return true
+  }
+
+  /** Closes all peers and releases the doc (server shutdown or discard). */
+  close(code: number = CloseCode.GoingAway, reason = ''): void {
+    this.state = 'closed'
+    for (const peer of this.peers) peer.close(code, reason)
+    this.peers.clear()
+    this.waiting = []
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+
+  /** Sends a message to every peer of the room except `except`. */
+  broadcast(message: Uint8Array, except?: Peer): void {
+    for (const peer of this.peers) if (peer !== except) peer.send(message)
+  }
+
+  private becomeReady(): void {
+    this.state = 'ready'
+    const waiting = this.waiting
+    this.waiting = []
+    for (const { peer, frame } of waiting) {
+      if (!this.peers.has(peer)) continue
+      if (frame === null) this.greet(peer)
+      else if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
+      else this.waiting.push({ peer, frame }) // a frame above started another reload: keep order
+    }
+  }
+
+  /** The server's half of the sync handshake, sent only once the doc is loaded. */
+  private greet(peer: Peer): void {
+    peer.send(encodeSyncStep1(this.doc))
+    const clients = [...this.awareness.getStates().keys()]
+    if (clients.length > 0) peer.send(encodeAwarenessStates(this.awareness, clients))
+  }
+
+  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
+  private afterCommit({ writes, durableStateVector }: CommittedBatch<Peer>): void {
+    const acked = new Set<Peer>()
+    for (const { update, source } of writes) {
+      if (update) this.broadcast(encodeUpdate(update), source)
+      if (source.wantsExtensions) acked.add(source)
+    }
+    if (acked.size > 0) {
+      const ack = encodeAck(durableStateVector)
+      for (const peer of acked) peer.send(ack)
+    }
+    this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
+    this.maybeCompact()
+    if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
+  }
+
+  private maybeCompact(): void {
+    if (this.compacting || this.storedUpdates < this.options.compactAfterUpdates) return
+    this.compacting = true
+    const before = this.storedUpdates
+    // Compaction runs on y-leveldb's serialized queue, so it never interleaves with our writes.
+    this.options.store
+      .compact(this.storageName)
+      .then(() => {
+        this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
+        this.logger.debug({ merged: before }, 'compacted')
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'compaction failed'))
+      .finally(() => {
+        this.compacting = false
+      })
+  }
+
+  /** A write failed: nothing in memory beyond the disk may be acknowledged. Drop the room. */
+  private discard(error: unknown, lost: ReadonlyArray<PendingWrite<Peer>>): void {
+    if (this.state === 'closed') return
+    this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
+    this.options.onClosing(this)
+    const reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not store your changes; reconnect to resend')
+    this.close(CloseCode.PersistenceFailed, reason)
+  }
+
+  private readonly broadcastAwareness = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const changed = [...added, ...updated, ...removed]
+    if (changed.length === 0) return
+    // Remember which awareness clients a connection controls, to remove them when it leaves.
+    if (origin instanceof Peer) {
+      for (const client of [...added, ...updated]) origin.awarenessClients.add(client)
+      for (const client of removed) origin.awarenessClients.delete(client)
+    }
+    this.broadcast(encodeAwarenessStates(this.awareness, changed))
+  }
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import * as Y from 'yjs'
+import { proposalModel } from '../shared/documentModel.ts'
+import { eventually } from '../shared/testing/eventually.ts'
+import { connectStockClient, type StockClient } from '../shared/testing/stockClient.ts'
+import { startServer, type TestServer } from './testing/startServer.ts'
+
+describe('stock y-websocket clients co-editing', () => {
+  let server: TestServer
+  const clients: StockClient[] = []
+  const connect = (room: string, params?: Record<string, string>) => {
+    const client = connectStockClient(server.url, room, params ? { params } : {})
+    clients.push(client)
+    return client
+  }
+  before(async () => {
+    server = await startServer()
+  })
+  after(async () => {
+    for (const client of clients) client.destroy()
+    await server.dispose()
+  })
+
+  test('two clients converge on map fields and rich text; a late third client gets the full state', async () => {
+    const alice = connect('proposal/p-1')
+    const bob = connect('proposal/p-1')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+
+    const a = proposalModel(alice.doc)
+    const b = proposalModel(bob.doc)
+    a.meta.set('title', 'Fleet renewal')
+    b.financial.set('value', 125_000)
+    const paragraph = new Y.XmlElement('paragraph')
+    paragraph.insert(0, [new Y.XmlText('Dear customer,')])
+    a.body.insert(0, [paragraph])
+    await eventually(() => {
+      assert.equal(b.meta.get('title'), 'Fleet renewal')
+      assert.equal(a.financial.get('value'), 125_000)
+      assert.equal(b.body.toString(), '<paragraph>Dear customer,</paragraph>')
+    })
+    // Concurrent edits of the same text converge.
+    ;(a.body.get(0) as Y.XmlElement).get(0).insert(0, 'A: ')
+    ;(b.body.get(0) as Y.XmlElement).get(0).insert(14, ' B')
+    await eventually(() => assert.equal(a.body.toString(), b.body.toString()))
+    assert.match(a.body.toString(), /A: .*B/)
+
+    const carol = connect('proposal/p-1')
+    await carol.whenSynced()
+    const c = proposalModel(carol.doc)
+    assert.equal(c.meta.get('title'), 'Fleet renewal')
+    assert.equal(c.financial.get('value'), 125_000)
+    assert.equal(c.body.toString(), a.body.toString())
+    assert.deepEqual(Y.encodeStateVector(carol.doc), Y.encodeStateVector(alice.doc))
+  })
+
+  test('rooms are independent: an edit in one document never reaches another', async () => {
+    const one = connect('customer/c-1')
+    const two = connect('customer/c-2')
+    await Promise.all([one.whenSynced(), two.whenSynced()])
+    one.doc.getMap('fields').set('name', 'ACME')
+    const observer = connect('customer/c-1')
+    await eventually(() => assert.equal(observer.doc.getMap('fields').get('name'), 'ACME'))
+    assert.equal(two.doc.getMap('fields').get('name'), undefined)
+  })
+
+  test('awareness propagates and is removed when a client leaves', async () => {
+    const alice = connect('content/k-1')
+    const bob = connect('content/k-1')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    await eventually(() => {
+      const state = bob.provider.awareness.getStates().get(alice.doc.clientID)
+      assert.deepEqual(state?.user, { name: 'Alice' })
+    })
+    // A late joiner receives the current awareness states on connect.
+    const carol = connect('content/k-1')
+    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(alice.doc.clientID)))
+    // Leaving without saying goodbye (socket closed): the server removes the state for everyone.
+    alice.provider.awareness.off('update', (alice.provider as unknown as { _awarenessUpdateHandler: never })._awarenessUpdateHandler)
+    alice.provider.ws?.close()
+    alice.provider.shouldConnect = false
+    await eventually(() => {
+      assert.equal(bob.provider.awareness.getStates().has(alice.doc.clientID), false)
+      assert.equal(carol.provider.awareness.getStates().has(alice.doc.clientID), false)
+    })
+  })
+})

@@ -1,0 +1,65 @@
+import { ErrorCode } from './errors.ts'
+
+/**
+ * WebSocket close codes, shared by server and client. 1xxx are the RFC 6455 codes the server uses;
+ * 4xxx are application codes whose last three digits echo the nearest HTTP status, so a reader
+ * guesses their meaning. Every code is documented in README and covered by a test.
+ */
+export const CloseCode = {
+  /** Server shutdown (RFC 6455 "going away"); the client reconnects to the next instance. */
+  GoingAway: 1001,
+  /** A frame above maxPayload; `ws` closes with this itself. */
+  MessageTooBig: 1009,
+  /** A frame that is not a y-protocols message, or an unknown message type. */
+  MalformedMessage: 4400,
+  /** Reserved for identity (issue B): token missing/invalid/expired during a connection. */
+  Unauthorized: 4401,
+  /** Reserved for identity (issue B): the token does not grant access to this document. */
+  Forbidden: 4403,
+  /** An update that failed the structural check or threw while being applied. */
+  InvalidUpdate: 4422,
+  /** Reserved for limits (issue B): message or byte rate exceeded. */
+  RateLimited: 4429,
+  /** The server could not make an update durable; nothing was acknowledged. Reconnect resends it. */
+  PersistenceFailed: 4500,
+} as const
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/** Close codes after which a client must not simply reconnect with the same credentials. */
+export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Forbidden])
+
+/** The close code used for each error code a peer can be disconnected with. */
+export const closeCodeFor = (code: ErrorCode): CloseCode => {
+  switch (code) {
+    case ErrorCode.MalformedMessage:
+    case ErrorCode.UnknownMessageType:
+      return CloseCode.MalformedMessage
+    case ErrorCode.MalformedUpdate:
+    case ErrorCode.UpdateCountsOutOfRange:
+    case ErrorCode.UpdateApplyFailed:
+      return CloseCode.InvalidUpdate
+    case ErrorCode.MessageTooBig:
+      return CloseCode.MessageTooBig
+    case ErrorCode.PersistenceFailed:
+      return CloseCode.PersistenceFailed
+    default:
+      return CloseCode.GoingAway
+  }
+}
+
+/**
+ * A close reason is limited to 123 bytes by RFC 6455. The reason is `<ERROR_CODE>: <message>`,
+ * so a program can read the code with `parseCloseReason`.
+ */
+export const formatCloseReason = (code: ErrorCode, message: string): string => {
+  const reason = `${code}: ${message}`
+  const bytes = new TextEncoder().encode(reason)
+  if (bytes.length <= 123) return reason
+  // Cut at a byte boundary and drop a code point the cut may have split.
+  return new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD$/, '') + '...'
+}
+
+export const parseCloseReason = (reason: string): { code: string | null; message: string } => {
+  const match = /^(ERR_[A-Z0-9_]+): ?(.*)$/s.exec(reason)
+  return match ? { code: match[1] ?? null, message: match[2] ?? '' } : { code: null, message: reason }
+}

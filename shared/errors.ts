@@ -1,0 +1,43 @@
+/**
+ * Typed errors with stable codes. Codes are for programs (tests, logs, the CLI, close reasons);
+ * messages are for people. Every failure the server reports to a peer carries one of these codes.
+ */
+export const ErrorCode = {
+  /** The URL does not name a document as `<type>/<id>`. */
+  BadDocumentName: 'ERR_BAD_DOCUMENT_NAME',
+  /** The document type is not one of proposal | customer | content. */
+  UnknownDocumentType: 'ERR_UNKNOWN_DOCUMENT_TYPE',
+  /** A frame could not be decoded as a y-protocols message. */
+  MalformedMessage: 'ERR_MALFORMED_MESSAGE',
+  /** A frame's message type is not one the server speaks. */
+  UnknownMessageType: 'ERR_UNKNOWN_MESSAGE_TYPE',
+  /** An update failed the structural check before decoding (truncated, garbage, bad content ref). */
+  MalformedUpdate: 'ERR_MALFORMED_UPDATE',
+  /** An update's header claims more structs/clients than its bytes can hold (allocation attack). */
+  UpdateCountsOutOfRange: 'ERR_UPDATE_COUNTS_OUT_OF_RANGE',
+  /** Y.applyUpdate threw: the room was reloaded from disk and the update dropped. */
+  UpdateApplyFailed: 'ERR_UPDATE_APPLY_FAILED',
+  /** A frame exceeded maxPayload. */
+  MessageTooBig: 'ERR_MESSAGE_TOO_BIG',
+  /** A write to LevelDB failed: nothing was acknowledged, the room is reloaded from disk. */
+  PersistenceFailed: 'ERR_PERSISTENCE_FAILED',
+  /** The server is shutting down. */
+  ShuttingDown: 'ERR_SHUTTING_DOWN',
+  /** The peer did not answer pings. */
+  HeartbeatTimeout: 'ERR_HEARTBEAT_TIMEOUT',
+  /** Configuration is invalid. */
+  BadConfig: 'ERR_BAD_CONFIG',
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export class CollabError extends Error {
+  override readonly name = 'CollabError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export const isCollabError = (value: unknown): value is CollabError => value instanceof CollabError

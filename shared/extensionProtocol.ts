@@ -1,0 +1,65 @@
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+
+/**
+ * The PosalPro extension to the y-websocket protocol (design §7). Stock y-websocket speaks
+ * message types 0 sync, 1 awareness, 2 auth, 3 query-awareness. Extension messages use type 100
+ * (far from future y-protocols types) and are sent only to clients that opted in with the URL
+ * query parameter `ext=1`, so a stock client never receives a type it cannot handle.
+ *
+ *   varUint 100 · varUint subtype · payload
+ *   subtype 0 ack:    varUint8Array durable state vector (Y.encodeStateVector of what is on disk)
+ *   subtype 1 notice: varString JSON of a Notice
+ */
+export const MESSAGE_EXTENSION = 100
+export const EXTENSION_QUERY_PARAM = 'ext'
+export const EXTENSION_VERSION = '1'
+
+export const ExtensionSubtype = { Ack: 0, Notice: 1 } as const
+
+export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
+
+/** Told to a client about one of its changes (issue C fills the outcomes in). */
+export interface Notice {
+  readonly outcome: NoticeOutcome
+  readonly ruleId: string
+  readonly path: string
+  readonly message: string
+  readonly reviewId?: string
+}
+
+export type ExtensionMessage =
+  | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array }
+  | { readonly kind: 'notice'; readonly notice: Notice }
+
+export const encodeAck = (durableStateVector: Uint8Array): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.Ack)
+  encoding.writeVarUint8Array(encoder, durableStateVector)
+  return encoding.toUint8Array(encoder)
+}
+
+export const encodeNotice = (notice: Notice): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.Notice)
+  encoding.writeVarString(encoder, JSON.stringify(notice))
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Decodes the body of an extension message, after its type (100) was read from `decoder`.
+ * Returns null for a subtype this version does not know, so newer servers can add subtypes.
+ */
+export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessage | null => {
+  const subtype = decoding.readVarUint(decoder)
+  switch (subtype) {
+    case ExtensionSubtype.Ack:
+      return { kind: 'ack', durableStateVector: decoding.readVarUint8Array(decoder) }
+    case ExtensionSubtype.Notice:
+      return { kind: 'notice', notice: JSON.parse(decoding.readVarString(decoder)) as Notice }
+    default:
+      return null
+  }
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod'
+
+/**
+ * Field schemas for every document type, declared once (design §3). They give the static types of
+ * the typed accessors and the runtime checks of the `schema` rule (issue C). Every field is
+ * optional in a document: a field that was never written is absent, not invalid.
+ */
+
+const shortText = (max: number) => z.string().max(max)
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, 'ISO 8601 date')
+const userId = z.string().min(1).max(128)
+const documentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)
+
+export const ROLES = ['viewer', 'editor', 'manager', 'admin'] as const
+export const roleSchema = z.enum(ROLES)
+export type Role = z.infer<typeof roleSchema>
+
+export const PROPOSAL_STATUSES = ['draft', 'in_review', 'approved', 'rejected', 'submitted', 'won', 'lost'] as const
+export const proposalStatusSchema = z.enum(PROPOSAL_STATUSES)
+export type ProposalStatus = z.infer<typeof proposalStatusSchema>
+
+export const proposalMetaSchema = z.object({
+  title: shortText(200),
+  status: proposalStatusSchema,
+  customerId: documentId,
+  ownerId: userId,
+  dueDate: isoDate,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 currency code'),
+})
+
+export const proposalFinancialSchema = z.object({
+  value: z.number().finite().min(0).max(1e12),
+  discountPct: z.number().finite().min(0).max(100),
+  marginPct: z.number().finite().min(-100).max(100),
+  paymentTermsDays: z.number().int().min(0).max(365),
+})
+
+export const approvalSchema = z.object({
+  decision: z.enum(['approved', 'rejected']),
+  role: roleSchema,
+  at: z.string(),
+})
+
+export const customerFieldsSchema = z.object({
+  name: shortText(200).min(1),
+  email: z.email().max(254),
+  phone: z.string().regex(/^[+0-9 ()-]{3,32}$/, 'phone number'),
+  address: shortText(500),
+  industry: shortText(100),
+})
+
+export const contentMetaSchema = z.object({
+  title: shortText(200),
+  category: shortText(100),
+  legal: z.boolean(),
+  locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'locale like en or en-US'),
+})
+
+export type ProposalMeta = z.infer<typeof proposalMetaSchema>
+export type ProposalFinancial = z.infer<typeof proposalFinancialSchema>
+export type Approval = z.infer<typeof approvalSchema>
+export type CustomerFields = z.infer<typeof customerFieldsSchema>
+export type ContentMeta = z.infer<typeof contentMetaSchema>
+
+/**
+ * The map-valued root types of each document type and the schema of each map's values.
+ * `team` and `approvals` are keyed by user id, so their schema is the value schema.
+ */
+export const MAP_SCHEMAS = {
+  proposal: {
+    meta: { kind: 'fields', schema: proposalMetaSchema },
+    financial: { kind: 'fields', schema: proposalFinancialSchema },
+    team: { kind: 'record', schema: roleSchema },
+    approvals: { kind: 'record', schema: approvalSchema },
+  },
+  customer: {
+    fields: { kind: 'fields', schema: customerFieldsSchema },
+  },
+  content: {
+    meta: { kind: 'fields', schema: contentMetaSchema },
+  },
+} as const
+
+/** The rich-text root types (Y.XmlFragment, bound to ProseMirror/TipTap) of each document type. */
+export const RICH_TEXT_ROOTS = {
+  proposal: ['body'],
+  customer: ['notes'],
+  content: ['body'],
+} as const
