@@ -40,8 +40,8 @@ describe('stock y-websocket clients co-editing', () => {
       assert.equal(b.body.toString(), '<paragraph>Dear customer,</paragraph>')
     })
     // Concurrent edits of the same text converge.
-    ;(a.body.get(0) as Y.XmlElement).get(0).insert(0, 'A: ')
-    ;(b.body.get(0) as Y.XmlElement).get(0).insert(14, ' B')
+    ;((a.body.get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, "A: ")
+    ;((b.body.get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(14, " B")
     await eventually(() => assert.equal(a.body.toString(), b.body.toString()))
     assert.match(a.body.toString(), /A: .*B/)
 

@@ -1,0 +1,306 @@
+import type * as decoding from 'lib0/decoding'
+import { ObservableV2 } from 'lib0/observable'
+import type { Awareness } from 'y-protocols/awareness'
+import { WebsocketProvider } from 'y-websocket'
+import type * as Y from 'yjs'
+import { CloseCode, TERMINAL_CLOSE_CODES, parseCloseReason } from '../shared/closeCodes.ts'
+import { CollabError, ErrorCode } from '../shared/errors.ts'
+import {
+  EXTENSION_QUERY_PARAM,
+  EXTENSION_VERSION,
+  MESSAGE_EXTENSION,
+  readExtensionMessage,
+  type Notice,
+} from '../shared/extensionProtocol.ts'
+import { SendGate, gatedWebSocketClass, type AcknowledgedMessage, type GatedSocket, type WebSocketClass } from './sendGate.ts'
+
+/**
+ * Where a document stands with the server:
+ *  - `offline`: not connected, and either not trying (`connect: false`, `disconnect()`, a
+ *    terminal close, destroyed) or the last attempt failed (server unreachable, refused, or the
+ *    token could not be fetched). Attempts go on in the background with backoff while wanted, but
+ *    do not flip the status back to `connecting`: a laptop without network shows `offline`, not a
+ *    flicker. The next status after a successful attempt is `syncing`.
+ *  - `connecting`: a connection is being set up (waiting for the local state to load, fetching a
+ *    token, the socket opening) for the first time after `connect()`, or again right after an
+ *    established connection dropped (including the short backoff before that reconnect).
+ *  - `syncing`: the socket is open; the server's sync step 2 has not arrived yet.
+ *  - `synced`: the server's sync step 2 arrived; local and server state are exchanged.
+ */
+export type ConnectionStatus = 'offline' | 'connecting' | 'syncing' | 'synced'
+
+/** An open connection was closed by the other side (the server, or the network in between). */
+export interface CloseInfo {
+  /** The WebSocket close code: 1001, 1009, 4xxx from shared/closeCodes.ts; 1006 when the connection was lost. */
+  readonly code: number
+  /** The close reason as sent, `<ERROR_CODE>: message` when the server closed deliberately. */
+  readonly reason: string
+  /**
+   * The ERR_* code: read from the reason, or implied by the close code where that is unambiguous
+   * (1009: `ws` closes a too-big frame itself, with an empty reason). Null when neither says.
+   */
+  readonly errorCode: string | null
+  /** False when the code is terminal (TERMINAL_CLOSE_CODES): the handle stays offline until `connect()`. */
+  readonly willReconnect: boolean
+}
+
+export interface ConnectionOptions {
+  /** The server's WebSocket URL, without the document path. */
+  readonly url: string
+  /** The room: `<type>/<id>`. */
+  readonly room: string
+  readonly doc: Y.Doc
+  readonly WebSocket: WebSocketClass
+  readonly token?: string | undefined
+  readonly getToken?: (() => Promise<string> | string) | undefined
+  /** Upper bound of the exponential reconnect backoff, in ms. */
+  readonly maxBackoffMs: number
+  /** Settles (either way) when the first connection may start: once the local state is loaded. */
+  readonly ready: Promise<unknown>
+}
+
+export interface ConnectionEvents {
+  status: (status: ConnectionStatus) => void
+  closed: (info: CloseInfo) => void
+  /** The server's durable state vector, after a sync-step-2 / update message of ours became durable. */
+  ack: (durableStateVector: Uint8Array) => void
+  notice: (notice: Notice) => void
+  /**
+   * A message the server will acknowledge went out on the current socket. At most one is in flight
+   * (SendGate), so the n-th ack on a connection acknowledges the n-th message.
+   */
+  sent: (message: AcknowledgedMessage) => void
+  /** The current socket closed (for any reason, also locally): acks counting starts again. */
+  disconnected: () => void
+  error: (error: Error) => void
+}
+
+/** Close codes whose error code `ws` does not put in the reason. */
+const IMPLIED_ERROR_CODES: ReadonlyMap<number, string> = new Map([[CloseCode.MessageTooBig, ErrorCode.MessageTooBig]])
+
+export const describeClose = (code: number, reason: string, willReconnect: boolean): CloseInfo => ({
+  code,
+  reason,
+  errorCode: parseCloseReason(reason).code ?? IMPLIED_ERROR_CODES.get(code) ?? null,
+  willReconnect,
+})
+
+/**
+ * What the connection is doing: nothing; getting ready for a socket (local state, token); waiting
+ * out the backoff before the next attempt; or a provider socket exists (opening or open).
+ */
+type Phase = 'idle' | 'preparing' | 'waiting' | 'socket'
+
+/**
+ * One document's link to the server, built on the stock y-websocket WebsocketProvider. The
+ * provider does the sync and awareness protocol; this class owns *when* to connect, because a
+ * token must be fetched (asynchronously) before each attempt, and the provider's own reconnect
+ * timer builds the URL synchronously. Invariant: `provider.shouldConnect` is true only while the
+ * provider has a socket, so the provider's reconnect timers always find nothing to do.
+ */
+export class Connection extends ObservableV2<ConnectionEvents> {
+  readonly provider: WebsocketProvider
+  private phase: Phase = 'idle'
+  /** The user wants a connection (connect() and no disconnect(), destroy() or terminal close since). */
+  private wanted = false
+  /** The last attempt failed before its socket opened. */
+  private lastAttemptFailed = false
+  /** Attempts since the last sync, for the backoff. */
+  private failures = 0
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  /** Incremented by every attempt and by disconnect(), so a stale async attempt gives up. */
+  private attemptId = 0
+  private currentStatus: ConnectionStatus = 'offline'
+  private destroyed = false
+  /** Paces the current socket's sync-step-2 / update messages: one in flight. */
+  private readonly gate = new SendGate((message) => this.emit('sent', [message]))
+
+  constructor(private readonly options: ConnectionOptions) {
+    super()
+    // A stale socket (already replaced) sends nothing the gate should count.
+    const GatedWebSocket = gatedWebSocketClass(options.WebSocket, (socket, data) =>
+      socket === this.provider.ws ? this.gate.outgoing(data) : true,
+    )
+    this.provider = new WebsocketProvider(options.url, options.room, options.doc, {
+      connect: false,
+      // Node has no tabs; in browsers, cross-tab sync would bypass the server's validation gate.
+      disableBc: true,
+      WebSocketPolyfill: GatedWebSocket,
+      params: this.paramsWith(options.token),
+      maxBackoffTime: options.maxBackoffMs,
+      // onConnectionClose decides about reconnecting; the provider must never stop on its own.
+      shouldReconnect: () => true,
+    })
+    // y-websocket dispatches on `provider.messageHandlers[type]`; 100 is the PosalPro extension.
+    this.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder) => this.onExtensionMessage(decoder)
+    this.provider.on('status', this.onProviderStatus)
+    this.provider.on('sync', this.onProviderSync)
+    this.provider.on('connection-close', this.onConnectionClose)
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus
+  }
+
+  get awareness(): Awareness {
+    return this.provider.awareness
+  }
+
+  /** True when a doc update made now goes out at once: the provider's own condition for sending. */
+  get canSendNow(): boolean {
+    const ws = this.provider.ws
+    return this.provider.wsconnected && ws !== null && ws.readyState === ws.OPEN
+  }
+
+  /** Starts connecting (after the local state loaded) and keeps reconnecting until disconnect(). */
+  connect(): void {
+    if (this.destroyed || this.wanted) return
+    this.wanted = true
+    this.lastAttemptFailed = false
+    this.failures = 0
+    void this.attempt()
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  disconnect(): void {
+    if (!this.wanted) return
+    this.wanted = false
+    this.attemptId += 1
+    this.cancelRetry()
+    if (this.phase === 'socket') this.provider.disconnect() // → onConnectionClose
+    this.phase = 'idle'
+    this.refreshStatus()
+  }
+
+  override destroy(): void {
+    if (this.destroyed) return
+    this.disconnect()
+    this.destroyed = true
+    this.provider.destroy()
+    super.destroy()
+  }
+
+  private async attempt(): Promise<void> {
+    const attemptId = ++this.attemptId
+    const current = () => attemptId === this.attemptId && this.wanted && !this.destroyed
+    this.phase = 'preparing'
+    this.refreshStatus()
+    await this.options.ready.catch(() => {}) // a failed local load must not keep the server away
+    let token = this.options.token
+    if (this.options.getToken) {
+      try {
+        token = await this.options.getToken()
+      } catch (error) {
+        if (!current()) return
+        this.emit('error', [asError(error, 'getToken failed')])
+        this.lastAttemptFailed = true
+        this.scheduleRetry()
+        return
+      }
+    }
+    if (!current()) return
+    // y-websocket reads `params` each time it builds the socket URL.
+    this.provider.params = this.paramsWith(token)
+    this.phase = 'socket'
+    try {
+      this.provider.connect()
+    } catch (error) {
+      // The WebSocket constructor threw (a malformed URL): retrying cannot help.
+      this.provider.shouldConnect = false
+      this.wanted = false
+      this.phase = 'idle'
+      this.refreshStatus()
+      this.emit('error', [asError(error, 'could not open a WebSocket')])
+      return
+    }
+    this.refreshStatus()
+  }
+
+  private scheduleRetry(): void {
+    this.failures += 1
+    this.phase = 'waiting'
+    const delay = Math.min(2 ** this.failures * 100, this.options.maxBackoffMs)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      if (this.wanted && !this.destroyed) void this.attempt()
+    }, delay)
+    this.refreshStatus()
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+  }
+
+  /**
+   * The provider emits this before it resets its own state (`wsconnected` still tells whether the
+   * socket had opened). `event` is null for a local close (disconnect, or the provider's watchdog).
+   */
+  private readonly onConnectionClose = (event: CloseEvent | null): void => {
+    const wasOpen = this.provider.wsconnected
+    this.provider.shouldConnect = false
+    this.phase = 'idle'
+    this.gate.reset()
+    this.emit('disconnected', [])
+    if (event !== null && TERMINAL_CLOSE_CODES.has(event.code)) this.wanted = false
+    const willReconnect = this.wanted && !this.destroyed
+    if (willReconnect) {
+      this.lastAttemptFailed = !wasOpen
+      this.scheduleRetry()
+    } else {
+      this.refreshStatus()
+    }
+    if (event !== null && wasOpen) this.emit('closed', [describeClose(event.code, event.reason, willReconnect)])
+  }
+
+  private readonly onProviderStatus = ({ status }: { status: 'connected' | 'disconnected' | 'connecting' }): void => {
+    if (status === 'connected') this.lastAttemptFailed = false
+    this.refreshStatus()
+  }
+
+  private readonly onProviderSync = (synced: boolean): void => {
+    if (synced) this.failures = 0
+    this.refreshStatus()
+  }
+
+  private onExtensionMessage(decoder: decoding.Decoder): void {
+    let message
+    try {
+      message = readExtensionMessage(decoder)
+    } catch (error) {
+      this.emit('error', [new CollabError(ErrorCode.MalformedMessage, `unreadable extension message: ${asError(error, '').message}`)])
+      return
+    }
+    if (message === null) return // a subtype from a newer server
+    if (message.kind === 'notice') {
+      this.emit('notice', [message.notice])
+      return
+    }
+    // Release what was held while the acknowledged message was in flight; 'sent' for it is
+    // emitted before 'ack', so nothing looks saved in between.
+    const released = this.gate.acknowledged()
+    if (released) (this.provider.ws as GatedSocket | null)?.sendPastGate(released)
+    this.emit('ack', [message.durableStateVector])
+  }
+
+  private refreshStatus(): void {
+    const status = this.deriveStatus()
+    if (status === this.currentStatus) return
+    this.currentStatus = status
+    this.emit('status', [status])
+  }
+
+  private deriveStatus(): ConnectionStatus {
+    if (this.phase === 'idle') return 'offline'
+    // Only read the provider's flags while it owns a socket: during a close they are stale.
+    if (this.phase === 'socket' && this.provider.wsconnected) return this.provider.synced ? 'synced' : 'syncing'
+    return this.lastAttemptFailed ? 'offline' : 'connecting'
+  }
+
+  private paramsWith(token: string | undefined): Record<string, string> {
+    return { [EXTENSION_QUERY_PARAM]: EXTENSION_VERSION, ...(token ? { token } : {}) }
+  }
+}
+
+const asError = (error: unknown, fallback: string): Error =>
+  error instanceof Error ? error : new Error(error === undefined ? fallback : String(error))

@@ -1,0 +1,231 @@
+import { ObservableV2 } from 'lib0/observable'
+import type { Awareness } from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import { modelFor, type DocumentModels } from '../shared/documentModel.ts'
+import type { DocumentName, DocumentType } from '../shared/documentName.ts'
+import type { Notice } from '../shared/extensionProtocol.ts'
+import { ClientError, ClientErrorCode } from './clientErrors.ts'
+import { Connection, type CloseInfo, type ConnectionStatus } from './connection.ts'
+import type { LocalDocument, LocalStore } from './localStore.ts'
+import { SavedTracker } from './savedTracker.ts'
+import type { WebSocketClass } from './sendGate.ts'
+
+export interface DocumentHandleEvents {
+  /** The connection status changed (see ConnectionStatus for what each value means). */
+  status: (status: ConnectionStatus) => void
+  /** `saved` flipped: false after a local change, true once the server acknowledged everything. */
+  saved: (saved: boolean) => void
+  /** The server told us about one of our changes (rejected, held for review, conflict). */
+  notice: (notice: Notice) => void
+  /** An open connection was closed by the server or the network. */
+  closed: (info: CloseInfo) => void
+  /** Something failed that the handle cannot report otherwise: local store writes, getToken, bad messages. */
+  error: (error: Error) => void
+}
+
+/** Everything a handle is built from: what the platform entry (node.ts, later a browser one) decides. */
+export interface DocumentHandleSetup<T extends DocumentType> {
+  readonly document: DocumentName & { readonly type: T }
+  readonly url: string
+  readonly WebSocket: WebSocketClass
+  /** The store the handle keeps the document in, or null for none. The handle closes it on destroy. */
+  readonly localStore: LocalStore | null
+  readonly token: string | undefined
+  readonly getToken: (() => Promise<string> | string) | undefined
+  readonly connect: boolean
+  readonly maxBackoffMs: number
+}
+
+/**
+ * An open document: the Y.Doc with typed accessors, kept in the local store and synced with the
+ * server. Create it with `openDocument` (client/node.ts); release it with `destroy()`.
+ *
+ * Edits are made on `doc` / `model` directly, online or not: they are stored locally as they
+ * happen and reach the server when connected.
+ */
+export class DocumentHandle<T extends DocumentType = DocumentType> extends ObservableV2<DocumentHandleEvents> {
+  readonly type: T
+  readonly id: string
+  /** `<type>/<id>`: the room name on the server and the key in the local store. */
+  readonly name: string
+  readonly doc: Y.Doc
+  /** Typed accessors over the doc's root types (shared/documentModel.ts). */
+  readonly model: DocumentModels[T]
+  private readonly connection: Connection
+  private readonly tracker = new SavedTracker()
+  private readonly localStore: LocalStore | null
+  private readonly localDocument: LocalDocument | null
+  private readonly loaded: Promise<void>
+  private readonly synced = deferred()
+  private savedWaiters: Array<Deferred> = []
+  private lastSaved: boolean
+  private destroying: Promise<void> | null = null
+
+  constructor(setup: DocumentHandleSetup<T>) {
+    super()
+    this.type = setup.document.type
+    this.id = setup.document.id
+    this.name = setup.document.name
+    this.doc = new Y.Doc()
+    this.model = modelFor(this.type, this.doc)
+    this.lastSaved = this.tracker.saved
+    const loaded = deferred()
+    this.loaded = loaded.promise
+    this.connection = new Connection({
+      url: setup.url,
+      room: this.name,
+      doc: this.doc,
+      WebSocket: setup.WebSocket,
+      token: setup.token,
+      getToken: setup.getToken,
+      maxBackoffMs: setup.maxBackoffMs,
+      ready: this.loaded,
+    })
+    this.connection.on('status', this.onStatus)
+    this.connection.on('sent', ({ kind }) => this.updateSaved(() => this.tracker.messageSent(kind)))
+    this.connection.on('ack', (durableStateVector) => this.updateSaved(() => this.tracker.ack(durableStateVector)))
+    this.connection.on('disconnected', () => this.updateSaved(() => this.tracker.disconnected()))
+    this.connection.on('notice', (notice) => this.emit('notice', [notice]))
+    this.connection.on('closed', (info) => this.emit('closed', [info]))
+    this.connection.on('error', (error) => this.emit('error', [error]))
+    // Registered before the local store applies what it loaded: loaded state counts as local.
+    this.doc.on('update', this.onDocUpdate)
+    this.localStore = setup.localStore
+    this.localDocument = setup.localStore?.attach(this.name, this.doc, { onError: (error) => this.emit('error', [error]) }) ?? null
+    if (this.localDocument) {
+      this.localDocument.loaded.then(loaded.resolve, (error: unknown) => {
+        loaded.reject(error)
+        this.emit('error', [error as Error])
+      })
+    } else {
+      loaded.resolve()
+    }
+    if (setup.connect) this.connection.connect()
+  }
+
+  get status(): ConnectionStatus {
+    return this.connection.status
+  }
+
+  /**
+   * True when every local change (including state loaded from the local store) is known to be
+   * durable on the server. Starts true for a new, empty handle; false while anything is unsaved,
+   * also while offline. See SavedTracker for how it is decided.
+   */
+  get saved(): boolean {
+    return this.lastSaved
+  }
+
+  /** The server's durable state vector (client → clock) from the latest ack; null before the first. */
+  get durableStateVector(): ReadonlyMap<number, number> | null {
+    return this.tracker.durableStateVector
+  }
+
+  /** Presence (cursors, who is here), shared through the same connection. */
+  get awareness(): Awareness {
+    return this.connection.awareness
+  }
+
+  /** Resolves once the local store's state is in the doc (at once without a local store). Works offline. */
+  whenLoaded(): Promise<void> {
+    return this.loaded
+  }
+
+  /** Resolves when the handle is first `synced` with the server. Rejects with ERR_HANDLE_DESTROYED. */
+  whenSynced(): Promise<void> {
+    return this.synced.promise
+  }
+
+  /** Resolves when `saved` is true (at once if it is). Rejects with ERR_HANDLE_DESTROYED. */
+  whenSaved(): Promise<void> {
+    if (this.destroying) return Promise.reject(this.destroyedError())
+    if (this.lastSaved) return Promise.resolve()
+    const waiter = deferred()
+    this.savedWaiters.push(waiter)
+    return waiter.promise
+  }
+
+  /** Connects (after `connect: false` or `disconnect()`), and keeps reconnecting with backoff. */
+  connect(): void {
+    if (!this.destroying) this.connection.connect()
+  }
+
+  /** Disconnects and stays offline until `connect()`. Local edits are still stored. */
+  disconnect(): void {
+    this.connection.disconnect()
+  }
+
+  /**
+   * Disconnects, stores every pending update locally, closes the local store and destroys the doc.
+   * Rejects with ERR_PERSISTENCE_FAILED when the last local writes failed (everything is released
+   * anyway).
+   */
+  override destroy(): Promise<void> {
+    this.destroying ??= this.release()
+    return this.destroying
+  }
+
+  private async release(): Promise<void> {
+    this.connection.destroy()
+    this.doc.off('update', this.onDocUpdate)
+    const error = this.destroyedError()
+    this.synced.reject(error)
+    for (const waiter of this.savedWaiters) waiter.reject(error)
+    this.savedWaiters = []
+    try {
+      await this.localDocument?.destroy()
+    } finally {
+      try {
+        await this.localStore?.close()
+      } finally {
+        this.doc.destroy()
+        super.destroy()
+      }
+    }
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    // The server's changes are durable before it sends them: only our own changes are tracked.
+    if (origin === this.connection.provider) return
+    this.updateSaved(() => this.tracker.localUpdate(update, { sentNow: this.connection.canSendNow }))
+  }
+
+  private readonly onStatus = (status: ConnectionStatus): void => {
+    if (status === 'synced') this.synced.resolve()
+    this.emit('status', [status])
+  }
+
+  private updateSaved(change: () => void): void {
+    change()
+    const saved = this.tracker.saved
+    if (saved === this.lastSaved) return
+    this.lastSaved = saved
+    if (saved) {
+      for (const waiter of this.savedWaiters) waiter.resolve()
+      this.savedWaiters = []
+    }
+    this.emit('saved', [saved])
+  }
+
+  private destroyedError(): ClientError {
+    return new ClientError(ClientErrorCode.HandleDestroyed, `${this.name}: the document handle was destroyed`)
+  }
+}
+
+interface Deferred {
+  readonly promise: Promise<void>
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
+const deferred = (): Deferred => {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {})
+  return { promise, resolve, reject }
+}

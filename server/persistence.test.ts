@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import * as decoding from 'lib0/decoding'
+import * as Y from 'yjs'
+import { MESSAGE_EXTENSION, readExtensionMessage } from '../shared/extensionProtocol.ts'
+import { eventually } from '../shared/testing/eventually.ts'
+import { spawnServer } from '../shared/testing/serverProcess.ts'
+import { connectStockClient, type StockClient } from '../shared/testing/stockClient.ts'
+import { tempDir } from '../shared/testing/tempDir.ts'
+import { CloseCode } from '../shared/closeCodes.ts'
+import { ErrorCode } from '../shared/errors.ts'
+import { startServer } from './testing/startServer.ts'
+
+/** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
+const connectAckedClient = (url: string, room: string) => {
+  const client = connectStockClient(url, room, { params: { ext: '1' } })
+  const acks: Uint8Array[] = []
+  client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
+    const message = readExtensionMessage(decoder)
+    if (message?.kind === 'ack') acks.push(message.durableStateVector)
+  }
+  return { ...client, acks }
+}
+
+const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
+  stateVector ? (Y.decodeStateVector(stateVector).get(client) ?? 0) : 0
+
+describe('persistence', () => {
+  const cleanups: Array<() => Promise<void> | void> = []
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+
+  test('state survives a graceful restart, map fields and rich text alike', async () => {
+    let server = await startServer()
+    cleanups.push(() => server.dispose())
+    const writer = connectStockClient(server.url, 'proposal/p-restart')
+    await writer.whenSynced()
+    writer.doc.getMap('meta').set('title', 'Persisted')
+    const text = new Y.XmlText('Body text')
+    writer.doc.getXmlFragment('body').insert(0, [text])
+    const reader = connectStockClient(server.url, 'proposal/p-restart')
+    await eventually(() => assert.equal(reader.doc.getXmlFragment('body').toString(), '<paragraph>Body text</paragraph>'.replace(/<\/?paragraph>/g, '')))
+    reader.destroy()
+    writer.destroy()
+    server = await server.restart()
+    const fresh = connectStockClient(server.url, 'proposal/p-restart')
+    await fresh.whenSynced()
+    // `synced` only fires once the content is there: the server loads from disk before answering.
+    assert.equal(fresh.doc.getMap('meta').get('title'), 'Persisted')
+    assert.equal(fresh.doc.getXmlFragment('body').toString(), 'Body text')
+    fresh.destroy()
+  })
+
+  test('SIGKILL during a burst: every acknowledged update is there after restart (5 rounds)', async () => {
+    const dir = await tempDir()
+    cleanups.push(() => dir.remove())
+    let expectedKeys = 0
+    for (let round = 0; round < 5; round++) {
+      const server = await spawnServer({ dataDir: dir.path })
+      const writer = connectAckedClient(server.url, 'proposal/p-burst')
+      await writer.whenSynced()
+      const meta = writer.doc.getMap('meta')
+      // Every key written in earlier rounds was acknowledged, so it must have survived the kills.
+      for (let i = 0; i < expectedKeys; i++) assert.ok(meta.has(`k${i}`), `round ${round}: k${i} lost`)
+      const clientId = writer.doc.clientID
+      const firstKey = meta.size
+      // A burst of separate updates; kill the server while they are still arriving.
+      let written = 0
+      await new Promise<void>((resolve) => {
+        const writeSome = () => {
+          for (let i = 0; i < 20; i++) meta.set(`k${firstKey + written++}`, written)
+          if (writer.acks.length >= 3 && clockOf(writer.acks.at(-1), clientId) > 0) resolve()
+          else setImmediate(writeSome)
+        }
+        writeSome()
+      })
+      await server.kill()
+      const ackedClock = Math.max(...writer.acks.map((sv) => clockOf(sv, clientId)))
+      writer.destroy()
+      // Each meta.set is one item: clocks 0..ackedClock-1 of this client are keys firstKey.. in order.
+      expectedKeys = firstKey + ackedClock
+      assert.ok(ackedClock > 0 && ackedClock <= written)
+    }
+    const server = await spawnServer({ dataDir: dir.path })
+    const reader = connectStockClient(server.url, 'proposal/p-burst')
+    await reader.whenSynced()
+    for (let i = 0; i < expectedKeys; i++) assert.ok(reader.doc.getMap('meta').has(`k${i}`), `k${i} lost`)
+    reader.destroy()
+    assert.equal(await server.stop(), 0)
+  })
+
+  test('SIGTERM finishes pending writes, closes the store and exits 0', async () => {
+    const dir = await tempDir()
+    cleanups.push(() => dir.remove())
+    const server = await spawnServer({ dataDir: dir.path })
+    const writer = connectStockClient(server.url, 'content/k-term')
+    await writer.whenSynced()
+    for (let i = 0; i < 200; i++) writer.doc.getMap('meta').set('title', `v${i}`)
+    // Let the frames reach the server, then stop it while they are being written.
+    await eventually(() => assert.ok(server.logs.length > 0))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(await server.stop(), 0)
+    writer.provider.disconnect()
+    const again = await spawnServer({ dataDir: dir.path })
+    const reader = connectStockClient(again.url, 'content/k-term')
+    await reader.whenSynced()
+    // Whatever the server received before SIGTERM is on disk; the writer holds the rest and resends it.
+    writer.provider.connect()
+    await eventually(() => assert.equal(reader.doc.getMap('meta').get('title'), 'v199'))
+    writer.destroy()
+    reader.destroy()
+    assert.equal(await again.stop(), 0)
+  })
+
+  test('stored updates are compacted in the background and the document is intact', async () => {
+    const server = await startServer({ compactAfterUpdates: 50 })
+    cleanups.push(() => server.dispose())
+    const writer = connectStockClient(server.url, 'proposal/p-compact')
+    await writer.whenSynced()
+    const storage = 'default/proposal/p-compact'
+    for (let i = 0; i < 200; i++) {
+      writer.doc.getMap('meta').set('title', `t${i}`)
+      // Separate ticks, so group commit does not merge them all into one write.
+      if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await eventually(async () => {
+      const stored = await server.server.store.loadUpdates(storage)
+      const doc = new Y.Doc()
+      for (const update of stored) Y.applyUpdate(doc, update)
+      assert.equal(doc.getMap('meta').get('title'), 't199')
+      assert.ok(stored.length < 50, `${stored.length} stored updates`)
+    })
+    writer.destroy()
+  })
+
+  test('a failed write is never acknowledged: peers are closed with 4500 and nothing is lost', async () => {
+    const server = await startServer()
+    cleanups.push(() => server.dispose())
+    const writer = connectAckedClient(server.url, 'proposal/p-fail')
+    await writer.whenSynced()
+    writer.doc.getMap('meta').set('title', 'durable')
+    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1))
+    const acksBefore = writer.acks.length
+    // Make LevelDB fail underneath the server: its writes now reject.
+    const closes: number[] = []
+    writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
+    await (server.server.store as unknown as { persistence: { _transact(f: (db: { close(): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) => db.close())
+    writer.doc.getMap('meta').set('title', 'not durable')
+    await eventually(() => assert.ok(closes.includes(CloseCode.PersistenceFailed)))
+    assert.equal(writer.acks.slice(acksBefore).some((sv) => clockOf(sv, writer.doc.clientID) >= 2), false)
+    assert.equal(server.server.rooms.find('default', 'proposal/p-fail'), undefined)
+    writer.provider.shouldConnect = false
+    writer.destroy()
+    void ErrorCode
+  })
+})
