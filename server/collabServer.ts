@@ -37,6 +37,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     logger,
     roomUnloadGraceMs: config.roomUnloadGraceMs,
     compactAfterUpdates: config.compactAfterUpdates,
+    maxPendingWrites: config.maxPendingWrites,
   })
   const peers = new Set<Peer>()
   let accepting = true

@@ -36,6 +36,12 @@ export const DEFAULT_CONFIG = {
    * one) in the background. Lower = more compaction work; higher = slower cold loads.
    */
   compactAfterUpdates: 500,
+  /**
+   * Accepted updates of one document waiting for LevelDB. Above this the room stops reading from
+   * its sockets until the store catches up, so a burst cannot grow memory without bound. Group
+   * commit merges the queue into one write, so the queue rarely grows unless the disk stalls.
+   */
+  maxPendingWrites: 1000,
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -48,6 +54,7 @@ export type ServerConfig = {
   heartbeatIntervalMs: number
   roomUnloadGraceMs: number
   compactAfterUpdates: number
+  maxPendingWrites: number
   logLevel: string
 }
 
@@ -61,6 +68,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   heartbeatIntervalMs: { flag: 'heartbeat-interval', env: ['COLLAB_HEARTBEAT_INTERVAL_MS'], kind: 'integer' },
   roomUnloadGraceMs: { flag: 'room-unload-grace', env: ['COLLAB_ROOM_UNLOAD_GRACE_MS'], kind: 'integer' },
   compactAfterUpdates: { flag: 'compact-after', env: ['COLLAB_COMPACT_AFTER_UPDATES'], kind: 'integer' },
+  maxPendingWrites: { flag: 'max-pending-writes', env: ['COLLAB_MAX_PENDING_WRITES'], kind: 'integer' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 
@@ -94,6 +102,7 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   const result = config as ServerConfig
   if (result.port > 65535) throw new CollabError(ErrorCode.BadConfig, `port must be ≤ 65535, got ${result.port}`)
   if (result.maxPayloadBytes < 1024) throw new CollabError(ErrorCode.BadConfig, 'max-payload must be at least 1024 bytes')
+  if (result.maxPendingWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-pending-writes must be at least 1')
   if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
   if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
   result.dataDir = path.resolve(result.dataDir)

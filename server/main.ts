@@ -20,7 +20,8 @@ const main = async (): Promise<void> => {
   try {
     server = await startCollabServer(config, logger)
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start')
+    const summary = isCollabError(error) ? `${error.code}: ${error.message}` : String(error)
+    logger.fatal({ err: error }, `could not start: ${summary}`)
     process.exit(1)
   }
   let stopping = false

@@ -60,6 +60,15 @@ export class Peer {
     setTimeout(() => this.socket.terminate(), 2_000).unref()
   }
 
+  /** Stops reading frames from the socket (backpressure); the kernel then pushes back on the sender. */
+  pauseReading(): void {
+    this.socket.pause()
+  }
+
+  resumeReading(): void {
+    this.socket.resume()
+  }
+
   /** Called by the heartbeat every interval: terminate when the last ping went unanswered. */
   heartbeat(): void {
     if (!this.alive) {

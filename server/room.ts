@@ -16,6 +16,8 @@ export interface RoomOptions {
   readonly store: DocumentStore
   readonly logger: Logger
   readonly compactAfterUpdates: number
+  /** Write-queue depth at which the room stops reading from its peers' sockets (backpressure). */
+  readonly maxPendingWrites: number
   /** Handles one frame of a peer once the room is ready (the frame handler / write path). */
   readonly handleFrame: (room: Room, peer: Peer, frame: Uint8Array) => void
   /** The room has no peers left and nothing to write: the registry may drop it. */
@@ -42,6 +44,8 @@ export class Room {
   private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
   private storedUpdates = 0
   private compacting = false
+  /** True while the write queue is full and the peers' sockets are paused. */
+  private readingPaused = false
 
   constructor(
     readonly tenant: string,
@@ -74,6 +78,7 @@ export class Room {
 
   join(peer: Peer): void {
     this.peers.add(peer)
+    if (this.readingPaused) peer.pauseReading()
     if (this.state === 'unloading') this.state = 'ready'
     if (this.state === 'ready') this.greet(peer)
     else this.waiting.push({ peer, frame: null })
@@ -135,6 +140,20 @@ export class Room {
     this.doc.destroy()
   }
 
+  /**
+   * Queues an accepted update for the group commit. A burst must not outrun the store: when the
+   * queue is full, stop reading from this room's sockets (TCP pushes back on the senders) until
+   * the store has caught up.
+   */
+  persist(update: Uint8Array | null, source: Peer): void {
+    this.commits.enqueue({ update, source })
+    if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
+      this.readingPaused = true
+      this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
+      for (const peer of this.peers) peer.pauseReading()
+    }
+  }
+
   /** Sends a message to every peer of the room except `except`. */
   broadcast(message: Uint8Array, except?: Peer): void {
     for (const peer of this.peers) if (peer !== except) peer.send(message)
@@ -169,6 +188,10 @@ export class Room {
     if (acked.size > 0) {
       const ack = encodeAck(durableStateVector)
       for (const peer of acked) peer.send(ack)
+    }
+    if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
+      this.readingPaused = false
+      for (const peer of this.peers) peer.resumeReading()
     }
     this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
     this.maybeCompact()

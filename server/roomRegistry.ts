@@ -12,6 +12,7 @@ export interface RoomRegistryOptions {
   readonly logger: Logger
   readonly roomUnloadGraceMs: number
   readonly compactAfterUpdates: number
+  readonly maxPendingWrites: number
 }
 
 /**
@@ -63,6 +64,7 @@ export class RoomRegistry {
       store: this.options.store,
       logger: this.options.logger,
       compactAfterUpdates: this.options.compactAfterUpdates,
+      maxPendingWrites: this.options.maxPendingWrites,
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),

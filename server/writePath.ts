@@ -36,6 +36,6 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
 
   // 5. Persist. Even an update that changed nothing is queued (with no bytes) so its sender is
   //    acknowledged once everything before it is durable.
-  room.commits.enqueue({ update: check.structs > 0 || check.deleteRanges > 0 ? update : null, source: peer })
+  room.persist(check.structs > 0 || check.deleteRanges > 0 ? update : null, peer)
   return null
 }

@@ -21,6 +21,8 @@ export const ErrorCode = {
   MessageTooBig: 'ERR_MESSAGE_TOO_BIG',
   /** A write to LevelDB failed: nothing was acknowledged, the room is reloaded from disk. */
   PersistenceFailed: 'ERR_PERSISTENCE_FAILED',
+  /** The data directory is held by another process (LevelDB's lock): a server already runs on it. */
+  DataDirLocked: 'ERR_DATA_DIR_LOCKED',
   /** The server is shutting down. */
   ShuttingDown: 'ERR_SHUTTING_DOWN',
   /** The peer did not answer pings. */

@@ -20,7 +20,14 @@ export class DocumentStore {
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
   static async open(location: string): Promise<DocumentStore> {
     const store = new DocumentStore(location)
-    await store.run('open', async (db: { open(): Promise<void> }) => db.open())
+    try {
+      await store.run('open', async (db: { open(): Promise<void> }) => db.open())
+    } catch (error) {
+      if (/lock/i.test((error as Error).message)) {
+        throw new CollabError(ErrorCode.DataDirLocked, `data directory ${location} is locked: another server is using it`)
+      }
+      throw error
+    }
     return store
   }
 
@@ -77,6 +84,7 @@ export class DocumentStore {
 
 const describe = (error: unknown): string => {
   if (!(error instanceof Error)) return String(error)
-  const cause = (error as Error & { cause?: unknown }).cause
-  return cause instanceof Error ? `${error.message} (${cause.message})` : error.message
+  const { cause, code } = error as Error & { cause?: unknown; code?: string }
+  const text = code ? `${code}: ${error.message}` : error.message
+  return cause instanceof Error ? `${text} (${describe(cause)})` : text
 }
