@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import * as decoding from 'lib0/decoding'
+import * as Y from 'yjs'
+import { MESSAGE_EXTENSION, readExtensionMessage } from '../shared/extensionProtocol.ts'
+import { eventually } from '../shared/testing/eventually.ts'
+import { connectRawPeer } from '../shared/testing/rawPeer.ts'
+import { MessageType } from './protocol.ts'
+import { syncUpdateFrame } from './testing/attackFrames.ts'
+import { startServer, type TestServer } from './testing/startServer.ts'
+
+const titleUpdate = (title: string, clientID: number) => {
+  const doc = new Y.Doc()
+  doc.clientID = clientID
+  doc.getMap('meta').set('title', title)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+const acksOf = (frames: Uint8Array[]) =>
+  frames.flatMap((frame) => {
+    const decoder = decoding.createDecoder(frame)
+    decoding.readVarUint(decoder)
+    const message = readExtensionMessage(decoder)
+    return message?.kind === 'ack' ? [Y.decodeStateVector(message.durableStateVector)] : []
+  })
+
+describe('durable acks (extension messages)', () => {
+  let server: TestServer
+  before(async () => {
+    server = await startServer()
+  })
+  after(() => server.dispose())
+
+  test('an opted-in client is told the durable state vector once its update is on disk', async () => {
+    const peer = await connectRawPeer(`${server.url}/proposal/p-ack?ext=1`)
+    peer.send(syncUpdateFrame(titleUpdate('acked', 4242)))
+    await eventually(() => assert.ok(acksOf(peer.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(4242) === 1)))
+    // "Durable" means it: the store holds it now, before anything else happens.
+    const stored = await server.server.store.loadUpdates('default/proposal/p-ack')
+    const doc = new Y.Doc()
+    for (const update of stored) Y.applyUpdate(doc, update)
+    assert.equal(doc.getMap('meta').get('title'), 'acked')
+    peer.close()
+  })
+
+  test('a stock client (no ext=1) never receives an extension message', async () => {
+    const stock = await connectRawPeer(`${server.url}/proposal/p-ack`)
+    const optedIn = await connectRawPeer(`${server.url}/proposal/p-ack?ext=1`)
+    stock.send(syncUpdateFrame(titleUpdate('from stock', 5151)))
+    optedIn.send(syncUpdateFrame(titleUpdate('from opted-in', 6161)))
+    // Each update reaches the other peer only after it is durable, in the same step that acks its
+    // sender: once both crossed over, any ack for the stock client would have been sent.
+    await eventually(() => {
+      assert.ok(acksOf(optedIn.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(6161) === 1))
+      assert.equal(stock.messagesOfType(MessageType.Sync).length, 2) // server's step 1 + the other update
+      assert.equal(optedIn.messagesOfType(MessageType.Sync).length, 2)
+    })
+    assert.deepEqual(stock.messagesOfType(MESSAGE_EXTENSION), [])
+    stock.close()
+    optedIn.close()
+  })
+})
