@@ -110,7 +110,9 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   /**
    * True when every local change (including state loaded from the local store) is known to be
    * durable on the server. Starts true for a new, empty handle; false while anything is unsaved,
-   * also while offline. See SavedTracker for how it is decided.
+   * also while offline. It never turns true early; it can be false briefly when nothing is at
+   * risk: on every (re)connect until the server acknowledged our sync step 2 (one round trip).
+   * See SavedTracker for how it is decided.
    */
   get saved(): boolean {
     return this.lastSaved
