@@ -24,6 +24,14 @@ const acksOf = (frames: Uint8Array[]) =>
     return message?.kind === 'ack' ? [Y.decodeStateVector(message.durableStateVector)] : []
   })
 
+const ackCounts = (frames: Uint8Array[]) =>
+  frames.flatMap((frame) => {
+    const decoder = decoding.createDecoder(frame)
+    decoding.readVarUint(decoder)
+    const message = readExtensionMessage(decoder)
+    return message?.kind === 'ack' ? [message.durableMessages] : []
+  })
+
 describe('durable acks (extension messages)', () => {
   let server: TestServer
   before(async () => {
@@ -40,6 +48,24 @@ describe('durable acks (extension messages)', () => {
     const doc = new Y.Doc()
     for (const update of stored) Y.applyUpdate(doc, update)
     assert.equal(doc.getMap('meta').get('title'), 'acked')
+    peer.close()
+  })
+
+  test('the ack counts durable messages, so a delete-only message is acknowledged too', async () => {
+    const peer = await connectRawPeer(`${server.url}/proposal/p-count?ext=1`)
+    const doc = new Y.Doc()
+    doc.clientID = 777
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    doc.getMap('meta').set('title', 'one')
+    doc.getMap('meta').set('currency', 'EUR')
+    doc.getMap('meta').delete('currency') // moves no state vector
+    assert.equal(updates.length, 3)
+    for (const update of updates) peer.send(syncUpdateFrame(update))
+    await eventually(() => assert.equal(Math.max(...ackCounts(peer.messagesOfType(MESSAGE_EXTENSION))), 3))
+    // Counts only grow, one ack per batch.
+    const counts = ackCounts(peer.messagesOfType(MESSAGE_EXTENSION))
+    assert.deepEqual(counts, [...counts].sort((a, b) => a - b))
     peer.close()
   })
 

@@ -5,6 +5,8 @@ export interface PendingWrite<Source> {
   /** null: nothing new to store, but the source still wants to learn when everything before is durable. */
   readonly update: Uint8Array | null
   readonly source: Source
+  /** The source's message sequence number (1-based), acknowledged once this write is durable. */
+  readonly sequence: number
 }
 
 export interface CommittedBatch<Source> {

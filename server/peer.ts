@@ -21,6 +21,8 @@ export class Peer {
   readonly awarenessClients = new Set<number>()
   /** Answered the last ping; cleared when a ping is sent. */
   alive = true
+  /** Sync-step-2 and update messages received so far; each write carries its sequence number. */
+  updatesReceived = 0
   bytesIn = 0
   bytesOut = 0
   closed = false

@@ -146,7 +146,7 @@ export class Room {
    * the store has caught up.
    */
   persist(update: Uint8Array | null, source: Peer): void {
-    this.commits.enqueue({ update, source })
+    this.commits.enqueue({ update, source, sequence: source.updatesReceived })
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
@@ -180,15 +180,13 @@ export class Room {
 
   /** Durable: now other peers may see the updates, and their senders learn they are saved. */
   private afterCommit({ writes, durableStateVector }: CommittedBatch<Peer>): void {
-    const acked = new Set<Peer>()
-    for (const { update, source } of writes) {
+    // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
+    const durableMessages = new Map<Peer, number>()
+    for (const { update, source, sequence } of writes) {
       if (update) this.broadcast(encodeUpdate(update), source)
-      if (source.wantsExtensions) acked.add(source)
+      if (source.wantsExtensions) durableMessages.set(source, sequence)
     }
-    if (acked.size > 0) {
-      const ack = encodeAck(durableStateVector)
-      for (const peer of acked) peer.send(ack)
-    }
+    for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
       this.readingPaused = false
       for (const peer of this.peers) peer.resumeReading()

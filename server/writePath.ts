@@ -17,6 +17,8 @@ import { checkUpdateStructure } from './updateGuard.ts'
  * Returns the error to close the peer with, or null when the update was accepted.
  */
 export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): CollabError | null => {
+  // Every message is counted, so the ack tells the sender exactly which of its messages are durable.
+  peer.updatesReceived++
   // 1. Decode-check: a cheap structural walk, before Yjs allocates anything for it.
   const check = checkUpdateStructure(update)
   if (!check.ok) return new CollabError(check.code, check.message)

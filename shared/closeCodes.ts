@@ -25,8 +25,16 @@ export const CloseCode = {
 } as const
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
-/** Close codes after which a client must not simply reconnect with the same credentials. */
-export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Forbidden])
+/**
+ * Close codes after which a client must not reconnect on its own: it would resend the same
+ * refused state (or credentials) and loop. 4401 is not here: a fresh token from getToken fixes it.
+ */
+export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.Forbidden,
+  CloseCode.MalformedMessage,
+  CloseCode.InvalidUpdate,
+  CloseCode.MessageTooBig,
+])
 
 /** The close code used for each error code a peer can be disconnected with. */
 export const closeCodeFor = (code: ErrorCode): CloseCode => {

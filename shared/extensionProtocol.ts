@@ -9,6 +9,10 @@ import * as encoding from 'lib0/encoding'
  *
  *   varUint 100 · varUint subtype · payload
  *   subtype 0 ack:    varUint8Array durable state vector (Y.encodeStateVector of what is on disk)
+ *                     · varUint durable message count: how many of this connection's sync-step-2 and
+ *                       update messages are now durable (cumulative, in the order they were sent).
+ *                       A deletion moves no state vector, so only the count tells a client that
+ *                       a delete-only message is saved.
  *   subtype 1 notice: varString JSON of a Notice
  */
 export const MESSAGE_EXTENSION = 100
@@ -29,14 +33,15 @@ export interface Notice {
 }
 
 export type ExtensionMessage =
-  | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array }
+  | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array; readonly durableMessages: number }
   | { readonly kind: 'notice'; readonly notice: Notice }
 
-export const encodeAck = (durableStateVector: Uint8Array): Uint8Array => {
+export const encodeAck = (durableStateVector: Uint8Array, durableMessages: number): Uint8Array => {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
   encoding.writeVarUint(encoder, ExtensionSubtype.Ack)
   encoding.writeVarUint8Array(encoder, durableStateVector)
+  encoding.writeVarUint(encoder, durableMessages)
   return encoding.toUint8Array(encoder)
 }
 
@@ -56,7 +61,11 @@ export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessag
   const subtype = decoding.readVarUint(decoder)
   switch (subtype) {
     case ExtensionSubtype.Ack:
-      return { kind: 'ack', durableStateVector: decoding.readVarUint8Array(decoder) }
+      return {
+        kind: 'ack',
+        durableStateVector: decoding.readVarUint8Array(decoder),
+        durableMessages: decoding.readVarUint(decoder),
+      }
     case ExtensionSubtype.Notice:
       return { kind: 'notice', notice: JSON.parse(decoding.readVarString(decoder)) as Notice }
     default:
