@@ -9,6 +9,8 @@ import type { Logger } from './logger.ts'
 import { Peer, type PeerIdentity } from './peer.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
+import { clientAddress, originAllowed, parseAllowedOrigins } from './clientAddress.ts'
+import { RateLimiter } from './limits/rateLimiter.ts'
 import { parseConnectionRequest, refuseUpgrade } from './upgradeRequest.ts'
 
 /** Until identity (issue B) lands, every connection is an anonymous user of one tenant. */
@@ -51,9 +53,21 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes })
 
+  const allowedOrigins = parseAllowedOrigins(config.allowedOrigins)
+  const rateLimiter = new RateLimiter({
+    messagesPerSecond: config.rateMessagesPerSecond,
+    messageBurst: config.rateMessageBurst,
+    bytesPerSecond: config.rateBytesPerSecond,
+    byteBurst: config.rateByteBurst,
+  })
+
   httpServer.on('upgrade', (request, socket, head) => {
     if (!accepting) {
       refuseUpgrade(socket, 503, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      return
+    }
+    if (!originAllowed(request, allowedOrigins)) {
+      refuseUpgrade(socket, 403, new CollabError(ErrorCode.OriginNotAllowed, `origin ${request.headers.origin} is not allowed`))
       return
     }
     let connection
@@ -66,12 +80,22 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       return
     }
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      const peer = new Peer(ws, ANONYMOUS, connection.wantsExtensions)
+      const peer = new Peer(ws, ANONYMOUS, connection.wantsExtensions, config.maxBufferedBytes)
       peers.add(peer)
+      const address = clientAddress(request, config.trustProxy)
+      const detachLimits = rateLimiter.attach(address)
       const room = rooms.join(peer.identity.tenant, connection.document, peer)
       logger.debug({ peer: peer.id, room: room.storageName }, 'peer joined')
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         peer.bytesIn += data.byteLength
+        if (peer.closed) return
+        const verdict = rateLimiter.spend(address, data.byteLength)
+        if (verdict !== 'ok') {
+          const code = verdict === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
+          logger.warn({ peer: peer.id, address, code }, 'rate limit exceeded')
+          peer.closeWithError(new CollabError(code, `too many ${verdict} per second from ${address}`))
+          return
+        }
         if (!isBinary && data.byteLength === 0) return
         room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
       })
@@ -81,6 +105,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       })
       ws.on('close', (code: number) => {
         peers.delete(peer)
+        detachLimits()
         peer.closed = true
         room.leave(peer)
         logger.debug({ peer: peer.id, code }, 'peer left')

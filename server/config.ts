@@ -42,6 +42,33 @@ export const DEFAULT_CONFIG = {
    * commit merges the queue into one write, so the queue rarely grows unless the disk stalls.
    */
   maxPendingWrites: 1000,
+  /**
+   * Browser origins allowed to connect (comma-separated in flags/env); empty allows any. Refused
+   * origins get HTTP 403 before the upgrade. Non-browser clients send no Origin and are not affected.
+   */
+  allowedOrigins: '',
+  /**
+   * Take the client address for rate limits from the first X-Forwarded-For entry. Only behind a
+   * proxy you run: otherwise any client picks its own address and escapes its limits.
+   */
+  trustProxy: false,
+  /**
+   * Sustained messages per second per client address (all its connections together); bursts up to
+   * rateMessageBurst. Typing produces ~10-30 messages/s; a reconnect storm of many docs more.
+   */
+  rateMessagesPerSecond: 300,
+  rateMessageBurst: 2000,
+  /**
+   * Sustained bytes per second per client address; bursts up to rateByteBurst, which must exceed
+   * maxPayloadBytes or a large (legal) offline sync step 2 would be refused.
+   */
+  rateBytesPerSecond: 2 * 1024 * 1024,
+  rateByteBurst: 32 * 1024 * 1024,
+  /**
+   * A peer whose unsent data passes this is closed (4408): it reads slower than the document
+   * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
+   */
+  maxBufferedBytes: 16 * 1024 * 1024,
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -55,6 +82,13 @@ export type ServerConfig = {
   roomUnloadGraceMs: number
   compactAfterUpdates: number
   maxPendingWrites: number
+  allowedOrigins: string
+  trustProxy: boolean
+  rateMessagesPerSecond: number
+  rateMessageBurst: number
+  rateBytesPerSecond: number
+  rateByteBurst: number
+  maxBufferedBytes: number
   logLevel: string
 }
 
@@ -69,6 +103,13 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   roomUnloadGraceMs: { flag: 'room-unload-grace', env: ['COLLAB_ROOM_UNLOAD_GRACE_MS'], kind: 'integer' },
   compactAfterUpdates: { flag: 'compact-after', env: ['COLLAB_COMPACT_AFTER_UPDATES'], kind: 'integer' },
   maxPendingWrites: { flag: 'max-pending-writes', env: ['COLLAB_MAX_PENDING_WRITES'], kind: 'integer' },
+  allowedOrigins: { flag: 'allowed-origins', env: ['COLLAB_ALLOWED_ORIGINS'], kind: 'string' },
+  trustProxy: { flag: 'trust-proxy', env: ['COLLAB_TRUST_PROXY'], kind: 'boolean' },
+  rateMessagesPerSecond: { flag: 'rate-messages', env: ['COLLAB_RATE_MESSAGES_PER_SECOND'], kind: 'integer' },
+  rateMessageBurst: { flag: 'rate-message-burst', env: ['COLLAB_RATE_MESSAGE_BURST'], kind: 'integer' },
+  rateBytesPerSecond: { flag: 'rate-bytes', env: ['COLLAB_RATE_BYTES_PER_SECOND'], kind: 'integer' },
+  rateByteBurst: { flag: 'rate-byte-burst', env: ['COLLAB_RATE_BYTE_BURST'], kind: 'integer' },
+  maxBufferedBytes: { flag: 'max-buffered', env: ['COLLAB_MAX_BUFFERED_BYTES'], kind: 'integer' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 

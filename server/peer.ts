@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws'
 import { CloseCode, closeCodeFor, formatCloseReason } from '../shared/closeCodes.ts'
-import type { CollabError } from '../shared/errors.ts'
+import { ErrorCode, type CollabError } from '../shared/errors.ts'
 
 let nextPeerId = 1
 
@@ -32,6 +32,8 @@ export class Peer {
     readonly identity: PeerIdentity,
     /** Opted in to extension messages (acks, notices) with `?ext=1`. */
     readonly wantsExtensions: boolean,
+    /** Unsent bytes above which the peer is closed as a slow reader. */
+    private readonly maxBufferedBytes: number = Infinity,
   ) {
     socket.on('pong', () => {
       this.alive = true
@@ -42,6 +44,12 @@ export class Peer {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return
     this.bytesOut += message.byteLength
     this.socket.send(message, { binary: true })
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      // Drop what is queued for it: terminate, not a close handshake that would wait behind the backlog.
+      this.closed = true
+      this.socket.close(CloseCode.SlowReader, formatCloseReason(ErrorCode.SlowReader, 'you read slower than the document changes'))
+      this.socket.terminate()
+    }
   }
 
   /** Sends an extension message only to a peer that asked for them; stock clients never see one. */

@@ -16,9 +16,11 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** Reserved for identity (issue B): the token does not grant access to this document. */
   Forbidden: 4403,
+  /** The peer did not read what it was sent fast enough (send buffer above maxBufferedBytes). */
+  SlowReader: 4408,
   /** An update that failed the structural check or threw while being applied. */
   InvalidUpdate: 4422,
-  /** Reserved for limits (issue B): message or byte rate exceeded. */
+  /** Message or byte rate of the client's address exceeded. */
   RateLimited: 4429,
   /** The server could not make an update durable; nothing was acknowledged. Reconnect resends it. */
   PersistenceFailed: 4500,
@@ -50,6 +52,11 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
       return CloseCode.MessageTooBig
     case ErrorCode.PersistenceFailed:
       return CloseCode.PersistenceFailed
+    case ErrorCode.RateLimitedMessages:
+    case ErrorCode.RateLimitedBytes:
+      return CloseCode.RateLimited
+    case ErrorCode.SlowReader:
+      return CloseCode.SlowReader
     default:
       return CloseCode.GoingAway
   }

@@ -23,6 +23,14 @@ export const ErrorCode = {
   PersistenceFailed: 'ERR_PERSISTENCE_FAILED',
   /** The data directory is held by another process (LevelDB's lock): a server already runs on it. */
   DataDirLocked: 'ERR_DATA_DIR_LOCKED',
+  /** Too many messages per second from one client address. */
+  RateLimitedMessages: 'ERR_RATE_LIMITED_MESSAGES',
+  /** Too many bytes per second from one client address. */
+  RateLimitedBytes: 'ERR_RATE_LIMITED_BYTES',
+  /** The peer reads slower than the document changes: its send buffer passed maxBufferedBytes. */
+  SlowReader: 'ERR_SLOW_READER',
+  /** The request's Origin header is not in the allow-list. */
+  OriginNotAllowed: 'ERR_ORIGIN_NOT_ALLOWED',
   /** The server is shutting down. */
   ShuttingDown: 'ERR_SHUTTING_DOWN',
   /** The peer did not answer pings. */
