@@ -5,8 +5,7 @@ import * as Y from 'yjs'
 import { CloseCode } from '../shared/closeCodes.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { eventually } from '../shared/testing/eventually.ts'
-import { connectRawPeer } from '../shared/testing/rawPeer.ts'
-import { connectStockClient, type StockClient } from '../shared/testing/stockClient.ts'
+import type { StockClient } from '../shared/testing/stockClient.ts'
 import { MessageType, SyncStep } from './protocol.ts'
 import { absurdStructCountUpdate, frame, halfApplyingUpdate, syncUpdateFrame } from './testing/attackFrames.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
@@ -115,7 +114,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
   const stockClients: StockClient[] = []
 
   const readTarget = async () => {
-    const reader = connectStockClient(server.url, ROOM)
+    const reader = await server.connect(ROOM)
     stockClients.push(reader)
     await reader.whenSynced()
     const state = { title: reader.doc.getMap('meta').get('title'), injected: reader.doc.getText('title-text').toString() }
@@ -125,8 +124,8 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
 
   before(async () => {
     server = await startServer({ maxPayloadBytes: MAX_PAYLOAD })
-    editor = connectStockClient(server.url, ROOM)
-    witness = connectStockClient(server.url, 'customer/witness')
+    editor = await server.connect(ROOM)
+    witness = await server.connect('customer/witness')
     stockClients.push(editor, witness)
     await Promise.all([editor.whenSynced(), witness.whenSynced()])
     editor.doc.getMap('meta').set('title', 'Intact')
@@ -139,7 +138,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
 
   for (const attack of ATTACKS) {
     test(`${attack.name} → close ${attack.code} ${attack.errorCode ?? ''}`, async () => {
-      const attacker = await connectRawPeer(`${server.url}/${ROOM}`)
+      const attacker = await server.raw(`/${ROOM}`)
       attacker.send(attack.frame())
       const closed = await attacker.closed
       assert.equal(closed.code, attack.code, `close reason: ${closed.reason}`)
@@ -153,7 +152,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
       // Another room is unaffected and still takes edits.
       const marker = `after ${attack.name}`
       witness.doc.getMap('fields').set('name', marker)
-      const check = connectStockClient(server.url, 'customer/witness')
+      const check = await server.connect('customer/witness')
       stockClients.push(check)
       await eventually(() => assert.equal(check.doc.getMap('fields').get('name'), marker))
       check.destroy()
@@ -164,19 +163,19 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
     // Whatever throws inside Y.applyUpdate after the doc changed (a Yjs edge case the structural
     // check does not know, or an observer's bug) must leave no trace. An observer that throws
     // makes applyUpdate throw after the update was integrated.
-    const loadedDoc = server.server.rooms.find('default', ROOM)!.doc
+    const loadedDoc = server.server.rooms.find(server.tenant, ROOM)!.doc
     loadedDoc.getText('title-text').observe(() => {
       throw new Error('observer failed')
     })
-    const attacker = await connectRawPeer(`${server.url}/${ROOM}`)
+    const attacker = await server.raw(`/${ROOM}`)
     const doc = new Y.Doc()
     doc.getText('title-text').insert(0, 'half applied')
     attacker.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))
     const closed = await attacker.closed
     assert.equal(closed.code, CloseCode.InvalidUpdate)
     assert.equal(closed.errorCode, ErrorCode.UpdateApplyFailed)
-    await eventually(() => assert.equal(server.server.rooms.find('default', ROOM)?.state, 'ready'))
-    const room = server.server.rooms.find('default', ROOM)!
+    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, ROOM)?.state, 'ready'))
+    const room = server.server.rooms.find(server.tenant, ROOM)!
     assert.notEqual(room.doc, loadedDoc)
     assert.equal(room.doc.getText('title-text').toString(), '')
     assert.deepEqual(await readTarget(), { title: 'Intact', injected: '' })
@@ -191,7 +190,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
   test('the allocation attack is refused without allocating', async () => {
     const before = process.memoryUsage()
     for (let i = 0; i < 20; i++) {
-      const attacker = await connectRawPeer(`${server.url}/${ROOM}`)
+      const attacker = await server.raw(`/${ROOM}`)
       attacker.send(syncUpdateFrame(absurdStructCountUpdate()))
       assert.equal((await attacker.closed).errorCode, ErrorCode.UpdateCountsOutOfRange)
     }
@@ -202,7 +201,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
   test('after a restart the persisted document holds none of it', async () => {
     for (const client of stockClients) client.destroy()
     server = await server.restart()
-    editor = connectStockClient(server.url, ROOM)
+    editor = await server.connect(ROOM)
     stockClients.push(editor)
     await editor.whenSynced()
     assert.equal(editor.doc.getMap('meta').get('title'), 'Intact')
@@ -226,7 +225,7 @@ describe('refused before the upgrade', () => {
     ['/', ErrorCode.BadDocumentName],
   ] as const) {
     test(`${path.slice(0, 30)} → HTTP 400 ${code}`, async () => {
-      const refused = await connectRawPeer(`${server.url}${path}`).then(
+      const refused = await server.raw(path).then(
         () => assert.fail('upgrade should be refused'),
         (error: { status: number; body: string }) => error,
       )
@@ -243,8 +242,8 @@ describe('heartbeat', () => {
     const server = await startServer({ heartbeatIntervalMs: 100 })
     try {
       // autoPong: false makes this client behave like a socket whose other end vanished.
-      const silent = await connectRawPeer(`${server.url}/proposal/hb`, { autoPong: false })
-      const answering = await connectRawPeer(`${server.url}/proposal/hb`)
+      const silent = await server.raw(`/proposal/hb`, { ws: { autoPong: false } })
+      const answering = await server.raw(`/proposal/hb`)
       const closed = await silent.closed
       assert.equal(closed.code, 1006) // terminated: no close frame
       assert.equal(answering.socket.readyState, answering.socket.OPEN)

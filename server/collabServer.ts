@@ -1,20 +1,19 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
-import { CollabError, ErrorCode } from '../shared/errors.ts'
+import { ErrorCode } from '../shared/errors.ts'
 import type { ServerConfig } from './config.ts'
 import { handleHttpRequest } from './httpRoutes.ts'
 import type { Logger } from './logger.ts'
-import { Peer, type PeerIdentity } from './peer.ts'
+import type { Peer } from './peer.ts'
+import { createAuthentication } from './authentication.ts'
+import { selectSubprotocol } from './auth/index.ts'
+import { createUpgradeHandler } from './upgradeHandler.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
-import { clientAddress, originAllowed, parseAllowedOrigins } from './clientAddress.ts'
+import { parseAllowedOrigins } from './clientAddress.ts'
 import { RateLimiter } from './limits/rateLimiter.ts'
-import { parseConnectionRequest, refuseUpgrade } from './upgradeRequest.ts'
-
-/** Until identity (issue B) lands, every connection is an anonymous user of one tenant. */
-const ANONYMOUS: PeerIdentity = { userId: 'anonymous', tenant: 'default' }
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -48,12 +47,17 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     handleHttpRequest(request, response, {
       ready: () => accepting,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
+      devSecret,
     }),
   )
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxPayloadBytes })
+  // handleProtocols: answer with our subprotocol, never echo the `bearer.<jwt>` entry.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayloadBytes,
+    handleProtocols: (protocols) => selectSubprotocol(protocols),
+  })
 
-  const allowedOrigins = parseAllowedOrigins(config.allowedOrigins)
   const rateLimiter = new RateLimiter({
     messagesPerSecond: config.rateMessagesPerSecond,
     messageBurst: config.rateMessageBurst,
@@ -61,57 +65,23 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     byteBurst: config.rateByteBurst,
   })
 
-  httpServer.on('upgrade', (request, socket, head) => {
-    if (!accepting) {
-      refuseUpgrade(socket, 503, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
-      return
-    }
-    if (!originAllowed(request, allowedOrigins)) {
-      refuseUpgrade(socket, 403, new CollabError(ErrorCode.OriginNotAllowed, `origin ${request.headers.origin} is not allowed`))
-      return
-    }
-    let connection
-    try {
-      connection = parseConnectionRequest(request)
-    } catch (error) {
-      if (!(error instanceof CollabError)) throw error
-      logger.info({ url: request.url, code: error.code }, 'refused upgrade')
-      refuseUpgrade(socket, 400, error)
-      return
-    }
-    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      const peer = new Peer(ws, ANONYMOUS, connection.wantsExtensions, config.maxBufferedBytes)
-      peers.add(peer)
-      const address = clientAddress(request, config.trustProxy)
-      const detachLimits = rateLimiter.attach(address)
-      const room = rooms.join(peer.identity.tenant, connection.document, peer)
-      logger.debug({ peer: peer.id, room: room.storageName }, 'peer joined')
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        peer.bytesIn += data.byteLength
-        if (peer.closed) return
-        const verdict = rateLimiter.spend(address, data.byteLength)
-        if (verdict !== 'ok') {
-          const code = verdict === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
-          logger.warn({ peer: peer.id, address, code }, 'rate limit exceeded')
-          peer.closeWithError(new CollabError(code, `too many ${verdict} per second from ${address}`))
-          return
-        }
-        if (!isBinary && data.byteLength === 0) return
-        room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-      })
-      ws.on('error', (error: Error & { code?: string }) => {
-        // ws reports a too-big frame as an error, then closes with 1009 itself.
-        logger.info({ peer: peer.id, err: error.message, code: error.code }, 'socket error')
-      })
-      ws.on('close', (code: number) => {
-        peers.delete(peer)
-        detachLimits()
-        peer.closed = true
-        room.leave(peer)
-        logger.debug({ peer: peer.id, code }, 'peer left')
-      })
-    })
-  })
+  const { verifier, devSecret } = await createAuthentication(config, logger)
+  httpServer.on(
+    'upgrade',
+    createUpgradeHandler({
+      wss,
+      rooms,
+      peers,
+      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins) },
+      rateLimiter,
+      logger,
+      accepting: () => accepting,
+      trustProxy: config.trustProxy,
+      maxPendingUpgrades: config.maxPendingUpgrades,
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
+    }),
+  )
 
   // Heartbeat: a peer that did not answer the previous ping is terminated at the next tick.
   const heartbeat = setInterval(() => {

@@ -69,6 +69,37 @@ export const DEFAULT_CONFIG = {
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
    */
   maxBufferedBytes: 16 * 1024 * 1024,
+  /**
+   * Dev mode (`npm start` turns it on): an HS256 secret is created in the data directory on first
+   * start and `GET /dev/token?user=…&role=…&tenant=…` hands out tokens to anyone who can reach the
+   * server. For demos and tests only; the server logs a warning at start. Without dev mode the
+   * server refuses to start unless one key source below is configured.
+   */
+  devMode: false,
+  /** HS256 shared secret (≥ 32 bytes). Prefer the environment variable: flags show up in `ps`. */
+  jwtSecret: '',
+  /** A PEM public key file (RS256 or ES256, see jwtAlgorithm) of the identity provider. */
+  jwtPublicKeyFile: '',
+  /** The algorithm of jwtPublicKeyFile; pinned, never taken from the token. */
+  jwtAlgorithm: 'RS256',
+  /** A local JWKS file (`{"keys": [...]}`) with the identity provider's public keys. */
+  jwksFile: '',
+  /** Required `iss` of tokens, when set. */
+  jwtIssuer: '',
+  /** Required `aud` of tokens, when set. */
+  jwtAudience: '',
+  /** Seconds of clock skew forgiven on `exp`/`nbf`. */
+  jwtClockToleranceSec: 5,
+  /**
+   * Upgrade requests whose token is still being verified. Verification is async; without a cap a
+   * flood of upgrades with junk tokens would queue without bound before any auth completes.
+   */
+  maxPendingUpgrades: 512,
+  /**
+   * Largest awareness update (bytes) a viewer may send: viewers may show presence and a cursor,
+   * but must not use awareness as a side channel to push data to every peer.
+   */
+  maxViewerAwarenessBytes: 4096,
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -89,6 +120,16 @@ export type ServerConfig = {
   rateBytesPerSecond: number
   rateByteBurst: number
   maxBufferedBytes: number
+  devMode: boolean
+  jwtSecret: string
+  jwtPublicKeyFile: string
+  jwtAlgorithm: string
+  jwksFile: string
+  jwtIssuer: string
+  jwtAudience: string
+  jwtClockToleranceSec: number
+  maxPendingUpgrades: number
+  maxViewerAwarenessBytes: number
   logLevel: string
 }
 
@@ -110,6 +151,16 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   rateBytesPerSecond: { flag: 'rate-bytes', env: ['COLLAB_RATE_BYTES_PER_SECOND'], kind: 'integer' },
   rateByteBurst: { flag: 'rate-byte-burst', env: ['COLLAB_RATE_BYTE_BURST'], kind: 'integer' },
   maxBufferedBytes: { flag: 'max-buffered', env: ['COLLAB_MAX_BUFFERED_BYTES'], kind: 'integer' },
+  devMode: { flag: 'dev', env: ['COLLAB_DEV_MODE'], kind: 'boolean' },
+  jwtSecret: { flag: 'jwt-secret', env: ['COLLAB_JWT_SECRET'], kind: 'string' },
+  jwtPublicKeyFile: { flag: 'jwt-public-key-file', env: ['COLLAB_JWT_PUBLIC_KEY_FILE'], kind: 'string' },
+  jwtAlgorithm: { flag: 'jwt-algorithm', env: ['COLLAB_JWT_ALGORITHM'], kind: 'string' },
+  jwksFile: { flag: 'jwks-file', env: ['COLLAB_JWKS_FILE'], kind: 'string' },
+  jwtIssuer: { flag: 'jwt-issuer', env: ['COLLAB_JWT_ISSUER'], kind: 'string' },
+  jwtAudience: { flag: 'jwt-audience', env: ['COLLAB_JWT_AUDIENCE'], kind: 'string' },
+  jwtClockToleranceSec: { flag: 'jwt-clock-tolerance', env: ['COLLAB_JWT_CLOCK_TOLERANCE_SEC'], kind: 'integer' },
+  maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
+  maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 
@@ -146,6 +197,20 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (result.maxPendingWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-pending-writes must be at least 1')
   if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
   if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
+  if (result.jwtAlgorithm !== 'RS256' && result.jwtAlgorithm !== 'ES256') {
+    throw new CollabError(ErrorCode.BadConfig, `jwt-algorithm must be RS256 or ES256, got "${result.jwtAlgorithm}"`)
+  }
+  const keySources = [result.jwtSecret, result.jwtPublicKeyFile, result.jwksFile].filter(Boolean).length
+  if (keySources > 1) throw new CollabError(ErrorCode.BadConfig, 'configure one of jwt-secret, jwt-public-key-file, jwks-file')
+  if (keySources === 1 && result.devMode) {
+    throw new CollabError(ErrorCode.BadConfig, 'dev mode makes its own secret; do not configure a key with --dev')
+  }
+  if (keySources === 0 && !result.devMode) {
+    throw new CollabError(
+      ErrorCode.BadConfig,
+      'no token key configured: set COLLAB_JWT_SECRET, --jwt-public-key-file or --jwks-file, or run in dev mode with --dev',
+    )
+  }
   result.dataDir = path.resolve(result.dataDir)
   return result
 }

@@ -4,7 +4,6 @@ import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { MESSAGE_EXTENSION, readExtensionMessage } from '../shared/extensionProtocol.ts'
 import { eventually } from '../shared/testing/eventually.ts'
-import { connectRawPeer } from '../shared/testing/rawPeer.ts'
 import { MessageType } from './protocol.ts'
 import { syncUpdateFrame } from './testing/attackFrames.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
@@ -40,11 +39,11 @@ describe('durable acks (extension messages)', () => {
   after(() => server.dispose())
 
   test('an opted-in client is told the durable state vector once its update is on disk', async () => {
-    const peer = await connectRawPeer(`${server.url}/proposal/p-ack?ext=1`)
+    const peer = await server.raw(`/proposal/p-ack?ext=1`)
     peer.send(syncUpdateFrame(titleUpdate('acked', 4242)))
     await eventually(() => assert.ok(acksOf(peer.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(4242) === 1)))
     // "Durable" means it: the store holds it now, before anything else happens.
-    const stored = await server.server.store.loadUpdates('default/proposal/p-ack')
+    const stored = await server.server.store.loadUpdates('acme/proposal/p-ack')
     const doc = new Y.Doc()
     for (const update of stored) Y.applyUpdate(doc, update)
     assert.equal(doc.getMap('meta').get('title'), 'acked')
@@ -52,7 +51,7 @@ describe('durable acks (extension messages)', () => {
   })
 
   test('the ack counts durable messages, so a delete-only message is acknowledged too', async () => {
-    const peer = await connectRawPeer(`${server.url}/proposal/p-count?ext=1`)
+    const peer = await server.raw(`/proposal/p-count?ext=1`)
     const doc = new Y.Doc()
     doc.clientID = 777
     const updates: Uint8Array[] = []
@@ -70,8 +69,8 @@ describe('durable acks (extension messages)', () => {
   })
 
   test('a stock client (no ext=1) never receives an extension message', async () => {
-    const stock = await connectRawPeer(`${server.url}/proposal/p-ack`)
-    const optedIn = await connectRawPeer(`${server.url}/proposal/p-ack?ext=1`)
+    const stock = await server.raw(`/proposal/p-ack`)
+    const optedIn = await server.raw(`/proposal/p-ack?ext=1`)
     stock.send(syncUpdateFrame(titleUpdate('from stock', 5151)))
     optedIn.send(syncUpdateFrame(titleUpdate('from opted-in', 6161)))
     // Each update reaches the other peer only after it is durable, in the same step that acks its

@@ -39,6 +39,12 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
     case 'update':
       return acceptUpdate(room, peer, message.update)
     case 'awareness':
+      if (message.update.byteLength > peer.limits.maxAwarenessBytes) {
+        return new CollabError(
+          ErrorCode.AwarenessTooLarge,
+          `awareness update of ${message.update.byteLength} bytes; at most ${peer.limits.maxAwarenessBytes} for your role`,
+        )
+      }
       try {
         checkAwarenessUpdate(message.update)
       } catch (error) {

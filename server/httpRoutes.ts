@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { devTokenRequest, isAuthError, issueDevToken } from './auth/index.ts'
 
-export interface HealthSource {
+export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
   readonly ready: () => boolean
   readonly stats: () => Record<string, number>
+  /** Set in dev mode only: the secret `/dev/token` signs with. */
+  readonly devSecret: Uint8Array | null
 }
 
 const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
@@ -16,8 +19,9 @@ const sendJson = (response: ServerResponse, status: number, body: unknown): void
  * Plain HTTP routes. `/healthz` says the process is alive (for restarts); `/readyz` says it can
  * take connections (for load balancers: false before the store is open and during shutdown).
  */
-export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, health: HealthSource): void => {
-  const { pathname } = new URL(request.url ?? '/', 'http://localhost')
+export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, context: HttpContext): void => {
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  const { pathname } = url
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return
@@ -27,10 +31,26 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
       sendJson(response, 200, { status: 'ok' })
       return
     case '/readyz':
-      if (health.ready()) sendJson(response, 200, { status: 'ready', ...health.stats() })
+      if (context.ready()) sendJson(response, 200, { status: 'ready', ...context.stats() })
       else sendJson(response, 503, { status: 'not-ready' })
       return
-    default:
-      sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${pathname}` } })
+    case '/dev/token':
+      // Exists only in dev mode: anyone reaching it may become anyone.
+      if (context.devSecret) {
+        void answerDevToken(response, context.devSecret, url)
+        return
+      }
+      break
+  }
+  sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${pathname}` } })
+}
+
+/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&ttl=…]` → `{token, identity}`. */
+const answerDevToken = async (response: ServerResponse, secret: Uint8Array, url: URL): Promise<void> => {
+  try {
+    sendJson(response, 200, await issueDevToken(secret, devTokenRequest(url)))
+  } catch (error) {
+    if (!isAuthError(error)) throw error
+    sendJson(response, error.status, { error: { code: error.code, message: error.message } })
   }
 }

@@ -1,14 +1,19 @@
 import type { WebSocket } from 'ws'
 import { CloseCode, closeCodeFor, formatCloseReason } from '../shared/closeCodes.ts'
-import { ErrorCode, type CollabError } from '../shared/errors.ts'
+import { CollabError, ErrorCode } from '../shared/errors.ts'
+import type { Identity } from './auth/index.ts'
 
 let nextPeerId = 1
 
-/** Who a connection belongs to. Issue B fills this from the token; until then everyone is anonymous. */
-export interface PeerIdentity {
-  readonly userId: string
-  readonly tenant: string
+export interface PeerLimits {
+  /** Unsent bytes above which the peer is closed as a slow reader. */
+  readonly maxBufferedBytes: number
+  /** Largest awareness update accepted from this peer (small for viewers). */
+  readonly maxAwarenessBytes: number
 }
+
+/** Node timers hold at most 2^31-1 ms (~24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * One WebSocket connection to one document. Owns the socket: sending, closing with a stable code,
@@ -27,24 +32,47 @@ export class Peer {
   bytesOut = 0
   closed = false
 
+  /** Told once per connection that it is read-only, not at every keystroke. */
+  toldReadOnly = false
+  private expiryTimer: NodeJS.Timeout | null = null
+
   constructor(
     private readonly socket: WebSocket,
-    readonly identity: PeerIdentity,
+    /** Who this connection belongs to, from its verified token. */
+    readonly identity: Identity,
     /** Opted in to extension messages (acks, notices) with `?ext=1`. */
     readonly wantsExtensions: boolean,
-    /** Unsent bytes above which the peer is closed as a slow reader. */
-    private readonly maxBufferedBytes: number = Infinity,
+    readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity },
   ) {
     socket.on('pong', () => {
       this.alive = true
     })
+    this.armExpiry()
+  }
+
+  /** A token is valid until its `exp`; the connection lives no longer (4401, then getToken on reconnect). */
+  private armExpiry(): void {
+    const remaining = this.identity.expiresAt - Date.now()
+    if (remaining <= 0) {
+      this.closeWithError(new CollabError(ErrorCode.TokenExpired, 'your token expired; reconnect with a new one'))
+      return
+    }
+    this.expiryTimer = setTimeout(() => this.armExpiry(), Math.min(remaining, MAX_TIMER_MS))
+    this.expiryTimer.unref()
+  }
+
+  /** The socket closed: release timers. */
+  dispose(): void {
+    this.closed = true
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    this.expiryTimer = null
   }
 
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return
     this.bytesOut += message.byteLength
     this.socket.send(message, { binary: true })
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       // Drop what is queued for it: terminate, not a close handshake that would wait behind the backlog.
       this.closed = true
       this.socket.close(CloseCode.SlowReader, formatCloseReason(ErrorCode.SlowReader, 'you read slower than the document changes'))

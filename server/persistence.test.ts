@@ -5,15 +5,15 @@ import * as Y from 'yjs'
 import { MESSAGE_EXTENSION, readExtensionMessage } from '../shared/extensionProtocol.ts'
 import { eventually } from '../shared/testing/eventually.ts'
 import { spawnServer } from '../shared/testing/serverProcess.ts'
-import { connectStockClient, type StockClient } from '../shared/testing/stockClient.ts'
+import type { StockClient } from '../shared/testing/stockClient.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 import { CloseCode } from '../shared/closeCodes.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { startServer } from './testing/startServer.ts'
 
 /** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
-const connectAckedClient = (url: string, room: string) => {
-  const client = connectStockClient(url, room, { params: { ext: '1' } })
+const connectAckedClient = async (server: { connect(room: string, options: { ext: boolean }): Promise<StockClient> }, room: string) => {
+  const client = await server.connect(room, { ext: true })
   const acks: Uint8Array[] = []
   client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
     const message = readExtensionMessage(decoder)
@@ -21,6 +21,8 @@ const connectAckedClient = (url: string, room: string) => {
   }
   return { ...client, acks }
 }
+
+const UNLIMITED = ['--rate-messages', '1000000', '--rate-message-burst', '1000000', '--rate-bytes', '1000000000', '--rate-byte-burst', '1000000000']
 
 const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
   stateVector ? (Y.decodeStateVector(stateVector).get(client) ?? 0) : 0
@@ -34,17 +36,17 @@ describe('persistence', () => {
   test('state survives a graceful restart, map fields and rich text alike', async () => {
     let server = await startServer()
     cleanups.push(() => server.dispose())
-    const writer = connectStockClient(server.url, 'proposal/p-restart')
+    const writer = await server.connect('proposal/p-restart')
     await writer.whenSynced()
     writer.doc.getMap('meta').set('title', 'Persisted')
     const text = new Y.XmlText('Body text')
     writer.doc.getXmlFragment('body').insert(0, [text])
-    const reader = connectStockClient(server.url, 'proposal/p-restart')
+    const reader = await server.connect('proposal/p-restart')
     await eventually(() => assert.equal(reader.doc.getXmlFragment('body').toString(), '<paragraph>Body text</paragraph>'.replace(/<\/?paragraph>/g, '')))
     reader.destroy()
     writer.destroy()
     server = await server.restart()
-    const fresh = connectStockClient(server.url, 'proposal/p-restart')
+    const fresh = await server.connect('proposal/p-restart')
     await fresh.whenSynced()
     // `synced` only fires once the content is there: the server loads from disk before answering.
     assert.equal(fresh.doc.getMap('meta').get('title'), 'Persisted')
@@ -57,8 +59,9 @@ describe('persistence', () => {
     cleanups.push(() => dir.remove())
     let expectedKeys = 0
     for (let round = 0; round < 5; round++) {
-      const server = await spawnServer({ dataDir: dir.path })
-      const writer = connectAckedClient(server.url, 'proposal/p-burst')
+      // The burst is far faster than any person types: lift the rate limits, this test is about durability.
+      const server = await spawnServer({ dataDir: dir.path, args: UNLIMITED })
+      const writer = await connectAckedClient(server, 'proposal/p-burst')
       await writer.whenSynced()
       const meta = writer.doc.getMap('meta')
       // Every key written in earlier rounds was acknowledged, so it must have survived the kills.
@@ -67,11 +70,15 @@ describe('persistence', () => {
       const firstKey = meta.size
       // A burst of separate updates; kill the server while they are still arriving.
       let written = 0
-      await new Promise<void>((resolve) => {
+      const deadline = Date.now() + 20_000
+      await new Promise<void>((resolve, reject) => {
         const writeSome = () => {
           for (let i = 0; i < 20; i++) meta.set(`k${firstKey + written++}`, written)
           if (writer.acks.length >= 3 && clockOf(writer.acks.at(-1), clientId) > 0) resolve()
-          else setImmediate(writeSome)
+          else if (Date.now() > deadline) {
+            const state = { round, written, acks: writer.acks.length, connected: writer.provider.wsconnected, log: server.logs.slice(-5) }
+            reject(new Error(`no acks during the burst: ${JSON.stringify(state)}`))
+          } else setImmediate(writeSome)
         }
         writeSome()
       })
@@ -83,7 +90,7 @@ describe('persistence', () => {
       assert.ok(ackedClock > 0 && ackedClock <= written)
     }
     const server = await spawnServer({ dataDir: dir.path })
-    const reader = connectStockClient(server.url, 'proposal/p-burst')
+    const reader = await server.connect('proposal/p-burst')
     await reader.whenSynced()
     for (let i = 0; i < expectedKeys; i++) assert.ok(reader.doc.getMap('meta').has(`k${i}`), `k${i} lost`)
     reader.destroy()
@@ -94,7 +101,7 @@ describe('persistence', () => {
     const dir = await tempDir()
     cleanups.push(() => dir.remove())
     const server = await spawnServer({ dataDir: dir.path })
-    const writer = connectStockClient(server.url, 'content/k-term')
+    const writer = await server.connect('content/k-term')
     await writer.whenSynced()
     for (let i = 0; i < 200; i++) writer.doc.getMap('meta').set('title', `v${i}`)
     // Let the frames reach the server, then stop it while they are being written.
@@ -103,7 +110,7 @@ describe('persistence', () => {
     assert.equal(await server.stop(), 0)
     writer.provider.disconnect()
     const again = await spawnServer({ dataDir: dir.path })
-    const reader = connectStockClient(again.url, 'content/k-term')
+    const reader = await again.connect('content/k-term')
     await reader.whenSynced()
     // Whatever the server received before SIGTERM is on disk; the writer holds the rest and resends it.
     writer.provider.connect()
@@ -116,9 +123,9 @@ describe('persistence', () => {
   test('stored updates are compacted in the background and the document is intact', async () => {
     const server = await startServer({ compactAfterUpdates: 50 })
     cleanups.push(() => server.dispose())
-    const writer = connectStockClient(server.url, 'proposal/p-compact')
+    const writer = await server.connect('proposal/p-compact')
     await writer.whenSynced()
-    const storage = 'default/proposal/p-compact'
+    const storage = 'acme/proposal/p-compact'
     for (let i = 0; i < 200; i++) {
       writer.doc.getMap('meta').set('title', `t${i}`)
       // Separate ticks, so group commit does not merge them all into one write.
@@ -137,7 +144,7 @@ describe('persistence', () => {
   test('a failed write is never acknowledged: peers are closed with 4500 and nothing is lost', async () => {
     const server = await startServer()
     cleanups.push(() => server.dispose())
-    const writer = connectAckedClient(server.url, 'proposal/p-fail')
+    const writer = await connectAckedClient(server, 'proposal/p-fail')
     await writer.whenSynced()
     writer.doc.getMap('meta').set('title', 'durable')
     await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1))
@@ -149,7 +156,7 @@ describe('persistence', () => {
     writer.doc.getMap('meta').set('title', 'not durable')
     await eventually(() => assert.ok(closes.includes(CloseCode.PersistenceFailed)))
     assert.equal(writer.acks.slice(acksBefore).some((sv) => clockOf(sv, writer.doc.clientID) >= 2), false)
-    assert.equal(server.server.rooms.find('default', 'proposal/p-fail'), undefined)
+    assert.equal(server.server.rooms.find(server.tenant, 'proposal/p-fail'), undefined)
     writer.provider.shouldConnect = false
     writer.destroy()
     void ErrorCode

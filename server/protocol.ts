@@ -110,5 +110,13 @@ export const encodeAwareness = (update: Uint8Array): Uint8Array =>
     encoding.writeVarUint8Array(encoder, update)
   })
 
+/** y-protocols auth message "permission denied": the stock provider logs the reason and stays connected. */
+export const encodePermissionDenied = (reason: string): Uint8Array =>
+  message((encoder) => {
+    encoding.writeVarUint(encoder, MessageType.Auth)
+    encoding.writeVarUint(encoder, 0) // y-protocols/auth messagePermissionDenied
+    encoding.writeVarString(encoder, reason)
+  })
+
 export const encodeAwarenessStates = (awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array =>
   encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients))

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { eventually } from '../shared/testing/eventually.ts'
-import { connectStockClient } from '../shared/testing/stockClient.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
 
 describe('room lifecycle', () => {
@@ -10,10 +9,10 @@ describe('room lifecycle', () => {
     server = await startServer({ roomUnloadGraceMs: 50 })
   })
   after(() => server.dispose())
-  const room = (name: string) => server.server.rooms.find('default', name)
+  const room = (name: string) => server.server.rooms.find(server.tenant, name)
 
   test('a room is unloaded after its last peer left and the grace period, and reloads intact', async () => {
-    const writer = connectStockClient(server.url, 'proposal/p-life')
+    const writer = await server.connect('proposal/p-life')
     await writer.whenSynced()
     writer.doc.getMap('meta').set('title', 'Before unload')
     writer.doc.getXmlFragment('body').insert(0, [])
@@ -24,7 +23,7 @@ describe('room lifecycle', () => {
     await eventually(() => assert.equal(room('proposal/p-life'), undefined))
     assert.equal(loaded.state, 'closed')
 
-    const reader = connectStockClient(server.url, 'proposal/p-life')
+    const reader = await server.connect('proposal/p-life')
     await reader.whenSynced()
     assert.equal(reader.doc.getMap('meta').get('title'), 'Before unload')
     assert.notEqual(room('proposal/p-life'), loaded)
@@ -32,8 +31,8 @@ describe('room lifecycle', () => {
   })
 
   test('a room with peers is never unloaded', async () => {
-    const stayer = connectStockClient(server.url, 'proposal/p-stay')
-    const leaver = connectStockClient(server.url, 'proposal/p-stay')
+    const stayer = await server.connect('proposal/p-stay')
+    const leaver = await server.connect('proposal/p-stay')
     await Promise.all([stayer.whenSynced(), leaver.whenSynced()])
     const loaded = room('proposal/p-stay')
     leaver.destroy()
@@ -48,14 +47,14 @@ describe('room lifecycle', () => {
   test('a peer arriving while the room unloads gets the complete document', async () => {
     // Many rounds of: write, leave, come back right around the moment the unload runs.
     for (let round = 0; round < 15; round++) {
-      const writer = connectStockClient(server.url, 'content/k-race')
+      const writer = await server.connect('content/k-race')
       await writer.whenSynced()
       writer.doc.getMap('meta').set('title', `round ${round}`)
       await eventually(() => assert.equal(room('content/k-race')?.doc.getMap('meta').get('title'), `round ${round}`))
       writer.destroy()
       // Vary the return time across the 50 ms grace period and the unload's drain.
       await new Promise((resolve) => setTimeout(resolve, 35 + (round % 5) * 5))
-      const reader = connectStockClient(server.url, 'content/k-race')
+      const reader = await server.connect('content/k-race')
       await reader.whenSynced()
       assert.equal(reader.doc.getMap('meta').get('title'), `round ${round}`)
       reader.destroy()

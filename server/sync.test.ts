@@ -3,14 +3,14 @@ import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { proposalModel } from '../shared/documentModel.ts'
 import { eventually } from '../shared/testing/eventually.ts'
-import { connectStockClient, type StockClient } from '../shared/testing/stockClient.ts'
+import type { StockClient } from '../shared/testing/stockClient.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
 
 describe('stock y-websocket clients co-editing', () => {
   let server: TestServer
   const clients: StockClient[] = []
-  const connect = (room: string, params?: Record<string, string>) => {
-    const client = connectStockClient(server.url, room, params ? { params } : {})
+  const connect = async (room: string) => {
+    const client = await server.connect(room)
     clients.push(client)
     return client
   }
@@ -23,8 +23,8 @@ describe('stock y-websocket clients co-editing', () => {
   })
 
   test('two clients converge on map fields and rich text; a late third client gets the full state', async () => {
-    const alice = connect('proposal/p-1')
-    const bob = connect('proposal/p-1')
+    const alice = await connect('proposal/p-1')
+    const bob = await connect('proposal/p-1')
     await Promise.all([alice.whenSynced(), bob.whenSynced()])
 
     const a = proposalModel(alice.doc)
@@ -45,7 +45,7 @@ describe('stock y-websocket clients co-editing', () => {
     await eventually(() => assert.equal(a.body.toString(), b.body.toString()))
     assert.match(a.body.toString(), /A: .*B/)
 
-    const carol = connect('proposal/p-1')
+    const carol = await connect('proposal/p-1')
     await carol.whenSynced()
     const c = proposalModel(carol.doc)
     assert.equal(c.meta.get('title'), 'Fleet renewal')
@@ -55,18 +55,18 @@ describe('stock y-websocket clients co-editing', () => {
   })
 
   test('rooms are independent: an edit in one document never reaches another', async () => {
-    const one = connect('customer/c-1')
-    const two = connect('customer/c-2')
+    const one = await connect('customer/c-1')
+    const two = await connect('customer/c-2')
     await Promise.all([one.whenSynced(), two.whenSynced()])
     one.doc.getMap('fields').set('name', 'ACME')
-    const observer = connect('customer/c-1')
+    const observer = await connect('customer/c-1')
     await eventually(() => assert.equal(observer.doc.getMap('fields').get('name'), 'ACME'))
     assert.equal(two.doc.getMap('fields').get('name'), undefined)
   })
 
   test('awareness propagates and is removed when a client leaves', async () => {
-    const alice = connect('content/k-1')
-    const bob = connect('content/k-1')
+    const alice = await connect('content/k-1')
+    const bob = await connect('content/k-1')
     await Promise.all([alice.whenSynced(), bob.whenSynced()])
     alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
     await eventually(() => {
@@ -74,7 +74,7 @@ describe('stock y-websocket clients co-editing', () => {
       assert.deepEqual(state?.user, { name: 'Alice' })
     })
     // A late joiner receives the current awareness states on connect.
-    const carol = connect('content/k-1')
+    const carol = await connect('content/k-1')
     await eventually(() => assert.ok(carol.provider.awareness.getStates().has(alice.doc.clientID)))
     // Leaving without saying goodbye (socket closed): the server removes the state for everyone.
     alice.provider.awareness.off('update', (alice.provider as unknown as { _awarenessUpdateHandler: never })._awarenessUpdateHandler)

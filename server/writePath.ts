@@ -3,6 +3,20 @@ import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Peer } from './peer.ts'
 import type { Room } from './room.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
+import { hasRole, type Identity } from './auth/index.ts'
+import { encodeNotice } from '../shared/extensionProtocol.ts'
+import { encodePermissionDenied } from './protocol.ts'
+
+const canWrite = (identity: Identity): boolean => hasRole(identity, 'editor')
+
+const READ_ONLY_MESSAGE = 'you have read-only access (viewer): your changes are not saved'
+
+const tellReadOnly = (peer: Peer): void => {
+  if (peer.toldReadOnly) return
+  peer.toldReadOnly = true
+  peer.send(encodePermissionDenied(READ_ONLY_MESSAGE))
+  peer.sendExtension(encodeNotice({ outcome: 'rejected', ruleId: 'read-only', path: '', message: READ_ONLY_MESSAGE }))
+}
 
 /**
  * The write path (design §5), top to bottom, for one update from one peer:
@@ -23,7 +37,14 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
   const check = checkUpdateStructure(update)
   if (!check.ok) return new CollabError(check.code, check.message)
 
-  // 2. Authorize: issue B (identity) decides here whether this peer may write at all.
+  // 2. Authorize: a viewer writes nothing. Its change is not applied, persisted or broadcast; it is
+  //    told once, and the message is still acknowledged (the ack's count says "handled"; its state
+  //    vector never covers the change, so the viewer's client never reports it saved).
+  if (!canWrite(peer.identity)) {
+    if (check.structs > 0 || check.deleteRanges > 0) tellReadOnly(peer)
+    room.persist(null, peer)
+    return null
+  }
 
   // 3. Apply, with the peer as transaction origin so observers can attribute the change.
   try {

@@ -12,9 +12,9 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** A frame that is not a y-protocols message, or an unknown message type. */
   MalformedMessage: 4400,
-  /** Reserved for identity (issue B): token missing/invalid/expired during a connection. */
+  /** The token expired during the connection; reconnect with a fresh one (getToken). */
   Unauthorized: 4401,
-  /** Reserved for identity (issue B): the token does not grant access to this document. */
+  /** The token does not grant access to this document. */
   Forbidden: 4403,
   /** The peer did not read what it was sent fast enough (send buffer above maxBufferedBytes). */
   SlowReader: 4408,
@@ -57,6 +57,13 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
       return CloseCode.RateLimited
     case ErrorCode.SlowReader:
       return CloseCode.SlowReader
+    case ErrorCode.TokenMissing:
+    case ErrorCode.TokenInvalid:
+    case ErrorCode.TokenExpired:
+    case ErrorCode.TokenClaims:
+      return CloseCode.Unauthorized
+    case ErrorCode.AwarenessTooLarge:
+      return CloseCode.MessageTooBig
     default:
       return CloseCode.GoingAway
   }

@@ -29,6 +29,22 @@ export const ErrorCode = {
   RateLimitedBytes: 'ERR_RATE_LIMITED_BYTES',
   /** The peer reads slower than the document changes: its send buffer passed maxBufferedBytes. */
   SlowReader: 'ERR_SLOW_READER',
+  /** The request carries no token (no `token` query parameter, no `bearer.` subprotocol entry). */
+  TokenMissing: 'ERR_TOKEN_MISSING',
+  /** The token cannot be trusted: not a JWT, `alg` not the configured one (none, HS256 on RS256 …), bad signature. */
+  TokenInvalid: 'ERR_TOKEN_INVALID',
+  /** The token's `exp` has passed (beyond the clock tolerance), at the upgrade or during a connection. */
+  TokenExpired: 'ERR_TOKEN_EXPIRED',
+  /** Good signature, unacceptable claims: missing `exp`, `exp` in milliseconds, unknown role, wrong issuer/audience … */
+  TokenClaims: 'ERR_TOKEN_CLAIMS',
+  /** A bad `GET /dev/token` request (dev mode only). */
+  DevTokenRequest: 'ERR_DEV_TOKEN_REQUEST',
+  /** A viewer (read-only role) sent a change: it is not applied, persisted or broadcast. */
+  ReadOnly: 'ERR_READ_ONLY',
+  /** An awareness update above the size allowed for this connection. */
+  AwarenessTooLarge: 'ERR_AWARENESS_TOO_LARGE',
+  /** Too many upgrade requests are waiting for their token to be verified. */
+  TooManyPendingConnections: 'ERR_TOO_MANY_PENDING_CONNECTIONS',
   /** The request's Origin header is not in the allow-list. */
   OriginNotAllowed: 'ERR_ORIGIN_NOT_ALLOWED',
   /** The server is shutting down. */

@@ -4,7 +4,6 @@ import * as Y from 'yjs'
 import { CloseCode } from '../../shared/closeCodes.ts'
 import { ErrorCode } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { connectRawPeer } from '../../shared/testing/rawPeer.ts'
 import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { startServer } from '../testing/startServer.ts'
 
@@ -18,14 +17,14 @@ describe('connection limits', () => {
   test('a browser Origin outside the allow-list is refused with 403; allowed and absent origins pass', async () => {
     const server = await startServer({ allowedOrigins: 'https://app.posalpro.example, http://localhost:5173' })
     try {
-      const refused = await connectRawPeer(`${server.url}/proposal/p-o`, { origin: 'https://evil.example' }).then(
+      const refused = await server.raw(`/proposal/p-o`, { ws: { origin: 'https://evil.example' } }).then(
         () => assert.fail('should be refused'),
         (error: { status: number; body: string }) => error,
       )
       assert.equal(refused.status, 403)
       assert.equal((JSON.parse(refused.body) as { error: { code: string } }).error.code, ErrorCode.OriginNotAllowed)
-      const allowed = await connectRawPeer(`${server.url}/proposal/p-o`, { origin: 'https://app.posalpro.example' })
-      const noOrigin = await connectRawPeer(`${server.url}/proposal/p-o`)
+      const allowed = await server.raw(`/proposal/p-o`, { ws: { origin: 'https://app.posalpro.example' } })
+      const noOrigin = await server.raw(`/proposal/p-o`)
       allowed.close()
       noOrigin.close()
     } finally {
@@ -37,8 +36,8 @@ describe('connection limits', () => {
     // Behind a trusted proxy the address comes from X-Forwarded-For: two clients, two budgets.
     const server = await startServer({ rateMessagesPerSecond: 10, rateMessageBurst: 50, trustProxy: true })
     try {
-      const flooder = await connectRawPeer(`${server.url}/proposal/p-flood`, { headers: { 'x-forwarded-for': '10.0.0.1' } })
-      const neighbour = await connectRawPeer(`${server.url}/proposal/p-flood`, { headers: { 'x-forwarded-for': '10.0.0.2, 10.9.9.9' } })
+      const flooder = await server.raw(`/proposal/p-flood`, { ws: { headers: { 'x-forwarded-for': '10.0.0.1' } } })
+      const neighbour = await server.raw(`/proposal/p-flood`, { ws: { headers: { 'x-forwarded-for': '10.0.0.2, 10.9.9.9' } } })
       const doc = new Y.Doc()
       for (let i = 0; i < 200 && flooder.socket.readyState === flooder.socket.OPEN; i++) flooder.send(syncUpdateFrame(textUpdate(doc, 'x')))
       const closed = await flooder.closed
@@ -47,14 +46,14 @@ describe('connection limits', () => {
       const other = new Y.Doc()
       other.getMap('meta').set('title', 'neighbour')
       neighbour.send(syncUpdateFrame(Y.encodeStateAsUpdate(other)))
-      await eventually(() => assert.equal(server.server.rooms.find('default', 'proposal/p-flood')?.doc.getMap('meta').get('title'), 'neighbour'))
+      await eventually(() => assert.equal(server.server.rooms.find(server.tenant, 'proposal/p-flood')?.doc.getMap('meta').get('title'), 'neighbour'))
       assert.equal(neighbour.socket.readyState, neighbour.socket.OPEN)
       neighbour.close()
       // The server is fine and what was accepted before the limit is intact and durable.
       const health = await fetch(`${server.httpUrl}/healthz`)
       assert.equal(health.status, 200)
       await eventually(async () => {
-        const stored = await server.server.store.loadUpdates('default/proposal/p-flood')
+        const stored = await server.server.store.loadUpdates('acme/proposal/p-flood')
         const check = new Y.Doc()
         for (const update of stored) Y.applyUpdate(check, update)
         assert.ok(check.getText('flood').length >= 40 && check.getText('flood').length <= 50)
@@ -68,8 +67,8 @@ describe('connection limits', () => {
     const server = await startServer({ rateMessagesPerSecond: 1, rateMessageBurst: 20 })
     try {
       const doc = new Y.Doc()
-      const first = await connectRawPeer(`${server.url}/proposal/p-spoof`, { headers: { 'x-forwarded-for': '10.0.0.1' } })
-      const second = await connectRawPeer(`${server.url}/proposal/p-spoof`, { headers: { 'x-forwarded-for': '10.0.0.2' } })
+      const first = await server.raw(`/proposal/p-spoof`, { ws: { headers: { 'x-forwarded-for': '10.0.0.1' } } })
+      const second = await server.raw(`/proposal/p-spoof`, { ws: { headers: { 'x-forwarded-for': '10.0.0.2' } } })
       for (let i = 0; i < 15; i++) first.send(syncUpdateFrame(textUpdate(doc, 'a')))
       for (let i = 0; i < 15; i++) second.send(syncUpdateFrame(textUpdate(doc, 'b')))
       assert.equal((await second.closed).errorCode, ErrorCode.RateLimitedMessages)
@@ -82,7 +81,7 @@ describe('connection limits', () => {
   test('a byte flood is closed with 4429 ERR_RATE_LIMITED_BYTES', async () => {
     const server = await startServer({ rateBytesPerSecond: 10_000, rateByteBurst: 100_000 })
     try {
-      const flooder = await connectRawPeer(`${server.url}/proposal/p-bytes`)
+      const flooder = await server.raw(`/proposal/p-bytes`)
       const doc = new Y.Doc()
       for (let i = 0; i < 20 && flooder.socket.readyState === flooder.socket.OPEN; i++) flooder.send(syncUpdateFrame(textUpdate(doc, 'y'.repeat(20_000))))
       const closed = await flooder.closed
@@ -96,9 +95,9 @@ describe('connection limits', () => {
   test('a slow reader is closed and the server does not buffer for it without bound', async () => {
     const server = await startServer({ maxBufferedBytes: 256 * 1024 })
     try {
-      const slow = await connectRawPeer(`${server.url}/proposal/p-slow`)
+      const slow = await server.raw(`/proposal/p-slow`)
       slow.socket.pause() // stops reading from TCP: the kernel buffers fill, then the server's
-      const writer = await connectRawPeer(`${server.url}/proposal/p-slow`)
+      const writer = await server.raw(`/proposal/p-slow`)
       const doc = new Y.Doc()
       const serverPeers = () => server.server.peers.size
       assert.equal(serverPeers(), 2)

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import { fetchDevToken, type TestUser } from './devTokens.ts'
+import { connectStockClient, type StockClient } from './stockClient.ts'
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface ServerProcess {
@@ -13,6 +16,10 @@ export interface ServerProcess {
   readonly child: ChildProcess
   /** Every log line the server wrote (JSON), for assertions on logs. */
   readonly logs: string[]
+  /** A real dev-mode token (editor alice@acme unless told otherwise). */
+  token(user?: TestUser): Promise<string>
+  /** A stock WebsocketProvider on `room` with a token for the user (`ext` opts in to acks). */
+  connect(room: string, options?: TestUser & { ext?: boolean }): Promise<StockClient>
   /** Resolves with the exit code (or signal name) when the process exits. */
   readonly exited: Promise<number | string>
   /** SIGTERM and wait for the exit. */
@@ -22,7 +29,7 @@ export interface ServerProcess {
 }
 
 /**
- * Runs the real server (`server/main.ts`) in its own process on a free port, as `npm start` does,
+ * Runs the real server (`server/main.ts`) in dev mode in its own process on a free port, as `npm start` does,
  * and resolves once it logged "listening". Used where a test needs a crash (SIGKILL) or a signal.
  */
 export const spawnServer = async ({
@@ -38,7 +45,7 @@ export const spawnServer = async ({
 }): Promise<ServerProcess> => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...args],
+    ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--dev', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, ...args],
     { cwd: ROOT, env: { ...process.env, COLLAB_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const logs: string[] = []
@@ -77,6 +84,11 @@ export const spawnServer = async ({
     child,
     logs,
     exited,
+    token: (user) => fetchDevToken(`http://127.0.0.1:${listeningPort}`, user),
+    connect: async (room, { ext, ...user } = {}) => {
+      const token = await fetchDevToken(`http://127.0.0.1:${listeningPort}`, user)
+      return connectStockClient(`ws://127.0.0.1:${listeningPort}`, room, { params: { token, ...(ext ? { ext: '1' } : {}) } })
+    },
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
   }

@@ -1,0 +1,44 @@
+import type { Duplex } from 'node:stream'
+import { ErrorCode, type CollabError } from '../shared/errors.ts'
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+}
+
+/** Answers an upgrade request with an HTTP error and a JSON body `{error: {code, message}}`. */
+export const refuseUpgrade = (socket: Duplex, error: CollabError): void => {
+  const status = httpStatusFor(error.code)
+  const body = JSON.stringify({ error: { code: error.code, message: error.message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  )
+}
+
+/** The HTTP status a refused upgrade answers with, by error code. */
+export const httpStatusFor = (code: string): number => {
+  switch (code) {
+    case ErrorCode.BadDocumentName:
+    case ErrorCode.UnknownDocumentType:
+      return 400
+    case ErrorCode.TokenMissing:
+    case ErrorCode.TokenInvalid:
+    case ErrorCode.TokenExpired:
+    case ErrorCode.TokenClaims:
+      return 401
+    case ErrorCode.OriginNotAllowed:
+      return 403
+    case ErrorCode.TooManyPendingConnections:
+    case ErrorCode.ShuttingDown:
+      return 503
+    default:
+      return 400
+  }
+}
