@@ -216,7 +216,7 @@ describe('real updates pass, with the counts Yjs reports', () => {
   test('empty update', () => {
     const update = Y.encodeStateAsUpdate(new Y.Doc())
     assert.deepEqual([...update], [0, 0])
-    assert.deepEqual(checkUpdateStructure(update), { ok: true, structs: 0, clients: 0, deleteRanges: 0 })
+    assert.deepEqual(checkUpdateStructure(update), { ok: true, structs: 0, clients: 0, deleteRanges: 0, roots: new Set() })
   })
 
   test('text inserts, one update per keystroke and as a whole', () => {
@@ -592,5 +592,17 @@ describe('hostile updates are refused before Yjs sees them', () => {
     const started = performance.now()
     expectRefused(manyGc, ErrorCode.UpdateCountsOutOfRange, /delete set: number of clients/)
     assert.ok(performance.now() - started < 2000)
+  })
+})
+
+describe('root names', () => {
+  test('the roots an update writes to are reported, so the gate can refuse unknown ones', () => {
+    const doc = new Y.Doc()
+    doc.getMap('meta').set('title', 'x')
+    doc.getXmlFragment('body').insert(0, [new Y.XmlText('hello')])
+    doc.getText('stray').insert(0, 'y')
+    const check = checkUpdateStructure(Y.encodeStateAsUpdate(doc))
+    assert.ok(check.ok)
+    assert.deepEqual([...check.roots].sort(), ['body', 'meta', 'stray'])
   })
 })

@@ -23,7 +23,14 @@ import * as decoding from 'lib0/decoding'
 import { ErrorCode } from '../shared/errors.ts'
 
 export type UpdateCheck =
-  | { ok: true; structs: number; clients: number; deleteRanges: number }
+  | {
+      ok: true
+      structs: number
+      clients: number
+      deleteRanges: number
+      /** Root type names the update names as parents (the gate refuses roots a doc type does not have). */
+      roots: ReadonlySet<string>
+    }
   | {
       ok: false
       code: typeof ErrorCode.MalformedUpdate | typeof ErrorCode.UpdateCountsOutOfRange
@@ -373,8 +380,9 @@ const readId = (r: Reader, what: string, client: number, clock: number): void =>
  *   varUint #clients, then per client: varUint #structs, varUint client, varUint start clock, structs.
  * Each struct starts with an info byte: ref 0 = GC(len), ref 10 = Skip(len), 1..9 = Item.
  */
-const readStructs = (r: Reader): { clients: number; structs: number } => {
+const readStructs = (r: Reader): { clients: number; structs: number; roots: Set<string> } => {
   const clients = r.count('number of clients')
+  const roots = new Set<string>()
   let structs = 0
   for (let c = 0; c < clients; c++) {
     const n = r.count(`client section ${c}: number of structs`)
@@ -396,7 +404,7 @@ const readStructs = (r: Reader): { clients: number; structs: number } => {
         if (info & BIT7) readId(r, 'right origin', client, clock)
         // Without origins the parent is written explicitly: parentInfo 1 → root type name, else an ID.
         if ((info & (BIT7 | BIT8)) === 0) {
-          if (r.varUint('parent info') === 1) r.string('parent type name')
+          if (r.varUint('parent info') === 1) roots.add(r.string('parent type name'))
           else readId(r, 'parent', client, clock)
           if (info & BIT6) r.string('parentSub key')
         }
@@ -408,7 +416,7 @@ const readStructs = (r: Reader): { clients: number; structs: number } => {
       structs++
     }
   }
-  return { clients, structs }
+  return { clients, structs, roots }
 }
 
 /**
@@ -443,10 +451,10 @@ export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => {
   }
   try {
     const r = new Reader(update)
-    const { clients, structs } = readStructs(r)
+    const { clients, structs, roots } = readStructs(r)
     const deleteRanges = readDeleteSet(r)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
-    return { ok: true, structs, clients, deleteRanges }
+    return { ok: true, structs, clients, deleteRanges, roots }
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }
     // Not expected (every failure above is a Refusal), but this guard must never throw at the boundary.
