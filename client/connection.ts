@@ -12,7 +12,7 @@ import {
   readExtensionMessage,
   type Notice,
 } from '../shared/extensionProtocol.ts'
-import { SendGate, gatedWebSocketClass, type AcknowledgedMessage, type GatedSocket, type WebSocketClass } from './sendGate.ts'
+import { countingWebSocketClass, type CountedMessage, type WebSocketClass } from './outgoingMessages.ts'
 
 /**
  * Where a document stands with the server:
@@ -62,15 +62,15 @@ export interface ConnectionOptions {
 export interface ConnectionEvents {
   status: (status: ConnectionStatus) => void
   closed: (info: CloseInfo) => void
-  /** The server's durable state vector, after a sync-step-2 / update message of ours became durable. */
-  ack: (durableStateVector: Uint8Array) => void
-  notice: (notice: Notice) => void
   /**
-   * A message the server will acknowledge went out on the current socket. At most one is in flight
-   * (SendGate), so the n-th ack on a connection acknowledges the n-th message.
+   * Messages of ours became durable: the server's durable state vector, and how many of the
+   * current connection's sync-step-2 / update messages are durable now (cumulative).
    */
-  sent: (message: AcknowledgedMessage) => void
-  /** The current socket closed (for any reason, also locally): acks counting starts again. */
+  ack: (durableStateVector: Uint8Array, durableMessages: number) => void
+  notice: (notice: Notice) => void
+  /** A sync-step-2 or update message went out on the current socket, numbered from 1 per connection. */
+  sent: (message: CountedMessage) => void
+  /** The current socket closed (for any reason, also locally): message numbers start again. */
   disconnected: () => void
   error: (error: Error) => void
 }
@@ -112,20 +112,20 @@ export class Connection extends ObservableV2<ConnectionEvents> {
   private attemptId = 0
   private currentStatus: ConnectionStatus = 'offline'
   private destroyed = false
-  /** Paces the current socket's sync-step-2 / update messages: one in flight. */
-  private readonly gate = new SendGate((message) => this.emit('sent', [message]))
+  /** The latest update message sent on the current socket (null before the first, and after it closed). */
+  private lastUpdateMessage: CountedMessage | null = null
 
   constructor(private readonly options: ConnectionOptions) {
     super()
-    // A stale socket (already replaced) sends nothing the gate should count.
-    const GatedWebSocket = gatedWebSocketClass(options.WebSocket, (socket, data) =>
-      socket === this.provider.ws ? this.gate.outgoing(data) : true,
-    )
+    // A stale socket (already replaced) belongs to a connection whose counts are over.
+    const CountingWebSocket = countingWebSocketClass(options.WebSocket, (socket, message) => {
+      if (socket === this.provider.ws) this.onMessageSent(message)
+    })
     this.provider = new WebsocketProvider(options.url, options.room, options.doc, {
       connect: false,
       // Node has no tabs; in browsers, cross-tab sync would bypass the server's validation gate.
       disableBc: true,
-      WebSocketPolyfill: GatedWebSocket,
+      WebSocketPolyfill: CountingWebSocket,
       params: this.paramsWith(options.token),
       maxBackoffTime: options.maxBackoffMs,
       // onConnectionClose decides about reconnecting; the provider must never stop on its own.
@@ -146,10 +146,19 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     return this.provider.awareness
   }
 
-  /** True when a doc update made now goes out at once: the provider's own condition for sending. */
-  get canSendNow(): boolean {
-    const ws = this.provider.ws
-    return this.provider.wsconnected && ws !== null && ws.readyState === ws.OPEN
+  /**
+   * The number of the update message of the current connection that carries `update` (a local
+   * doc update), or null when none does: the provider did not send it (no open socket), so it
+   * waits for the next sync step 2.
+   *
+   * Call it from a doc 'update' listener registered after this connection was created: the
+   * provider's own listener (registered in the constructor) runs first, as lib0 calls listeners in
+   * registration order, so a sent update is the latest update message. Its bytes are compared, so
+   * a listener that ran first would get null (saved waits for a reconnect), never a wrong number.
+   */
+  messageCarrying(update: Uint8Array): number | null {
+    const message = this.lastUpdateMessage
+    return message !== null && sameBytes(message.update, update) ? message.number : null
   }
 
   /** Starts connecting (after the local state loaded) and keeps reconnecting until disconnect(). */
@@ -240,7 +249,7 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     const wasOpen = this.provider.wsconnected
     this.provider.shouldConnect = false
     this.phase = 'idle'
-    this.gate.reset()
+    this.lastUpdateMessage = null
     this.emit('disconnected', [])
     if (event !== null && TERMINAL_CLOSE_CODES.has(event.code)) this.wanted = false
     const willReconnect = this.wanted && !this.destroyed
@@ -276,11 +285,13 @@ export class Connection extends ObservableV2<ConnectionEvents> {
       this.emit('notice', [message.notice])
       return
     }
-    // Release what was held while the acknowledged message was in flight; 'sent' for it is
-    // emitted before 'ack', so nothing looks saved in between.
-    const released = this.gate.acknowledged()
-    if (released) (this.provider.ws as GatedSocket | null)?.sendPastGate(released)
-    this.emit('ack', [message.durableStateVector])
+    this.emit('ack', [message.durableStateVector, message.durableMessages])
+  }
+
+  private onMessageSent(message: CountedMessage): void {
+    // A copy: the socket owns the frame the update is a view into.
+    if (message.kind === 'update') this.lastUpdateMessage = { ...message, update: message.update.slice() }
+    this.emit('sent', [message])
   }
 
   private refreshStatus(): void {
@@ -300,6 +311,12 @@ export class Connection extends ObservableV2<ConnectionEvents> {
   private paramsWith(token: string | undefined): Record<string, string> {
     return { [EXTENSION_QUERY_PARAM]: EXTENSION_VERSION, ...(token ? { token } : {}) }
   }
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 const asError = (error: unknown, fallback: string): Error =>

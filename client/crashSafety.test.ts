@@ -4,7 +4,6 @@ import * as Y from 'yjs'
 import { proposalModel } from '../shared/documentModel.ts'
 import { eventually } from '../shared/testing/eventually.ts'
 import { spawnServer, type ServerProcess } from '../shared/testing/serverProcess.ts'
-import { connectStockClient } from '../shared/testing/stockClient.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 import { openDocument } from './node.ts'
 
@@ -22,7 +21,8 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
     try {
       server = await spawnServer({ dataDir: data.path })
       for (let round = 1; round <= ROUNDS; round++) {
-        const handle = openDocument('proposal', 'crash', { url: server.url, maxBackoffMs: 100 })
+        const running = server
+        const handle = openDocument('proposal', 'crash', { url: running.url, maxBackoffMs: 100, getToken: () => running.token() })
         try {
           await handle.whenSynced()
           await handle.whenSaved()
@@ -35,7 +35,6 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
           }
           // Write the burst; once enough is acknowledged, SIGKILL the server and keep writing, so
           // the crash lands while edits are in flight.
-          const running = server
           let kill: Promise<unknown> | null = null
           let writtenAtKill = 0
           for (let i = 0; i < BURST; i++) {
@@ -49,7 +48,13 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
             if (kill !== null && clocks.length >= writtenAtKill + 25) break
           }
           if (kill === null) {
+            // The whole burst went out before enough acks came back (edits are not held back for
+            // acks): wait for them, then crash right after a few more edits, still on their way.
             await eventually(() => assert.ok(acked() >= KILL_AFTER_ACKED, `acked ${acked()}`), { timeoutMs: 15_000 })
+            for (let i = clocks.length, end = clocks.length + 25; i < end; i++) {
+              handle.model.body.insert(handle.model.body.length, [paragraphOf(`r${round}-e${i}`)])
+              clocks.push(Y.getState(handle.doc.store, clientId))
+            }
             kill = running.kill()
           }
           await kill
@@ -61,7 +66,7 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
           await handle.destroy()
 
           server = await spawnServer({ dataDir: data.path })
-          const stock = connectStockClient(server.url, 'proposal/crash')
+          const stock = await server.connect('proposal/crash')
           try {
             await stock.whenSynced()
             const body = proposalModel(stock.doc).body.toString()

@@ -8,7 +8,7 @@ import { ClientError, ClientErrorCode } from './clientErrors.ts'
 import { Connection, type CloseInfo, type ConnectionStatus } from './connection.ts'
 import type { LocalDocument, LocalStore } from './localStore.ts'
 import { SavedTracker } from './savedTracker.ts'
-import type { WebSocketClass } from './sendGate.ts'
+import type { WebSocketClass } from './outgoingMessages.ts'
 
 export interface DocumentHandleEvents {
   /** The connection status changed (see ConnectionStatus for what each value means). */
@@ -82,13 +82,18 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
       ready: this.loaded,
     })
     this.connection.on('status', this.onStatus)
-    this.connection.on('sent', ({ kind }) => this.updateSaved(() => this.tracker.messageSent(kind)))
-    this.connection.on('ack', (durableStateVector) => this.updateSaved(() => this.tracker.ack(durableStateVector)))
+    this.connection.on('sent', ({ kind, number }) => {
+      if (kind === 'sync-step-2') this.updateSaved(() => this.tracker.syncStep2Sent(number))
+    })
+    this.connection.on('ack', (durableStateVector, durableMessages) =>
+      this.updateSaved(() => this.tracker.ack(durableStateVector, durableMessages)),
+    )
     this.connection.on('disconnected', () => this.updateSaved(() => this.tracker.disconnected()))
     this.connection.on('notice', (notice) => this.emit('notice', [notice]))
     this.connection.on('closed', (info) => this.emit('closed', [info]))
     this.connection.on('error', (error) => this.emit('error', [error]))
     // Registered before the local store applies what it loaded: loaded state counts as local.
+    // Registered after the provider's listener (in the Connection): see Connection.messageCarrying.
     this.doc.on('update', this.onDocUpdate)
     this.localStore = setup.localStore
     this.localDocument = setup.localStore?.attach(this.name, this.doc, { onError: (error) => this.emit('error', [error]) }) ?? null
@@ -110,9 +115,10 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   /**
    * True when every local change (including state loaded from the local store) is known to be
    * durable on the server. Starts true for a new, empty handle; false while anything is unsaved,
-   * also while offline. It never turns true early; it can be false briefly when nothing is at
-   * risk: on every (re)connect until the server acknowledged our sync step 2 (one round trip).
-   * See SavedTracker for how it is decided.
+   * also while offline. It never turns true early: each change is saved once the server's ack
+   * counts the message that carried it and its content is in the durable state vector. Edits are
+   * not held back for acks; changes made offline (or in a connection that dropped before its ack)
+   * are saved once the next connection's sync step 2 is acknowledged. See SavedTracker.
    */
   get saved(): boolean {
     return this.lastSaved
@@ -189,7 +195,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     // The server's changes are durable before it sends them: only our own changes are tracked.
     if (origin === this.connection.provider) return
-    this.updateSaved(() => this.tracker.localUpdate(update, { sentNow: this.connection.canSendNow }))
+    this.updateSaved(() => this.tracker.localUpdate(update, this.connection.messageCarrying(update)))
   }
 
   private readonly onStatus = (status: ConnectionStatus): void => {

@@ -3,7 +3,7 @@ import type { DocumentType } from '../shared/documentName.ts'
 import type { DocumentHandle } from './documentHandle.ts'
 import { openLeveldbLocalStore } from './leveldbLocalStore.ts'
 import { openDocumentOn, type OpenDocumentOptions, type Platform } from './openDocument.ts'
-import type { WebSocketClass } from './sendGate.ts'
+import type { WebSocketClass } from './outgoingMessages.ts'
 
 /**
  * The client for Node desktop shells: `ws` as the WebSocket, LevelDB as the local store.

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import { proposalModel } from '../shared/documentModel.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { eventually, nextEvent } from '../shared/testing/eventually.ts'
-import { connectStockClient } from '../shared/testing/stockClient.ts'
+import { fetchDevToken } from '../shared/testing/devTokens.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 import { startServer, type TestServer } from '../server/testing/startServer.ts'
 import { ClientErrorCode } from './clientErrors.ts'
@@ -16,7 +16,8 @@ import type { CloseInfo, ConnectionStatus } from './connection.ts'
 import type { DocumentHandle } from './documentHandle.ts'
 import { openDocument, type NodeOpenDocumentOptions } from './node.ts'
 import { openDocumentOn } from './openDocument.ts'
-import type { WebSocketClass } from './sendGate.ts'
+import { readCountedMessage, type WebSocketClass } from './outgoingMessages.ts'
+import { startClosingServer } from './testing/closingServer.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -56,9 +57,12 @@ const unreachableServer = async (dataDir: string): Promise<{ url: string; port: 
   return { url: probe.url, port }
 }
 
+/** A getToken for the (dev-mode) server at `url`: a real token from its /dev/token, fetched per attempt. */
+const devTokens = (url: string) => () => fetchDevToken(url.replace(/^ws/, 'http'))
+
 /** What a stock y-websocket client sees of a proposal on the server. */
-const readFromServer = async (url: string, id: string) => {
-  const stock = connectStockClient(url, `proposal/${id}`)
+const readFromServer = async (server: TestServer, id: string) => {
+  const stock = await server.connect(`proposal/${id}`)
   try {
     await stock.whenSynced()
     const model = proposalModel(stock.doc)
@@ -73,7 +77,7 @@ describe('openDocument (Node)', () => {
   afterEach(() => cleanup.run())
 
   const open = (id: string, options: NodeOpenDocumentOptions) =>
-    cleanup.add(openDocument('proposal', id, { maxBackoffMs: 100, ...options }), (handle) => handle.destroy())
+    cleanup.add(openDocument('proposal', id, { maxBackoffMs: 100, getToken: devTokens(options.url), ...options }), (handle) => handle.destroy())
 
   test('two clients co-edit a proposal and converge; status goes connecting → syncing → synced', async () => {
     const server = cleanup.add(await startServer(), (s) => s.dispose())
@@ -89,11 +93,11 @@ describe('openDocument (Node)', () => {
     assert.deepEqual(bobLog.statuses, ['connecting', 'syncing', 'synced'])
 
     alice.model.meta.set('title', 'Fleet renewal')
-    bob.model.financial.set('value', 125_000)
+    bob.model.meta.set('currency', 'EUR') // an editor's financial change would be held for review
     alice.model.body.insert(0, [paragraph('Dear customer,')])
     await eventually(() => {
       assert.equal(bob.model.meta.get('title'), 'Fleet renewal')
-      assert.equal(alice.model.financial.get('value'), 125_000)
+      assert.equal(alice.model.meta.get('currency'), 'EUR')
       assert.equal(bob.model.body.toString(), '<paragraph>Dear customer,</paragraph>')
     })
     // Concurrent edits of the same text converge, deletions included.
@@ -147,7 +151,7 @@ describe('openDocument (Node)', () => {
     await handle.destroy()
     await server.stop()
     server = cleanup.add(await startServer({ dataDir }), (s) => s.stop())
-    assert.deepEqual(await readFromServer(server.url, 'saved'), {
+    assert.deepEqual(await readFromServer(server, 'saved'), {
       title: 'Written while disconnected',
       body: '<paragraph>Offline paragraph</paragraph>',
     })
@@ -182,7 +186,7 @@ describe('openDocument (Node)', () => {
     await second.whenSaved()
     assert.equal(log.statuses.at(-1), 'synced')
     assert.ok(!log.statuses.includes('connecting'), `an unreachable server shows offline, then syncing: ${log.statuses.join(' → ')}`)
-    assert.deepEqual(await readFromServer(server.url, 'offline'), {
+    assert.deepEqual(await readFromServer(server, 'offline'), {
       title: 'Written offline',
       body: '<paragraph>Second draft</paragraph>',
     })
@@ -213,13 +217,13 @@ describe('openDocument (Node)', () => {
 
     const server = cleanup.add(await startServer({ dataDir: dataDir.path, port }), (s) => s.stop())
     await handle.whenSaved()
-    assert.deepEqual(await readFromServer(server.url, 'child'), {
+    assert.deepEqual(await readFromServer(server, 'child'), {
       title: 'From the child',
       body: '<paragraph>Child paragraph</paragraph>',
     })
   })
 
-  test('closed carries the close code and error code: 1009 for a too-big edit, 1001 ERR_SHUTTING_DOWN on shutdown', async () => {
+  test('closed carries the close code and error code: 1009 for a too-big edit (terminal), 1001 ERR_SHUTTING_DOWN on shutdown', async () => {
     const server = cleanup.add(await startServer({ maxPayloadBytes: 1024 }), (s) => s.dispose())
     const big = open('too-big', { url: server.url })
     await big.whenSynced()
@@ -228,7 +232,8 @@ describe('openDocument (Node)', () => {
     const [tooBig] = await closed
     assert.equal(tooBig.code, 1009)
     assert.equal(tooBig.errorCode, ErrorCode.MessageTooBig)
-    assert.equal(tooBig.willReconnect, true)
+    assert.equal(tooBig.willReconnect, false, 'a reconnect would resend the same too-big state')
+    assert.equal(big.status, 'offline')
     assert.equal(big.saved, false)
     await big.destroy()
 
@@ -240,7 +245,93 @@ describe('openDocument (Node)', () => {
     assert.equal(info.code, 1001)
     assert.equal(info.errorCode, ErrorCode.ShuttingDown)
     assert.match(info.reason, /^ERR_SHUTTING_DOWN: /)
+    assert.equal(info.willReconnect, true)
     await eventually(() => assert.equal(small.status, 'offline'))
+  })
+
+  test('after 1009, 4400, 4422 and 4403 the handle stays offline until connect(); after 1001 and 4401 it reconnects', async () => {
+    const reasons = new Map<number, string>([
+      [1009, ''], // `ws` closes a too-big frame without a reason
+      [4400, 'ERR_MALFORMED_MESSAGE: not a y-protocols message'],
+      [4422, 'ERR_MALFORMED_UPDATE: update failed the structural check'],
+      [4403, 'ERR_FORBIDDEN: no access to this document'],
+      [1001, 'ERR_SHUTTING_DOWN: server shutdown'],
+      [4401, 'ERR_TOKEN_EXPIRED: token expired'],
+    ])
+    const codeOf = (path: string) => Number(path.split('-').at(-1))
+    // Only the first connection to each document is closed: a second one means the client reconnected.
+    const server = cleanup.add(
+      await startClosingServer((path, connection) => (connection === 1 ? { code: codeOf(path), reason: reasons.get(codeOf(path)) ?? '' } : null)),
+      (s) => s.close(),
+    )
+    const opened = [...reasons.keys()].map((code) => {
+      let tokens = 0
+      const handle = open(`close-${code}`, { url: server.url, getToken: () => `t${++tokens}` })
+      return { code, handle, log: record(handle), closed: nextEvent<[CloseInfo]>(handle, 'closed') }
+    })
+    const terminal = opened.filter(({ code }) => [1009, 4400, 4422, 4403].includes(code))
+    const retryable = opened.filter(({ code }) => [1001, 4401].includes(code))
+
+    for (const { code, handle, closed } of opened) {
+      const [info] = await closed
+      const willReconnect = retryable.some((entry) => entry.handle === handle)
+      assert.deepEqual(
+        { code: info.code, reason: info.reason, willReconnect: info.willReconnect },
+        { code, reason: reasons.get(code), willReconnect },
+      )
+      assert.equal(info.errorCode, code === 1009 ? ErrorCode.MessageTooBig : /^(ERR_[A-Z_]+)/.exec(reasons.get(code)!)![1])
+      if (!willReconnect) assert.equal(handle.status, 'offline', `${code}: offline as soon as it is closed`)
+    }
+    for (const { code, handle } of retryable) {
+      await eventually(() => assert.equal(handle.status, 'synced', `${code} reconnects`))
+      const urls = server.connections(`/proposal/close-${code}`)
+      assert.equal(urls.length, 2)
+      assert.ok(urls[1]!.endsWith('token=t2'), `a fresh token for the new attempt: ${urls[1]}`)
+    }
+    // A reconnect would have come within one backoff (maxBackoffMs 100), as it did for 1001 and
+    // 4401 above; give the terminal ones several times that to make sure none comes.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    for (const { code, log } of terminal) {
+      assert.equal(server.connections(`/proposal/close-${code}`).length, 1, `${code}: no reconnect on its own`)
+      assert.equal(log.statuses.at(-1), 'offline')
+      assert.ok(!log.statuses.slice(log.statuses.indexOf('syncing')).includes('connecting'), `${code}: ${log.statuses.join(' → ')}`)
+    }
+    // connect() is the way back.
+    const forbidden = terminal.find(({ code }) => code === 4403)!
+    forbidden.handle.connect()
+    await eventually(() => assert.equal(forbidden.handle.status, 'synced'))
+    assert.equal(server.connections('/proposal/close-4403').length, 2)
+  })
+
+  test('edits are not held back for acks: edits made together go out at once, each in its own message', async () => {
+    const server = cleanup.add(await startServer(), (s) => s.dispose())
+    const sent: string[] = []
+    class RecordingWebSocket extends WebSocket {
+      override send(data: Uint8Array): void {
+        const message = readCountedMessage(data)
+        if (message) sent.push(message.kind)
+        super.send(data)
+      }
+    }
+    const handle = cleanup.add(
+      openDocumentOn({ WebSocket: RecordingWebSocket as unknown as WebSocketClass, openLocalStore: () => null }, 'proposal', 'not-held', {
+        url: server.url,
+        getToken: devTokens(server.url),
+        maxBackoffMs: 100,
+      }),
+      (h) => h.destroy(),
+    )
+    await handle.whenSynced()
+    await handle.whenSaved()
+    sent.length = 0
+    const text = new Y.XmlText('abc')
+    handle.model.body.insert(0, [text])
+    text.delete(0, 1)
+    handle.model.meta.set('title', 'three messages')
+    assert.deepEqual(sent, ['update', 'update', 'update'], 'all three are on the socket before any ack could arrive')
+    assert.equal(handle.saved, false)
+    await handle.whenSaved()
+    assert.deepEqual(await readFromServer(server, 'not-held'), { title: 'three messages', body: 'bc' })
   })
 
   test('getToken is called before every connection attempt, and each socket URL carries its token', async () => {
@@ -252,26 +343,34 @@ describe('openDocument (Node)', () => {
         super(address, protocols)
       }
     }
-    let calls = 0
+    /** Every token getToken returned, in order (a different one each time: the name claim differs). */
+    const issued: string[] = []
+    const httpUrl = server.httpUrl // the restarted server keeps the port and the data dir (its dev secret)
     const handle = cleanup.add(
       openDocumentOn({ WebSocket: RecordingWebSocket as unknown as WebSocketClass, openLocalStore: () => null }, 'proposal', 'token', {
         url: server.url,
-        getToken: async () => `token-${++calls}`,
+        getToken: async () => {
+          // Throws while the server restarts: that attempt fails and is retried.
+          const token = await fetchDevToken(httpUrl, { name: `attempt ${issued.length + 1}` })
+          issued.push(token)
+          return token
+        },
         maxBackoffMs: 100,
       }),
       (h) => h.destroy(),
     )
     await handle.whenSynced()
-    assert.equal(calls, 1)
-    assert.deepEqual(urls, [`${server.url}/proposal/token?ext=1&token=token-1`])
+    assert.equal(issued.length, 1)
+    assert.deepEqual(urls, [`${server.url}/proposal/token?ext=1&token=${issued[0]}`])
 
     server = cleanup.add(await server.restart(), (s) => s.stop())
     await eventually(() => {
-      assert.ok(calls >= 2, 'reconnected')
+      assert.ok(issued.length >= 2, 'reconnected')
       assert.equal(handle.status, 'synced')
     })
-    assert.equal(urls.length, calls, 'one token per attempt')
-    urls.forEach((url, index) => assert.ok(url.endsWith(`token=token-${index + 1}`), url))
+    assert.equal(new Set(issued).size, issued.length, 'a fresh token each time')
+    assert.equal(urls.length, issued.length, 'one token per attempt')
+    urls.forEach((url, index) => assert.ok(url.endsWith(`token=${issued[index]}`), url))
   })
 
   test('destroy releases everything; waiting promises reject with ERR_HANDLE_DESTROYED', async () => {

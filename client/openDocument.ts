@@ -1,7 +1,7 @@
 import { documentName, type DocumentName, type DocumentType } from '../shared/documentName.ts'
 import { DocumentHandle } from './documentHandle.ts'
 import type { LocalStore } from './localStore.ts'
-import type { WebSocketClass } from './sendGate.ts'
+import type { WebSocketClass } from './outgoingMessages.ts'
 
 /** Options every platform's `openDocument` takes; a platform adds how to keep documents offline. */
 export interface OpenDocumentOptions {

@@ -1,8 +1,5 @@
 import * as Y from 'yjs'
 
-/** An outgoing message the server acknowledges once it is durable (design §5 "Acks"). */
-export type AcknowledgedMessageKind = 'sync-step-2' | 'update'
-
 /**
  * Decides whether every local change is durable on the server: the `saved` of a document handle
  * (design §8). Pure bookkeeping, no I/O: the handle tells it what happened and reads `saved`.
@@ -11,41 +8,42 @@ export type AcknowledgedMessageKind = 'sync-step-2' | 'update'
  * including the state loaded from the local store (it may hold edits the server never got). The
  * server's own updates are durable before it sends them, so they are never tracked.
  *
- * `saved` needs two pieces of evidence:
+ * Messages: the sync-step-2 and update messages the client sends on a connection are numbered
+ * 1, 2, 3… (the count starts again on each connection). Every ack carries the server's durable
+ * state vector and how many of this connection's messages are durable (cumulative, in order).
  *
- * 1. **State vectors, for inserted content.** Every inserted struct has an id (client, clock). An
- *    ack carries the state vector of what is on the server's disk; every local struct must be
- *    below the latest ack's clock for its client.
+ * Where each local change travels:
+ *  - in update message #n, when the socket was open and the provider sent it at once;
+ *  - otherwise (offline, connecting, loaded from the local store) in the next sync step 2 we send,
+ *    which carries every struct the server lacks and the document's whole delete set.
  *
- * 2. **Acknowledged messages, for everything else.** A deletion has no id and never moves a state
- *    vector, so no ack can name it. Instead: every sync-step-2 / update message the client sends
- *    must be acknowledged, and no local change may be waiting for a message. This relies on acks
- *    pairing up one to one with messages in order, which the connection guarantees by keeping one
- *    message in flight (SendGate). A change is
- *      - `sentNow` when the connection is open: the provider hands it to the socket at once, and
- *        it goes out in the message in flight or in the next one, which `messageSent` reports
- *        before the ack that releases it;
- *      - otherwise (offline, or loaded from the local store) it waits for the next sync step 2,
- *        which carries every struct the server lacks and the document's whole delete set.
+ * `saved` needs both:
+ *  1. **Counts, for everything.** No local change waits for a sync step 2, and the latest ack of
+ *     this connection covers the highest message number that carries a local change. This is what
+ *     makes a deletion (which has no id and never moves a state vector) known saved.
+ *  2. **State vectors, for inserted content.** Every local struct (client, clock) is below the
+ *     latest durable state vector's clock for its client: an ack that does not show the content
+ *     saves nothing, whatever its count says.
  *
- * A change made offline waits for that sync step 2 even when its structs are already covered:
- * the server may have had the structs from an earlier session while the deletions are new.
+ * When a connection drops, its unacknowledged messages are lost to us: the changes in them wait
+ * for the next connection's sync step 2, which sends them again. A change made offline waits for
+ * that sync step 2 even when its structs are already durable: the deletions in it may be new.
  */
 export class SavedTracker {
   /** client → clock after the last local struct: the state vector of local content. */
   private readonly local = new Map<number, number>()
   /** client → clock of the server's durable state, from the latest ack (null before the first). */
   private durable: Map<number, number> | null = null
-  /** Local changes that no message carries yet: they go in the next sync step 2. */
+  /** Local changes that no message of the current connection carries yet: they go in the next sync step 2. */
   private waitingForSyncStep2 = false
-  /** Acknowledged-kind messages sent on the current connection. */
-  private sent = 0
-  /** Acks received on the current connection. */
+  /** The highest number of a message of the current connection that carries a local change (0: none). */
+  private needed = 0
+  /** How many messages of the current connection are durable, from its latest ack. */
   private acked = 0
 
   /** True when every local change is known to be durable on the server. */
   get saved(): boolean {
-    if (this.waitingForSyncStep2 || this.acked < this.sent) return false
+    if (this.waitingForSyncStep2 || this.acked < this.needed) return false
     for (const [client, clock] of this.local) {
       if ((this.durable?.get(client) ?? 0) < clock) return false
     }
@@ -57,30 +55,36 @@ export class SavedTracker {
     return this.durable
   }
 
-  /** A local update happened; `sentNow`: the connection is open and takes it at once. */
-  localUpdate(update: Uint8Array, { sentNow }: { sentNow: boolean }): void {
+  /**
+   * A local change happened. `message`: the number of the update message of the current
+   * connection that carries it, or null when no message carries it (yet): it waits for the next
+   * sync step 2.
+   */
+  localUpdate(update: Uint8Array, message: number | null): void {
     for (const [client, clock] of Y.parseUpdateMeta(update).to) {
       if ((this.local.get(client) ?? 0) < clock) this.local.set(client, clock)
     }
-    if (!sentNow) this.waitingForSyncStep2 = true
+    if (message === null) this.waitingForSyncStep2 = true
+    else this.needed = Math.max(this.needed, message)
   }
 
-  /** A sync-step-2 or update message went out on the current connection. */
-  messageSent(kind: AcknowledgedMessageKind): void {
-    this.sent += 1
-    if (kind === 'sync-step-2') this.waitingForSyncStep2 = false
+  /** Our sync step 2 went out as message #`message` of the current connection: it carries every change made so far. */
+  syncStep2Sent(message: number): void {
+    if (!this.waitingForSyncStep2) return
+    this.waitingForSyncStep2 = false
+    this.needed = Math.max(this.needed, message)
   }
 
-  /** The ack of the oldest unacknowledged message, with the server's durable state vector. */
-  ack(durableStateVector: Uint8Array): void {
+  /** An ack: the server's durable state vector, and the count of this connection's messages that are durable. */
+  ack(durableStateVector: Uint8Array, durableMessages: number): void {
     this.durable = Y.decodeStateVector(durableStateVector)
-    this.acked += 1
+    this.acked = Math.max(this.acked, durableMessages)
   }
 
-  /** The connection closed: whatever was unacknowledged goes again in the next sync step 2. */
+  /** The connection closed: what it did not acknowledge goes again in the next connection's sync step 2. */
   disconnected(): void {
-    if (this.acked < this.sent) this.waitingForSyncStep2 = true
-    this.sent = 0
+    if (this.acked < this.needed) this.waitingForSyncStep2 = true
+    this.needed = 0
     this.acked = 0
   }
 }
