@@ -76,9 +76,19 @@ const ATTACKS: Array<{ name: string; frame: () => Uint8Array; code: number; erro
   {
     // Y.applyUpdate would insert text and then throw; the structural check refuses it first.
     name: 'an update that Yjs would half-apply and then throw on',
-    frame: () => syncUpdateFrame(halfApplyingUpdate('title-text')),
+    frame: () => syncUpdateFrame(halfApplyingUpdate('body')),
     code: CloseCode.InvalidUpdate,
     errorCode: ErrorCode.MalformedUpdate,
+  },
+  {
+    name: 'an update to a root a proposal does not have',
+    frame: () => {
+      const doc = new Y.Doc()
+      doc.getText('stray').insert(0, 'not part of a proposal')
+      return syncUpdateFrame(Y.encodeStateAsUpdate(doc))
+    },
+    code: CloseCode.InvalidUpdate,
+    errorCode: ErrorCode.UnknownRoot,
   },
   {
     name: 'a state vector that is not one',
@@ -117,7 +127,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
     const reader = await server.connect(ROOM)
     stockClients.push(reader)
     await reader.whenSynced()
-    const state = { title: reader.doc.getMap('meta').get('title'), injected: reader.doc.getText('title-text').toString() }
+    const state = { title: reader.doc.getMap('meta').get('title'), injected: reader.doc.getXmlFragment('body').toString() }
     reader.destroy()
     return state
   }
@@ -164,12 +174,12 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
     // check does not know, or an observer's bug) must leave no trace. An observer that throws
     // makes applyUpdate throw after the update was integrated.
     const loadedDoc = server.server.rooms.find(server.tenant, ROOM)!.doc
-    loadedDoc.getText('title-text').observe(() => {
+    loadedDoc.getXmlFragment('body').observeDeep(() => {
       throw new Error('observer failed')
     })
     const attacker = await server.raw(`/${ROOM}`)
     const doc = new Y.Doc()
-    doc.getText('title-text').insert(0, 'half applied')
+    doc.getXmlFragment('body').insert(0, [new Y.XmlText('half applied')])
     attacker.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))
     const closed = await attacker.closed
     assert.equal(closed.code, CloseCode.InvalidUpdate)
@@ -177,7 +187,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
     await eventually(() => assert.equal(server.server.rooms.find(server.tenant, ROOM)?.state, 'ready'))
     const room = server.server.rooms.find(server.tenant, ROOM)!
     assert.notEqual(room.doc, loadedDoc)
-    assert.equal(room.doc.getText('title-text').toString(), '')
+    assert.equal(room.doc.getXmlFragment('body').toString(), '')
     assert.deepEqual(await readTarget(), { title: 'Intact', injected: '' })
     assert.equal(room.doc.getMap('meta').get('title'), 'Intact')
     // The editor keeps editing the reloaded room.
@@ -205,7 +215,7 @@ describe('bad input: a clear close, the process stays up, nothing is lost', () =
     stockClients.push(editor)
     await editor.whenSynced()
     assert.equal(editor.doc.getMap('meta').get('title'), 'Intact')
-    assert.equal(editor.doc.getText('title-text').toString(), '')
+    assert.equal(editor.doc.getXmlFragment('body').toString(), '')
   })
 })
 

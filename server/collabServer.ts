@@ -12,6 +12,7 @@ import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './upgradeHandler.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
+import { DocumentIndex } from './documentIndex.ts'
 import { parseAllowedOrigins } from './clientAddress.ts'
 import { RateLimiter } from './limits/rateLimiter.ts'
 
@@ -39,6 +40,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     roomUnloadGraceMs: config.roomUnloadGraceMs,
     compactAfterUpdates: config.compactAfterUpdates,
     maxPendingWrites: config.maxPendingWrites,
+    index: new DocumentIndex(await store.documentNames()),
   })
   const peers = new Set<Peer>()
   let accepting = true

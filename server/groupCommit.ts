@@ -7,6 +7,8 @@ export interface PendingWrite<Source> {
   readonly source: Source
   /** The source's message sequence number (1-based), acknowledged once this write is durable. */
   readonly sequence: number
+  /** What the source itself must receive once durable (the compensation of its own change). */
+  readonly echo?: Uint8Array | null
 }
 
 export interface CommittedBatch<Source> {

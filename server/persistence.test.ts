@@ -12,8 +12,12 @@ import { ErrorCode } from '../shared/errors.ts'
 import { startServer } from './testing/startServer.ts'
 
 /** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
-const connectAckedClient = async (server: { connect(room: string, options: { ext: boolean }): Promise<StockClient> }, room: string) => {
-  const client = await server.connect(room, { ext: true })
+const connectAckedClient = async (
+  server: { connect(room: string, options: { ext: boolean; role: 'admin' }): Promise<StockClient> },
+  room: string,
+) => {
+  // An admin, because the burst writes `team` entries: many small valid changes (team is admin-only).
+  const client = await server.connect(room, { ext: true, role: 'admin' })
   const acks: Uint8Array[] = []
   client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
     const message = readExtensionMessage(decoder)
@@ -63,7 +67,7 @@ describe('persistence', () => {
       const server = await spawnServer({ dataDir: dir.path, args: UNLIMITED })
       const writer = await connectAckedClient(server, 'proposal/p-burst')
       await writer.whenSynced()
-      const meta = writer.doc.getMap('meta')
+      const meta = writer.doc.getMap('team')
       // Every key written in earlier rounds was acknowledged, so it must have survived the kills.
       for (let i = 0; i < expectedKeys; i++) assert.ok(meta.has(`k${i}`), `round ${round}: k${i} lost`)
       const clientId = writer.doc.clientID
@@ -73,7 +77,7 @@ describe('persistence', () => {
       const deadline = Date.now() + 20_000
       await new Promise<void>((resolve, reject) => {
         const writeSome = () => {
-          for (let i = 0; i < 20; i++) meta.set(`k${firstKey + written++}`, written)
+          for (let i = 0; i < 20; i++) meta.set(`k${firstKey + written++}`, 'editor')
           if (writer.acks.length >= 3 && clockOf(writer.acks.at(-1), clientId) > 0) resolve()
           else if (Date.now() > deadline) {
             const state = { round, written, acks: writer.acks.length, connected: writer.provider.wsconnected, log: server.logs.slice(-5) }
@@ -92,7 +96,7 @@ describe('persistence', () => {
     const server = await spawnServer({ dataDir: dir.path })
     const reader = await server.connect('proposal/p-burst')
     await reader.whenSynced()
-    for (let i = 0; i < expectedKeys; i++) assert.ok(reader.doc.getMap('meta').has(`k${i}`), `k${i} lost`)
+    for (let i = 0; i < expectedKeys; i++) assert.ok(reader.doc.getMap('team').has(`k${i}`), `k${i} lost`)
     reader.destroy()
     assert.equal(await server.stop(), 0)
   })

@@ -6,6 +6,7 @@ import type { DocumentName } from '../shared/documentName.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
 import { encodeAck } from '../shared/extensionProtocol.ts'
+import type { DocumentIndex } from './documentIndex.ts'
 import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
 import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
 import { Peer } from './peer.ts'
@@ -16,6 +17,8 @@ export interface RoomOptions {
   readonly store: DocumentStore
   readonly logger: Logger
   readonly compactAfterUpdates: number
+  /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
+  readonly index: DocumentIndex
   /** Write-queue depth at which the room stops reading from its peers' sockets (backpressure). */
   readonly maxPendingWrites: number
   /** Handles one frame of a peer once the room is ready (the frame handler / write path). */
@@ -145,13 +148,18 @@ export class Room {
    * queue is full, stop reading from this room's sockets (TCP pushes back on the senders) until
    * the store has caught up.
    */
-  persist(update: Uint8Array | null, source: Peer): void {
-    this.commits.enqueue({ update, source, sequence: source.updatesReceived })
+  persist(update: Uint8Array | null, source: Peer, echo: Uint8Array | null = null): void {
+    this.commits.enqueue({ update, source, sequence: source.updatesReceived, echo })
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
       for (const peer of this.peers) peer.pauseReading()
     }
+  }
+
+  /** Does another document of this room's tenant exist (`<type>/<id>`)? Synchronous, for rules. */
+  documentExists(name: string): boolean {
+    return this.options.index.has(`${this.tenant}/${name}`)
   }
 
   /** Sends a message to every peer of the room except `except`. */
@@ -182,10 +190,12 @@ export class Room {
   private afterCommit({ writes, durableStateVector }: CommittedBatch<Peer>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
-    for (const { update, source, sequence } of writes) {
+    for (const { update, source, sequence, echo } of writes) {
       if (update) this.broadcast(encodeUpdate(update), source)
+      if (echo) source.send(encodeUpdate(echo))
       if (source.wantsExtensions) durableMessages.set(source, sequence)
     }
+    if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
       this.readingPaused = false

@@ -6,6 +6,7 @@ import type { DocumentName } from '../shared/documentName.ts'
 import { handleFrame } from './frameHandler.ts'
 import type { Peer } from './peer.ts'
 import { Room } from './room.ts'
+import type { DocumentIndex } from './documentIndex.ts'
 
 export interface RoomRegistryOptions {
   readonly store: DocumentStore
@@ -13,6 +14,7 @@ export interface RoomRegistryOptions {
   readonly roomUnloadGraceMs: number
   readonly compactAfterUpdates: number
   readonly maxPendingWrites: number
+  readonly index: DocumentIndex
 }
 
 /**
@@ -65,6 +67,7 @@ export class RoomRegistry {
       logger: this.options.logger,
       compactAfterUpdates: this.options.compactAfterUpdates,
       maxPendingWrites: this.options.maxPendingWrites,
+      index: this.options.index,
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),

@@ -9,8 +9,8 @@ import { startServer, type TestServer } from './testing/startServer.ts'
 describe('stock y-websocket clients co-editing', () => {
   let server: TestServer
   const clients: StockClient[] = []
-  const connect = async (room: string) => {
-    const client = await server.connect(room)
+  const connect = async (room: string, role: 'editor' | 'manager' = 'editor') => {
+    const client = await server.connect(room, { role })
     clients.push(client)
     return client
   }
@@ -24,7 +24,8 @@ describe('stock y-websocket clients co-editing', () => {
 
   test('two clients converge on map fields and rich text; a late third client gets the full state', async () => {
     const alice = await connect('proposal/p-1')
-    const bob = await connect('proposal/p-1')
+    // A manager: financial changes by editors are held for review (issue C's gate).
+    const bob = await connect('proposal/p-1', 'manager')
     await Promise.all([alice.whenSynced(), bob.whenSynced()])
 
     const a = proposalModel(alice.doc)

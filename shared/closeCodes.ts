@@ -22,6 +22,11 @@ export const CloseCode = {
   InvalidUpdate: 4422,
   /** Message or byte rate of the client's address exceeded. */
   RateLimited: 4429,
+  /**
+   * Reconnect and resync: the update depended on changes the server does not have yet. In the
+   * 4500 range because stock y-websocket (≥ 3) reconnects after 45xx and gives up after 44xx.
+   */
+  ResyncRequired: 4503,
   /** The server could not make an update durable; nothing was acknowledged. Reconnect resends it. */
   PersistenceFailed: 4500,
 } as const
@@ -47,7 +52,10 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.MalformedUpdate:
     case ErrorCode.UpdateCountsOutOfRange:
     case ErrorCode.UpdateApplyFailed:
+    case ErrorCode.UnknownRoot:
       return CloseCode.InvalidUpdate
+    case ErrorCode.ResyncRequired:
+      return CloseCode.ResyncRequired
     case ErrorCode.MessageTooBig:
       return CloseCode.MessageTooBig
     case ErrorCode.PersistenceFailed:

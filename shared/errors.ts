@@ -15,6 +15,14 @@ export const ErrorCode = {
   MalformedUpdate: 'ERR_MALFORMED_UPDATE',
   /** An update's header claims more structs/clients than its bytes can hold (allocation attack). */
   UpdateCountsOutOfRange: 'ERR_UPDATE_COUNTS_OUT_OF_RANGE',
+  /** The update writes to a root type the document type does not have (schema of the document). */
+  UnknownRoot: 'ERR_UNKNOWN_ROOT',
+  /**
+   * The update depends on changes the server has not received (Yjs would hold it as pending and
+   * integrate it later inside another user's transaction). The connection is closed with a
+   * retryable code; the client's reconnect handshake sends everything in order.
+   */
+  ResyncRequired: 'ERR_RESYNC_REQUIRED',
   /** Y.applyUpdate threw: the room was reloaded from disk and the update dropped. */
   UpdateApplyFailed: 'ERR_UPDATE_APPLY_FAILED',
   /** A frame exceeded maxPayload. */

@@ -46,6 +46,13 @@ export class DocumentStore {
     return { doc, storedUpdates: updates.length }
   }
 
+  /** The storage names of every stored document (y-leveldb keeps a state vector per document). */
+  async documentNames(): Promise<string[]> {
+    const names = await this.persistence.getAllDocNames()
+    if (!Array.isArray(names)) throw new CollabError(ErrorCode.PersistenceFailed, 'listing documents failed')
+    return names
+  }
+
   /** Appends one update; resolves only once LevelDB has accepted the write. */
   async storeUpdate(storageName: string, update: Uint8Array): Promise<void> {
     const clock = await this.persistence.storeUpdate(storageName, update)

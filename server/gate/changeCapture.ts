@@ -1,0 +1,61 @@
+import * as Y from 'yjs'
+import { rootNames } from '../../shared/documentModel.ts'
+import type { DocumentType } from '../../shared/documentName.ts'
+import type { DocumentView, FieldChange } from '../../shared/rules/ruleTypes.ts'
+
+export interface CapturedChanges {
+  readonly changes: FieldChange[]
+  /** The document's values before the update (changed keys answer with their old value). */
+  readonly before: DocumentView
+  /** The document's values now. */
+  readonly after: DocumentView
+}
+
+/**
+ * Applies an update with `origin` and records what it changed, field by field (design §11:
+ * map events carry `changes.keys` with action and old value; a rich-text root reports one `edit`).
+ * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
+ * is proportional to the update. Throws whatever Y.applyUpdate throws.
+ */
+export const applyCapturingChanges = (doc: Y.Doc, docType: DocumentType, update: Uint8Array, origin: object): CapturedChanges => {
+  const { maps, richText } = rootNames(docType)
+  const changes: FieldChange[] = []
+  const detach: Array<() => void> = []
+  for (const root of maps) {
+    const ymap = doc.getMap<unknown>(root)
+    const observer = (event: Y.YMapEvent<unknown>, transaction: Y.Transaction) => {
+      if (transaction.origin !== origin) return
+      event.changes.keys.forEach(({ action, oldValue }, key) => {
+        changes.push({ root, key, path: `${root}.${key}`, action, oldValue, newValue: ymap.get(key) })
+      })
+    }
+    ymap.observe(observer)
+    detach.push(() => ymap.unobserve(observer))
+  }
+  for (const root of richText) {
+    const fragment = doc.getXmlFragment(root)
+    const observer = (_events: Array<Y.YEvent<Y.XmlFragment>>, transaction: Y.Transaction) => {
+      if (transaction.origin !== origin) return
+      changes.push({ root, key: null, path: root, action: 'edit', oldValue: undefined, newValue: undefined })
+    }
+    fragment.observeDeep(observer)
+    detach.push(() => fragment.unobserveDeep(observer))
+  }
+  try {
+    Y.applyUpdate(doc, update, origin)
+  } finally {
+    for (const off of detach) off()
+  }
+  const oldValues = new Map(changes.map((change) => [change.path, change.oldValue]))
+  const current: DocumentView = { get: (root, key) => doc.getMap<unknown>(root).get(key) }
+  return {
+    changes,
+    after: current,
+    before: {
+      get: (root, key) => {
+        const path = `${root}.${key}`
+        return oldValues.has(path) ? oldValues.get(path) : current.get(root, key)
+      },
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import type * as decoding from 'lib0/decoding'
+import type * as Y from 'yjs'
+import { MESSAGE_EXTENSION, readExtensionMessage, type Notice } from '../../shared/extensionProtocol.ts'
+import type { TestUser } from '../../shared/testing/devTokens.ts'
+import type { StockClient } from '../../shared/testing/stockClient.ts'
+import type { TestServer } from './startServer.ts'
+
+export interface GateClient extends StockClient {
+  /** Every notice the server sent this client, in order. */
+  readonly notices: Notice[]
+  /** How many of this client's messages the latest ack says are durable. */
+  durableMessages(): number
+  map(root: string): Y.Map<unknown>
+}
+
+/** A stock provider that opted in to extension messages and records notices and acks. */
+export const connectGateClient = async (server: TestServer, room: string, user: TestUser = {}): Promise<GateClient> => {
+  const client = await server.connect(room, { ...user, ext: true })
+  const notices: Notice[] = []
+  let durable = 0
+  client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
+    const message = readExtensionMessage(decoder)
+    if (message?.kind === 'notice') notices.push(message.notice)
+    if (message?.kind === 'ack') durable = message.durableMessages
+  }
+  await client.whenSynced()
+  return { ...client, notices, durableMessages: () => durable, map: (root) => client.doc.getMap(root) }
+}
