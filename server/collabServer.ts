@@ -41,6 +41,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     compactAfterUpdates: config.compactAfterUpdates,
     maxPendingWrites: config.maxPendingWrites,
     index: new DocumentIndex(await store.documentNames()),
+    validationGate: config.validationGate,
   })
   const peers = new Set<Peer>()
   let accepting = true

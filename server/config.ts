@@ -100,6 +100,11 @@ export const DEFAULT_CONFIG = {
    * but must not use awareness as a side channel to push data to every peer.
    */
   maxViewerAwarenessBytes: 4096,
+  /**
+   * The semantic validation gate (rules + compensation). Only ever turned off to measure what it
+   * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
+   */
+  validationGate: true,
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -130,6 +135,7 @@ export type ServerConfig = {
   jwtClockToleranceSec: number
   maxPendingUpgrades: number
   maxViewerAwarenessBytes: number
+  validationGate: boolean
   logLevel: string
 }
 
@@ -161,6 +167,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   jwtClockToleranceSec: { flag: 'jwt-clock-tolerance', env: ['COLLAB_JWT_CLOCK_TOLERANCE_SEC'], kind: 'integer' },
   maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
   maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
+  validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 

@@ -17,6 +17,8 @@ export interface RoomOptions {
   readonly store: DocumentStore
   readonly logger: Logger
   readonly compactAfterUpdates: number
+  /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
+  readonly validationGate: boolean
   /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
   readonly index: DocumentIndex
   /** Write-queue depth at which the room stops reading from its peers' sockets (backpressure). */
@@ -155,6 +157,10 @@ export class Room {
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
       for (const peer of this.peers) peer.pauseReading()
     }
+  }
+
+  get validationGate(): boolean {
+    return this.options.validationGate
   }
 
   /** Does another document of this room's tenant exist (`<type>/<id>`)? Synchronous, for rules. */

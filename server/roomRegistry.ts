@@ -15,6 +15,7 @@ export interface RoomRegistryOptions {
   readonly compactAfterUpdates: number
   readonly maxPendingWrites: number
   readonly index: DocumentIndex
+  readonly validationGate: boolean
 }
 
 /**
@@ -68,6 +69,7 @@ export class RoomRegistry {
       compactAfterUpdates: this.options.compactAfterUpdates,
       maxPendingWrites: this.options.maxPendingWrites,
       index: this.options.index,
+      validationGate: this.options.validationGate,
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),

@@ -51,6 +51,8 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     }
   }
 
+  if (!room.validationGate) return applyUnvalidated(room, peer, update)
+
   // 3. Apply, capturing the change set. A rich-text edit a rule may hold back is tracked so it can be undone.
   const textUndo = mayRefuseTextEdits(room, peer) ? trackTextChanges(richText.map((name) => room.doc.getXmlFragment(name)), peer) : null
   let captured: CapturedChanges
@@ -58,9 +60,7 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     captured = applyCapturingChanges(room.doc, room.document.type, update, peer)
   } catch (error) {
     textUndo?.destroy()
-    // The doc may now hold part of the update: get back to the durable state.
-    void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
-    return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
+    return applyFailed(room, error)
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
     // Its missing part would integrate later inside someone else's transaction, unvalidated and
@@ -98,6 +98,23 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     room.logger.info({ peer: peer.id, user: actor.userId, violations: violations.map((v) => `${v.ruleId}:${v.path}`) }, 'compensated')
   }
   return null
+}
+
+/** The write path without rules (validationGate off, for measuring the gate's cost). */
+const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabError | null => {
+  try {
+    Y.applyUpdate(room.doc, update, peer)
+  } catch (error) {
+    return applyFailed(room, error)
+  }
+  room.persist(update, peer)
+  return null
+}
+
+/** Y.applyUpdate threw: the doc may now hold part of the update, so get back to the durable state. */
+const applyFailed = (room: Room, error: unknown): CollabError => {
+  void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
+  return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
 }
 
 const noticeFor = (violation: Violation): Notice => ({
