@@ -10,6 +10,7 @@ import type { Peer } from './peer.ts'
 import { createAuthentication } from './authentication.ts'
 import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './upgradeHandler.ts'
+import { ReviewDecisions } from './reviews/reviewDecisions.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
 import { DocumentIndex } from './documentIndex.ts'
@@ -44,6 +45,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     validationGate: config.validationGate,
   })
   const peers = new Set<Peer>()
+  const { verifier, devSecret } = await createAuthentication(config, logger)
+  const reviews = new ReviewDecisions(store, rooms)
   let accepting = true
 
   const httpServer = http.createServer((request, response) =>
@@ -51,6 +54,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
+      admin: { verifier, store, reviews },
     }),
   )
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.
@@ -68,7 +72,6 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     byteBurst: config.rateByteBurst,
   })
 
-  const { verifier, devSecret } = await createAuthentication(config, logger)
   httpServer.on(
     'upgrade',
     createUpgradeHandler({

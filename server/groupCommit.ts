@@ -1,53 +1,52 @@
-import * as Y from 'yjs'
-
-/** One accepted update waiting to become durable, with the peer it came from. */
+/** One handled message waiting to become durable. */
 export interface PendingWrite<Source> {
   /** null: nothing new to store, but the source still wants to learn when everything before is durable. */
   readonly update: Uint8Array | null
-  readonly source: Source
+  /** The peer the message came from, or null for the server's own changes (admin, review approval). */
+  readonly source: Source | null
   /** The source's message sequence number (1-based), acknowledged once this write is durable. */
   readonly sequence: number
   /** What the source itself must receive once durable (the compensation of its own change). */
   readonly echo?: Uint8Array | null
 }
 
-export interface CommittedBatch<Source> {
-  readonly writes: ReadonlyArray<PendingWrite<Source>>
+export interface CommittedBatch<W> {
+  readonly writes: readonly W[]
   /** The document's state vector when the batch was cut: exactly what is now on disk. */
   readonly durableStateVector: Uint8Array
 }
 
-export interface GroupCommitOptions<Source> {
-  /** Stores one (merged) update; must reject when the write failed. */
-  readonly write: (update: Uint8Array) => Promise<void>
+export interface GroupCommitOptions<W> {
+  /** Stores a batch of writes as one atomic write; must reject when the write failed. */
+  readonly write: (writes: readonly W[]) => Promise<void>
   /** The state vector of the in-memory document, read when a batch is cut. */
   readonly stateVector: () => Uint8Array
-  readonly onCommitted: (batch: CommittedBatch<Source>) => void
-  readonly onFailed: (error: unknown, lost: ReadonlyArray<PendingWrite<Source>>) => void
+  readonly onCommitted: (batch: CommittedBatch<W>) => void
+  readonly onFailed: (error: unknown, lost: readonly W[]) => void
 }
 
 /**
- * Group commit for one document: updates accepted in the same tick, and those accepted while the
- * previous write was in flight, are merged into one LevelDB write. Writes are strictly ordered,
- * so batches commit in the order their updates were applied, and the state vector read when a batch
+ * Group commit for one document: writes handled in the same tick, and those handled while the
+ * previous write was in flight, go to disk as one atomic write. Writes are strictly ordered, so
+ * batches commit in the order their updates were applied, and the state vector read when a batch
  * is cut covers that batch and every earlier one and nothing later.
  *
  * After a failed write the queue refuses everything (the caller discards the room): an in-memory
  * state ahead of the disk must never be acknowledged.
  */
-export class GroupCommit<Source> {
-  private pending: Array<PendingWrite<Source>> = []
+export class GroupCommit<W> {
+  private pending: W[] = []
   private tail: Promise<void> = Promise.resolve()
   private scheduled = false
   private failed = false
 
-  constructor(private readonly options: GroupCommitOptions<Source>) {}
+  constructor(private readonly options: GroupCommitOptions<W>) {}
 
   get depth(): number {
     return this.pending.length
   }
 
-  enqueue(write: PendingWrite<Source>): void {
+  enqueue(write: W): void {
     if (this.failed) return
     this.pending.push(write)
     if (this.scheduled) return
@@ -73,11 +72,8 @@ export class GroupCommit<Source> {
     const writes = this.pending
     this.pending = []
     const durableStateVector = this.options.stateVector()
-    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
     try {
-      if (updates.length > 0) {
-        await this.options.write(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates))
-      }
+      await this.options.write(writes)
     } catch (error) {
       this.failed = true
       const lost = [...writes, ...this.pending]

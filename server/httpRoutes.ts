@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { devTokenRequest, isAuthError, issueDevToken } from './auth/index.ts'
+import { handleAdminRequest, type AdminContext } from './adminApi.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -7,6 +8,7 @@ export interface HttpContext {
   readonly stats: () => Record<string, number>
   /** Set in dev mode only: the secret `/dev/token` signs with. */
   readonly devSecret: Uint8Array | null
+  readonly admin: AdminContext
 }
 
 const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
@@ -22,6 +24,12 @@ const sendJson = (response: ServerResponse, status: number, body: unknown): void
 export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, context: HttpContext): void => {
   const url = new URL(request.url ?? '/', 'http://localhost')
   const { pathname } = url
+  if (pathname.startsWith('/admin/')) {
+    handleAdminRequest(request, response, context.admin).catch((error: unknown) => {
+      response.destroy(error instanceof Error ? error : new Error(String(error)))
+    })
+    return
+  }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return

@@ -8,7 +8,16 @@ import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
 import { encodeAck } from '../shared/extensionProtocol.ts'
 import type { DocumentIndex } from './documentIndex.ts'
 import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
+import type { EventRecord } from './persistence/eventLog.ts'
+import type { ReviewItem } from './reviews/reviewItem.ts'
+
+/** A write of this room: the update with the event-log records and review items that describe it. */
+export interface RoomWrite extends PendingWrite<Peer> {
+  readonly events: readonly EventRecord[]
+  readonly reviews: readonly ReviewItem[]
+}
 import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
+import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
@@ -43,11 +52,14 @@ export class Room {
   /** Awareness has its own doc: it must survive a reload of the content doc. */
   readonly awareness = new awarenessProtocol.Awareness(new Y.Doc())
   readonly peers = new Set<Peer>()
-  readonly commits: GroupCommit<Peer>
+  readonly commits: GroupCommit<RoomWrite>
   readonly logger: Logger
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
   private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
+  private readonly ready = deferred()
   private storedUpdates = 0
+  /** The last event-log sequence number handed out (persisted or queued). */
+  private lastEventSeq = 0
   private compacting = false
   /** True while the write queue is full and the peers' sockets are paused. */
   private readingPaused = false
@@ -59,8 +71,8 @@ export class Room {
   ) {
     this.logger = options.logger.child({ room: this.storageName })
     this.awareness.setLocalState(null)
-    this.commits = new GroupCommit<Peer>({
-      write: (update) => options.store.storeUpdate(this.storageName, update),
+    this.commits = new GroupCommit<RoomWrite>({
+      write: (writes) => this.writeBatch(writes),
       stateVector: () => Y.encodeStateVector(this.doc),
       onCommitted: (batch) => this.afterCommit(batch),
       onFailed: (error, lost) => this.discard(error, lost),
@@ -74,7 +86,11 @@ export class Room {
   }
 
   async load(): Promise<void> {
-    const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
+    const [{ doc, storedUpdates }, lastEventSeq] = await Promise.all([
+      this.options.store.loadDoc(this.storageName),
+      this.options.store.lastEventSeq(this.storageName),
+    ])
+    this.lastEventSeq = lastEventSeq
     this.doc = doc
     this.storedUpdates = storedUpdates
     this.becomeReady()
@@ -123,6 +139,11 @@ export class Room {
     }
   }
 
+  /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady here. */
+  failedToLoad(error: unknown): void {
+    this.ready.reject(error)
+  }
+
   /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
   async unload(): Promise<boolean> {
     if (this.state !== 'ready' || this.peers.size > 0) return false
@@ -150,8 +171,15 @@ export class Room {
    * queue is full, stop reading from this room's sockets (TCP pushes back on the senders) until
    * the store has caught up.
    */
-  persist(update: Uint8Array | null, source: Peer, echo: Uint8Array | null = null): void {
-    this.commits.enqueue({ update, source, sequence: source.updatesReceived, echo })
+  persist(write: {
+    update: Uint8Array | null
+    source: Peer | null
+    echo?: Uint8Array | null
+    events?: readonly EventRecord[]
+    reviews?: readonly ReviewItem[]
+  }): void {
+    const { source } = write
+    this.commits.enqueue({ events: [], reviews: [], ...write, sequence: source ? source.updatesReceived : 0 })
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
@@ -161,6 +189,11 @@ export class Room {
 
   get validationGate(): boolean {
     return this.options.validationGate
+  }
+
+  /** The next event-log sequence number (assigned in write order, so the log is gap-free). */
+  nextEventSeq(): number {
+    return ++this.lastEventSeq
   }
 
   /** Does another document of this room's tenant exist (`<type>/<id>`)? Synchronous, for rules. */
@@ -173,8 +206,38 @@ export class Room {
     for (const peer of this.peers) if (peer !== except) peer.send(message)
   }
 
+  /** Resolves once the room has loaded (rejects if loading failed). */
+  whenReady(): Promise<void> {
+    return this.ready.promise
+  }
+
+  /**
+   * A change by the server itself (a review approval, an admin repair), in the room's order:
+   * applied with the gate's origin, persisted with its event record (and any review item) in one
+   * write, broadcast to every peer once durable. Resolves when it is durable.
+   */
+  async applyServerChange(
+    change: (doc: Y.Doc) => void,
+    record: (update: Uint8Array) => { events: EventRecord[]; reviews: ReviewItem[] },
+  ): Promise<void> {
+    if (this.state !== 'ready') throw new Error(`room ${this.storageName} is ${this.state}`)
+    let update: Uint8Array | null = null
+    const capture = (bytes: Uint8Array, origin: unknown) => {
+      if (origin === GATE_ORIGIN) update = bytes
+    }
+    this.doc.on('update', capture)
+    try {
+      this.doc.transact(() => change(this.doc), GATE_ORIGIN)
+    } finally {
+      this.doc.off('update', capture)
+    }
+    this.persist({ update, source: null, ...record(update ?? new Uint8Array()) })
+    await this.commits.drain()
+  }
+
   private becomeReady(): void {
     this.state = 'ready'
+    this.ready.resolve()
     const waiting = this.waiting
     this.waiting = []
     for (const { peer, frame } of waiting) {
@@ -193,11 +256,22 @@ export class Room {
   }
 
   /** Durable: now other peers may see the updates, and their senders learn they are saved. */
-  private afterCommit({ writes, durableStateVector }: CommittedBatch<Peer>): void {
+  /** One atomic write per batch: the merged update, its event records and review items. */
+  private writeBatch(writes: readonly RoomWrite[]): Promise<void> {
+    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
+    return this.options.store.appendBatch(this.storageName, {
+      update: updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
+      events: writes.flatMap((write) => write.events),
+      reviews: writes.flatMap((write) => write.reviews),
+    })
+  }
+
+  private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     for (const { update, source, sequence, echo } of writes) {
-      if (update) this.broadcast(encodeUpdate(update), source)
+      if (update) this.broadcast(encodeUpdate(update), source ?? undefined)
+      if (!source) continue
       if (echo) source.send(encodeUpdate(echo))
       if (source.wantsExtensions) durableMessages.set(source, sequence)
     }
@@ -230,7 +304,7 @@ export class Room {
   }
 
   /** A write failed: nothing in memory beyond the disk may be acknowledged. Drop the room. */
-  private discard(error: unknown, lost: ReadonlyArray<PendingWrite<Peer>>): void {
+  private discard(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
@@ -251,4 +325,15 @@ export class Room {
     }
     this.broadcast(encodeAwarenessStates(this.awareness, changed))
   }
+}
+
+const deferred = () => {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {}) // a load failure is reported by the registry; nobody may be waiting
+  return { promise, resolve, reject }
 }

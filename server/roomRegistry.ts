@@ -52,6 +52,22 @@ export class RoomRegistry {
     return room
   }
 
+  /**
+   * The room of a document for the server's own use (admin API, review decisions), loaded if it
+   * was not. Call `release` afterwards so a room nobody is connected to gets unloaded again.
+   */
+  async open(tenant: string, document: DocumentName): Promise<Room> {
+    const key = `${tenant}/${document.name}`
+    const room = this.rooms.get(key) ?? this.create(key, tenant, document)
+    this.cancelUnload(room)
+    await room.whenReady()
+    return room
+  }
+
+  release(room: Room): void {
+    if (room.peers.size === 0 && room.state === 'ready') this.scheduleUnload(room)
+  }
+
   /** Waits until every room's writes are durable, then closes all peers (server shutdown). */
   async closeAll(code: number, reason: string): Promise<void> {
     for (const timer of this.unloadTimers.values()) clearTimeout(timer)
@@ -77,6 +93,7 @@ export class RoomRegistry {
     this.rooms.set(key, room)
     room.load().catch((error: unknown) => {
       room.logger.error({ err: error }, 'loading failed')
+      room.failedToLoad(error)
       this.forget(room)
       room.close(CloseCode.PersistenceFailed, formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document'))
     })

@@ -3,7 +3,10 @@ import { rootNames } from '../shared/documentModel.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { encodeNotice, type Notice } from '../shared/extensionProtocol.ts'
 import { evaluateRules } from '../shared/rules/index.ts'
-import type { Actor, Violation } from '../shared/rules/ruleTypes.ts'
+import type { Actor, FieldChange, Violation } from '../shared/rules/ruleTypes.ts'
+import { randomUUID } from 'node:crypto'
+import type { EventRecord } from './persistence/eventLog.ts'
+import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { compensate, trackTextChanges } from './gate/compensation.ts'
@@ -34,14 +37,16 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
   const check = checkUpdateStructure(update)
   if (!check.ok) return new CollabError(check.code, check.message)
   if (check.structs === 0 && check.deleteRanges === 0) {
-    room.persist(null, peer) // nothing to store; acknowledged once everything before it is durable
+    room.persist({ update: null, source: peer }) // nothing to store; acknowledged once everything before it is durable
     return null
   }
 
   // 2. Authorize: a viewer writes nothing; an update must stay within its document type's roots.
   if (!hasRole(peer.identity, 'editor')) {
     tellReadOnly(peer)
-    room.persist(null, peer)
+    // Not applied; recorded (with the bytes, for the audit trail) and acknowledged as handled.
+    const refused = { ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update }), applied: false }
+    room.persist({ update: null, source: peer, events: [refused] })
     return null
   }
   const { maps, richText } = rootNames(room.document.type)
@@ -90,10 +95,28 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
   const compensation = compensate(room.doc, captured.changes, violations, textUndo)
   textUndo?.destroy()
 
-  // 6. Persist the update and its compensation as one write (one merged update: atomic on disk).
-  //    Other peers get the net update; the sender gets the compensation of its own change.
-  room.persist(compensation ? Y.mergeUpdates([update, compensation]) : update, peer, compensation)
-  for (const violation of violations) peer.sendExtension(encodeNotice(noticeFor(violation)))
+  // 6. Persist the update, its compensation, their event records and any review item as one
+  //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
+  const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
+  const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
+  const received = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update })
+  const events = [received]
+  if (compensation) {
+    const paths = violations.map((violation) => violation.path)
+    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
+  }
+  const review = reviewItemFor(room, peer, captured, violations, received.seq)
+  room.persist({
+    update: compensation ? Y.mergeUpdates([update, compensation]) : update,
+    source: peer,
+    echo: compensation,
+    events,
+    reviews: review ? [review] : [],
+  })
+  for (const violation of violations) {
+    const notice = noticeFor(violation)
+    peer.sendExtension(encodeNotice(review && violation.outcome === 'review' ? { ...notice, reviewId: review.id } : notice))
+  }
   if (violations.length > 0) {
     room.logger.info({ peer: peer.id, user: actor.userId, violations: violations.map((v) => `${v.ruleId}:${v.path}`) }, 'compensated')
   }
@@ -107,8 +130,55 @@ const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabErr
   } catch (error) {
     return applyFailed(room, error)
   }
-  room.persist(update, peer)
+  room.persist({ update, source: peer, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
   return null
+}
+
+/** The user id event records carry for the server's own changes (compensations, approvals). */
+export const SERVER_USER = 'server'
+
+const eventOf = (
+  room: Room,
+  peer: Peer,
+  { outcome, ruleIds, paths, update }: Pick<EventRecord, 'outcome' | 'ruleIds' | 'paths' | 'update'>,
+): EventRecord => ({
+  seq: room.nextEventSeq(),
+  at: Date.now(),
+  userId: peer.identity.userId,
+  device: peer.identity.device,
+  outcome,
+  ruleIds,
+  paths,
+  update,
+  applied: true,
+})
+
+const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
+
+/** The changes held for review in this update, as one review item, or null when none was. */
+const reviewItemFor = (
+  room: Room,
+  peer: Peer,
+  captured: CapturedChanges,
+  violations: readonly Violation[],
+  eventSeq: number,
+): ReviewItem | null => {
+  const held = violations.filter((violation) => violation.outcome === 'review')
+  if (held.length === 0) return null
+  const heldPaths = new Set(held.map((violation) => violation.path))
+  return {
+    id: `r-${randomUUID()}`,
+    tenant: room.tenant,
+    document: room.document.name,
+    ruleId: held[0]!.ruleId,
+    proposer: { userId: peer.identity.userId, role: peer.identity.role, device: peer.identity.device },
+    proposedAt: Date.now(),
+    changes: captured.changes
+      .filter((change) => heldPaths.has(change.path))
+      .map((change) => ({ path: change.path, root: change.root, key: change.key, baseValue: change.oldValue, proposedValue: change.newValue })),
+    status: 'pending',
+    eventSeq,
+  }
 }
 
 /** Y.applyUpdate threw: the doc may now hold part of the update, so get back to the durable state. */

@@ -53,6 +53,14 @@ export const ErrorCode = {
   AwarenessTooLarge: 'ERR_AWARENESS_TOO_LARGE',
   /** Too many upgrade requests are waiting for their token to be verified. */
   TooManyPendingConnections: 'ERR_TOO_MANY_PENDING_CONNECTIONS',
+  /** No review item with this id in the caller's tenant. */
+  ReviewNotFound: 'ERR_REVIEW_NOT_FOUND',
+  /** The review item was already approved, rejected or found stale. */
+  ReviewAlreadyDecided: 'ERR_REVIEW_ALREADY_DECIDED',
+  /** The admin API needs a token with the admin role. */
+  AdminOnly: 'ERR_ADMIN_ONLY',
+  /** A request the admin API cannot read (bad JSON, bad parameter). */
+  BadRequest: 'ERR_BAD_REQUEST',
   /** The request's Origin header is not in the allow-list. */
   OriginNotAllowed: 'ERR_ORIGIN_NOT_ALLOWED',
   /** The server is shutting down. */

@@ -1,5 +1,8 @@
 import * as Y from 'yjs'
-import { LeveldbPersistence, getLevelUpdates } from 'y-leveldb'
+import * as encoding from 'lib0/encoding'
+import { LeveldbPersistence, getCurrentUpdateClock, getLevelUpdates } from 'y-leveldb'
+import { decodeEvent, encodeEvent, eventKey, eventRange, type EventRecord } from './eventLog.ts'
+import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
 /**
@@ -53,6 +56,72 @@ export class DocumentStore {
     return names
   }
 
+  /**
+   * One atomic write (a LevelDB batch): the document update (if any), its event-log records and
+   * review items. Either all of it is on disk afterwards or none of it: the event log and the
+   * document never disagree, and a compensation is never stored without the update it corrects.
+   */
+  async appendBatch(
+    storageName: string,
+    { update, events = [], reviews = [] }: { update: Uint8Array | null; events?: readonly EventRecord[]; reviews?: readonly ReviewItem[] },
+  ): Promise<void> {
+    await this.run(`append ${storageName}`, async (db: LevelBatchDb) => {
+      const ops: BatchOp[] = []
+      if (update) {
+        const clock = await getCurrentUpdateClock(db, storageName)
+        if (clock === -1) {
+          // y-leveldb keeps a state vector entry per document; its document listing relies on it.
+          const doc = new Y.Doc()
+          Y.applyUpdate(doc, update)
+          const entry = encoding.createEncoder()
+          encoding.writeVarUint(entry, 0)
+          encoding.writeVarUint8Array(entry, Y.encodeStateVector(doc))
+          ops.push({ type: 'put', key: ['v1_sv', storageName], value: Buffer.from(encoding.toUint8Array(entry)) })
+        }
+        ops.push({ type: 'put', key: ['v1', storageName, 'update', clock + 1], value: Buffer.from(update) })
+      }
+      for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: Buffer.from(encodeEvent(event)) })
+      for (const review of reviews) {
+        ops.push({ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) })
+      }
+      if (ops.length > 0) await db.batch(ops)
+    })
+  }
+
+  /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
+  readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
+    return this.run(`events ${storageName}`, async (db: LevelBatchDb) => {
+      const values = await db.values({ gte: eventKey(storageName, fromSeq), lte: eventKey(storageName, toSeq), limit, reverse }).all()
+      return values.map((value) => decodeEvent(value))
+    })
+  }
+
+  /** The highest event sequence number of a document (0 when it has none). */
+  async lastEventSeq(storageName: string): Promise<number> {
+    const [last] = await this.run(`events ${storageName}`, (db: LevelBatchDb) =>
+      db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all(),
+    )
+    return last ? Number(last[2]) : 0
+  }
+
+  async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
+    const [value] = await this.run(`review ${id}`, (db: LevelBatchDb) =>
+      db.values({ gte: reviewKey(tenant, id), lte: reviewKey(tenant, id) }).all(),
+    )
+    return value ? (JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem) : null
+  }
+
+  async listReviews(tenant: string): Promise<ReviewItem[]> {
+    const values = await this.run(`reviews ${tenant}`, (db: LevelBatchDb) => db.values(reviewRange(tenant)).all())
+    return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem)
+  }
+
+  async putReview(review: ReviewItem): Promise<void> {
+    await this.run(`review ${review.id}`, (db: LevelBatchDb) =>
+      db.batch([{ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) }]),
+    )
+  }
+
   /** Appends one update; resolves only once LevelDB has accepted the write. */
   async storeUpdate(storageName: string, update: Uint8Array): Promise<void> {
     const clock = await this.persistence.storeUpdate(storageName, update)
@@ -87,6 +156,22 @@ export class DocumentStore {
     }
     return outcome.value
   }
+}
+
+type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer }
+interface RangeOptions {
+  gt?: Array<string | number>
+  gte?: Array<string | number>
+  lt?: Array<string | number>
+  lte?: Array<string | number>
+  limit?: number
+  reverse?: boolean
+}
+/** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
+interface LevelBatchDb {
+  batch(ops: BatchOp[]): Promise<void>
+  values(options: RangeOptions): { all(): Promise<Uint8Array[]> }
+  keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
 }
 
 const describe = (error: unknown): string => {

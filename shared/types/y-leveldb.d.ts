@@ -3,6 +3,7 @@
 declare module 'y-leveldb' {
   import type * as Y from 'yjs'
   export const PREFERRED_TRIM_SIZE: number
+  export function getCurrentUpdateClock(db: unknown, docName: string): Promise<number>
   export function getLevelUpdates(db: unknown, docName: string, opts?: object): Promise<Uint8Array[]>
   export class LeveldbPersistence {
     constructor(location: string, opts?: { Level?: unknown; levelOptions?: object })

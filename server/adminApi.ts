@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseDocumentName } from '../shared/documentName.ts'
+import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
+import { hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
+import type { DocumentStore } from './persistence/documentStore.ts'
+import type { ReviewDecisions } from './reviews/reviewDecisions.ts'
+
+export interface AdminContext {
+  readonly verifier: TokenVerifier
+  readonly store: DocumentStore
+  readonly reviews: ReviewDecisions
+}
+
+/**
+ * The admin HTTP API (`/admin/…`), for the CLI and people with an admin token
+ * (`Authorization: Bearer <jwt>`, role admin; everything is scoped to the token's tenant):
+ *
+ *   GET  /admin/reviews[?status=pending]        review items, oldest first
+ *   GET  /admin/reviews/:id                     one item
+ *   POST /admin/reviews/:id/approve             → the item, status approved or stale
+ *   POST /admin/reviews/:id/reject  {reason}    → the item, status rejected
+ *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64)
+ *
+ * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409.
+ */
+export const handleAdminRequest = async (request: IncomingMessage, response: ServerResponse, context: AdminContext): Promise<void> => {
+  try {
+    const admin = await authenticateAdmin(request, context.verifier)
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const parts = url.pathname.split('/').filter(Boolean).slice(1) // drop "admin"
+    const method = request.method ?? 'GET'
+    if (parts[0] === 'reviews') {
+      if (method === 'GET' && parts.length === 1) {
+        const status = url.searchParams.get('status')
+        const items = await context.store.listReviews(admin.tenant)
+        return send(response, 200, { reviews: items.filter((item) => !status || item.status === status).sort((a, b) => a.proposedAt - b.proposedAt) })
+      }
+      const id = parts[1] ?? ''
+      if (method === 'GET' && parts.length === 2) {
+        const item = await context.store.getReview(admin.tenant, id)
+        if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id}`)
+        return send(response, 200, item)
+      }
+      if (method === 'POST' && parts.length === 3 && parts[2] === 'approve') {
+        return send(response, 200, await context.reviews.decide(admin, id, { kind: 'approve' }))
+      }
+      if (method === 'POST' && parts.length === 3 && parts[2] === 'reject') {
+        const body = await readJson(request)
+        const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
+        return send(response, 200, await context.reviews.decide(admin, id, { kind: 'reject', reason }))
+      }
+    }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'events' && method === 'GET') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      const number = (name: string, fallback: number) => {
+        const raw = url.searchParams.get(name)
+        if (raw === null) return fallback
+        if (!/^\d+$/.test(raw)) throw new CollabError(ErrorCode.BadRequest, `${name} must be a non-negative integer`)
+        return Number(raw)
+      }
+      const events = await context.store.readEvents(`${admin.tenant}/${document.name}`, {
+        fromSeq: number('from', 1),
+        toSeq: number('to', 0xffffffff),
+        limit: number('limit', 1000),
+      })
+      return send(response, 200, { events: events.map(({ update, ...meta }) => ({ ...meta, update: Buffer.from(update).toString('base64') })) })
+    }
+    send(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
+  } catch (error) {
+    if (!isCollabError(error)) throw error
+    send(response, statusFor(error.code), { error: { code: error.code, message: error.message } })
+  }
+}
+
+const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifier): Promise<Identity> => {
+  const header = request.headers.authorization ?? ''
+  const token = /^Bearer (.+)$/i.exec(header)?.[1] ?? ''
+  const identity = await verifier.verify(token)
+  if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
+  return identity
+}
+
+const statusFor = (code: string): number => {
+  switch (code) {
+    case ErrorCode.TokenMissing:
+    case ErrorCode.TokenInvalid:
+    case ErrorCode.TokenExpired:
+    case ErrorCode.TokenClaims:
+      return 401
+    case ErrorCode.AdminOnly:
+      return 403
+    case ErrorCode.ReviewNotFound:
+      return 404
+    case ErrorCode.ReviewAlreadyDecided:
+      return 409
+    default:
+      return 400
+  }
+}
+
+const readJson = async (request: IncomingMessage): Promise<Record<string, unknown>> => {
+  let text = ''
+  for await (const chunk of request) {
+    text += String(chunk)
+    if (text.length > 64 * 1024) throw new CollabError(ErrorCode.BadRequest, 'request body too large')
+  }
+  if (text.trim() === '') return {}
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  } catch {
+    // fall through
+  }
+  throw new CollabError(ErrorCode.BadRequest, 'the request body must be a JSON object')
+}
+
+const send = (response: ServerResponse, status: number, body: unknown): void => {
+  const text = JSON.stringify(body)
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  response.end(text)
+}

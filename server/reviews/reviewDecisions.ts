@@ -1,0 +1,107 @@
+import { isDeepStrictEqual } from 'node:util'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import { encodeNotice } from '../../shared/extensionProtocol.ts'
+import type { Identity } from '../auth/index.ts'
+import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { Room } from '../room.ts'
+import type { RoomRegistry } from '../roomRegistry.ts'
+import type { ReviewItem } from './reviewItem.ts'
+
+export type Decision = { kind: 'approve' } | { kind: 'reject'; reason: string }
+
+/**
+ * An admin decides a review item. Approving re-applies the proposed values as the server's own
+ * audited change, in the document's order, unless a field moved since the proposal (then the item
+ * is `stale` and nothing changes). The decided item is stored in the same write as the change, and
+ * the proposer, when connected, is told.
+ */
+export class ReviewDecisions {
+  /** Items being decided right now: a second decision of the same item waits for none, it fails. */
+  private readonly deciding = new Set<string>()
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly rooms: RoomRegistry,
+  ) {}
+
+  async decide(admin: Identity, id: string, decision: Decision): Promise<ReviewItem> {
+    const item = await this.store.getReview(admin.tenant, id)
+    if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id} in tenant ${admin.tenant}`)
+    if (item.status !== 'pending' || this.deciding.has(id)) {
+      throw new CollabError(ErrorCode.ReviewAlreadyDecided, `review item ${id} is already ${item.status === 'pending' ? 'being decided' : item.status}`)
+    }
+    this.deciding.add(id)
+    try {
+      const decided = { decidedBy: admin.userId, decidedAt: Date.now() }
+      if (decision.kind === 'reject') {
+        const rejected: ReviewItem = { ...item, ...decided, status: 'rejected', reason: decision.reason }
+        await this.store.putReview(rejected)
+        this.tellProposer(rejected)
+        return rejected
+      }
+      const room = await this.rooms.open(item.tenant, parseDocumentName(item.document))
+      try {
+        return await this.approve(room, item, admin, decided)
+      } finally {
+        this.rooms.release(room)
+      }
+    } finally {
+      this.deciding.delete(id)
+    }
+  }
+
+  private async approve(room: Room, item: ReviewItem, admin: Identity, decided: Pick<ReviewItem, 'decidedBy' | 'decidedAt'>): Promise<ReviewItem> {
+    // Rich-text proposals cannot be re-applied from a value; they count as stale (decide them by hand).
+    const moved = item.changes.some(
+      (change) => change.key === null || !isDeepStrictEqual(room.doc.getMap(change.root).get(change.key), change.baseValue),
+    )
+    let result: ReviewItem
+    if (moved) {
+      result = { ...item, ...decided, status: 'stale' }
+      await this.store.putReview(result)
+    } else {
+      result = { ...item, ...decided, status: 'approved' }
+      await room.applyServerChange(
+        (doc) => {
+          for (const change of item.changes) {
+            const map = doc.getMap<unknown>(change.root)
+            if (change.proposedValue === undefined) map.delete(change.key!)
+            else map.set(change.key!, change.proposedValue)
+          }
+        },
+        (update) => ({
+          events: [
+            {
+              seq: room.nextEventSeq(),
+              at: Date.now(),
+              userId: admin.userId,
+              device: admin.device,
+              outcome: 'admin',
+              ruleIds: [item.ruleId],
+              paths: item.changes.map((change) => change.path),
+              update,
+              applied: true,
+              reviewId: item.id,
+            },
+          ],
+          reviews: [result],
+        }),
+      )
+    }
+    this.tellProposer(result, room)
+    return result
+  }
+
+  private tellProposer(item: ReviewItem, room = this.rooms.find(item.tenant, item.document)): void {
+    if (!room) return
+    const notice = encodeNotice({
+      outcome: 'review-decided',
+      ruleId: item.ruleId,
+      path: item.changes.map((change) => change.path).join(','),
+      message: item.status === 'rejected' && item.reason ? `rejected: ${item.reason}` : item.status,
+      reviewId: item.id,
+    })
+    for (const peer of room.peers) if (peer.identity.userId === item.proposer.userId) peer.sendExtension(notice)
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * A change held for review (design §5): the live document was compensated like a rejection, and the
+ * proposed values wait here until an admin approves (the server re-applies them as its own
+ * audited change, unless a field moved since: then the item is `stale`) or rejects them.
+ */
+export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'stale'
+
+export interface ReviewChange {
+  readonly path: string
+  readonly root: string
+  /** null for a rich-text edit (re-applied from the proposal's update). */
+  readonly key: string | null
+  /** The value the field had when the change was proposed (and still has after compensation). */
+  readonly baseValue: unknown
+  readonly proposedValue: unknown
+}
+
+export interface ReviewItem {
+  readonly id: string
+  readonly tenant: string
+  /** `<type>/<id>`. */
+  readonly document: string
+  readonly ruleId: string
+  readonly proposer: { readonly userId: string; readonly role: string; readonly device: string | null }
+  readonly proposedAt: number
+  readonly changes: readonly ReviewChange[]
+  readonly status: ReviewStatus
+  readonly decidedBy?: string
+  readonly decidedAt?: number
+  readonly reason?: string
+  /** The event that recorded the proposal. */
+  readonly eventSeq: number
+}
+
+/**
+ * Keys in y-leveldb's key encoding (length-prefixed strings, then uint32s): a number element sorts
+ * after every string element at the same position, which bounds a range without guessing ids.
+ */
+export const reviewKey = (tenant: string, id: string) => ['posalpro_reviews', tenant, id]
+export const reviewRange = (tenant: string) => ({ gt: ['posalpro_reviews', tenant], lt: ['posalpro_reviews', tenant, 0xffffffff] })
