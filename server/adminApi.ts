@@ -20,6 +20,7 @@ export interface AdminContext {
  *   POST /admin/reviews/:id/approve             → the item, status approved or stale
  *   POST /admin/reviews/:id/reject  {reason}    → the item, status rejected
  *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64)
+ *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409.
  */
@@ -49,6 +50,10 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
         return send(response, 200, await context.reviews.decide(admin, id, { kind: 'reject', reason }))
       }
+    }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'conflicts' && method === 'GET') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      return send(response, 200, { conflicts: await context.store.listConflicts(`${admin.tenant}/${document.name}`) })
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'events' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)

@@ -10,11 +10,13 @@ import type { DocumentIndex } from './documentIndex.ts'
 import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
 import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
+import type { Conflict } from './gate/conflicts.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
 export interface RoomWrite extends PendingWrite<Peer> {
   readonly events: readonly EventRecord[]
   readonly reviews: readonly ReviewItem[]
+  readonly conflicts: readonly Conflict[]
 }
 import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
@@ -177,9 +179,10 @@ export class Room {
     echo?: Uint8Array | null
     events?: readonly EventRecord[]
     reviews?: readonly ReviewItem[]
+    conflicts?: readonly Conflict[]
   }): void {
     const { source } = write
-    this.commits.enqueue({ events: [], reviews: [], ...write, sequence: source ? source.updatesReceived : 0 })
+    this.commits.enqueue({ events: [], reviews: [], conflicts: [], ...write, sequence: source ? source.updatesReceived : 0 })
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
@@ -190,6 +193,11 @@ export class Room {
   get validationGate(): boolean {
     return this.options.validationGate
   }
+
+  /** Which user wrote each Yjs client id seen since this room loaded (to name both sides of a conflict). */
+  readonly authors = new Map<number, string>()
+  /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
+  conflictCount = 0
 
   /** The next event-log sequence number (assigned in write order, so the log is gap-free). */
   nextEventSeq(): number {
@@ -263,6 +271,7 @@ export class Room {
       update: updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
+      conflicts: writes.flatMap((write) => write.conflicts),
     })
   }
 

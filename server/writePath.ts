@@ -10,6 +10,7 @@ import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { compensate, trackTextChanges } from './gate/compensation.ts'
+import { currentItems, detectConflicts, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
 import type { Room } from './room.ts'
@@ -58,7 +59,9 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
 
   if (!room.validationGate) return applyUnvalidated(room, peer, update)
 
-  // 3. Apply, capturing the change set. A rich-text edit a rule may hold back is tracked so it can be undone.
+  // 3. Apply, capturing the change set. A rich-text edit a rule may hold back is tracked so it can be
+  //    undone; the fields' current items are noted to recognise concurrent overwrites (conflicts).
+  const fieldsBefore = currentItems(room.doc, room.document.type)
   const textUndo = mayRefuseTextEdits(room, peer) ? trackTextChanges(richText.map((name) => room.doc.getXmlFragment(name)), peer) : null
   let captured: CapturedChanges
   try {
@@ -74,6 +77,11 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     void room.reloadFromDisk('update with missing dependencies')
     return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
   }
+
+  // Conflicts: fields this update overwrote without having seen their current value.
+  const structs = Y.decodeUpdate(update).structs
+  const possibleConflicts = detectConflicts(room.doc, structs, fieldsBefore, peer.identity.userId, room.authors)
+  for (const struct of structs) room.authors.set(struct.id.client, peer.identity.userId)
 
   // 4. Rules, on the change set and the actor.
   const actor: Actor = {
@@ -106,13 +114,18 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
   const review = reviewItemFor(room, peer, captured, violations, received.seq)
+  // A compensated field was not overwritten after all: the rule's notice tells that story.
+  const violatedPaths = new Set(violations.map((violation) => violation.path))
+  const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
   room.persist({
     update: compensation ? Y.mergeUpdates([update, compensation]) : update,
     source: peer,
     echo: compensation,
     events,
     reviews: review ? [review] : [],
+    conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
   })
+  tellLosers(room, peer, conflicts)
   for (const violation of violations) {
     const notice = noticeFor(violation)
     peer.sendExtension(encodeNotice(review && violation.outcome === 'review' ? { ...notice, reviewId: review.id } : notice))
@@ -185,6 +198,21 @@ const reviewItemFor = (
 const applyFailed = (room: Room, error: unknown): CollabError => {
   void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
   return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
+}
+
+/** The losing writer of each conflict is told, on every connection of theirs in the room that asked for notices. */
+const tellLosers = (room: Room, sender: Peer, conflicts: readonly Conflict[]): void => {
+  room.conflictCount += conflicts.length
+  for (const conflict of conflicts) {
+    const notice = encodeNotice({
+      outcome: 'conflict',
+      ruleId: 'last-writer-wins',
+      path: conflict.path,
+      message: `${conflict.winner.userId} changed ${conflict.path} at the same time; their value ${JSON.stringify(conflict.winner.value)} was kept`,
+    })
+    const losers = conflict.loser.userId === sender.identity.userId ? [sender] : [...room.peers].filter((peer) => peer.identity.userId === conflict.loser.userId)
+    for (const peer of losers) peer.sendExtension(notice)
+  }
 }
 
 const noticeFor = (violation: Violation): Notice => ({

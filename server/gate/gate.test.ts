@@ -15,7 +15,7 @@ const storedValue = async (server: TestServer, room: string, root: string, key: 
 describe('the validation gate through real connections', () => {
   let server: TestServer
   const clients: GateClient[] = []
-  const open = async (room: string, user: Parameters<typeof connectGateClient>[2] = {}) => {
+  const open = async (room: string, user: Parameters<typeof connectGateClient>[2] & { doc?: Y.Doc } = {}) => {
     const client = await connectGateClient(server, room, user)
     clients.push(client)
     return client
@@ -90,6 +90,38 @@ describe('the validation gate through real connections', () => {
     // Approved is final: an editor cannot move it back.
     editor.map('meta').set('status', 'draft')
     await expectCompensated(room, editor, manager, ['meta', 'status'], 'approved', 'approved-is-final')
+  })
+
+  test('an offline editor moves an approved proposal back to draft while a manager approves online', async () => {
+    const room = 'proposal/g-offline'
+    const customer = await open('customer/c-offline', { user: 'cora' })
+    customer.map('fields').set('name', 'Offline Customer')
+    // Yjs lets the higher client id win a concurrent map write: give it to the editor, so its
+    // offline "draft" really overwrites the approval and the gate has to undo it.
+    const managerDoc = new Y.Doc()
+    managerDoc.clientID = 1
+    const editorDoc = new Y.Doc()
+    editorDoc.clientID = 2 ** 31
+    const manager = await open(room, { user: 'max', role: 'manager', doc: managerDoc })
+    const editor = await open(room, { doc: editorDoc })
+    await eventually(() => assert.ok(server.server.rooms.find(server.tenant, room)?.documentExists('customer/c-offline')))
+    editor.map('meta').set('status', 'draft')
+    manager.map('financial').set('value', 10_000)
+    manager.map('meta').set('customerId', 'c-offline')
+    editor.map('meta').set('status', 'in_review')
+    await eventually(() => assert.equal(manager.map('meta').get('status'), 'in_review'))
+    editor.provider.disconnect()
+    editor.map('meta').set('status', 'draft') // offline, from what it saw (in_review)
+    manager.map('meta').set('status', 'approved')
+    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, room)?.doc.getMap('meta').get('status'), 'approved'))
+    editor.provider.connect()
+    await eventually(() => {
+      assert.equal(editor.map('meta').get('status'), 'approved')
+      assert.equal(manager.map('meta').get('status'), 'approved')
+      assert.ok(editor.notices.some((n) => n.ruleId === 'approved-is-final' && n.path === 'meta.status'))
+    })
+    assert.equal(await storedValue(server, room, 'meta', 'status'), 'approved')
+    assert.deepEqual(manager.notices, [])
   })
 
   test('financial-review: an editor\'s financial change is held for review, a manager\'s is kept', async () => {

@@ -3,6 +3,7 @@ import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock, getLevelUpdates } from 'y-leveldb'
 import { decodeEvent, encodeEvent, eventKey, eventRange, type EventRecord } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
+import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
 /**
@@ -63,7 +64,12 @@ export class DocumentStore {
    */
   async appendBatch(
     storageName: string,
-    { update, events = [], reviews = [] }: { update: Uint8Array | null; events?: readonly EventRecord[]; reviews?: readonly ReviewItem[] },
+    {
+      update,
+      events = [],
+      reviews = [],
+      conflicts = [],
+    }: { update: Uint8Array | null; events?: readonly EventRecord[]; reviews?: readonly ReviewItem[]; conflicts?: readonly Conflict[] },
   ): Promise<void> {
     await this.run(`append ${storageName}`, async (db: LevelBatchDb) => {
       const ops: BatchOp[] = []
@@ -84,6 +90,10 @@ export class DocumentStore {
       for (const review of reviews) {
         ops.push({ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) })
       }
+      conflicts.forEach((conflict, index) => {
+        const key = conflictKey(storageName, conflict.eventSeq ?? 0, index)
+        ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
+      })
       if (ops.length > 0) await db.batch(ops)
     })
   }
@@ -102,6 +112,12 @@ export class DocumentStore {
       db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all(),
     )
     return last ? Number(last[2]) : 0
+  }
+
+  /** The conflicts recorded for a document, oldest first. */
+  async listConflicts(storageName: string): Promise<Conflict[]> {
+    const values = await this.run(`conflicts ${storageName}`, (db: LevelBatchDb) => db.values(conflictRange(storageName)).all())
+    return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as Conflict)
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {

@@ -14,7 +14,7 @@ export interface GateClient extends StockClient {
 }
 
 /** A stock provider that opted in to extension messages and records notices and acks. */
-export const connectGateClient = async (server: TestServer, room: string, user: TestUser = {}): Promise<GateClient> => {
+export const connectGateClient = async (server: TestServer, room: string, user: TestUser & { doc?: Y.Doc } = {}): Promise<GateClient> => {
   const client = await server.connect(room, { ...user, ext: true })
   const notices: Notice[] = []
   let durable = 0

@@ -1,0 +1,91 @@
+import * as Y from 'yjs'
+import { rootNames } from '../../shared/documentModel.ts'
+import type { DocumentType } from '../../shared/documentName.ts'
+
+/** Storage key of a conflict: by document, then the event that caused it. */
+export const conflictKey = (storageName: string, eventSeq: number, index: number) => ['posalpro_conflicts', storageName, eventSeq, index]
+export const conflictRange = (storageName: string) => ({
+  gte: ['posalpro_conflicts', storageName, 0],
+  lte: ['posalpro_conflicts', storageName, 0xffffffff, 0xffffffff],
+})
+
+/** A true concurrent last-writer-wins overwrite of one map field (design §11 "concurrent overwrite"). */
+export interface Conflict {
+  readonly path: string
+  /** The event (of the update that arrived second) this conflict was found in; set when stored. */
+  readonly eventSeq?: number
+  readonly at: number
+  readonly winner: { readonly userId: string; readonly value: unknown }
+  readonly loser: { readonly userId: string; readonly value: unknown }
+}
+
+/** For each map field `root.key`, the item that holds its current value, and that value. */
+export type CurrentItems = Map<string, { readonly item: Y.Item; readonly value: unknown }>
+
+/**
+ * The current item of every field of the doc type's map roots, taken before an update is applied.
+ * Costs O(number of fields) — proposal maps hold a handful — never O(document).
+ */
+export const currentItems = (doc: Y.Doc, docType: DocumentType): CurrentItems => {
+  const items: CurrentItems = new Map()
+  for (const root of rootNames(docType).maps) {
+    const map = doc.getMap(root)
+    for (const [key, item] of map._map) if (!item.deleted) items.set(`${root}.${key}`, { item, value: map.get(key) })
+  }
+  return items
+}
+
+const lastIdOf = (item: Y.Item) => ({ client: item.id.client, clock: item.id.clock + item.length - 1 })
+
+/**
+ * Finds the fields an update overwrote without having seen their current value. A new map item's
+ * `origin` is the item its writer saw as the field's current value; if that is not the item that
+ * was current when the update arrived, the two writes were concurrent. Whoever Yjs picks as the
+ * winner, the other writer lost a value it believes it set: that is the conflict.
+ *
+ * `owners` says which user wrote a Yjs client id (items from before this server loaded the
+ * document count as `unknown`); writes of one user over their own value are not conflicts.
+ */
+export const detectConflicts = (
+  doc: Y.Doc,
+  structs: ReadonlyArray<Y.Item | Y.GC | Y.Skip>,
+  before: CurrentItems,
+  writer: string,
+  owners: ReadonlyMap<number, string>,
+): Conflict[] => {
+  // Per field: the first item of this update (its origin is what the writer saw) and the value of
+  // its last one (what the writer finally set), read from the update: a losing item is deleted and
+  // garbage-collected in the doc.
+  const writes = new Map<string, { first: Y.Item; lastValue: unknown }>()
+  for (const struct of structs) {
+    if (!(struct instanceof Y.Item)) continue
+    const item = Y.getItem(doc.store, struct.id)
+    if (!(item instanceof Y.Item) || item.parentSub === null) continue
+    const parent = item.parent as Y.AbstractType<unknown> | null
+    if (!parent || parent._item !== null) continue // only fields of root maps
+    const root = [...doc.share.entries()].find(([, type]) => type === parent)?.[0]
+    if (root === undefined) continue
+    const path = `${root}.${item.parentSub}`
+    const lastValue = struct.content.getContent().at(-1)
+    const write = writes.get(path)
+    if (write) write.lastValue = lastValue
+    else writes.set(path, { first: item, lastValue })
+  }
+  const conflicts: Conflict[] = []
+  for (const [path, { first, lastValue }] of writes) {
+    const previous = before.get(path)
+    if (!previous) continue // nobody had written the field when this arrived (or it was deleted)
+    const previousOwner = owners.get(previous.item.id.client) ?? 'unknown'
+    if (previousOwner === writer) continue
+    const seen = first.origin
+    const last = lastIdOf(previous.item)
+    if (seen && seen.client === last.client && seen.clock === last.clock) continue // it saw the current value
+    const [root, key] = [path.slice(0, path.indexOf('.')), path.slice(path.indexOf('.') + 1)]
+    const now = doc.getMap(root)._map.get(key)
+    const incomingWon = now !== undefined && now.id.client === first.id.client
+    const incoming = { userId: writer, value: lastValue }
+    const existing = { userId: previousOwner, value: previous.value }
+    conflicts.push({ path, at: Date.now(), winner: incomingWon ? incoming : existing, loser: incomingWon ? existing : incoming })
+  }
+  return conflicts
+}
