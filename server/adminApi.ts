@@ -19,7 +19,8 @@ export interface AdminContext {
  *   GET  /admin/reviews/:id                     one item
  *   POST /admin/reviews/:id/approve             → the item, status approved or stale
  *   POST /admin/reviews/:id/reject  {reason}    → the item, status rejected
- *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64)
+ *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64) and its
+ *                                               retention base (the document as of the last pruned event)
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409.
@@ -63,12 +64,17 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         if (!/^\d+$/.test(raw)) throw new CollabError(ErrorCode.BadRequest, `${name} must be a non-negative integer`)
         return Number(raw)
       }
-      const events = await context.store.readEvents(`${admin.tenant}/${document.name}`, {
+      const storageName = `${admin.tenant}/${document.name}`
+      const base = await context.store.eventBase(storageName)
+      const events = await context.store.readEvents(storageName, {
         fromSeq: number('from', 1),
         toSeq: number('to', 0xffffffff),
         limit: number('limit', 1000),
       })
-      return send(response, 200, { events: events.map(({ update, ...meta }) => ({ ...meta, update: Buffer.from(update).toString('base64') })) })
+      return send(response, 200, {
+        base: base && { seq: base.seq, update: Buffer.from(base.update).toString('base64') },
+        events: events.map(({ update, ...meta }) => ({ ...meta, update: Buffer.from(update).toString('base64') })),
+      })
     }
     send(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
   } catch (error) {

@@ -43,6 +43,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPendingWrites: config.maxPendingWrites,
     index: new DocumentIndex(await store.documentNames()),
     validationGate: config.validationGate,
+    eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
   })
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
@@ -94,6 +95,11 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const peer of peers) peer.heartbeat()
   }, config.heartbeatIntervalMs)
   heartbeat.unref()
+  // Retention for documents that stay loaded for a long time (loading prunes too).
+  const retention = setInterval(() => {
+    for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
+  }, 3600_000)
+  retention.unref()
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject)
@@ -110,6 +116,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     closing ??= (async () => {
       accepting = false
       clearInterval(heartbeat)
+      clearInterval(retention)
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)

@@ -105,6 +105,12 @@ export const DEFAULT_CONFIG = {
    * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
    */
   validationGate: true,
+  /**
+   * Days of event-log history kept per document (audit trail and time travel). Older events are
+   * folded into a base snapshot when a document loads and hourly while it stays loaded, so the log
+   * still rebuilds the document. 0 keeps no history beyond the current state.
+   */
+  eventRetentionDays: 30,
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -136,6 +142,7 @@ export type ServerConfig = {
   maxPendingUpgrades: number
   maxViewerAwarenessBytes: number
   validationGate: boolean
+  eventRetentionDays: number
   logLevel: string
 }
 
@@ -168,6 +175,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
   maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
   validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
+  eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 

@@ -30,6 +30,8 @@ export interface RoomOptions {
   readonly compactAfterUpdates: number
   /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
   readonly validationGate: boolean
+  /** Event-log history kept, in ms (retention). */
+  readonly eventRetentionMs: number
   /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
   readonly index: DocumentIndex
   /** Write-queue depth at which the room stops reading from its peers' sockets (backpressure). */
@@ -97,6 +99,20 @@ export class Room {
     this.storedUpdates = storedUpdates
     this.becomeReady()
     this.maybeCompact()
+    void this.pruneEventLog()
+  }
+
+  /**
+   * Retention: fold events older than the retention period into the log's base. Runs on the store's
+   * serialized queue, so it never interleaves with this room's writes.
+   */
+  async pruneEventLog(): Promise<void> {
+    try {
+      const pruned = await this.options.store.pruneEvents(this.storageName, Date.now() - this.options.eventRetentionMs)
+      if (pruned > 0) this.logger.info({ pruned }, 'event log pruned (retention)')
+    } catch (error) {
+      this.logger.error({ err: error }, 'event log pruning failed')
+    }
   }
 
   join(peer: Peer): void {

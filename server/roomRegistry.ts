@@ -16,6 +16,7 @@ export interface RoomRegistryOptions {
   readonly maxPendingWrites: number
   readonly index: DocumentIndex
   readonly validationGate: boolean
+  readonly eventRetentionMs: number
 }
 
 /**
@@ -86,6 +87,7 @@ export class RoomRegistry {
       maxPendingWrites: this.options.maxPendingWrites,
       index: this.options.index,
       validationGate: this.options.validationGate,
+      eventRetentionMs: this.options.eventRetentionMs,
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),

@@ -1,7 +1,18 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock, getLevelUpdates } from 'y-leveldb'
-import { decodeEvent, encodeEvent, eventKey, eventRange, type EventRecord } from './eventLog.ts'
+import {
+  decodeBase,
+  decodeEvent,
+  documentAsOf,
+  encodeBase,
+  encodeEvent,
+  eventBaseKey,
+  eventKey,
+  eventRange,
+  type EventBase,
+  type EventRecord,
+} from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -106,12 +117,43 @@ export class DocumentStore {
     })
   }
 
+  /** The retention base of a document's event log, or null when nothing was pruned yet. */
+  async eventBase(storageName: string): Promise<EventBase | null> {
+    const [value] = await this.run(`events ${storageName}`, (db: LevelBatchDb) =>
+      db.values({ gte: eventBaseKey(storageName), lte: eventBaseKey(storageName) }).all(),
+    )
+    return value ? decodeBase(value) : null
+  }
+
+  /**
+   * Retention: folds every event recorded before `cutoff` (ms epoch) into the base and deletes it,
+   * in one atomic batch. The log still rebuilds the document; time travel reaches the base.
+   * Returns how many events were pruned.
+   */
+  async pruneEvents(storageName: string, cutoff: number): Promise<number> {
+    return this.run(`prune ${storageName}`, async (db: LevelBatchDb) => {
+      const values = await db.values(eventRange(storageName)).all()
+      const expired = values.map((value) => decodeEvent(value)).filter((event) => event.at < cutoff)
+      if (expired.length === 0) return 0
+      const [baseBytes] = await db.values({ gte: eventBaseKey(storageName), lte: eventBaseKey(storageName) }).all()
+      const base = baseBytes ? decodeBase(baseBytes) : null
+      const last = expired.at(-1)!.seq
+      const folded = Y.encodeStateAsUpdate(documentAsOf(base, expired, last))
+      await db.batch([
+        { type: 'put', key: eventBaseKey(storageName), value: Buffer.from(encodeBase({ seq: last, update: folded })) },
+        ...expired.map((event): BatchOp => ({ type: 'del', key: eventKey(storageName, event.seq) })),
+      ])
+      return expired.length
+    })
+  }
+
   /** The highest event sequence number of a document (0 when it has none). */
   async lastEventSeq(storageName: string): Promise<number> {
     const [last] = await this.run(`events ${storageName}`, (db: LevelBatchDb) =>
       db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all(),
     )
-    return last ? Number(last[2]) : 0
+    // Everything may have been pruned: numbering continues after the base.
+    return last ? Number(last[2]) : ((await this.eventBase(storageName))?.seq ?? 0)
   }
 
   /** The conflicts recorded for a document, oldest first. */
@@ -174,7 +216,7 @@ export class DocumentStore {
   }
 }
 
-type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer }
+type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer } | { type: 'del'; key: Array<string | number> }
 interface RangeOptions {
   gt?: Array<string | number>
   gte?: Array<string | number>

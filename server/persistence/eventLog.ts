@@ -36,15 +36,41 @@ export const eventRange = (storageName: string) => ({
 })
 
 /**
- * The document as of event `seq`: every applied update up to and including it, in order. As of a
- * rejected update you see what its author wrote; as of the compensation after it, the valid state.
+ * What retention pruned: the document as of the last pruned event, so the log still rebuilds the
+ * document; time travel reaches back to `seq`, not further.
  */
-export const documentAsOf = (events: readonly EventRecord[], seq: number): Y.Doc => {
+export interface EventBase {
+  readonly seq: number
+  readonly update: Uint8Array
+}
+
+export const eventBaseKey = (storageName: string) => ['posalpro_events_base', storageName]
+
+/**
+ * The document as of event `seq`: the retention base (if any), then every applied update up to and
+ * including `seq`, in order. As of a rejected update you see what its author wrote; as of the
+ * compensation after it, the valid state.
+ */
+export const documentAsOf = (base: EventBase | null, events: readonly EventRecord[], seq: number): Y.Doc => {
+  if (base && seq < base.seq) throw new RangeError(`event ${seq} is older than the retained history (from ${base.seq})`)
   const doc = new Y.Doc()
   doc.transact(() => {
+    if (base) Y.applyUpdate(doc, base.update)
     for (const event of events) if (event.seq <= seq && event.applied) Y.applyUpdate(doc, event.update)
   })
   return doc
+}
+
+export const encodeBase = ({ seq, update }: EventBase): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, seq)
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+export const decodeBase = (bytes: Uint8Array): EventBase => {
+  const decoder = decoding.createDecoder(bytes)
+  return { seq: decoding.readVarUint(decoder), update: decoding.readVarUint8Array(decoder) }
 }
 
 export const encodeEvent = ({ update, ...meta }: EventRecord): Uint8Array => {

@@ -130,11 +130,11 @@ describe('review queue, admin API and event log', () => {
     assert.ok(summary.includes('ada:admin:financial-review:financial.value'))
     // As of the held proposal the editor's value shows; as of its compensation it is gone again.
     const proposal = events.find((event) => event.outcome === 'review')!
-    assert.equal(documentAsOf(events, proposal.seq).getMap('financial').get('value'), 2500)
-    assert.equal(documentAsOf(events, proposal.seq + 1).getMap('financial').get('value'), 1000)
+    assert.equal(documentAsOf(null, events, proposal.seq).getMap('financial').get('value'), 2500)
+    assert.equal(documentAsOf(null, events, proposal.seq + 1).getMap('financial').get('value'), 1000)
     // The whole log rebuilds exactly the stored document.
     const stored = await server.server.store.loadDoc(`${server.tenant}/${room}`)
-    const rebuilt = documentAsOf(events, events.at(-1)!.seq)
+    const rebuilt = documentAsOf(null, events, events.at(-1)!.seq)
     assert.deepEqual(rebuilt.getMap('financial').toJSON(), stored.doc.getMap('financial').toJSON())
     assert.deepEqual(Y.encodeStateVector(rebuilt), Y.encodeStateVector(stored.doc))
   })

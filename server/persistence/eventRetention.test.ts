@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import * as Y from 'yjs'
+import { eventually } from '../../shared/testing/eventually.ts'
+import { startServer } from '../testing/startServer.ts'
+import { documentAsOf } from './eventLog.ts'
+
+test('retention folds expired events into a base: the log still rebuilds the document, numbering continues', async () => {
+  // 0 days: every event is expired by the time the document loads again.
+  let server = await startServer({ eventRetentionDays: 0 })
+  const storage = `${server.tenant}/proposal/ret-1`
+  try {
+    const writer = await server.connect('proposal/ret-1')
+    await writer.whenSynced()
+    writer.doc.getMap('meta').set('title', 'one')
+    writer.doc.getMap('meta').set('title', 'two')
+    writer.doc.getMap('meta').set('currency', 'EUR')
+    await eventually(async () => assert.equal((await server.server.store.readEvents(storage)).length >= 3, true))
+    const lastBefore = await server.server.store.lastEventSeq(storage)
+    writer.destroy()
+    server = await server.restart()
+    const again = await server.connect('proposal/ret-1') // loading the document prunes
+    await again.whenSynced()
+
+    await eventually(async () => assert.deepEqual(await server.server.store.readEvents(storage), []))
+    const base = await server.server.store.eventBase(storage)
+    assert.equal(base?.seq, lastBefore)
+    const stored = await server.server.store.loadDoc(storage)
+    const rebuilt = documentAsOf(base, [], base!.seq)
+    assert.deepEqual(rebuilt.getMap('meta').toJSON(), { title: 'two', currency: 'EUR' })
+    assert.deepEqual(Y.encodeStateVector(rebuilt), Y.encodeStateVector(stored.doc))
+    assert.throws(() => documentAsOf(base, [], base!.seq - 1), /older than the retained history/)
+
+    again.doc.getMap('meta').set('title', 'three')
+    await eventually(async () => assert.deepEqual((await server.server.store.readEvents(storage)).map((e) => e.seq), [lastBefore + 1]))
+    again.destroy()
+  } finally {
+    await server.dispose()
+  }
+})
