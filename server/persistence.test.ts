@@ -74,7 +74,7 @@ describe('persistence', () => {
       const firstKey = meta.size
       // A burst of separate updates; kill the server while they are still arriving.
       let written = 0
-      const deadline = Date.now() + 20_000
+      const deadline = Date.now() + 60_000
       await new Promise<void>((resolve, reject) => {
         const writeSome = () => {
           for (let i = 0; i < 20; i++) meta.set(`k${firstKey + written++}`, 'editor')

@@ -132,8 +132,19 @@ export class DocumentStore {
    */
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
     return this.run(`prune ${storageName}`, async (db: LevelBatchDb) => {
-      const values = await db.values(eventRange(storageName)).all()
-      const expired = values.map((value) => decodeEvent(value)).filter((event) => event.at < cutoff)
+      // Events are in time order: read from the oldest and stop at the first one still retained,
+      // so a load costs O(expired events), not O(history).
+      const expired: EventRecord[] = []
+      const iterator = db.values(eventRange(storageName))
+      try {
+        for (let value = await iterator.next(); value !== undefined; value = await iterator.next()) {
+          const event = decodeEvent(value)
+          if (event.at >= cutoff) break
+          expired.push(event)
+        }
+      } finally {
+        await iterator.close()
+      }
       if (expired.length === 0) return 0
       const [baseBytes] = await db.values({ gte: eventBaseKey(storageName), lte: eventBaseKey(storageName) }).all()
       const base = baseBytes ? decodeBase(baseBytes) : null
@@ -228,7 +239,7 @@ interface RangeOptions {
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
 interface LevelBatchDb {
   batch(ops: BatchOp[]): Promise<void>
-  values(options: RangeOptions): { all(): Promise<Uint8Array[]> }
+  values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
 }
 
