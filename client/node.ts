@@ -39,3 +39,6 @@ export type { LocalStore, LocalDocument } from './localStore.ts'
 export type { Notice } from '../shared/extensionProtocol.ts'
 export { ClientError, ClientErrorCode } from './clientErrors.ts'
 export { openLeveldbLocalStore } from './leveldbLocalStore.ts'
+/** Pre-check edits with the server's own rules (grey out what the server would refuse). */
+export { precheckEdits, type FieldEdit } from '../shared/rules/precheck.ts'
+export type { Actor, Violation } from '../shared/rules/ruleTypes.ts'
