@@ -4,6 +4,7 @@ import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
 import { hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
 import type { ReviewDecisions } from './reviews/reviewDecisions.ts'
+import { sendError, sendJson } from './httpReply.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
@@ -35,26 +36,26 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       if (method === 'GET' && parts.length === 1) {
         const status = url.searchParams.get('status')
         const items = await context.store.listReviews(admin.tenant)
-        return send(response, 200, { reviews: items.filter((item) => !status || item.status === status).sort((a, b) => a.proposedAt - b.proposedAt) })
+        return sendJson(response, 200, { reviews: items.filter((item) => !status || item.status === status).sort((a, b) => a.proposedAt - b.proposedAt) })
       }
       const id = parts[1] ?? ''
       if (method === 'GET' && parts.length === 2) {
         const item = await context.store.getReview(admin.tenant, id)
         if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id}`)
-        return send(response, 200, item)
+        return sendJson(response, 200, item)
       }
       if (method === 'POST' && parts.length === 3 && parts[2] === 'approve') {
-        return send(response, 200, await context.reviews.decide(admin, id, { kind: 'approve' }))
+        return sendJson(response, 200, await context.reviews.decide(admin, id, { kind: 'approve' }))
       }
       if (method === 'POST' && parts.length === 3 && parts[2] === 'reject') {
         const body = await readJson(request)
         const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
-        return send(response, 200, await context.reviews.decide(admin, id, { kind: 'reject', reason }))
+        return sendJson(response, 200, await context.reviews.decide(admin, id, { kind: 'reject', reason }))
       }
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'conflicts' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
-      return send(response, 200, { conflicts: await context.store.listConflicts(`${admin.tenant}/${document.name}`) })
+      return sendJson(response, 200, { conflicts: await context.store.listConflicts(`${admin.tenant}/${document.name}`) })
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'events' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
@@ -71,15 +72,15 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         toSeq: number('to', 0xffffffff),
         limit: number('limit', 1000),
       })
-      return send(response, 200, {
+      return sendJson(response, 200, {
         base: base && { seq: base.seq, update: Buffer.from(base.update).toString('base64') },
         events: events.map(({ update, ...meta }) => ({ ...meta, update: Buffer.from(update).toString('base64') })),
       })
     }
-    send(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
+    sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
   } catch (error) {
     if (!isCollabError(error)) throw error
-    send(response, statusFor(error.code), { error: { code: error.code, message: error.message } })
+    sendError(response, error)
   }
 }
 
@@ -89,24 +90,6 @@ const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifi
   const identity = await verifier.verify(token)
   if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
   return identity
-}
-
-const statusFor = (code: string): number => {
-  switch (code) {
-    case ErrorCode.TokenMissing:
-    case ErrorCode.TokenInvalid:
-    case ErrorCode.TokenExpired:
-    case ErrorCode.TokenClaims:
-      return 401
-    case ErrorCode.AdminOnly:
-      return 403
-    case ErrorCode.ReviewNotFound:
-      return 404
-    case ErrorCode.ReviewAlreadyDecided:
-      return 409
-    default:
-      return 400
-  }
 }
 
 const readJson = async (request: IncomingMessage): Promise<Record<string, unknown>> => {
@@ -123,10 +106,4 @@ const readJson = async (request: IncomingMessage): Promise<Record<string, unknow
     // fall through
   }
   throw new CollabError(ErrorCode.BadRequest, 'the request body must be a JSON object')
-}
-
-const send = (response: ServerResponse, status: number, body: unknown): void => {
-  const text = JSON.stringify(body)
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-  response.end(text)
 }

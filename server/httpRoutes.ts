@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { devTokenRequest, isAuthError, issueDevToken } from './auth/index.ts'
 import { handleAdminRequest, type AdminContext } from './adminApi.ts'
+import { sendError, sendJson } from './httpReply.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -11,11 +12,6 @@ export interface HttpContext {
   readonly admin: AdminContext
 }
 
-const sendJson = (response: ServerResponse, status: number, body: unknown): void => {
-  const text = JSON.stringify(body)
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-  response.end(text)
-}
 
 /**
  * Plain HTTP routes. `/healthz` says the process is alive (for restarts); `/readyz` says it can
@@ -59,6 +55,6 @@ const answerDevToken = async (response: ServerResponse, secret: Uint8Array, url:
     sendJson(response, 200, await issueDevToken(secret, devTokenRequest(url)))
   } catch (error) {
     if (!isAuthError(error)) throw error
-    sendJson(response, error.status, { error: { code: error.code, message: error.message } })
+    sendError(response, error)
   }
 }

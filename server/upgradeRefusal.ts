@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
-import { ErrorCode, type CollabError } from '../shared/errors.ts'
+import type { CollabError } from '../shared/errors.ts'
+import { httpStatusFor } from './httpReply.ts'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -20,25 +21,4 @@ export const refuseUpgrade = (socket: Duplex, error: CollabError): void => {
       'Connection: close\r\n\r\n' +
       body,
   )
-}
-
-/** The HTTP status a refused upgrade answers with, by error code. */
-export const httpStatusFor = (code: string): number => {
-  switch (code) {
-    case ErrorCode.BadDocumentName:
-    case ErrorCode.UnknownDocumentType:
-      return 400
-    case ErrorCode.TokenMissing:
-    case ErrorCode.TokenInvalid:
-    case ErrorCode.TokenExpired:
-    case ErrorCode.TokenClaims:
-      return 401
-    case ErrorCode.OriginNotAllowed:
-      return 403
-    case ErrorCode.TooManyPendingConnections:
-    case ErrorCode.ShuttingDown:
-      return 503
-    default:
-      return 400
-  }
 }
