@@ -11,6 +11,7 @@ import { createAuthentication } from './authentication.ts'
 import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './upgradeHandler.ts'
 import { ReviewDecisions } from './reviews/reviewDecisions.ts'
+import { CollabMetrics } from './metrics.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
 import { DocumentIndex } from './documentIndex.ts'
@@ -35,7 +36,9 @@ export interface CollabServer {
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
   const store = await DocumentStore.open(config.dataDir)
+  const metrics = new CollabMetrics()
   const rooms = new RoomRegistry({
+    metrics,
     store,
     logger,
     roomUnloadGraceMs: config.roomUnloadGraceMs,
@@ -56,6 +59,17 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
       admin: { verifier, store, reviews },
+      metrics: {
+        token: config.metricsToken,
+        render: async () => {
+          metrics.connections.set(peers.size)
+          metrics.rooms.set(rooms.size)
+          let depth = 0
+          for (const room of rooms.all()) depth += room.commits.depth
+          metrics.queueDepth.set(depth)
+          return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
+        },
+      },
     }),
   )
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.

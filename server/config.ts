@@ -111,6 +111,8 @@ export const DEFAULT_CONFIG = {
    * still rebuilds the document. 0 keeps no history beyond the current state.
    */
   eventRetentionDays: 30,
+  /** Bearer token `/metrics` requires; empty serves metrics to anyone who reaches the port. */
+  metricsToken: '',
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
 } as const
@@ -143,6 +145,7 @@ export type ServerConfig = {
   maxViewerAwarenessBytes: number
   validationGate: boolean
   eventRetentionDays: number
+  metricsToken: string
   logLevel: string
 }
 
@@ -176,6 +179,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
   validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
   eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
+  metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
 }
 

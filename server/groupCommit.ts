@@ -8,6 +8,8 @@ export interface PendingWrite<Source> {
   readonly sequence: number
   /** What the source itself must receive once durable (the compensation of its own change). */
   readonly echo?: Uint8Array | null
+  /** performance.now() when the message arrived (receive → durable latency). */
+  readonly receivedAt: number
 }
 
 export interface CommittedBatch<W> {

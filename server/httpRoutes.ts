@@ -10,6 +10,11 @@ export interface HttpContext {
   /** Set in dev mode only: the secret `/dev/token` signs with. */
   readonly devSecret: Uint8Array | null
   readonly admin: AdminContext
+  readonly metrics: {
+    /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+    readonly token: string
+    readonly render: () => Promise<{ contentType: string; body: string }>
+  }
 }
 
 
@@ -38,6 +43,9 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
       if (context.ready()) sendJson(response, 200, { status: 'ready', ...context.stats() })
       else sendJson(response, 503, { status: 'not-ready' })
       return
+    case '/metrics':
+      void answerMetrics(request, response, context.metrics)
+      return
     case '/dev/token':
       // Exists only in dev mode: anyone reaching it may become anyone.
       if (context.devSecret) {
@@ -47,6 +55,17 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
       break
   }
   sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${pathname}` } })
+}
+
+/** Prometheus text format; behind a bearer token when one is configured. */
+const answerMetrics = async (request: IncomingMessage, response: ServerResponse, metrics: HttpContext['metrics']): Promise<void> => {
+  if (metrics.token && request.headers.authorization !== `Bearer ${metrics.token}`) {
+    sendJson(response, 401, { error: { code: 'ERR_METRICS_TOKEN', message: 'metrics need Authorization: Bearer <metrics token>' } })
+    return
+  }
+  const { contentType, body } = await metrics.render()
+  response.writeHead(200, { 'content-type': contentType })
+  response.end(body)
 }
 
 /** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&ttl=…]` → `{token, identity}`. */

@@ -11,6 +11,7 @@ import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupComm
 import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import type { Conflict } from './gate/conflicts.ts'
+import type { CollabMetrics } from './metrics.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
 export interface RoomWrite extends PendingWrite<Peer> {
@@ -30,6 +31,7 @@ export interface RoomOptions {
   readonly compactAfterUpdates: number
   /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
   readonly validationGate: boolean
+  readonly metrics: CollabMetrics
   /** Event-log history kept, in ms (retention). */
   readonly eventRetentionMs: number
   /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
@@ -198,12 +200,23 @@ export class Room {
     conflicts?: readonly Conflict[]
   }): void {
     const { source } = write
-    this.commits.enqueue({ events: [], reviews: [], conflicts: [], ...write, sequence: source ? source.updatesReceived : 0 })
+    this.commits.enqueue({
+      events: [],
+      reviews: [],
+      conflicts: [],
+      ...write,
+      sequence: source ? source.updatesReceived : 0,
+      receivedAt: performance.now(),
+    })
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
       for (const peer of this.peers) peer.pauseReading()
     }
+  }
+
+  get metrics(): CollabMetrics {
+    return this.options.metrics
   }
 
   get validationGate(): boolean {
@@ -281,19 +294,23 @@ export class Room {
 
   /** Durable: now other peers may see the updates, and their senders learn they are saved. */
   /** One atomic write per batch: the merged update, its event records and review items. */
-  private writeBatch(writes: readonly RoomWrite[]): Promise<void> {
+  private async writeBatch(writes: readonly RoomWrite[]): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
-    return this.options.store.appendBatch(this.storageName, {
+    const stopTimer = this.options.metrics.writeSeconds.startTimer()
+    await this.options.store.appendBatch(this.storageName, {
       update: updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
       conflicts: writes.flatMap((write) => write.conflicts),
     })
+    stopTimer()
   }
 
   private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
+    const now = performance.now()
+    for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
     for (const { update, source, sequence, echo } of writes) {
       if (update) this.broadcast(encodeUpdate(update), source ?? undefined)
       if (!source) continue

@@ -7,6 +7,7 @@ import { handleFrame } from './frameHandler.ts'
 import type { Peer } from './peer.ts'
 import { Room } from './room.ts'
 import type { DocumentIndex } from './documentIndex.ts'
+import type { CollabMetrics } from './metrics.ts'
 
 export interface RoomRegistryOptions {
   readonly store: DocumentStore
@@ -17,6 +18,7 @@ export interface RoomRegistryOptions {
   readonly index: DocumentIndex
   readonly validationGate: boolean
   readonly eventRetentionMs: number
+  readonly metrics: CollabMetrics
 }
 
 /**
@@ -88,6 +90,7 @@ export class RoomRegistry {
       index: this.options.index,
       validationGate: this.options.validationGate,
       eventRetentionMs: this.options.eventRetentionMs,
+      metrics: this.options.metrics,
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),

@@ -47,6 +47,7 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
     tellReadOnly(peer)
     // Not applied; recorded (with the bytes, for the audit trail) and acknowledged as handled.
     const refused = { ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update }), applied: false }
+    room.metrics.updates.inc({ outcome: 'read-only' })
     room.persist({ update: null, source: peer, events: [refused] })
     return null
   }
@@ -108,6 +109,8 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   const received = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update })
+  room.metrics.updates.inc({ outcome })
+  for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
   const events = [received]
   if (compensation) {
     const paths = violations.map((violation) => violation.path)
@@ -144,6 +147,7 @@ const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabErr
     return applyFailed(room, error)
   }
   room.persist({ update, source: peer, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
+  room.metrics.updates.inc({ outcome: 'accepted' })
   return null
 }
 
@@ -203,6 +207,7 @@ const applyFailed = (room: Room, error: unknown): CollabError => {
 /** The losing writer of each conflict is told, on every connection of theirs in the room that asked for notices. */
 const tellLosers = (room: Room, sender: Peer, conflicts: readonly Conflict[]): void => {
   room.conflictCount += conflicts.length
+  if (conflicts.length > 0) room.metrics.conflicts.inc(conflicts.length)
   for (const conflict of conflicts) {
     const notice = encodeNotice({
       outcome: 'conflict',

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * Prometheus metrics (prom-client), served at `/metrics`. One registry per server, so several
+ * servers in one process (tests) do not share counters. Node's default metrics include the
+ * event-loop lag.
+ */
+export class CollabMetrics {
+  readonly registry = new Registry()
+  readonly connections = new Gauge({ name: 'collab_connections', help: 'Open WebSocket connections', registers: [this.registry] })
+  readonly rooms = new Gauge({ name: 'collab_rooms_loaded', help: 'Documents loaded in memory', registers: [this.registry] })
+  readonly updates = new Counter({
+    name: 'collab_updates_total',
+    help: 'Updates handled, by outcome (accepted, rejected, review, read-only)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly violations = new Counter({
+    name: 'collab_rule_violations_total',
+    help: 'Changes rejected or held for review, by rule',
+    labelNames: ['rule', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly conflicts = new Counter({ name: 'collab_conflicts_total', help: 'Concurrent overwrites recorded', registers: [this.registry] })
+  readonly syncLatency = new Histogram({
+    name: 'collab_update_durable_seconds',
+    help: 'From receiving an update to it being durable (and broadcast)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  })
+  readonly writeSeconds = new Histogram({
+    name: 'collab_store_write_seconds',
+    help: 'LevelDB batch write latency (one group commit)',
+    buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  })
+  readonly queueDepth = new Gauge({ name: 'collab_write_queue_depth', help: 'Updates waiting for LevelDB, all documents', registers: [this.registry] })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry })
+  }
+}
