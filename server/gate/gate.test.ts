@@ -61,6 +61,13 @@ describe('the validation gate through real connections', () => {
     await expectCompensated('proposal/g-schema', editor, observer, ['meta', 'title'], 'Valid title', 'schema')
     editor.map('meta').set('currency', 'euro')
     await expectCompensated('proposal/g-schema', editor, observer, ['meta', 'currency'], undefined, 'schema')
+    // Garbage in validated paths: a wrong type, a bad enum value, an unknown field — a rejection, not a crash.
+    editor.map('meta').set('title', 42)
+    await expectCompensated('proposal/g-schema', editor, observer, ['meta', 'title'], 'Valid title', 'schema')
+    editor.map('financial').set('value', 'a lot')
+    await expectCompensated('proposal/g-schema', editor, observer, ['financial', 'value'], undefined, 'schema')
+    editor.map('meta').set('favouriteColour', { nested: [1, 2, 3] })
+    await expectCompensated('proposal/g-schema', editor, observer, ['meta', 'favouriteColour'], undefined, 'schema')
   })
 
   test('status-transition and approved-is-final; approver-role with its cross-reference', async () => {
