@@ -93,20 +93,19 @@ const EXISTING_CUSTOMERS = new Set([CUSTOMER_ID])
 // Random edits. Each applies itself to the client's doc and returns what it did, for the log.
 
 const DELETE = Symbol('delete')
-type Value = unknown
-
 let wordCounter = 0
 
-const setOrDelete = (map: Y.Map<unknown>, key: string, value: Value | typeof DELETE): string => {
+const setOrDelete = (map: Y.Map<unknown>, key: string, value: unknown | typeof DELETE): string => {
   if (value === DELETE) {
     map.delete(key)
     return `delete ${key}`
   }
   map.set(key, value)
-  return `${key}=${describe(value)}`
+  return `${key}=${show(value)}`
 }
 
-const describe = (value: unknown): string => {
+/** A value, short, for the operation log. */
+const show = (value: unknown): string => {
   const text = typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
   return text.length > 40 ? `${text.slice(0, 37)}…(${text.length})` : text
 }
@@ -119,14 +118,14 @@ const editText = (r: SeededRandom, fragment: Y.XmlFragment, tag: string): string
   if (count === 0 || kind < 0.3) {
     const index = r.int(count + 1)
     fragment.insert(index, [new Y.XmlText(word)])
-    return `${fragmentName(fragment)}: insert paragraph ${describe(word)} at ${index}`
+    return `${fragmentName(fragment)}: insert paragraph ${show(word)} at ${index}`
   }
   const index = r.int(count)
   const child = fragment.get(index)
   if (kind < 0.7 && child instanceof Y.XmlText) {
     const at = r.int(child.length + 1)
     child.insert(at, word)
-    return `${fragmentName(fragment)}: insert ${describe(word)} at ${index}:${at}`
+    return `${fragmentName(fragment)}: insert ${show(word)} at ${index}:${at}`
   }
   if (kind < 0.9 && child instanceof Y.XmlText && child.length > 0) {
     const at = r.int(child.length)
@@ -164,7 +163,7 @@ const weighted = (r: SeededRandom, choices: ReadonlyArray<readonly [number, Edit
   return choices[choices.length - 1]![1]
 }
 
-const FINANCIAL_VALUES: Readonly<Record<string, readonly Value[]>> = {
+const FINANCIAL_VALUES: Readonly<Record<string, readonly unknown[]>> = {
   value: [0, 1, 5_000, 250_000, 999_999, -5, 1e13, Number.NaN, '100'],
   discountPct: [0, 12.5, 100, 150, -1],
   marginPct: [-20, 0, 35, 101],
@@ -184,11 +183,11 @@ const proposalEdits: ReadonlyArray<readonly [number, EditKind]> = [
           financial.set('value', 10_000 + r.int(90_000))
           meta.set('customerId', CUSTOMER_ID)
           meta.set('status', next)
-          return `meta.status=approved with value=${describe(financial.get('value'))}, customerId=${CUSTOMER_ID} (${who.user.role})`
+          return `meta.status=approved with value=${show(financial.get('value'))}, customerId=${CUSTOMER_ID} (${who.user.role})`
         }
         return `meta.${setOrDelete(meta, 'status', next)} (next in lifecycle)`
       }
-      return `meta.${setOrDelete(meta, 'status', r.pick<Value>([...PROPOSAL_STATUSES, 'bogus', DELETE]))}`
+      return `meta.${setOrDelete(meta, 'status', r.pick<unknown>([...PROPOSAL_STATUSES, 'bogus', DELETE]))}`
     },
   ],
   [
@@ -211,7 +210,7 @@ const proposalEdits: ReadonlyArray<readonly [number, EditKind]> = [
     15,
     (r, doc) => {
       const meta = doc.getMap('meta')
-      const [key, values] = r.pick<readonly [string, readonly Value[]]>([
+      const [key, values] = r.pick<readonly [string, readonly unknown[]]>([
         ['title', [`Proposal ${++wordCounter}`, 'x'.repeat(201), 42, '']],
         ['currency', ['EUR', 'USD', 'euro', 'eu1']],
         ['dueDate', ['2027-03-01', '2027-12-31T12:00:00Z', 'tomorrow']],
@@ -224,7 +223,7 @@ const proposalEdits: ReadonlyArray<readonly [number, EditKind]> = [
   [
     8,
     (r, doc) => {
-      const value = r.chance(0.2) ? DELETE : r.pick<Value>([...ROLES, 'boss'])
+      const value = r.chance(0.2) ? DELETE : r.pick<unknown>([...ROLES, 'boss'])
       return `team.${setOrDelete(doc.getMap('team'), r.pick(['alice', 'max', 'ada', 'lea', 'zoe']), value)}`
     },
   ],
@@ -241,7 +240,7 @@ const proposalEdits: ReadonlyArray<readonly [number, EditKind]> = [
               at: `2027-01-${String(1 + r.int(28)).padStart(2, '0')}T10:00:00Z`,
             }
           : choice < 0.85
-            ? r.pick<Value>(['yes', { decision: 'maybe', role: 'editor', at: 'x' }, { decision: 'approved', role: 'boss', at: 'x' }])
+            ? r.pick<unknown>(['yes', { decision: 'maybe', role: 'editor', at: 'x' }, { decision: 'approved', role: 'boss', at: 'x' }])
             : DELETE
       return `approvals.${setOrDelete(doc.getMap('approvals'), key, value)}`
     },
@@ -253,15 +252,15 @@ const customerEdits: ReadonlyArray<readonly [number, EditKind]> = [
   [
     25,
     (r, doc) => {
-      const value = r.pick<Value>([`Customer ${++wordCounter} Ltd`, `Customer ${wordCounter} GmbH`, '   ', '', 'x'.repeat(201), 7, DELETE])
+      const value = r.pick<unknown>([`Customer ${++wordCounter} Ltd`, `Customer ${wordCounter} GmbH`, '   ', '', 'x'.repeat(201), 7, DELETE])
       return `fields.${setOrDelete(doc.getMap('fields'), 'name', value)}`
     },
   ],
-  [20, (r, doc) => `fields.${setOrDelete(doc.getMap('fields'), 'email', r.pick<Value>(['sales@globex.example', 'a@b.example', 'not-an-email', DELETE]))}`],
+  [20, (r, doc) => `fields.${setOrDelete(doc.getMap('fields'), 'email', r.pick<unknown>(['sales@globex.example', 'a@b.example', 'not-an-email', DELETE]))}`],
   [
     20,
     (r, doc) => {
-      const [key, values] = r.pick<readonly [string, readonly Value[]]>([
+      const [key, values] = r.pick<readonly [string, readonly unknown[]]>([
         ['phone', ['+49 30 123456', 'call me']],
         ['address', ['1 Main St', 'y'.repeat(501)]],
         ['industry', ['Software', 'z'.repeat(101)]],
@@ -274,11 +273,11 @@ const customerEdits: ReadonlyArray<readonly [number, EditKind]> = [
 ]
 
 const contentEdits: ReadonlyArray<readonly [number, EditKind]> = [
-  [20, (r, doc) => `meta.${setOrDelete(doc.getMap('meta'), 'legal', r.pick<Value>([true, true, false, DELETE, 'yes']))}`],
+  [20, (r, doc) => `meta.${setOrDelete(doc.getMap('meta'), 'legal', r.pick<unknown>([true, true, false, DELETE, 'yes']))}`],
   [
     15,
     (r, doc) => {
-      const [key, values] = r.pick<readonly [string, readonly Value[]]>([
+      const [key, values] = r.pick<readonly [string, readonly unknown[]]>([
         ['title', [`Clause ${++wordCounter}`, 'x'.repeat(201)]],
         ['locale', ['en-US', 'de', 'english']],
         ['category', ['terms', 'w'.repeat(101)]],
@@ -405,9 +404,9 @@ class ServerWatch {
     this.report(name, 'after a reload', stateProblems(type, first), previous ?? {}, first)
     const watched: Watched = { doc, last: first, pending: null, tainted: false, detach: () => doc.off('afterTransaction', onTransaction) }
     const onTransaction = (transaction: Y.Transaction) => {
+      if (watched.tainted) return
       const snapshot = documentToJSON(type, doc)
       const origin: unknown = transaction.origin
-      if (watched.tainted) return
       if (origin instanceof Peer && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null)) {
         // An update with missing dependencies: the server closes its sender (resync) and reloads
         // this doc from disk; what it applied of it was never accepted. Nothing more on this doc counts.
@@ -647,5 +646,51 @@ test(`seeded randomized convergence (seed ${SEED}, ${STEPS} steps)`, { timeout: 
     for (const client of clients.values()) client.destroy()
     if (restarting) server = await restarting.catch(() => server)
     await server?.dispose()
+  }
+})
+
+/**
+ * What the randomized test found (seed 206, 3000 steps, with more disconnects), reduced by hand to
+ * its smallest form. Legal-review compensates a held body edit with Y.UndoManager, which re-creates
+ * deleted content as copies; a later held edit that deletes those copies together with a lawyer's
+ * concurrent insert between the originals is undone inexactly: a character of the legal text is
+ * lost, on the server, on disk and in every replica. `todo` until the compensation is exact.
+ */
+test('legal-review compensation restores the body exactly, also over an earlier compensation', { todo: 'server bug: UndoManager-based compensation loses a character', timeout: 60_000 }, async () => {
+  const server = await startServer()
+  const clients: GateClient[] = []
+  try {
+    const room = 'content/legal-undo'
+    const lawyer = await connectGateClient(server, room, { user: 'lea', legal: true })
+    const editor = await connectGateClient(server, room, { user: 'eddie' })
+    clients.push(lawyer, editor)
+    const body = (doc: Y.Doc) => doc.getXmlFragment('body').toString()
+    const serverBody = () => body(server.server.rooms.find(server.tenant, room)!.doc)
+    lawyer.doc.transact(() => {
+      lawyer.map('meta').set('legal', true)
+      lawyer.doc.getXmlFragment('body').insert(0, [new Y.XmlText('A0')])
+    })
+    await eventually(() => assert.equal(body(editor.doc), 'A0'))
+
+    // Both offline: the editor empties the paragraph, the lawyer types "C0" between "A" and "0".
+    editor.provider.disconnect()
+    ;(editor.doc.getXmlFragment('body').get(0) as Y.XmlText).delete(0, 2)
+    lawyer.provider.disconnect()
+    ;(lawyer.doc.getXmlFragment('body').get(0) as Y.XmlText).insert(1, 'C0')
+    // The editor's change is held for review: the server restores "A0" (as new copies).
+    editor.provider.connect()
+    await eventually(() => assert.equal(body(editor.doc), 'A0'))
+    // The lawyer's insert is accepted; it sits between the original (deleted) "A" and "0".
+    lawyer.provider.connect()
+    await eventually(() => assert.equal(body(editor.doc), 'A0C0'))
+    assert.equal(serverBody(), 'A0C0')
+    // The editor deletes the paragraph: held for review again, so the body must stay "A0C0".
+    editor.doc.getXmlFragment('body').delete(0, 1)
+    await eventually(() => assert.equal(editor.notices.filter((notice) => notice.ruleId === 'legal-review').length, 2))
+    await eventually(() => assert.equal(body(lawyer.doc), serverBody()))
+    assert.equal(serverBody(), 'A0C0') // actual: "AC0"
+  } finally {
+    for (const client of clients) client.destroy()
+    await server.dispose()
   }
 })
