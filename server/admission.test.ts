@@ -165,6 +165,25 @@ describe('roles and tenants (dev mode)', () => {
     editor.destroy()
   })
 
+  test('a viewer that never edits is not told off when it reconnects to a document with deletions', async () => {
+    const editor = await server.connect('proposal/p-viewer-reconnect')
+    await editor.whenSynced()
+    editor.doc.getMap('meta').set('title', 'first')
+    editor.doc.getMap('meta').set('title', 'second') // the first value is deleted: a delete set exists
+    const viewer = await server.raw('/proposal/p-viewer-reconnect?ext=1', { user: 'vic', role: 'viewer' })
+    await eventually(() => assert.ok(viewer.messagesOfType(MessageType.Sync).length >= 1))
+    // Replay what a stock viewer answers on reconnect: its full state (with the delete set) as sync step 2.
+    const replica = new Y.Doc()
+    Y.applyUpdate(replica, Y.encodeStateAsUpdate(server.server.rooms.find(server.tenant, 'proposal/p-viewer-reconnect')!.doc))
+    viewer.send(syncUpdateFrame(Y.encodeStateAsUpdate(replica), 1))
+    const count = () => viewer.messagesOfType(MESSAGE_EXTENSION).length
+    await eventually(() => assert.ok(count() >= 1)) // its ack
+    assert.equal(viewer.messagesOfType(MessageType.Auth).length, 0)
+    assert.equal(viewer.messagesOfType(MESSAGE_EXTENSION).some((frame) => new TextDecoder().decode(frame).includes('read-only')), false)
+    viewer.close()
+    editor.destroy()
+  })
+
   test('a viewer\'s awareness is size-limited (1009 ERR_AWARENESS_TOO_LARGE)', async () => {
     const viewer = await server.connect('proposal/p-aware', { role: 'viewer' })
     await viewer.whenSynced()

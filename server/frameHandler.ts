@@ -37,7 +37,7 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
       return null
     }
     case 'update':
-      return acceptUpdate(room, peer, message.update)
+      return acceptUpdate(room, peer, message.update, message.step)
     case 'awareness':
       if (message.update.byteLength > peer.limits.maxAwarenessBytes) {
         return new CollabError(

@@ -30,7 +30,12 @@ import { checkUpdateStructure } from './updateGuard.ts'
  *
  * Returns the error to close the peer with, or null when the update was handled.
  */
-export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): CollabError | null => {
+export const acceptUpdate = (
+  room: Room,
+  peer: Peer,
+  update: Uint8Array,
+  step: 'sync-step-2' | 'update' = 'update',
+): CollabError | null => {
   // Every message is counted, so the ack tells the sender exactly which of its messages are durable.
   peer.updatesReceived++
 
@@ -44,6 +49,12 @@ export const acceptUpdate = (room: Room, peer: Peer, update: Uint8Array): Collab
 
   // 2. Authorize: a viewer writes nothing; an update must stay within its document type's roots.
   if (!hasRole(peer.identity, 'editor')) {
+    // A stock client's sync-step-2 reply carries its whole delete set on every reconnect: a viewer
+    // that never edited must not be told off (or audited) for it. Only content new to the server counts.
+    if (step === 'sync-step-2' && !hasNewStructs(room, update)) {
+      room.persist({ update: null, source: peer })
+      return null
+    }
     tellReadOnly(peer)
     // Not applied; recorded (with the bytes, for the audit trail) and acknowledged as handled.
     const refused = { ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update }), applied: false }
@@ -149,6 +160,15 @@ const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabErr
   room.persist({ update, source: peer, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
   room.metrics.updates.inc({ outcome: 'accepted' })
   return null
+}
+
+/** Does the update carry structs the server does not have (beyond its state vector)? */
+const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
+  const known = Y.decodeStateVector(Y.encodeStateVector(room.doc))
+  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update))) {
+    if (clock > (known.get(client) ?? 0)) return true
+  }
+  return false
 }
 
 /** The user id event records carry for the server's own changes (compensations, approvals). */
