@@ -118,8 +118,8 @@ export class Room {
   }
 
   join(peer: Peer): void {
+    // A joiner is not paused here: its sync step 1 must be answered even while writers wait.
     this.peers.add(peer)
-    if (this.readingPaused) peer.pauseReading()
     if (this.state === 'unloading') this.state = 'ready'
     if (this.state === 'ready') this.greet(peer)
     else this.waiting.push({ peer, frame: null })
@@ -208,6 +208,8 @@ export class Room {
       sequence: source ? source.updatesReceived : 0,
       receivedAt: performance.now(),
     })
+    // A writer whose update arrives while the queue is full is paused too (one that joined meanwhile).
+    if (this.readingPaused && source) source.pauseReading()
     if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
       this.readingPaused = true
       this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')

@@ -26,7 +26,9 @@ import { checkUpdateStructure } from './updateGuard.ts'
  * Everything up to "persist" runs synchronously in the room's frame order, so the state a rule
  * sees is exactly what the previous update left, and the outcome is deterministic. Persisting is
  * a group commit (groupCommit.ts); acks and broadcasts happen in Room.afterCommit, only once the
- * update is durable, so no replica ever sees a change the server could still lose.
+ * update is durable, so no connected peer is sent a change the server could still lose. (A peer
+ * joining meanwhile gets the in-memory state in its sync step 2, which may include updates whose
+ * write is still in flight; if that write fails, the room is discarded and every peer resyncs.)
  *
  * Returns the error to close the peer with, or null when the update was handled.
  */
