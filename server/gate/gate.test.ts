@@ -218,6 +218,10 @@ describe('the validation gate through real connections', () => {
     server = await server.restart()
     const reader = await open('proposal/g-status', { user: 'rita', role: 'viewer' })
     assert.equal(reader.map('meta').get('status'), 'approved')
+    // The cross-reference index is rebuilt from disk: the customer still exists for approver-role.
+    const room = server.server.rooms.find(server.tenant, 'proposal/g-status')!
+    assert.equal(room.documentExists('customer/c-real'), true)
+    assert.equal(room.documentExists('customer/c-missing'), false)
     const customer = await open('customer/g-cust', { user: 'rita', role: 'viewer' })
     assert.deepEqual(customer.map('fields').toJSON(), { name: 'Globex', email: 'sales@globex.example' })
   })

@@ -88,11 +88,10 @@ export class DocumentStore {
         const clock = await getCurrentUpdateClock(db, storageName)
         if (clock === -1) {
           // y-leveldb keeps a state vector entry per document; its document listing relies on it.
-          const doc = new Y.Doc()
-          Y.applyUpdate(doc, update)
+          // Read from the update itself: no Y.Doc needed.
           const entry = encoding.createEncoder()
           encoding.writeVarUint(entry, 0)
-          encoding.writeVarUint8Array(entry, Y.encodeStateVector(doc))
+          encoding.writeVarUint8Array(entry, Y.encodeStateVectorFromUpdate(update))
           ops.push({ type: 'put', key: ['v1_sv', storageName], value: Buffer.from(encoding.toUint8Array(entry)) })
         }
         ops.push({ type: 'put', key: ['v1', storageName, 'update', clock + 1], value: Buffer.from(update) })
