@@ -1,0 +1,37 @@
+/**
+ * The admin HTTP API as the CLI sees it: one authenticated JSON request at a time. Errors become
+ * an AdminApiError carrying the HTTP status and the server's stable error code.
+ */
+export class AdminApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface AdminClient {
+  request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>
+}
+
+export const createAdminClient = (baseUrl: string, token: string): AdminClient => ({
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let response: Response
+    try {
+      response = await fetch(new URL(`/admin${path}`, baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    } catch (error) {
+      throw new AdminApiError(0, 'ERR_UNREACHABLE', `cannot reach ${baseUrl}: ${(error as Error).message}`)
+    }
+    const payload = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } }
+    if (!response.ok) {
+      throw new AdminApiError(response.status, payload.error?.code ?? `HTTP_${response.status}`, payload.error?.message ?? response.statusText)
+    }
+    return payload as T
+  },
+})

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { after, before, describe, test } from 'node:test'
+import { eventually } from '../../shared/testing/eventually.ts'
+import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
+import { startServer, type TestServer } from '../testing/startServer.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** Runs the CLI as a subprocess, as an admin would. */
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+
+describe('posalpro-admin against a running server', () => {
+  let server: TestServer
+  let admin: string[]
+  const clients: GateClient[] = []
+  before(async () => {
+    server = await startServer()
+    admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+  })
+  after(async () => {
+    for (const client of clients) client.destroy()
+    await server.dispose()
+  })
+
+  test('review list / approve / reject, with --json, seen live by a connected client', async () => {
+    const editor = await connectGateClient(server, 'proposal/cli-1')
+    clients.push(editor)
+    editor.map('financial').set('value', 700)
+    editor.map('financial').set('discountPct', 12)
+    await eventually(() => assert.equal(editor.notices.filter((n) => n.outcome === 'review').length, 2))
+
+    const listed = await cli([...admin, '--json', 'review', 'list', '--status', 'pending'])
+    assert.equal(listed.code, 0, listed.stderr)
+    const items = JSON.parse(listed.stdout) as ReviewItem[]
+    assert.deepEqual(items.map((item) => item.changes[0]!.path), ['financial.value', 'financial.discountPct'])
+
+    const table = await cli([...admin, 'review', 'list'])
+    assert.match(table.stdout, /^ID\s+STATUS\s+DOCUMENT/m)
+    assert.match(table.stdout, /pending\s+proposal\/cli-1\s+financial-review\s+alice/)
+
+    const approved = await cli([...admin, 'review', 'approve', items[0]!.id])
+    assert.equal(approved.code, 0, approved.stderr)
+    assert.equal(approved.stdout.trim(), `${items[0]!.id}: approved`)
+    await eventually(() => assert.equal(editor.map('financial').get('value'), 700))
+
+    const rejected = await cli([...admin, '--json', 'review', 'reject', items[1]!.id, '--reason', 'too generous'])
+    assert.equal((JSON.parse(rejected.stdout) as ReviewItem).reason, 'too generous')
+    const again = await cli([...admin, 'review', 'approve', items[1]!.id])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /ERR_REVIEW_ALREADY_DECIDED/)
+  })
+
+  test('docs history and conflicts list', async () => {
+    const history = await cli([...admin, '--json', 'docs', 'history', 'proposal/cli-1', '--outcome', 'review'])
+    assert.equal(history.code, 0, history.stderr)
+    const events = JSON.parse(history.stdout) as Array<{ userId: string; outcome: string; ruleIds: string[] }>
+    assert.deepEqual(events.map((event) => `${event.userId}:${event.outcome}:${event.ruleIds}`), ['alice:review:financial-review', 'alice:review:financial-review'])
+    const table = await cli([...admin, 'docs', 'history', 'proposal/cli-1', '--limit', '2'])
+    assert.equal(table.stdout.trim().split('\n').length, 4) // header, rule, 2 events
+    const conflicts = await cli([...admin, '--json', 'conflicts', 'list', 'proposal/cli-1'])
+    assert.deepEqual(JSON.parse(conflicts.stdout), [])
+  })
+
+  test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {
+    const noToken = await cli(['--url', server.httpUrl, 'review', 'list'], { POSALPRO_ADMIN_TOKEN: '' })
+    assert.equal(noToken.code, 2)
+    assert.match(noToken.stderr, /admin token is needed/)
+    const editor = await cli(['--url', server.httpUrl, '--token', await server.token({ role: 'editor' }), 'review', 'list'])
+    assert.equal(editor.code, 3)
+    assert.match(editor.stderr, /ERR_ADMIN_ONLY/)
+    const badName = await cli([...admin, 'docs', 'history', 'invoice/1'])
+    assert.equal(badName.code, 2)
+    assert.match(badName.stderr, /ERR_UNKNOWN_DOCUMENT_TYPE/)
+    const unreachable = await cli(['--url', 'http://127.0.0.1:9', '--token', 'x', 'review', 'list'])
+    assert.equal(unreachable.code, 4)
+    const unknown = await cli([...admin, 'frobnicate'])
+    assert.equal(unknown.code, 2)
+    const help = await cli(['review', '--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /approve/)
+  })
+})

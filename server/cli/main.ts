@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import type { Conflict } from '../gate/conflicts.ts'
+import type { EventRecord } from '../persistence/eventLog.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { AdminApiError, createAdminClient, type AdminClient } from './adminClient.ts'
+import { formatTable, time } from './table.ts'
+
+/**
+ * `posalpro-admin` — inspect and repair documents (design §9). This first part works online,
+ * against a running server's admin HTTP API; the offline mode on a data directory comes next.
+ *
+ * Exit codes: 0 done · 1 the server refused or failed (its error code is printed) · 2 bad usage ·
+ * 3 not authenticated / not an admin · 4 server unreachable.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4 } as const
+
+type Output = (text: string) => void
+interface Globals {
+  url: string
+  token?: string
+  json?: boolean
+}
+
+const program = new Command()
+  .name('posalpro-admin')
+  .description('Inspect and repair PosalPro Collab documents through a running server')
+  .option('--url <url>', 'server URL', process.env.POSALPRO_URL ?? 'http://127.0.0.1:1234')
+  .option('--token <jwt>', 'admin token (default: $POSALPRO_ADMIN_TOKEN)')
+  .option('--json', 'print JSON for scripts instead of tables')
+  .exitOverride()
+
+const context = (command: Command): { client: AdminClient; json: boolean; print: Output } => {
+  const globals = command.optsWithGlobals<Globals>()
+  const token = globals.token ?? process.env.POSALPRO_ADMIN_TOKEN ?? ''
+  if (!token) throw new CommanderError(EXIT.usage, 'posalpro.noToken', 'an admin token is needed: --token or POSALPRO_ADMIN_TOKEN')
+  return { client: createAdminClient(globals.url, token), json: Boolean(globals.json), print: (text) => process.stdout.write(`${text}\n`) }
+}
+
+const reviewRows = (items: readonly ReviewItem[]) =>
+  items.map((item) => [item.id, item.status, item.document, item.ruleId, item.proposer.userId, time(item.proposedAt), item.changes.map((c) => `${c.path}=${JSON.stringify(c.proposedValue)}`).join(' ')])
+const REVIEW_HEADERS = ['ID', 'STATUS', 'DOCUMENT', 'RULE', 'PROPOSER', 'PROPOSED', 'CHANGES']
+
+const review = program.command('review').description('the review queue')
+review
+  .command('list')
+  .description('review items, oldest first')
+  .option('--status <status>', 'pending | approved | rejected | stale')
+  .action(async (options: { status?: string }, command: Command) => {
+    const { client, json, print } = context(command)
+    const { reviews } = await client.request<{ reviews: ReviewItem[] }>('GET', `/reviews${options.status ? `?status=${encodeURIComponent(options.status)}` : ''}`)
+    print(json ? JSON.stringify(reviews, null, 2) : formatTable(REVIEW_HEADERS, reviewRows(reviews)))
+  })
+review
+  .command('show <id>')
+  .description('one review item')
+  .action(async (id: string, _options: unknown, command: Command) => {
+    const { client, print } = context(command)
+    print(JSON.stringify(await client.request<ReviewItem>('GET', `/reviews/${encodeURIComponent(id)}`), null, 2))
+  })
+for (const [verb, description] of [
+  ['approve', 're-apply the proposed values as an audited server change (or find it stale)'],
+  ['reject', 'reject the proposal'],
+] as const) {
+  const sub = review.command(`${verb} <id>`).description(description)
+  if (verb === 'reject') sub.option('--reason <text>', 'why', '')
+  sub.action(async (id: string, options: { reason?: string }, command: Command) => {
+    const { client, json, print } = context(command)
+    const item = await client.request<ReviewItem>('POST', `/reviews/${encodeURIComponent(id)}/${verb}`, verb === 'reject' ? { reason: options.reason } : undefined)
+    print(json ? JSON.stringify(item, null, 2) : `${item.id}: ${item.status}${item.reason ? ` (${item.reason})` : ''}`)
+  })
+}
+
+program
+  .command('conflicts')
+  .description('concurrent overwrites')
+  .command('list <document>')
+  .description('the conflicts recorded for a document (<type>/<id>)')
+  .action(async (name: string, _options: unknown, command: Command) => {
+    const { client, json, print } = context(command)
+    const document = parseDocumentName(name)
+    const { conflicts } = await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${document.name}/conflicts`)
+    const rows = conflicts.map((c) => [time(c.at), c.path, `${c.winner.userId}=${JSON.stringify(c.winner.value)}`, `${c.loser.userId}=${JSON.stringify(c.loser.value)}`])
+    print(json ? JSON.stringify(conflicts, null, 2) : formatTable(['AT', 'FIELD', 'WINNER', 'LOSER'], rows))
+  })
+
+program
+  .command('docs')
+  .description('documents')
+  .command('history <document>')
+  .description('the event log of a document (<type>/<id>), newest last')
+  .option('--limit <n>', 'at most n events (the newest)', '50')
+  .option('--outcome <outcome>', 'accepted | rejected | review | compensation | admin')
+  .action(async (name: string, options: { limit: string; outcome?: string }, command: Command) => {
+    const { client, json, print } = context(command)
+    const document = parseDocumentName(name)
+    const limit = Number(options.limit)
+    if (!Number.isInteger(limit) || limit < 1) throw new CommanderError(EXIT.usage, 'posalpro.badLimit', '--limit must be a positive integer')
+    const { events } = await client.request<{ events: Array<Omit<EventRecord, 'update'>> }>('GET', `/docs/${document.name}/events`)
+    const shown = events.filter((event) => !options.outcome || event.outcome === options.outcome).slice(-limit)
+    const rows = shown.map((e) => [String(e.seq), time(e.at), e.userId, e.device ?? '', e.outcome, e.ruleIds.join(','), e.paths.join(',')])
+    print(json ? JSON.stringify(shown.map(({ seq, at, userId, device, outcome, ruleIds, paths }) => ({ seq, at, userId, device, outcome, ruleIds, paths })), null, 2) : formatTable(['SEQ', 'TIME', 'USER', 'DEVICE', 'OUTCOME', 'RULES', 'PATHS'], rows))
+  })
+
+const run = async (): Promise<number> => {
+  try {
+    await program.parseAsync(process.argv)
+    return EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok
+      if (error.code.startsWith('posalpro.')) process.stderr.write(`error: ${error.message}\n`)
+      return EXIT.usage
+    }
+    if (error instanceof AdminApiError) {
+      process.stderr.write(`error: ${error.code}: ${error.message}\n`)
+      if (error.status === 0) return EXIT.unreachable
+      return error.status === 401 || error.status === 403 ? EXIT.auth : EXIT.failed
+    }
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_')) {
+      process.stderr.write(`error: ${error.code}: ${error.message}\n`)
+      return EXIT.usage
+    }
+    throw error
+  }
+}
+
+process.exitCode = await run()
