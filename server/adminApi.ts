@@ -4,12 +4,16 @@ import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
 import { hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
 import type { ReviewDecisions } from './reviews/reviewDecisions.ts'
+import type { RoomRegistry } from './roomRegistry.ts'
+import { documentToJSON } from '../shared/documentModel.ts'
+import { listDocuments } from './documentSummaries.ts'
 import { sendError, sendJson } from './httpReply.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
   readonly store: DocumentStore
   readonly reviews: ReviewDecisions
+  readonly rooms: RoomRegistry
 }
 
 /**
@@ -20,6 +24,8 @@ export interface AdminContext {
  *   GET  /admin/reviews/:id                     one item
  *   POST /admin/reviews/:id/approve             → the item, status approved or stale
  *   POST /admin/reviews/:id/reject  {reason}    → the item, status rejected
+ *   GET  /admin/docs[?type=]                    documents: size, stored updates, last change, connections
+ *   GET  /admin/docs/:type/:id                  the document as plain JSON (every root type)
  *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64) and its
  *                                               retention base (the document as of the last pruned event)
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
@@ -52,6 +58,18 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
         return sendJson(response, 200, await context.reviews.decide(admin, id, { kind: 'reject', reason }))
       }
+    }
+    if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
+      const type = url.searchParams.get('type')
+      const summaries = await listDocuments(context.store, admin.tenant, (name) => context.rooms.find(admin.tenant, name)?.peers.size ?? 0)
+      return sendJson(response, 200, { documents: summaries.filter((doc) => !type || doc.type === type) })
+    }
+    if (parts[0] === 'docs' && parts.length === 3 && method === 'GET') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      const storageName = `${admin.tenant}/${document.name}`
+      const live = context.rooms.find(admin.tenant, document.name)
+      const doc = live && live.state === 'ready' ? live.doc : (await context.store.loadDoc(storageName)).doc
+      return sendJson(response, 200, { name: document.name, content: documentToJSON(document.type, doc) })
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'conflicts' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)

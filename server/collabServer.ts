@@ -58,7 +58,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, store, reviews },
+      admin: { verifier, store, reviews, rooms },
       metrics: {
         token: config.metricsToken,
         render: async () => {

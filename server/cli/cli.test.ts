@@ -70,6 +70,36 @@ describe('posalpro-admin against a running server', () => {
     assert.deepEqual(JSON.parse(conflicts.stdout), [])
   })
 
+  test('docs list / show online, and the same answers offline from the stopped server\'s data directory', async () => {
+    const listed = await cli([...admin, '--json', 'docs', 'list'])
+    assert.equal(listed.code, 0, listed.stderr)
+    const documents = JSON.parse(listed.stdout) as Array<{ name: string; storedUpdates: number; connections: number; lastChange: number }>
+    const doc = documents.find((d) => d.name === 'proposal/cli-1')
+    assert.ok(doc && doc.storedUpdates > 0 && doc.lastChange > 0)
+    assert.equal(doc.connections, 1)
+    const shown = await cli([...admin, 'docs', 'show', 'proposal/cli-1'])
+    const content = JSON.parse(shown.stdout) as { financial: Record<string, unknown>; body: string }
+    assert.deepEqual(content.financial, { value: 700 })
+    assert.equal(content.body, '')
+
+    // While the server runs, its data directory is locked: the CLI says so and points to --url.
+    const offline = ['--data-dir', server.dataDir, '--tenant', server.tenant]
+    const locked = await cli([...offline, 'docs', 'list'])
+    assert.equal(locked.code, 5)
+    assert.match(locked.stderr, /locked: another server is using it; while the server runs, use --url/)
+
+    for (const client of clients.splice(0)) client.destroy()
+    await server.stop()
+    const offlineList = JSON.parse((await cli([...offline, '--json', 'docs', 'list'])).stdout) as typeof documents
+    assert.deepEqual(offlineList.map((d) => [d.name, d.storedUpdates]), documents.map((d) => [d.name, d.storedUpdates]))
+    assert.deepEqual(JSON.parse((await cli([...offline, 'docs', 'show', 'proposal/cli-1'])).stdout), content)
+    const history = JSON.parse((await cli([...offline, '--json', 'docs', 'history', 'proposal/cli-1', '--outcome', 'admin'])).stdout) as Array<{ userId: string }>
+    assert.deepEqual(history.map((event) => event.userId), ['ada'])
+    assert.equal((await cli(['--data-dir', server.dataDir, 'docs', 'list'])).code, 2) // --tenant missing
+    server = await server.restart()
+    admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+  })
+
   test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {
     const noToken = await cli(['--url', server.httpUrl, 'review', 'list'], { POSALPRO_ADMIN_TOKEN: '' })
     assert.equal(noToken.code, 2)

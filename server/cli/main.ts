@@ -1,26 +1,28 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
-import { parseDocumentName } from '../../shared/documentName.ts'
-import type { Conflict } from '../gate/conflicts.ts'
-import type { EventRecord } from '../persistence/eventLog.ts'
+import { ErrorCode } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { offlineSource, onlineSource, type DataSource } from './dataSource.ts'
 import { AdminApiError, createAdminClient, type AdminClient } from './adminClient.ts'
 import { formatTable, time } from './table.ts'
 
 /**
- * `posalpro-admin` — inspect and repair documents (design §9). This first part works online,
- * against a running server's admin HTTP API; the offline mode on a data directory comes next.
+ * `posalpro-admin` — inspect and repair documents (design §9). Online against a running server's
+ * admin HTTP API (`--url`, admin token), or offline on a stopped server's data directory
+ * (`--data-dir`, `--tenant`) for the read commands.
  *
  * Exit codes: 0 done · 1 the server refused or failed (its error code is printed) · 2 bad usage ·
- * 3 not authenticated / not an admin · 4 server unreachable.
+ * 3 not authenticated / not an admin · 4 server unreachable · 5 data directory locked by a server.
  */
-export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4 } as const
+export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4, locked: 5 } as const
 
 type Output = (text: string) => void
 interface Globals {
   url: string
   token?: string
   json?: boolean
+  dataDir?: string
+  tenant?: string
 }
 
 const program = new Command()
@@ -29,6 +31,8 @@ const program = new Command()
   .option('--url <url>', 'server URL', process.env.POSALPRO_URL ?? 'http://127.0.0.1:1234')
   .option('--token <jwt>', 'admin token (default: $POSALPRO_ADMIN_TOKEN)')
   .option('--json', 'print JSON for scripts instead of tables')
+  .option('--data-dir <dir>', 'read a stopped server\'s data directory instead of --url (docs and conflicts commands)')
+  .option('--tenant <tenant>', 'with --data-dir: the tenant whose documents to read')
   .exitOverride()
 
 const context = (command: Command): { client: AdminClient; json: boolean; print: Output } => {
@@ -36,6 +40,18 @@ const context = (command: Command): { client: AdminClient; json: boolean; print:
   const token = globals.token ?? process.env.POSALPRO_ADMIN_TOKEN ?? ''
   if (!token) throw new CommanderError(EXIT.usage, 'posalpro.noToken', 'an admin token is needed: --token or POSALPRO_ADMIN_TOKEN')
   return { client: createAdminClient(globals.url, token), json: Boolean(globals.json), print: (text) => process.stdout.write(`${text}\n`) }
+}
+
+/** The documents to read: the data directory when given, else the running server. */
+const source = async (command: Command): Promise<{ data: DataSource; json: boolean; print: Output }> => {
+  const globals = command.optsWithGlobals<Globals>()
+  const print: Output = (text) => process.stdout.write(`${text}\n`)
+  if (globals.dataDir) {
+    if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', '--data-dir needs --tenant')
+    return { data: await offlineSource(globals.dataDir, globals.tenant), json: Boolean(globals.json), print }
+  }
+  const { client, json } = context(command)
+  return { data: onlineSource(client), json, print }
 }
 
 const reviewRows = (items: readonly ReviewItem[]) =>
@@ -78,26 +94,40 @@ program
   .command('list <document>')
   .description('the conflicts recorded for a document (<type>/<id>)')
   .action(async (name: string, _options: unknown, command: Command) => {
-    const { client, json, print } = context(command)
-    const document = parseDocumentName(name)
-    const { conflicts } = await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${document.name}/conflicts`)
+    const { data, json, print } = await source(command)
+    const conflicts = await data.conflicts(name).finally(() => data.close())
     const rows = conflicts.map((c) => [time(c.at), c.path, `${c.winner.userId}=${JSON.stringify(c.winner.value)}`, `${c.loser.userId}=${JSON.stringify(c.loser.value)}`])
     print(json ? JSON.stringify(conflicts, null, 2) : formatTable(['AT', 'FIELD', 'WINNER', 'LOSER'], rows))
   })
 
-program
-  .command('docs')
-  .description('documents')
+const docs = program.command('docs').description('documents')
+docs
+  .command('list')
+  .description('documents: size, stored updates, last change, open connections')
+  .option('--type <type>', 'proposal | customer | content')
+  .action(async (options: { type?: string }, command: Command) => {
+    const { data, json, print } = await source(command)
+    const documents = await data.listDocuments(options.type).finally(() => data.close())
+    const rows = documents.map((d) => [d.name, d.type, String(d.bytes), String(d.storedUpdates), d.lastChange ? time(d.lastChange) : '', String(d.connections)])
+    print(json ? JSON.stringify(documents, null, 2) : formatTable(['NAME', 'TYPE', 'BYTES', 'UPDATES', 'LAST CHANGE', 'CONNECTIONS'], rows))
+  })
+docs
+  .command('show <document>')
+  .description('the document as plain JSON (every root type)')
+  .action(async (name: string, _options: unknown, command: Command) => {
+    const { data, print } = await source(command)
+    print(JSON.stringify(await data.showDocument(name).finally(() => data.close()), null, 2))
+  })
+docs
   .command('history <document>')
   .description('the event log of a document (<type>/<id>), newest last')
   .option('--limit <n>', 'at most n events (the newest)', '50')
   .option('--outcome <outcome>', 'accepted | rejected | review | compensation | admin')
   .action(async (name: string, options: { limit: string; outcome?: string }, command: Command) => {
-    const { client, json, print } = context(command)
-    const document = parseDocumentName(name)
     const limit = Number(options.limit)
     if (!Number.isInteger(limit) || limit < 1) throw new CommanderError(EXIT.usage, 'posalpro.badLimit', '--limit must be a positive integer')
-    const { events } = await client.request<{ events: Array<Omit<EventRecord, 'update'>> }>('GET', `/docs/${document.name}/events`)
+    const { data, json, print } = await source(command)
+    const events = await data.history(name).finally(() => data.close())
     const shown = events.filter((event) => !options.outcome || event.outcome === options.outcome).slice(-limit)
     const rows = shown.map((e) => [String(e.seq), time(e.at), e.userId, e.device ?? '', e.outcome, e.ruleIds.join(','), e.paths.join(',')])
     print(json ? JSON.stringify(shown.map(({ seq, at, userId, device, outcome, ruleIds, paths }) => ({ seq, at, userId, device, outcome, ruleIds, paths })), null, 2) : formatTable(['SEQ', 'TIME', 'USER', 'DEVICE', 'OUTCOME', 'RULES', 'PATHS'], rows))
@@ -117,6 +147,10 @@ const run = async (): Promise<number> => {
       process.stderr.write(`error: ${error.code}: ${error.message}\n`)
       if (error.status === 0) return EXIT.unreachable
       return error.status === 401 || error.status === 403 ? EXIT.auth : EXIT.failed
+    }
+    if (error instanceof Error && 'code' in error && error.code === ErrorCode.DataDirLocked) {
+      process.stderr.write(`error: ${error.message}; while the server runs, use --url (and an admin token) instead\n`)
+      return EXIT.locked
     }
     if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_')) {
       process.stderr.write(`error: ${error.code}: ${error.message}\n`)

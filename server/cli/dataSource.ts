@@ -1,0 +1,43 @@
+import { documentToJSON } from '../../shared/documentModel.ts'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import { listDocuments, type DocumentSummary } from '../documentSummaries.ts'
+import type { Conflict } from '../gate/conflicts.ts'
+import { DocumentStore } from '../persistence/documentStore.ts'
+import type { EventRecord } from '../persistence/eventLog.ts'
+import type { AdminClient } from './adminClient.ts'
+
+export type EventSummary = Omit<EventRecord, 'update'>
+
+/**
+ * Where the CLI reads documents from: a running server (admin API) or, when the server is
+ * stopped, its data directory. The same commands work on both.
+ */
+export interface DataSource {
+  listDocuments(type?: string): Promise<DocumentSummary[]>
+  showDocument(name: string): Promise<Record<string, unknown>>
+  history(name: string): Promise<EventSummary[]>
+  conflicts(name: string): Promise<Conflict[]>
+  close(): Promise<void>
+}
+
+export const onlineSource = (client: AdminClient): DataSource => ({
+  listDocuments: async (type) =>
+    (await client.request<{ documents: DocumentSummary[] }>('GET', `/docs${type ? `?type=${encodeURIComponent(type)}` : ''}`)).documents,
+  showDocument: async (name) => (await client.request<{ content: Record<string, unknown> }>('GET', `/docs/${parseDocumentName(name).name}`)).content,
+  history: async (name) => (await client.request<{ events: EventSummary[] }>('GET', `/docs/${parseDocumentName(name).name}/events`)).events,
+  conflicts: async (name) => (await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${parseDocumentName(name).name}/conflicts`)).conflicts,
+  close: async () => {},
+})
+
+/** Opens the data directory (fails with ERR_DATA_DIR_LOCKED while a server runs on it). */
+export const offlineSource = async (dataDir: string, tenant: string): Promise<DataSource> => {
+  const store = await DocumentStore.open(dataDir)
+  const storageName = (name: string) => `${tenant}/${parseDocumentName(name).name}`
+  return {
+    listDocuments: async (type) => (await listDocuments(store, tenant)).filter((doc) => !type || doc.type === type),
+    showDocument: async (name) => documentToJSON(parseDocumentName(name).type, (await store.loadDoc(storageName(name))).doc),
+    history: async (name) => (await store.readEvents(storageName(name))).map(({ update: _update, ...meta }) => meta),
+    conflicts: async (name) => store.listConflicts(storageName(name)),
+    close: () => store.close(),
+  }
+}
