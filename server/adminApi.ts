@@ -7,6 +7,7 @@ import type { ReviewDecisions } from './reviews/reviewDecisions.ts'
 import type { RoomRegistry } from './roomRegistry.ts'
 import { documentToJSON } from '../shared/documentModel.ts'
 import { listDocuments } from './documentSummaries.ts'
+import { verifyDocument } from './documentVerification.ts'
 import { sendError, sendJson } from './httpReply.ts'
 
 export interface AdminContext {
@@ -28,6 +29,8 @@ export interface AdminContext {
  *   GET  /admin/docs/:type/:id                  the document as plain JSON (every root type)
  *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64) and its
  *                                               retention base (the document as of the last pruned event)
+ *   GET  /admin/docs/:type/:id/verify           stored updates decode, the log rebuilds the state, fields valid
+ *   GET  /admin/clients                         live connections: user, document, since, bytes in/out
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409.
@@ -70,6 +73,29 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       const live = context.rooms.find(admin.tenant, document.name)
       const doc = live && live.state === 'ready' ? live.doc : (await context.store.loadDoc(storageName)).doc
       return sendJson(response, 200, { name: document.name, content: documentToJSON(document.type, doc) })
+    }
+    if (parts[0] === 'clients' && parts.length === 1 && method === 'GET') {
+      const clients = []
+      for (const room of context.rooms.all()) {
+        if (room.tenant !== admin.tenant) continue
+        for (const peer of room.peers) {
+          clients.push({
+            user: peer.identity.userId,
+            role: peer.identity.role,
+            device: peer.identity.device,
+            tenant: room.tenant,
+            document: room.document.name,
+            since: peer.connectedAt,
+            bytesIn: peer.bytesIn,
+            bytesOut: peer.bytesOut,
+          })
+        }
+      }
+      return sendJson(response, 200, { clients })
+    }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'verify' && method === 'GET') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      return sendJson(response, 200, await verifyDocument(context.store, admin.tenant, document.type, document.name))
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'conflicts' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)

@@ -16,6 +16,8 @@ export const httpStatusFor = (code: string): number => {
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409
+    case ErrorCode.PersistenceFailed:
+      return 500
     case ErrorCode.TooManyPendingConnections:
     case ErrorCode.ShuttingDown:
       return 503

@@ -7,6 +7,7 @@ import { eventually } from '../../shared/testing/eventually.ts'
 import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { DocumentStore } from '../persistence/documentStore.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -98,6 +99,51 @@ describe('posalpro-admin against a running server', () => {
     assert.equal((await cli(['--data-dir', server.dataDir, 'docs', 'list'])).code, 2) // --tenant missing
     server = await server.restart()
     admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+  })
+
+  test('time travel, diff, verify (catching a corrupted stored update offline) and live clients', async () => {
+    const editor = await connectGateClient(server, 'proposal/cli-1')
+    clients.push(editor)
+    const live = JSON.parse((await cli([...admin, '--json', 'clients'])).stdout) as Array<{ user: string; document: string }>
+    assert.deepEqual(live.map((c) => `${c.user}@${c.document}`), ['alice@proposal/cli-1'])
+
+    const events = JSON.parse((await cli([...admin, '--json', 'docs', 'history', 'proposal/cli-1', '--limit', '100'])).stdout) as Array<{ seq: number; outcome: string }>
+    const held = events.find((event) => event.outcome === 'review')!
+    const asProposed = JSON.parse((await cli([...admin, 'docs', 'at', 'proposal/cli-1', String(held.seq)])).stdout) as { financial: object }
+    assert.deepEqual(asProposed.financial, { value: 700 })
+    const compensated = JSON.parse((await cli([...admin, 'docs', 'at', 'proposal/cli-1', String(held.seq + 1)])).stdout) as { financial: object }
+    assert.deepEqual(compensated.financial, {})
+    const diff = JSON.parse((await cli([...admin, '--json', 'docs', 'diff', 'proposal/cli-1', String(held.seq), String(held.seq + 1)])).stdout)
+    assert.deepEqual(diff, [{ path: 'financial.value', before: 700 }])
+    const tooFar = await cli([...admin, 'docs', 'at', 'proposal/cli-1', '99999'])
+    assert.equal(tooFar.code, 2)
+    assert.match(tooFar.stderr, /has no event 99999/)
+
+    const verified = await cli([...admin, 'docs', 'verify', '--all'])
+    assert.equal(verified.code, 0, verified.stdout)
+    assert.match(verified.stdout, /proposal\/cli-1\s+ok/)
+
+    // Corrupt one stored update of the stopped server's data directory: verify must say so.
+    editor.destroy()
+    clients.splice(0)
+    await server.stop()
+    const store = await DocumentStore.open(server.dataDir)
+    const updates = await store.loadUpdates(`${server.tenant}/proposal/cli-1`)
+    await (store as unknown as { persistence: { _transact(f: (db: { put(k: unknown, v: unknown): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) =>
+      db.put(['v1', `${server.tenant}/proposal/cli-1`, 'update', updates.length], Buffer.from([1, 200, 200, 200, 7])),
+    )
+    await store.close()
+    const broken = await cli(['--data-dir', server.dataDir, '--tenant', server.tenant, '--json', 'docs', 'verify', 'proposal/cli-1'])
+    assert.equal(broken.code, 1)
+    const [report] = JSON.parse(broken.stdout) as Array<{ ok: boolean; problems: string[] }>
+    assert.equal(report!.ok, false)
+    assert.match(report!.problems.join('\n'), /stored update #\d+ is damaged: ERR_UPDATE_COUNTS_OUT_OF_RANGE|stored update #\d+ is damaged: ERR_MALFORMED_UPDATE/)
+    server = await server.restart()
+    admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+    // The server refuses to serve the damaged document instead of decoding the garbage.
+    const shown = await cli([...admin, 'docs', 'show', 'proposal/cli-1'])
+    assert.equal(shown.code, 1)
+    assert.match(shown.stderr, /ERR_PERSISTENCE_FAILED: stored update #\d+ of acme\/proposal\/cli-1 is damaged/)
   })
 
   test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {

@@ -3,7 +3,8 @@ import { parseDocumentName } from '../../shared/documentName.ts'
 import { listDocuments, type DocumentSummary } from '../documentSummaries.ts'
 import type { Conflict } from '../gate/conflicts.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
-import type { EventRecord } from '../persistence/eventLog.ts'
+import type { EventBase, EventRecord } from '../persistence/eventLog.ts'
+import { verifyDocument, type VerificationReport } from '../documentVerification.ts'
 import type { AdminClient } from './adminClient.ts'
 
 export type EventSummary = Omit<EventRecord, 'update'>
@@ -12,8 +13,16 @@ export type EventSummary = Omit<EventRecord, 'update'>
  * Where the CLI reads documents from: a running server (admin API) or, when the server is
  * stopped, its data directory. The same commands work on both.
  */
+export interface EventLog {
+  readonly base: EventBase | null
+  readonly events: readonly EventRecord[]
+}
+
 export interface DataSource {
   listDocuments(type?: string): Promise<DocumentSummary[]>
+  /** The event log with its update bytes (for time travel). */
+  eventLog(name: string): Promise<EventLog>
+  verify(name: string): Promise<VerificationReport>
   showDocument(name: string): Promise<Record<string, unknown>>
   history(name: string): Promise<EventSummary[]>
   conflicts(name: string): Promise<Conflict[]>
@@ -25,6 +34,13 @@ export const onlineSource = (client: AdminClient): DataSource => ({
     (await client.request<{ documents: DocumentSummary[] }>('GET', `/docs${type ? `?type=${encodeURIComponent(type)}` : ''}`)).documents,
   showDocument: async (name) => (await client.request<{ content: Record<string, unknown> }>('GET', `/docs/${parseDocumentName(name).name}`)).content,
   history: async (name) => (await client.request<{ events: EventSummary[] }>('GET', `/docs/${parseDocumentName(name).name}/events`)).events,
+  eventLog: async (name) => {
+    type Wire = { base: { seq: number; update: string } | null; events: Array<EventSummary & { update: string }> }
+    const { base, events } = await client.request<Wire>('GET', `/docs/${parseDocumentName(name).name}/events`)
+    const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
+    return { base: base && { seq: base.seq, update: bytes(base.update) }, events: events.map((event) => ({ ...event, update: bytes(event.update) })) }
+  },
+  verify: async (name) => client.request<VerificationReport>('GET', `/docs/${parseDocumentName(name).name}/verify`),
   conflicts: async (name) => (await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${parseDocumentName(name).name}/conflicts`)).conflicts,
   close: async () => {},
 })
@@ -37,6 +53,14 @@ export const offlineSource = async (dataDir: string, tenant: string): Promise<Da
     listDocuments: async (type) => (await listDocuments(store, tenant)).filter((doc) => !type || doc.type === type),
     showDocument: async (name) => documentToJSON(parseDocumentName(name).type, (await store.loadDoc(storageName(name))).doc),
     history: async (name) => (await store.readEvents(storageName(name))).map(({ update: _update, ...meta }) => meta),
+    eventLog: async (name) => {
+      const [base, events] = await Promise.all([store.eventBase(storageName(name)), store.readEvents(storageName(name))])
+      return { base, events }
+    },
+    verify: async (name) => {
+      const document = parseDocumentName(name)
+      return verifyDocument(store, tenant, document.type, document.name)
+    },
     conflicts: async (name) => store.listConflicts(storageName(name)),
     close: () => store.close(),
   }

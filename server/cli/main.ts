@@ -3,6 +3,10 @@ import { Command, CommanderError } from 'commander'
 import { ErrorCode } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { offlineSource, onlineSource, type DataSource } from './dataSource.ts'
+import { diffDocuments } from './documentDiff.ts'
+import { documentToJSON } from '../../shared/documentModel.ts'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import { documentAsOf } from '../persistence/eventLog.ts'
 import { AdminApiError, createAdminClient, type AdminClient } from './adminClient.ts'
 import { formatTable, time } from './table.ts'
 
@@ -133,10 +137,73 @@ docs
     print(json ? JSON.stringify(shown.map(({ seq, at, userId, device, outcome, ruleIds, paths }) => ({ seq, at, userId, device, outcome, ruleIds, paths })), null, 2) : formatTable(['SEQ', 'TIME', 'USER', 'DEVICE', 'OUTCOME', 'RULES', 'PATHS'], rows))
   })
 
+const sequence = (text: string): number => {
+  if (!/^\d+$/.test(text)) throw new CommanderError(EXIT.usage, 'posalpro.badSeq', `an event sequence number is a positive integer, got "${text}"`)
+  return Number(text)
+}
+
+/** The document as of event `seq`, as plain JSON. */
+const documentAt = async (data: DataSource, name: string, seq: number): Promise<Record<string, unknown>> => {
+  const { base, events } = await data.eventLog(name)
+  const last = events.at(-1)?.seq ?? base?.seq ?? 0
+  if (seq > last) throw new CommanderError(EXIT.usage, 'posalpro.badSeq', `${name} has no event ${seq} (the last is ${last})`)
+  if (base && seq < base.seq) throw new CommanderError(EXIT.usage, 'posalpro.badSeq', `event ${seq} is older than the retained history (from ${base.seq})`)
+  return documentToJSON(parseDocumentName(name).type, documentAsOf(base, events, seq))
+}
+
+docs
+  .command('at <document> <seq>')
+  .description('the document as of an event (time travel), as plain JSON')
+  .action(async (name: string, seq: string, _options: unknown, command: Command) => {
+    const { data, print } = await source(command)
+    print(JSON.stringify(await documentAt(data, name, sequence(seq)).finally(() => data.close()), null, 2))
+  })
+
+docs
+  .command('diff <document> <seqA> <seqB>')
+  .description('what changed between two events, field by field')
+  .action(async (name: string, a: string, b: string, _options: unknown, command: Command) => {
+    const { data, json, print } = await source(command)
+    const [before, after] = await Promise.all([documentAt(data, name, sequence(a)), documentAt(data, name, sequence(b))]).finally(() => data.close())
+    const differences = diffDocuments(before, after)
+    const rows = differences.map((d) => [d.path, JSON.stringify(d.before) ?? '—', JSON.stringify(d.after) ?? '—'])
+    print(json ? JSON.stringify(differences, null, 2) : formatTable(['FIELD', `AT ${a}`, `AT ${b}`], rows))
+  })
+
+docs
+  .command('verify [document]')
+  .description('stored updates decode, the event log rebuilds the stored state, every field is valid')
+  .option('--all', 'every document of the tenant')
+  .action(async (name: string | undefined, options: { all?: boolean }, command: Command) => {
+    if (!name && !options.all) throw new CommanderError(EXIT.usage, 'posalpro.verifyWhat', 'name a document or pass --all')
+    const { data, json, print } = await source(command)
+    const names = name ? [name] : (await data.listDocuments()).map((doc) => doc.name)
+    const reports = []
+    try {
+      for (const each of names) reports.push(await data.verify(each))
+    } finally {
+      await data.close()
+    }
+    const rows = reports.map((r) => [r.name, r.ok ? 'ok' : 'PROBLEM', String(r.storedUpdates), String(r.events), r.problems.join('; ')])
+    print(json ? JSON.stringify(reports, null, 2) : formatTable(['DOCUMENT', 'RESULT', 'UPDATES', 'EVENTS', 'PROBLEMS'], rows))
+    if (reports.some((report) => !report.ok)) process.exitCode = EXIT.failed
+  })
+
+program
+  .command('clients')
+  .description('live connections: user, document, since, bytes in/out (online only)')
+  .action(async (_options: unknown, command: Command) => {
+    const { client, json, print } = context(command)
+    type Live = { user: string; role: string; device: string | null; document: string; since: number; bytesIn: number; bytesOut: number }
+    const { clients } = await client.request<{ clients: Live[] }>('GET', '/clients')
+    const rows = clients.map((c) => [c.user, c.role, c.device ?? '', c.document, time(c.since), String(c.bytesIn), String(c.bytesOut)])
+    print(json ? JSON.stringify(clients, null, 2) : formatTable(['USER', 'ROLE', 'DEVICE', 'DOCUMENT', 'SINCE', 'BYTES IN', 'BYTES OUT'], rows))
+  })
+
 const run = async (): Promise<number> => {
   try {
     await program.parseAsync(process.argv)
-    return EXIT.ok
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok

@@ -15,6 +15,7 @@ import {
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
+import { checkUpdateStructure } from '../updateGuard.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
 /**
@@ -54,6 +55,17 @@ export class DocumentStore {
   /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
   async loadDoc(storageName: string): Promise<{ doc: Y.Doc; storedUpdates: number }> {
     const updates = await this.loadUpdates(storageName)
+    // What is on disk is checked like what comes off the network: a damaged record must fail the
+    // load with a clear error, not make Yjs allocate from a garbage header.
+    updates.forEach((update, index) => {
+      const check = checkUpdateStructure(update)
+      if (!check.ok) {
+        throw new CollabError(
+          ErrorCode.PersistenceFailed,
+          `stored update #${index} of ${storageName} is damaged (${check.code}); run posalpro-admin docs verify`,
+        )
+      }
+    })
     const doc = new Y.Doc({ gc: true })
     doc.transact(() => {
       for (const update of updates) Y.applyUpdate(doc, update)
