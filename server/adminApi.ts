@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { parseDocumentName } from '../shared/documentName.ts'
+import { parseDocumentName, type DocumentName } from '../shared/documentName.ts'
+import { documentAsOf } from './persistence/eventLog.ts'
+import { revertTo } from './documentRevert.ts'
 import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
 import { hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
@@ -30,6 +32,7 @@ export interface AdminContext {
  *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64) and its
  *                                               retention base (the document as of the last pruned event)
  *   GET  /admin/docs/:type/:id/verify           stored updates decode, the log rebuilds the state, fields valid
+ *   POST /admin/docs/:type/:id/revert {seq}     restore the state as of an event, as an audited change
  *   GET  /admin/clients                         live connections: user, document, since, bytes in/out
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
@@ -93,6 +96,12 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       }
       return sendJson(response, 200, { clients })
     }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'revert' && method === 'POST') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      const { seq } = await readJson(request)
+      if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) throw new CollabError(ErrorCode.BadRequest, 'body must be {"seq": <event number>}')
+      return sendJson(response, 200, await revertDocument(context, admin, document, seq))
+    }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'verify' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
       return sendJson(response, 200, await verifyDocument(context.store, admin.tenant, document.type, document.name))
@@ -125,6 +134,36 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
   } catch (error) {
     if (!isCollabError(error)) throw error
     sendError(response, error)
+  }
+}
+
+/**
+ * Restores the state as of event `seq` as a new audited server change (outcome `admin`, rule
+ * `revert`): every connected client receives it live, and history is kept, not rewritten.
+ */
+const revertDocument = async (context: AdminContext, admin: Identity, document: DocumentName, seq: number) => {
+  const storageName = `${admin.tenant}/${document.name}`
+  const room = await context.rooms.open(admin.tenant, document)
+  try {
+    const [base, events] = await Promise.all([context.store.eventBase(storageName), context.store.readEvents(storageName, { toSeq: seq })])
+    const last = events.at(-1)?.seq ?? base?.seq ?? 0
+    if (last !== seq) throw new CollabError(ErrorCode.BadRequest, `${document.name} has no event ${seq} in its retained history`)
+    const target = documentAsOf(base, events, seq)
+    let paths: string[] = []
+    await room.applyServerChange(
+      (doc) => {
+        paths = revertTo(doc, target, document.type)
+      },
+      (update) => ({
+        events: [
+          { seq: room.nextEventSeq(), at: Date.now(), userId: admin.userId, device: admin.device, outcome: 'admin', ruleIds: ['revert'], paths, update, applied: true },
+        ],
+        reviews: [],
+      }),
+    )
+    return { document: document.name, revertedTo: seq, paths }
+  } finally {
+    context.rooms.release(room)
   }
 }
 

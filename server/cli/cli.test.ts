@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
+import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
@@ -144,6 +145,36 @@ describe('posalpro-admin against a running server', () => {
     const shown = await cli([...admin, 'docs', 'show', 'proposal/cli-1'])
     assert.equal(shown.code, 1)
     assert.match(shown.stderr, /ERR_PERSISTENCE_FAILED: stored update #\d+ of acme\/proposal\/cli-1 is damaged/)
+  })
+
+  test('docs revert restores an earlier state as an audited change that connected clients see live', async () => {
+    const room = 'proposal/cli-revert'
+    const manager = await connectGateClient(server, room, { user: 'max', role: 'manager' })
+    clients.push(manager)
+    manager.map('meta').set('title', 'Original')
+    manager.doc.getXmlFragment('body').insert(0, [new Y.XmlText('First draft.')])
+    await eventually(async () => {
+      const events = JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as unknown[]
+      assert.equal(events.length, 2)
+    })
+    manager.map('meta').set('title', 'Vandalised')
+    manager.map('meta').set('currency', 'EUR')
+    ;(manager.doc.getXmlFragment('body').get(0) as Y.XmlText).insert(0, 'XXX ')
+    await eventually(() => assert.equal(manager.doc.getXmlFragment('body').toString(), 'XXX First draft.'))
+    await eventually(async () => {
+      const events = JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as unknown[]
+      assert.equal(events.length, 5)
+    })
+    const reverted = await cli([...admin, 'docs', 'revert', room, '2'])
+    assert.equal(reverted.code, 0, reverted.stderr)
+    assert.match(reverted.stdout, /reverted to event 2: meta.currency, meta.title, body/)
+    await eventually(() => {
+      assert.deepEqual(manager.map('meta').toJSON(), { title: 'Original' })
+      assert.equal(manager.doc.getXmlFragment('body').toString(), 'First draft.')
+    })
+    const last = (JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as Array<{ userId: string; outcome: string; ruleIds: string[] }>).at(-1)
+    assert.deepEqual([last?.userId, last?.outcome, last?.ruleIds], ['ada', 'admin', ['revert']])
+    assert.equal((await cli([...admin, 'docs', 'revert', room, '999'])).code, 1)
   })
 
   test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {

@@ -189,6 +189,16 @@ docs
     if (reports.some((report) => !report.ok)) process.exitCode = EXIT.failed
   })
 
+docs
+  .command('revert <document> <seq>')
+  .description('restore the state as of an event, as a new audited change every client receives (online)')
+  .action(async (name: string, seq: string, _options: unknown, command: Command) => {
+    const { client, json, print } = context(command)
+    const document = parseDocumentName(name)
+    const result = await client.request<{ revertedTo: number; paths: string[] }>('POST', `/docs/${document.name}/revert`, { seq: sequence(seq) })
+    print(json ? JSON.stringify(result, null, 2) : `${document.name} reverted to event ${result.revertedTo}: ${result.paths.join(', ') || 'nothing to change'}`)
+  })
+
 program
   .command('clients')
   .description('live connections: user, document, since, bytes in/out (online only)')
