@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseDocumentName, type DocumentName } from '../shared/documentName.ts'
 import { documentAsOf } from './persistence/eventLog.ts'
 import { revertTo } from './documentRevert.ts'
+import { checkUpdateStructure } from './updateGuard.ts'
+import * as Y from 'yjs'
 import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
 import { hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
@@ -33,6 +35,8 @@ export interface AdminContext {
  *                                               retention base (the document as of the last pruned event)
  *   GET  /admin/docs/:type/:id/verify           stored updates decode, the log rebuilds the state, fields valid
  *   POST /admin/docs/:type/:id/revert {seq}     restore the state as of an event, as an audited change
+ *   POST /admin/docs/:type/:id/import {update}  merge an exported state (base64) as an audited change
+ *   POST /admin/docs/:type/:id/compact          merge the stored updates into one
  *   GET  /admin/clients                         live connections: user, document, since, bytes in/out
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
@@ -75,7 +79,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       const storageName = `${admin.tenant}/${document.name}`
       const live = context.rooms.find(admin.tenant, document.name)
       const doc = live && live.state === 'ready' ? live.doc : (await context.store.loadDoc(storageName)).doc
-      return sendJson(response, 200, { name: document.name, content: documentToJSON(document.type, doc) })
+      return sendJson(response, 200, {
+        name: document.name,
+        content: documentToJSON(document.type, doc),
+        update: Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64'),
+      })
     }
     if (parts[0] === 'clients' && parts.length === 1 && method === 'GET') {
       const clients = []
@@ -101,6 +109,17 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       const { seq } = await readJson(request)
       if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) throw new CollabError(ErrorCode.BadRequest, 'body must be {"seq": <event number>}')
       return sendJson(response, 200, await revertDocument(context, admin, document, seq))
+    }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'import' && method === 'POST') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      const { update } = await readJson(request)
+      if (typeof update !== 'string') throw new CollabError(ErrorCode.BadRequest, 'body must be {"update": "<base64 Yjs update>"}')
+      return sendJson(response, 200, await importDocument(context, admin, document, new Uint8Array(Buffer.from(update, 'base64'))))
+    }
+    if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'compact' && method === 'POST') {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      await context.store.compact(`${admin.tenant}/${document.name}`)
+      return sendJson(response, 200, { document: document.name, compacted: true })
     }
     if (parts[0] === 'docs' && parts.length === 4 && parts[3] === 'verify' && method === 'GET') {
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
@@ -162,6 +181,27 @@ const revertDocument = async (context: AdminContext, admin: Identity, document: 
       }),
     )
     return { document: document.name, revertedTo: seq, paths }
+  } finally {
+    context.rooms.release(room)
+  }
+}
+
+/** Merges an exported Yjs state into a document as an audited admin change (structure-checked first). */
+const importDocument = async (context: AdminContext, admin: Identity, document: DocumentName, update: Uint8Array) => {
+  const check = checkUpdateStructure(update)
+  if (!check.ok) throw new CollabError(check.code, check.message)
+  const room = await context.rooms.open(admin.tenant, document)
+  try {
+    await room.applyServerChange(
+      (doc) => Y.applyUpdate(doc, update),
+      (merged) => ({
+        events: [
+          { seq: room.nextEventSeq(), at: Date.now(), userId: admin.userId, device: admin.device, outcome: 'admin', ruleIds: ['import'], paths: [], update: merged, applied: true },
+        ],
+        reviews: [],
+      }),
+    )
+    return { document: document.name, imported: true, content: documentToJSON(document.type, room.doc) }
   } finally {
     context.rooms.release(room)
   }

@@ -9,6 +9,8 @@ import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
+import { tempDir } from '../../shared/testing/tempDir.ts'
+import { writeFile } from 'node:fs/promises'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -175,6 +177,44 @@ describe('posalpro-admin against a running server', () => {
     const last = (JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as Array<{ userId: string; outcome: string; ruleIds: string[] }>).at(-1)
     assert.deepEqual([last?.userId, last?.outcome, last?.ruleIds], ['ada', 'admin', ['revert']])
     assert.equal((await cli([...admin, 'docs', 'revert', room, '999'])).code, 1)
+  })
+
+  test('export, import --as (online and offline) and compact', async () => {
+    const files = await tempDir('posalpro-cli-')
+    try {
+      const exported = path.join(files.path, 'revert.json')
+      const out = await cli([...admin, 'docs', 'export', 'proposal/cli-revert', '-o', exported])
+      assert.equal(out.code, 0, out.stderr)
+      const imported = await cli([...admin, 'docs', 'import', exported, '--as', 'proposal/cli-copy'])
+      assert.equal(imported.code, 0, imported.stderr)
+      const copy = JSON.parse((await cli([...admin, 'docs', 'show', 'proposal/cli-copy'])).stdout) as { meta: object; body: string }
+      assert.deepEqual(copy, JSON.parse((await cli([...admin, 'docs', 'show', 'proposal/cli-revert'])).stdout))
+      assert.equal(copy.body, 'First draft.')
+      const wrongType = await cli([...admin, 'docs', 'import', exported, '--as', 'customer/c-9'])
+      assert.equal(wrongType.code, 2)
+      const notAnExport = path.join(files.path, 'bad.json')
+      await writeFile(notAnExport, '{"hello": 1}')
+      assert.equal((await cli([...admin, 'docs', 'import', notAnExport])).code, 2)
+
+      const compacted = await cli([...admin, 'docs', 'compact', '--all'])
+      assert.equal(compacted.code, 1) // one document (cli-1) was deliberately corrupted above
+      const one = await cli([...admin, 'docs', 'compact', 'proposal/cli-revert'])
+      assert.equal(one.code, 0, one.stderr)
+      const listed = JSON.parse((await cli([...admin, '--json', 'docs', 'list'])).stdout) as Array<{ name: string; storedUpdates: number }>
+      assert.equal(listed.find((d) => d.name === 'proposal/cli-revert')?.storedUpdates, 1)
+
+      // Offline: import into the stopped server's data directory, then the server serves it.
+      for (const client of clients.splice(0)) client.destroy()
+      await server.stop()
+      const offline = await cli(['--data-dir', server.dataDir, '--tenant', server.tenant, 'docs', 'import', exported, '--as', 'proposal/cli-offline'])
+      assert.equal(offline.code, 0, offline.stderr)
+      server = await server.restart()
+      admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+      const served = JSON.parse((await cli([...admin, 'docs', 'show', 'proposal/cli-offline'])).stdout) as { body: string }
+      assert.equal(served.body, 'First draft.')
+    } finally {
+      await files.remove()
+    }
   })
 
   test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {

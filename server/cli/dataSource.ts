@@ -6,6 +6,9 @@ import { DocumentStore } from '../persistence/documentStore.ts'
 import type { EventBase, EventRecord } from '../persistence/eventLog.ts'
 import { verifyDocument, type VerificationReport } from '../documentVerification.ts'
 import type { AdminClient } from './adminClient.ts'
+import * as Y from 'yjs'
+import { CollabError } from '../../shared/errors.ts'
+import { checkUpdateStructure } from '../updateGuard.ts'
 
 export type EventSummary = Omit<EventRecord, 'update'>
 
@@ -24,6 +27,10 @@ export interface DataSource {
   eventLog(name: string): Promise<EventLog>
   verify(name: string): Promise<VerificationReport>
   showDocument(name: string): Promise<Record<string, unknown>>
+  /** The document's whole state as a Yjs update, and as plain JSON. */
+  exportDocument(name: string): Promise<{ content: Record<string, unknown>; update: Uint8Array }>
+  importDocument(name: string, update: Uint8Array, admin: string): Promise<void>
+  compact(name: string): Promise<void>
   history(name: string): Promise<EventSummary[]>
   conflicts(name: string): Promise<Conflict[]>
   close(): Promise<void>
@@ -33,6 +40,16 @@ export const onlineSource = (client: AdminClient): DataSource => ({
   listDocuments: async (type) =>
     (await client.request<{ documents: DocumentSummary[] }>('GET', `/docs${type ? `?type=${encodeURIComponent(type)}` : ''}`)).documents,
   showDocument: async (name) => (await client.request<{ content: Record<string, unknown> }>('GET', `/docs/${parseDocumentName(name).name}`)).content,
+  exportDocument: async (name) => {
+    const { content, update } = await client.request<{ content: Record<string, unknown>; update: string }>('GET', `/docs/${parseDocumentName(name).name}`)
+    return { content, update: new Uint8Array(Buffer.from(update, 'base64')) }
+  },
+  importDocument: async (name, update) => {
+    await client.request('POST', `/docs/${parseDocumentName(name).name}/import`, { update: Buffer.from(update).toString('base64') })
+  },
+  compact: async (name) => {
+    await client.request('POST', `/docs/${parseDocumentName(name).name}/compact`)
+  },
   history: async (name) => (await client.request<{ events: EventSummary[] }>('GET', `/docs/${parseDocumentName(name).name}/events`)).events,
   eventLog: async (name) => {
     type Wire = { base: { seq: number; update: string } | null; events: Array<EventSummary & { update: string }> }
@@ -52,6 +69,18 @@ export const offlineSource = async (dataDir: string, tenant: string): Promise<Da
   return {
     listDocuments: async (type) => (await listDocuments(store, tenant)).filter((doc) => !type || doc.type === type),
     showDocument: async (name) => documentToJSON(parseDocumentName(name).type, (await store.loadDoc(storageName(name))).doc),
+    exportDocument: async (name) => {
+      const { doc } = await store.loadDoc(storageName(name))
+      return { content: documentToJSON(parseDocumentName(name).type, doc), update: Y.encodeStateAsUpdate(doc) }
+    },
+    importDocument: async (name, update, admin) => {
+      const check = checkUpdateStructure(update)
+      if (!check.ok) throw new CollabError(check.code, check.message)
+      const seq = (await store.lastEventSeq(storageName(name))) + 1
+      const event = { seq, at: Date.now(), userId: admin, device: null, outcome: 'admin' as const, ruleIds: ['import'], paths: [], update, applied: true }
+      await store.appendBatch(storageName(name), { update, events: [event] })
+    },
+    compact: (name) => store.compact(storageName(name)),
     history: async (name) => (await store.readEvents(storageName(name))).map(({ update: _update, ...meta }) => meta),
     eventLog: async (name) => {
       const [base, events] = await Promise.all([store.eventBase(storageName(name)), store.readEvents(storageName(name))])

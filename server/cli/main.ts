@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFile, writeFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
 import { ErrorCode } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
@@ -137,6 +138,12 @@ docs
     print(json ? JSON.stringify(shown.map(({ seq, at, userId, device, outcome, ruleIds, paths }) => ({ seq, at, userId, device, outcome, ruleIds, paths })), null, 2) : formatTable(['SEQ', 'TIME', 'USER', 'DEVICE', 'OUTCOME', 'RULES', 'PATHS'], rows))
   })
 
+const progressBar = (done: number, total: number): string => {
+  const width = 30
+  const filled = Math.round((done / total) * width)
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`
+}
+
 const sequence = (text: string): number => {
   if (!/^\d+$/.test(text)) throw new CommanderError(EXIT.usage, 'posalpro.badSeq', `an event sequence number is a positive integer, got "${text}"`)
   return Number(text)
@@ -187,6 +194,60 @@ docs
     const rows = reports.map((r) => [r.name, r.ok ? 'ok' : 'PROBLEM', String(r.storedUpdates), String(r.events), r.problems.join('; ')])
     print(json ? JSON.stringify(reports, null, 2) : formatTable(['DOCUMENT', 'RESULT', 'UPDATES', 'EVENTS', 'PROBLEMS'], rows))
     if (reports.some((report) => !report.ok)) process.exitCode = EXIT.failed
+  })
+
+docs
+  .command('export <document>')
+  .description('write the document to a file: its Yjs state (base64) and plain JSON')
+  .requiredOption('-o, --output <file>', 'where to write')
+  .action(async (name: string, options: { output: string }, command: Command) => {
+    const { data, print } = await source(command)
+    const { content, update } = await data.exportDocument(name).finally(() => data.close())
+    const document = parseDocumentName(name)
+    const file = { format: 'posalpro-document/1', name: document.name, type: document.type, exportedAt: new Date().toISOString(), content, update: Buffer.from(update).toString('base64') }
+    await writeFile(options.output, JSON.stringify(file, null, 2))
+    print(`${document.name} → ${options.output} (${update.byteLength} bytes of Yjs state)`)
+  })
+
+docs
+  .command('import <file>')
+  .description('merge an exported document into the document of the same name (or --as another)')
+  .option('--as <document>', 'import under another <type>/<id>')
+  .action(async (file: string, options: { as?: string }, command: Command) => {
+    let exported: { format?: string; name?: string; update?: string }
+    try {
+      exported = JSON.parse(await readFile(file, 'utf8')) as typeof exported
+    } catch (error) {
+      throw new CommanderError(EXIT.usage, 'posalpro.badFile', `${file} is not an exported document: ${(error as Error).message}`)
+    }
+    if (exported.format !== 'posalpro-document/1' || typeof exported.update !== 'string' || typeof exported.name !== 'string') {
+      throw new CommanderError(EXIT.usage, 'posalpro.badFile', `${file} is not a posalpro-document/1 export`)
+    }
+    const target = parseDocumentName(options.as ?? exported.name)
+    if (target.type !== parseDocumentName(exported.name).type) throw new CommanderError(EXIT.usage, 'posalpro.badType', `a ${parseDocumentName(exported.name).type} cannot be imported as a ${target.type}`)
+    const { data, print } = await source(command)
+    await data.importDocument(target.name, new Uint8Array(Buffer.from(exported.update, 'base64')), 'posalpro-admin').finally(() => data.close())
+    print(`${file} → ${target.name}`)
+  })
+
+docs
+  .command('compact [document]')
+  .description('merge each document\'s stored updates into one')
+  .option('--all', 'every document of the tenant, with progress')
+  .action(async (name: string | undefined, options: { all?: boolean }, command: Command) => {
+    if (!name && !options.all) throw new CommanderError(EXIT.usage, 'posalpro.compactWhat', 'name a document or pass --all')
+    const { data, print } = await source(command)
+    try {
+      const names = name ? [name] : (await data.listDocuments()).map((doc) => doc.name)
+      for (const [index, each] of names.entries()) {
+        await data.compact(each)
+        if (names.length > 1) process.stderr.write(`\r${progressBar(index + 1, names.length)} ${each}`.padEnd(80))
+      }
+      if (names.length > 1) process.stderr.write('\n')
+      print(`compacted ${names.length} document${names.length === 1 ? '' : 's'}`)
+    } finally {
+      await data.close()
+    }
   })
 
 docs
