@@ -4,6 +4,7 @@ import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { ErrorCode } from '../shared/errors.ts'
 import { checkUpdateStructure, MAX_VALUE_DEPTH, type UpdateCheck } from './updateGuard.ts'
+import { seededRandom } from './testing/seededRandom.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Frame building. Exported for server tests that need hostile frames; note that importing this
@@ -75,20 +76,11 @@ export const attackFrames = {
 // Test helpers
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, seeded, good enough to make failures reproducible. */
+/** The project's seeded PRNG (server/testing/seededRandom.ts), plus random bytes. */
 const prng = (seed: number) => {
-  let s = seed >>> 0
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number): number => Math.floor(next() * n)
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T
-  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
-  return { next, int, pick, bytes }
+  const random = seededRandom(seed)
+  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => random.int(256))
+  return { next: random.next, int: random.int, pick: random.pick, bytes }
 }
 type Rng = ReturnType<typeof prng>
 

@@ -4,6 +4,7 @@ import { eventually } from '../../shared/testing/eventually.ts'
 import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { Conflict } from './conflicts.ts'
+import { adminRequest } from '../testing/adminRequests.ts'
 
 describe('conflicts: concurrent last-writer-wins overwrites', () => {
   let server: TestServer
@@ -15,8 +16,7 @@ describe('conflicts: concurrent last-writer-wins overwrites', () => {
     return client
   }
   const conflictsOf = async (room: string) => {
-    const response = await fetch(`${server.httpUrl}/admin/docs/${room}/conflicts`, { headers: { authorization: `Bearer ${adminToken}` } })
-    return ((await response.json()) as { conflicts: Conflict[] }).conflicts
+    return (await adminRequest<{ conflicts: Conflict[] }>(server, adminToken, 'GET', `/docs/${room}/conflicts`)).body.conflicts
   }
   before(async () => {
     server = await startServer()

@@ -7,6 +7,7 @@ import { documentAsOf, type EventRecord } from '../persistence/eventLog.ts'
 import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { ReviewItem } from './reviewItem.ts'
+import { adminRequest } from '../testing/adminRequests.ts'
 
 describe('review queue, admin API and event log', () => {
   let server: TestServer
@@ -17,14 +18,8 @@ describe('review queue, admin API and event log', () => {
     clients.push(client)
     return client
   }
-  const api = async <T>(method: string, path: string, { token = adminToken, body }: { token?: string; body?: unknown } = {}) => {
-    const response = await fetch(`${server.httpUrl}/admin${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    })
-    return { status: response.status, body: (await response.json()) as T }
-  }
+  const api = <T>(method: 'GET' | 'POST', path: string, { token = adminToken, body }: { token?: string; body?: unknown } = {}) =>
+    adminRequest<T>(server, token, method, path, body)
   before(async () => {
     server = await startServer()
     adminToken = await server.token({ user: 'ada', role: 'admin' })
@@ -79,7 +74,7 @@ describe('review queue, admin API and event log', () => {
     editor.map('financial').set('discountPct', 20)
     const reviewId = await eventually(() => {
       const held = editor.notices.find((n) => n.outcome === 'review')
-      assert.ok(held?.reviewId)
+      assert.ok(held?.reviewId, `notices: ${JSON.stringify(editor.notices)}; editor sees ${editor.map('financial').get('discountPct')}; server ${server.server.rooms.find(server.tenant, room)?.doc.getMap('financial').get('discountPct')}`)
       return held.reviewId
     })
     manager.map('financial').set('discountPct', 7) // the field moves after the proposal
