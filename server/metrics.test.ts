@@ -11,6 +11,7 @@ const sample = (text: string, name: string): number => {
 
 test('/metrics: connections, rooms, updates and violations by rule, durable latency, event-loop lag; optional token', async () => {
   const server = await startServer({ metricsToken: 'scrape-me' })
+  let editor: Awaited<ReturnType<typeof connectGateClient>> | undefined
   try {
     const scrape = async () => {
       const response = await fetch(`${server.httpUrl}/metrics`, { headers: { authorization: 'Bearer scrape-me' } })
@@ -18,10 +19,11 @@ test('/metrics: connections, rooms, updates and violations by rule, durable late
       return response.text()
     }
     assert.equal((await fetch(`${server.httpUrl}/metrics`)).status, 401)
-    const editor = await connectGateClient(server, 'proposal/m-1')
-    editor.map('meta').set('title', 'ok')
-    editor.map('meta').set('status', 'won') // status-transition
-    await eventually(() => assert.equal(editor.notices.length, 1))
+    editor = await connectGateClient(server, 'proposal/m-1')
+    const client = editor
+    client.map('meta').set('title', 'ok')
+    client.map('meta').set('status', 'won') // status-transition
+    await eventually(() => assert.equal(client.notices.length, 1))
     await eventually(async () => {
       const text = await scrape()
       assert.equal(sample(text, 'collab_connections'), 1)
@@ -33,8 +35,8 @@ test('/metrics: connections, rooms, updates and violations by rule, durable late
       assert.ok(sample(text, 'collab_store_write_seconds_count') >= 2)
       assert.match(text, /nodejs_eventloop_lag_seconds/)
     })
-    editor.destroy()
   } finally {
+    editor?.destroy()
     await server.dispose()
   }
 })

@@ -2,7 +2,7 @@
  * The one polling helper for assertions that become true eventually: retries `check` until it
  * stops throwing or the deadline passes, then rethrows its last error. Tests never sleep.
  */
-export const eventually = async <T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20 } = {}): Promise<T> => {
+export const eventually = async <T>(check: () => T | Promise<T>, { timeoutMs = 30_000, intervalMs = 20 } = {}): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
