@@ -217,6 +217,43 @@ describe('posalpro-admin against a running server', () => {
     }
   })
 
+  test('offline, on the stopped server\'s data directory: review decisions and revert, served after restart', async () => {
+    const room = 'proposal/cli-offline-review'
+    const editor = await connectGateClient(server, room)
+    clients.push(editor)
+    editor.map('meta').set('title', 'Before')
+    editor.map('financial').set('value', 4200)
+    const reviewId = await eventually(() => {
+      const held = editor.notices.find((n) => n.outcome === 'review')
+      assert.ok(held?.reviewId)
+      return held.reviewId
+    })
+    editor.map('meta').set('title', 'After')
+    await eventually(async () => assert.equal((await server.server.store.readEvents(`${server.tenant}/${room}`)).length, 4))
+    for (const client of clients.splice(0)) client.destroy()
+    await server.stop()
+
+    const offline = ['--data-dir', server.dataDir, '--tenant', server.tenant]
+    const pending = JSON.parse((await cli([...offline, '--json', 'review', 'list', '--status', 'pending'])).stdout) as ReviewItem[]
+    assert.ok(pending.some((item) => item.id === reviewId))
+    const approved = await cli([...offline, 'review', 'approve', reviewId])
+    assert.equal(approved.code, 0, approved.stderr)
+    assert.equal(approved.stdout.trim(), `${reviewId}: approved`)
+    const reverted = await cli([...offline, 'docs', 'revert', room, '1']) // back to the first title
+    assert.equal(reverted.code, 0, reverted.stderr)
+    const verified = await cli([...offline, 'docs', 'verify', room])
+    assert.equal(verified.code, 0, verified.stdout)
+
+    server = await server.restart()
+    admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
+    const served = JSON.parse((await cli([...admin, 'docs', 'show', room])).stdout) as { meta: object; financial: object }
+    assert.deepEqual(served.meta, { title: 'Before' })
+    assert.deepEqual(served.financial, {}) // the revert to event 1 also undid the approved value
+    const history = JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as Array<{ outcome: string; ruleIds: string[]; userId: string }>
+    assert.deepEqual(history.slice(-2).map((e) => `${e.outcome}:${e.ruleIds}`), ['admin:financial-review', 'admin:revert'])
+    assert.match(history.at(-1)!.userId, /^posalpro-admin:/)
+  })
+
   test('exit codes: usage 2, not an admin 3, unreachable 4, help 0', async () => {
     const noToken = await cli(['--url', server.httpUrl, 'review', 'list'], { POSALPRO_ADMIN_TOKEN: '' })
     assert.equal(noToken.code, 2)

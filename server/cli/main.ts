@@ -22,6 +22,8 @@ import { formatTable, time } from './table.ts'
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4, locked: 5 } as const
 
 type Output = (text: string) => void
+/** Who offline changes are recorded as (online, the server records the token's user). */
+const OFFLINE_ADMIN = `posalpro-admin:${process.env.USER ?? 'local'}`
 interface Globals {
   url: string
   token?: string
@@ -69,16 +71,16 @@ review
   .description('review items, oldest first')
   .option('--status <status>', 'pending | approved | rejected | stale')
   .action(async (options: { status?: string }, command: Command) => {
-    const { client, json, print } = context(command)
-    const { reviews } = await client.request<{ reviews: ReviewItem[] }>('GET', `/reviews${options.status ? `?status=${encodeURIComponent(options.status)}` : ''}`)
+    const { data, json, print } = await source(command)
+    const reviews = (await data.listReviews().finally(() => data.close())).filter((item) => !options.status || item.status === options.status)
     print(json ? JSON.stringify(reviews, null, 2) : formatTable(REVIEW_HEADERS, reviewRows(reviews)))
   })
 review
   .command('show <id>')
   .description('one review item')
   .action(async (id: string, _options: unknown, command: Command) => {
-    const { client, print } = context(command)
-    print(JSON.stringify(await client.request<ReviewItem>('GET', `/reviews/${encodeURIComponent(id)}`), null, 2))
+    const { data, print } = await source(command)
+    print(JSON.stringify(await data.getReview(id).finally(() => data.close()), null, 2))
   })
 for (const [verb, description] of [
   ['approve', 're-apply the proposed values as an audited server change (or find it stale)'],
@@ -87,8 +89,9 @@ for (const [verb, description] of [
   const sub = review.command(`${verb} <id>`).description(description)
   if (verb === 'reject') sub.option('--reason <text>', 'why', '')
   sub.action(async (id: string, options: { reason?: string }, command: Command) => {
-    const { client, json, print } = context(command)
-    const item = await client.request<ReviewItem>('POST', `/reviews/${encodeURIComponent(id)}/${verb}`, verb === 'reject' ? { reason: options.reason } : undefined)
+    const { data, json, print } = await source(command)
+    const decision = verb === 'reject' ? { kind: 'reject' as const, reason: options.reason ?? '' } : { kind: 'approve' as const }
+    const item = await data.decideReview(id, decision, OFFLINE_ADMIN).finally(() => data.close())
     print(json ? JSON.stringify(item, null, 2) : `${item.id}: ${item.status}${item.reason ? ` (${item.reason})` : ''}`)
   })
 }
@@ -252,11 +255,11 @@ docs
 
 docs
   .command('revert <document> <seq>')
-  .description('restore the state as of an event, as a new audited change every client receives (online)')
+  .description('restore the state as of an event, as a new audited change (connected clients receive it live)')
   .action(async (name: string, seq: string, _options: unknown, command: Command) => {
-    const { client, json, print } = context(command)
     const document = parseDocumentName(name)
-    const result = await client.request<{ revertedTo: number; paths: string[] }>('POST', `/docs/${document.name}/revert`, { seq: sequence(seq) })
+    const { data, json, print } = await source(command)
+    const result = await data.revert(document.name, sequence(seq), OFFLINE_ADMIN).finally(() => data.close())
     print(json ? JSON.stringify(result, null, 2) : `${document.name} reverted to event ${result.revertedTo}: ${result.paths.join(', ') || 'nothing to change'}`)
   })
 

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
+import type * as Y from 'yjs'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { encodeNotice } from '../../shared/extensionProtocol.ts'
@@ -7,6 +8,22 @@ import type { DocumentStore } from '../persistence/documentStore.ts'
 import type { Room } from '../room.ts'
 import type { RoomRegistry } from '../roomRegistry.ts'
 import type { ReviewItem } from './reviewItem.ts'
+
+/**
+ * A proposal is stale when any of its fields no longer holds the value it was proposed against.
+ * Rich-text proposals cannot be re-applied from a value; they count as stale (decide them by hand).
+ */
+export const proposalIsStale = (doc: Y.Doc, item: ReviewItem): boolean =>
+  item.changes.some((change) => change.key === null || !isDeepStrictEqual(doc.getMap(change.root).get(change.key), change.baseValue))
+
+/** Sets the proposed values (deletes where the proposal deleted). */
+export const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
+  for (const change of item.changes) {
+    const map = doc.getMap<unknown>(change.root)
+    if (change.proposedValue === undefined) map.delete(change.key!)
+    else map.set(change.key!, change.proposedValue)
+  }
+}
 
 export type Decision = { kind: 'approve' } | { kind: 'reject'; reason: string }
 
@@ -52,10 +69,7 @@ export class ReviewDecisions {
   }
 
   private async approve(room: Room, item: ReviewItem, admin: Identity, decided: Pick<ReviewItem, 'decidedBy' | 'decidedAt'>): Promise<ReviewItem> {
-    // Rich-text proposals cannot be re-applied from a value; they count as stale (decide them by hand).
-    const moved = item.changes.some(
-      (change) => change.key === null || !isDeepStrictEqual(room.doc.getMap(change.root).get(change.key), change.baseValue),
-    )
+    const moved = proposalIsStale(room.doc, item)
     let result: ReviewItem
     if (moved) {
       result = { ...item, ...decided, status: 'stale' }
@@ -63,13 +77,7 @@ export class ReviewDecisions {
     } else {
       result = { ...item, ...decided, status: 'approved' }
       await room.applyServerChange(
-        (doc) => {
-          for (const change of item.changes) {
-            const map = doc.getMap<unknown>(change.root)
-            if (change.proposedValue === undefined) map.delete(change.key!)
-            else map.set(change.key!, change.proposedValue)
-          }
-        },
+        (doc) => applyProposal(doc, item),
         (update) => ({
           events: [
             {
