@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { modelFor, type DocumentModels } from '../shared/documentModel.ts'
 import type { DocumentName, DocumentType } from '../shared/documentName.ts'
 import type { Notice } from '../shared/extensionProtocol.ts'
-import { ClientError, ClientErrorCode } from './clientErrors.ts'
+import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { Connection, type CloseInfo, type ConnectionStatus } from './connection.ts'
 import type { LocalDocument, LocalStore } from './localStore.ts'
 import { SavedTracker } from './savedTracker.ts'
@@ -215,8 +215,8 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     this.emit('saved', [saved])
   }
 
-  private destroyedError(): ClientError {
-    return new ClientError(ClientErrorCode.HandleDestroyed, `${this.name}: the document handle was destroyed`)
+  private destroyedError(): CollabError {
+    return new CollabError(ErrorCode.HandleDestroyed, `${this.name}: the document handle was destroyed`)
   }
 }
 

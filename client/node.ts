@@ -37,7 +37,7 @@ export type { CloseInfo, ConnectionStatus } from './connection.ts'
 export type { OpenDocumentOptions } from './openDocument.ts'
 export type { LocalStore, LocalDocument } from './localStore.ts'
 export type { Notice } from '../shared/extensionProtocol.ts'
-export { ClientError, ClientErrorCode } from './clientErrors.ts'
+export { CollabError, ErrorCode } from '../shared/errors.ts'
 export { openLeveldbLocalStore } from './leveldbLocalStore.ts'
 /** Pre-check edits with the server's own rules (grey out what the server would refuse). */
 export { precheckEdits, type FieldEdit } from '../shared/rules/precheck.ts'

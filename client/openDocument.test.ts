@@ -11,7 +11,6 @@ import { eventually, nextEvent } from '../shared/testing/eventually.ts'
 import { fetchDevToken } from '../shared/testing/devTokens.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 import { startServer, type TestServer } from '../server/testing/startServer.ts'
-import { ClientErrorCode } from './clientErrors.ts'
 import type { CloseInfo, ConnectionStatus } from './connection.ts'
 import type { DocumentHandle } from './documentHandle.ts'
 import { openDocument, type NodeOpenDocumentOptions } from './node.ts'
@@ -384,8 +383,8 @@ describe('openDocument (Node)', () => {
     const synced = handle.whenSynced()
     const saved = handle.whenSaved()
     await handle.destroy()
-    await assert.rejects(synced, { code: ClientErrorCode.HandleDestroyed })
-    await assert.rejects(saved, { code: ClientErrorCode.HandleDestroyed })
+    await assert.rejects(synced, { code: ErrorCode.HandleDestroyed })
+    await assert.rejects(saved, { code: ErrorCode.HandleDestroyed })
     assert.equal(handle.status, 'offline')
     // The directory is free again, and the edit is in it.
     const reopened = openDocument('proposal', 'destroyed', { url, offline: { directory: local.path }, connect: false })

@@ -65,8 +65,8 @@ export const ErrorCode = {
   OriginNotAllowed: 'ERR_ORIGIN_NOT_ALLOWED',
   /** The server is shutting down. */
   ShuttingDown: 'ERR_SHUTTING_DOWN',
-  /** The peer did not answer pings. */
-  HeartbeatTimeout: 'ERR_HEARTBEAT_TIMEOUT',
+  /** Client: the document handle was destroyed while something still waited on it (whenSynced, whenSaved). */
+  HandleDestroyed: 'ERR_HANDLE_DESTROYED',
   /** Configuration is invalid. */
   BadConfig: 'ERR_BAD_CONFIG',
 } as const

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
+import { gateClientPool } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { Conflict } from './conflicts.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
@@ -9,12 +9,8 @@ import { adminRequest } from '../testing/adminRequests.ts'
 describe('conflicts: concurrent last-writer-wins overwrites', () => {
   let server: TestServer
   let adminToken: string
-  const clients: GateClient[] = []
-  const open = async (room: string, user: Parameters<typeof connectGateClient>[2] = {}) => {
-    const client = await connectGateClient(server, room, user)
-    clients.push(client)
-    return client
-  }
+  const clients = gateClientPool()
+  const open = (room: string, user: Parameters<typeof clients.open>[2] = {}) => clients.open(server, room, user)
   const conflictsOf = async (room: string) => {
     return (await adminRequest<{ conflicts: Conflict[] }>(server, adminToken, 'GET', `/docs/${room}/conflicts`)).body.conflicts
   }
@@ -23,7 +19,7 @@ describe('conflicts: concurrent last-writer-wins overwrites', () => {
     adminToken = await server.token({ user: 'ada', role: 'admin' })
   })
   after(async () => {
-    for (const client of clients) client.destroy()
+    clients.destroyAll()
     await server.dispose()
   })
 

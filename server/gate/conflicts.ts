@@ -57,13 +57,15 @@ export const detectConflicts = (
   // its last one (what the writer finally set), read from the update: a losing item is deleted and
   // garbage-collected in the doc.
   const writes = new Map<string, { first: Y.Item; lastValue: unknown }>()
+  let rootNameOf: Map<unknown, string> | null = null // built on the first map write only
   for (const struct of structs) {
     if (!(struct instanceof Y.Item)) continue
     const item = Y.getItem(doc.store, struct.id)
     if (!(item instanceof Y.Item) || item.parentSub === null) continue
     const parent = item.parent as Y.AbstractType<unknown> | null
     if (!parent || parent._item !== null) continue // only fields of root maps
-    const root = [...doc.share.entries()].find(([, type]) => type === parent)?.[0]
+    rootNameOf ??= new Map([...doc.share.entries()].map(([name, type]) => [type, name]))
+    const root = rootNameOf.get(parent)
     if (root === undefined) continue
     const path = `${root}.${item.parentSub}`
     const lastValue = struct.content.getContent().at(-1)

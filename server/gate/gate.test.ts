@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
+import { gateClientPool, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 
 const storedValue = async (server: TestServer, room: string, root: string, key: string) => {
@@ -14,17 +14,13 @@ const storedValue = async (server: TestServer, room: string, root: string, key: 
 
 describe('the validation gate through real connections', () => {
   let server: TestServer
-  const clients: GateClient[] = []
-  const open = async (room: string, user: Parameters<typeof connectGateClient>[2] & { doc?: Y.Doc } = {}) => {
-    const client = await connectGateClient(server, room, user)
-    clients.push(client)
-    return client
-  }
+  const clients = gateClientPool()
+  const open = (room: string, user: Parameters<typeof clients.open>[2] = {}) => clients.open(server, room, user)
   before(async () => {
     server = await startServer()
   })
   after(async () => {
-    for (const client of clients) client.destroy()
+    clients.destroyAll()
     await server.dispose()
   })
 
@@ -214,7 +210,7 @@ describe('the validation gate through real connections', () => {
   })
 
   test('the compensated state is what a restarted server has', async () => {
-    for (const client of clients.splice(0)) client.destroy()
+    clients.destroyAll()
     server = await server.restart()
     const reader = await open('proposal/g-status', { user: 'rita', role: 'viewer' })
     assert.equal(reader.map('meta').get('status'), 'approved')

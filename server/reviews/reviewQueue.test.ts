@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { ErrorCode } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { documentAsOf, type EventRecord } from '../persistence/eventLog.ts'
-import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
+import { gateClientPool } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { ReviewItem } from './reviewItem.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
@@ -12,12 +12,8 @@ import { adminRequest } from '../testing/adminRequests.ts'
 describe('review queue, admin API and event log', () => {
   let server: TestServer
   let adminToken: string
-  const clients: GateClient[] = []
-  const open = async (room: string, user: Parameters<typeof connectGateClient>[2] = {}) => {
-    const client = await connectGateClient(server, room, user)
-    clients.push(client)
-    return client
-  }
+  const clients = gateClientPool()
+  const open = (room: string, user: Parameters<typeof clients.open>[2] = {}) => clients.open(server, room, user)
   const api = <T>(method: 'GET' | 'POST', path: string, { token = adminToken, body }: { token?: string; body?: unknown } = {}) =>
     adminRequest<T>(server, token, method, path, body)
   before(async () => {
@@ -25,7 +21,7 @@ describe('review queue, admin API and event log', () => {
     adminToken = await server.token({ user: 'ada', role: 'admin' })
   })
   after(async () => {
-    for (const client of clients) client.destroy()
+    clients.destroyAll()
     await server.dispose()
   })
 
@@ -135,7 +131,7 @@ describe('review queue, admin API and event log', () => {
   })
 
   test('after a restart the log continues where it stopped and approved values persist', async () => {
-    for (const client of clients.splice(0)) client.destroy()
+    clients.destroyAll()
     const before = (await api<{ events: EventRecord[] }>('GET', '/docs/proposal/r-1/events')).body.events.length
     server = await server.restart()
     adminToken = await server.token({ user: 'ada', role: 'admin' })

@@ -26,3 +26,21 @@ export const connectGateClient = async (server: TestServer, room: string, user: 
   await client.whenSynced()
   return { ...client, notices, durableMessages: () => durable, map: (root) => client.doc.getMap(root) }
 }
+
+/**
+ * The clients a test file opened, so its `after` hook can release them all (a failing test must not
+ * leave providers reconnecting and keep the process alive).
+ */
+export const gateClientPool = () => {
+  const clients: GateClient[] = []
+  return {
+    open: async (server: TestServer, room: string, user: TestUser & { doc?: Y.Doc } = {}): Promise<GateClient> => {
+      const client = await connectGateClient(server, room, user)
+      clients.push(client)
+      return client
+    },
+    destroyAll: (): void => {
+      for (const client of clients.splice(0)) client.destroy()
+    },
+  }
+}
