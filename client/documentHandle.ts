@@ -59,6 +59,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private readonly synced = deferred()
   private savedWaiters: Array<Deferred> = []
   private lastSaved: boolean
+  private unsaved = 0
   private destroying: Promise<void> | null = null
 
   constructor(setup: DocumentHandleSetup<T>) {
@@ -122,6 +123,14 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
    */
   get saved(): boolean {
     return this.lastSaved
+  }
+
+  /**
+   * How many local changes (transactions, counting the state loaded from the local store as one)
+   * are not known durable on the server yet: 0 when `saved`. For "N changes kept on this device".
+   */
+  get unsavedChanges(): number {
+    return this.lastSaved ? 0 : this.unsaved
   }
 
   /** The server's durable state vector (client → clock) from the latest ack; null before the first. */
@@ -195,6 +204,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     // The server's changes are durable before it sends them: only our own changes are tracked.
     if (origin === this.connection.provider) return
+    this.unsaved += 1
     this.updateSaved(() => this.tracker.localUpdate(update, this.connection.messageCarrying(update)))
   }
 
@@ -206,6 +216,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private updateSaved(change: () => void): void {
     change()
     const saved = this.tracker.saved
+    if (saved) this.unsaved = 0
     if (saved === this.lastSaved) return
     this.lastSaved = saved
     if (saved) {

@@ -37,6 +37,7 @@ export interface CollabServer {
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
   const store = await DocumentStore.open(config.dataDir)
   const metrics = new CollabMetrics()
+  const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({
     metrics,
     store,
@@ -44,7 +45,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     roomUnloadGraceMs: config.roomUnloadGraceMs,
     compactAfterUpdates: config.compactAfterUpdates,
     maxPendingWrites: config.maxPendingWrites,
-    index: new DocumentIndex(await store.documentNames()),
+    index,
     validationGate: config.validationGate,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
   })
@@ -59,6 +60,9 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
       admin: { verifier, store, reviews, rooms },
+      verifier,
+      index,
+      appDir: config.appDir,
       metrics: {
         token: config.metricsToken,
         render: async () => {

@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
+
+/** dist/app of this installation, whether the server runs from dist/server or (tsx) from server/. */
+const BUILT_APP_DIR = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const root = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..')
+  return path.join(root, 'dist', 'app')
+})()
 
 /**
  * Every server option in one place. Each comment says why the option exists and what breaks when
@@ -115,6 +123,11 @@ export const DEFAULT_CONFIG = {
   metricsToken: '',
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: 'info',
+  /**
+   * The built demo web app served at `/` (`npm run build` writes it to dist/app). Empty: dist/app
+   * of this installation. A directory without index.html serves no app (the API still works).
+   */
+  appDir: '',
 } as const
 
 export type ServerConfig = {
@@ -147,6 +160,7 @@ export type ServerConfig = {
   eventRetentionDays: number
   metricsToken: string
   logLevel: string
+  appDir: string
 }
 
 type OptionKind = 'string' | 'integer' | 'boolean'
@@ -181,6 +195,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
   metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
+  appDir: { flag: 'app-dir', env: ['COLLAB_APP_DIR'], kind: 'string' },
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -231,5 +246,6 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
     )
   }
   result.dataDir = path.resolve(result.dataDir)
+  result.appDir = result.appDir ? path.resolve(result.appDir) : BUILT_APP_DIR
   return result
 }

@@ -15,6 +15,14 @@ export class DocumentIndex {
     return this.names.has(storageName)
   }
 
+  /** The document names (`<type>/<id>`) of a tenant, sorted. */
+  namesOf(tenant: string): string[] {
+    const prefix = `${tenant}/`
+    const names: string[] = []
+    for (const name of this.names) if (name.startsWith(prefix)) names.push(name.slice(prefix.length))
+    return names.sort()
+  }
+
   add(storageName: string): void {
     this.names.add(storageName)
   }

@@ -2,6 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { devTokenRequest, isAuthError, issueDevToken } from './auth/index.ts'
 import { handleAdminRequest, type AdminContext } from './adminApi.ts'
 import { sendError, sendJson } from './httpReply.ts'
+import { answerDocumentList } from './documentListApi.ts'
+import { isAppPath, serveAppFile } from './staticApp.ts'
+import type { DocumentIndex } from './documentIndex.ts'
+import type { TokenVerifier } from './auth/index.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -10,13 +14,16 @@ export interface HttpContext {
   /** Set in dev mode only: the secret `/dev/token` signs with. */
   readonly devSecret: Uint8Array | null
   readonly admin: AdminContext
+  readonly verifier: TokenVerifier
+  readonly index: DocumentIndex
+  /** The built demo app's directory (served at `/`). */
+  readonly appDir: string
   readonly metrics: {
     /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
     readonly token: string
     readonly render: () => Promise<{ contentType: string; body: string }>
   }
 }
-
 
 /**
  * Plain HTTP routes. `/healthz` says the process is alive (for restarts); `/readyz` says it can
@@ -35,7 +42,15 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return
   }
+  const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
+  if (isAppPath(pathname)) {
+    serveAppFile(request, response, context.appDir, pathname).catch(fail)
+    return
+  }
   switch (pathname) {
+    case '/api/documents':
+      answerDocumentList(request, response, context).catch(fail)
+      return
     case '/healthz':
       sendJson(response, 200, { status: 'ok' })
       return

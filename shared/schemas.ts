@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 
 /**
  * Field schemas for every document type, declared once (design §3). They give the static types of

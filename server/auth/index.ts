@@ -14,6 +14,7 @@ export {
   BEARER_SUBPROTOCOL_PREFIX,
   COLLAB_SUBPROTOCOL,
   TOKEN_QUERY_PARAM,
+  bearerToken,
   offeredSubprotocols,
   redactTokenInUrl,
   selectSubprotocol,

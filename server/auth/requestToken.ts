@@ -76,3 +76,6 @@ export const redactTokenInUrl = (url: URL): string => {
   for (let i = 0; i < count; i++) copy.searchParams.append(TOKEN_QUERY_PARAM, 'REDACTED')
   return copy.pathname + copy.search
 }
+
+/** The token of an HTTP API request: `Authorization: Bearer <jwt>`, or '' (verify('') refuses it as missing). */
+export const bearerToken = (headers: IncomingHttpHeaders): string => /^Bearer (.+)$/i.exec(headers.authorization ?? '')?.[1] ?? ''

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as esbuild from 'esbuild'
+
+/**
+ * Builds the demo app into dist/app: app.js (client/app/main.ts and everything it imports, one
+ * ES module), sw.js (the service worker, with the build's hash as its cache name), the page, the
+ * style and the icon. `npm run build` (and so `npm start`) runs it.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, '../..')
+const out = path.join(root, 'dist', 'app')
+
+const build = async (): Promise<void> => {
+  await mkdir(out, { recursive: true })
+  const common = { bundle: true, minify: true, target: 'es2022', logLevel: 'warning' } as const
+  await esbuild.build({ ...common, entryPoints: [path.join(here, 'main.ts')], outfile: path.join(out, 'app.js'), format: 'esm', sourcemap: true })
+  for (const file of ['index.html', 'app.css', 'favicon.svg']) await copyFile(path.join(here, file), path.join(out, file))
+  const hash = createHash('sha256')
+  for (const file of ['app.js', 'index.html', 'app.css', 'favicon.svg']) hash.update(await readFile(path.join(out, file)))
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(here, 'sw.ts')],
+    outfile: path.join(out, 'sw.js'),
+    format: 'iife',
+    define: { BUILD_HASH: JSON.stringify(hash.digest('hex').slice(0, 12)) },
+  })
+  await writeFile(path.join(out, 'BUILD'), `${new Date().toISOString()}\n`)
+}
+
+await build()

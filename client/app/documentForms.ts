@@ -1,0 +1,123 @@
+import type { Awareness } from 'y-protocols/awareness'
+import type { ContentModel, CustomerModel, ProposalModel } from '../../shared/documentModel.ts'
+import { PROPOSAL_STATUSES, type ProposalStatus } from '../../shared/schemas.ts'
+import { precheckEdits } from '../../shared/rules/precheck.ts'
+import { STATUS_TRANSITIONS, isProposalStatus } from '../../shared/rules/proposalStatus.ts'
+import type { Actor } from '../../shared/rules/ruleTypes.ts'
+import { choiceCodec, numberCodec, textCodec } from './fieldBinding.ts'
+import { checkboxField, fieldset, inputField, selectField, type FormContext } from './formControls.ts'
+import { h } from './dom.ts'
+import { richTextEditor } from './richTextEditor.ts'
+
+export interface EditorContext extends FormContext {
+  readonly actor: Actor
+  readonly awareness: Awareness
+  /** Customers of the tenant the picker offers: id and name when known. */
+  readonly customers: () => ReadonlyArray<{ id: string; name: string }>
+}
+
+const STATUS_LABELS: Record<ProposalStatus, string> = {
+  draft: 'Draft',
+  in_review: 'In review',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  submitted: 'Submitted',
+  won: 'Won',
+  lost: 'Lost',
+}
+
+/**
+ * The statuses this user may pick: the current one, and each transition the shared rules (the
+ * server's own) accept for this actor now; one that would be held for review says so.
+ */
+const statusOptions = (model: ProposalModel, context: EditorContext) => {
+  const current = model.meta.get('status')
+  const from: ProposalStatus = isProposalStatus(current) ? current : 'draft'
+  const doc = model.meta.ymap.doc!
+  const view = { get: (root: string, key: string) => doc.getMap(root).get(key) }
+  const options = [{ value: from, label: STATUS_LABELS[from] }]
+  for (const to of STATUS_TRANSITIONS.get(from) ?? []) {
+    const violations = precheckEdits('proposal', context.actor, view, [{ root: 'meta', key: 'status', value: to }], () => true)
+    if (violations.some((violation) => violation.outcome === 'reject')) continue
+    const review = violations.some((violation) => violation.outcome === 'review')
+    options.push({ value: to, label: `${STATUS_LABELS[to]}${review ? ' (needs review)' : ''}` })
+  }
+  // A status the rules do not know (an old client wrote it) is still shown, not silently replaced.
+  if (typeof current === 'string' && !(PROPOSAL_STATUSES as readonly string[]).includes(current)) options.push({ value: current, label: current })
+  return options
+}
+
+export const proposalForm = (model: ProposalModel, context: EditorContext): HTMLElement => {
+  const meta = model.meta.ymap
+  const financial = model.financial.ymap
+  const status = selectField('Status', meta, 'status', choiceCodec, context, () => statusOptions(model, context))
+  const customer = selectField('Customer', meta, 'customerId', choiceCodec, context, () => {
+    const known = context.customers().map(({ id, name }) => ({ value: id, label: name ? `${name} (${id})` : id }))
+    const current = model.meta.get('customerId')
+    if (current && !known.some((option) => option.value === current)) known.push({ value: current, label: current })
+    return known
+  })
+  // Who may approve depends on values elsewhere in the doc (financial review): refresh on any change.
+  const refresh = () => {
+    status.refresh()
+    customer.refresh()
+  }
+  financial.observe(refresh)
+  context.disposables.add(() => financial.unobserve(refresh))
+  return h(
+    'div',
+    { class: 'document-form' },
+    fieldset(
+      'Proposal',
+      inputField('Title', meta, 'title', textCodec, context, { maxlength: 200, required: true }),
+      customer.element,
+      status.element,
+      inputField('Due date', meta, 'dueDate', choiceCodec, context, { type: 'date' }),
+      inputField('Currency', meta, 'currency', { ...textCodec, commitOn: 'change' }, context, { maxlength: 3, pattern: '[A-Z]{3}', placeholder: 'EUR' }),
+    ),
+    fieldset(
+      'Financials',
+      inputField('Value', financial, 'value', numberCodec, context, { type: 'number', min: 0, step: 'any' }),
+      inputField('Discount %', financial, 'discountPct', numberCodec, context, { type: 'number', min: 0, max: 100, step: 'any' }),
+      inputField('Margin %', financial, 'marginPct', numberCodec, context, { type: 'number', min: -100, max: 100, step: 'any' }),
+      inputField('Payment terms (days)', financial, 'paymentTermsDays', numberCodec, context, { type: 'number', min: 0, max: 365, step: 1 }),
+    ),
+    h('section', { class: 'body-section' }, h('h2', {}, 'Proposal text'), richTextEditor(model.body, context.awareness, { label: 'Proposal text', readOnly: context.readOnly }, context.disposables)),
+  )
+}
+
+export const customerForm = (model: CustomerModel, context: EditorContext): HTMLElement => {
+  const fields = model.fields.ymap
+  const text = { ...textCodec, commitOn: 'change' as const }
+  return h(
+    'div',
+    { class: 'document-form' },
+    fieldset(
+      'Customer',
+      inputField('Name', fields, 'name', textCodec, context, { maxlength: 200, required: true }),
+      inputField('Email', fields, 'email', text, context, { type: 'email', maxlength: 254 }),
+      inputField('Phone', fields, 'phone', text, context, { type: 'tel', maxlength: 32 }),
+      inputField('Address', fields, 'address', textCodec, context, { maxlength: 500 }),
+      inputField('Industry', fields, 'industry', textCodec, context, { maxlength: 100 }),
+    ),
+    h('section', { class: 'body-section' }, h('h2', {}, 'Notes'), richTextEditor(model.notes, context.awareness, { label: 'Notes', readOnly: context.readOnly }, context.disposables)),
+  )
+}
+
+export const contentForm = (model: ContentModel, context: EditorContext): HTMLElement => {
+  const meta = model.meta.ymap
+  // Legal text is edited by legal users only (legal-review): others see it read-only.
+  const bodyReadOnly = context.readOnly || (model.meta.get('legal') === true && !context.actor.legal)
+  return h(
+    'div',
+    { class: 'document-form' },
+    fieldset(
+      'Content',
+      inputField('Title', meta, 'title', textCodec, context, { maxlength: 200 }),
+      inputField('Category', meta, 'category', textCodec, context, { maxlength: 100 }),
+      inputField('Locale', meta, 'locale', { ...textCodec, commitOn: 'change' }, context, { placeholder: 'en-US', maxlength: 5 }),
+      checkboxField('Legal text (edited by legal reviewers only)', meta, 'legal', context),
+    ),
+    h('section', { class: 'body-section' }, h('h2', {}, 'Text'), richTextEditor(model.body, context.awareness, { label: 'Content text', readOnly: bodyReadOnly }, context.disposables)),
+  )
+}

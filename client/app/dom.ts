@@ -1,0 +1,41 @@
+/** A tiny element builder: attributes as strings (or booleans for presence), children as nodes or text. */
+export type Child = Node | string | null | undefined | false
+
+export const h = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string | number | boolean | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] => {
+  const element = document.createElement(tag)
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue
+    element.setAttribute(name, value === true ? '' : String(value))
+  }
+  for (const child of children) if (child) element.append(child)
+  return element
+}
+
+/** Something a view set up and must tear down (listeners, handles) when it goes away. */
+export type Dispose = () => void
+
+/** Collects disposers; `dispose()` runs them in reverse order, once. */
+export class Disposables {
+  private readonly items: Dispose[] = []
+  add(dispose: Dispose): void {
+    this.items.push(dispose)
+  }
+  listen<E extends Event>(target: EventTarget, type: string, listener: (event: E) => void): void {
+    target.addEventListener(type, listener as EventListener)
+    this.add(() => target.removeEventListener(type, listener as EventListener))
+  }
+  dispose = (): void => {
+    for (const dispose of this.items.splice(0).reverse()) dispose()
+  }
+}
+
+/** A stable colour per user id (carets, presence dots). */
+export const colorFor = (userId: string): string => {
+  let hash = 0
+  for (const char of userId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0
+  return `hsl(${hash % 360} 70% 38%)`
+}

@@ -1,0 +1,162 @@
+import type { DocumentType } from '../../shared/documentName.ts'
+import type { DocumentModel } from '../../shared/documentModel.ts'
+import { openDocument, type DocumentHandle } from '../browser.ts'
+import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
+import { Disposables, colorFor, h } from './dom.ts'
+import type { LocalCatalog } from './localCatalog.ts'
+import { presenceList, type PresenceUser } from './presenceList.ts'
+import { saveIndicator } from './saveIndicator.ts'
+import { collabUrl, fetchDocumentList } from './serverApi.ts'
+import { localNamespace, tokenSource, type Session } from './session.ts'
+import type { Toasts } from './toasts.ts'
+
+declare global {
+  interface Window {
+    /** The open document's handle, for the console (and end-to-end tests). */
+    posalpro?: { handle: DocumentHandle }
+  }
+}
+
+/** One document open for editing: header (title, save state, presence) and the type's form. */
+export const editorView = (
+  session: Session,
+  type: DocumentType,
+  id: string,
+  { toasts, catalog, isNew }: { toasts: Toasts; catalog: LocalCatalog; isNew: boolean },
+): { element: HTMLElement; dispose: () => void } => {
+  const disposables = new Disposables()
+  const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } })
+  disposables.add(() => {
+    void handle.destroy()
+    if (window.posalpro?.handle === handle) delete window.posalpro
+  })
+  window.posalpro = { handle }
+
+  const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
+  handle.awareness.setLocalStateField('user', user)
+
+  const onNotice = toasts.notice.bind(toasts)
+  const onError = (error: Error) => toasts.show(error.message, 'error')
+  const onClosed = (info: { willReconnect: boolean; reason: string }) => {
+    if (!info.willReconnect) toasts.show(`Disconnected for good: ${info.reason}`, 'error', 30_000)
+  }
+  handle.on('notice', onNotice)
+  handle.on('error', onError)
+  handle.on('closed', onClosed)
+  disposables.add(() => {
+    handle.off('notice', onNotice)
+    handle.off('error', onError)
+    handle.off('closed', onClosed)
+  })
+
+  const readOnly = session.role === 'viewer'
+  let customers: ReadonlyArray<{ id: string; name: string }> = catalog
+    .entries()
+    .filter((entry) => entry.type === 'customer')
+    .map((entry) => ({ id: entry.id, name: entry.title }))
+  const context: EditorContext = {
+    readOnly,
+    disposables,
+    actor: { userId: session.userId, role: session.role, tenant: session.tenant, legal: session.legal },
+    awareness: handle.awareness,
+    customers: () => customers,
+  }
+
+  const heading = h('h1', { class: 'document-title' })
+  const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
+  const element = h(
+    'article',
+    { class: 'editor', 'data-document': handle.name },
+    h(
+      'header',
+      { class: 'editor-header' },
+      h('a', { href: '#/', class: 'back' }, '← Documents'),
+      heading,
+      saveIndicator(handle, disposables),
+      presenceList(handle.awareness, disposables),
+    ),
+    readOnly ? h('p', { class: 'read-only-banner', role: 'note' }, 'Read-only: you are signed in as a viewer.') : null,
+    form,
+  )
+
+  const model = handle.model as DocumentModel
+  const showTitle = () => {
+    const title = titleOf(model) || `${type} ${id}`
+    heading.textContent = title
+    document.title = `${title} — PosalPro`
+    catalog.remember({ type, id, title: titleOf(model) })
+  }
+  handle.doc.on('update', showTitle)
+  disposables.add(() => handle.doc.off('update', showTitle))
+
+  // The form is built once the local copy is in the doc, so it opens with content, offline too.
+  void handle.whenLoaded().then(
+    () => {
+      if (handle.doc.isDestroyed) return
+      if (isNew && !readOnly) initialize(model, session)
+      showTitle()
+      form.replaceChildren(formFor(model, context))
+      form.removeAttribute('aria-busy')
+      if (type === 'proposal') void loadCustomers()
+    },
+    (error: Error) => {
+      form.replaceChildren(h('p', { class: 'error' }, `This device could not open its copy: ${error.message}`))
+    },
+  )
+  const loadCustomers = async () => {
+    try {
+      const listed = await fetchDocumentList(await tokenSource(session)())
+      customers = listed.filter((doc) => doc.type === 'customer').map((doc) => ({ id: doc.id, name: catalog.titleOf('customer', doc.id) }))
+      form.querySelector<HTMLSelectElement>('select[name=customerId]')?.dispatchEvent(new Event('posalpro:refresh'))
+    } catch {
+      // offline: the customers this device knows are offered
+    }
+  }
+  return { element, dispose: disposables.dispose }
+}
+
+/** The first values of a new document, in one change (an empty doc only: "new" links can be reopened). */
+const initialize = (model: DocumentModel, session: Session): void => {
+  const fields = model.type === 'customer' ? model.fields.ymap : model.meta.ymap
+  if (fields.size > 0) return
+  fields.doc!.transact(() => {
+    switch (model.type) {
+      case 'proposal':
+        model.meta.set('title', 'Untitled proposal')
+        model.meta.set('status', 'draft')
+        model.meta.set('ownerId', session.userId)
+        model.meta.set('currency', 'EUR')
+        return
+      case 'customer':
+        model.fields.set('name', 'New customer')
+        return
+      case 'content':
+        model.meta.set('title', 'Untitled content')
+        model.meta.set('legal', false)
+        model.meta.set('locale', 'en')
+        return
+    }
+  })
+}
+
+const titleOf = (model: DocumentModel): string => {
+  switch (model.type) {
+    case 'proposal':
+      return model.meta.get('title') ?? ''
+    case 'customer':
+      return model.fields.get('name') ?? ''
+    case 'content':
+      return model.meta.get('title') ?? ''
+  }
+}
+
+const formFor = (model: DocumentModel, context: EditorContext): HTMLElement => {
+  switch (model.type) {
+    case 'proposal':
+      return proposalForm(model, context)
+    case 'customer':
+      return customerForm(model, context)
+    case 'content':
+      return contentForm(model, context)
+  }
+}

@@ -1,0 +1,80 @@
+import type * as Y from 'yjs'
+import { Disposables } from './dom.ts'
+
+/**
+ * Two-way binding of a form control to one key of a Y.Map. Local input writes the key (the server
+ * validates it); remote changes — other users, and the server reverting a rejected change — are
+ * shown at once. Text is written as you type (last writer wins per field, as the schema says),
+ * numbers and selects when committed (change).
+ */
+export interface FieldCodec {
+  /** The control's text → the stored value; undefined deletes the key. Throwing keeps the old value. */
+  readonly parse: (text: string) => unknown
+  readonly format: (value: unknown) => string
+  /** `input` for free text, `change` for numbers, dates and selects. */
+  readonly commitOn: 'input' | 'change'
+}
+
+export const textCodec: FieldCodec = {
+  parse: (text) => (text === '' ? undefined : text),
+  format: (value) => (typeof value === 'string' ? value : ''),
+  commitOn: 'input',
+}
+
+export const numberCodec: FieldCodec = {
+  parse: (text) => (text.trim() === '' ? undefined : Number(text)),
+  format: (value) => (typeof value === 'number' ? String(value) : ''),
+  commitOn: 'change',
+}
+
+export const choiceCodec: FieldCodec = { ...textCodec, commitOn: 'change' }
+
+export const bindField = (
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
+  map: Y.Map<unknown>,
+  key: string,
+  codec: FieldCodec,
+  disposables: Disposables,
+): void => {
+  const show = () => {
+    const text = codec.format(map.get(key))
+    if (control.value === text) return
+    // Keep the caret where it was when a remote change lands while typing.
+    const caret = control instanceof HTMLInputElement && control === document.activeElement ? control.selectionStart : null
+    control.value = text
+    if (caret !== null && control instanceof HTMLInputElement) {
+      try {
+        control.setSelectionRange(caret, caret)
+      } catch {
+        // number and date inputs have no selection
+      }
+    }
+  }
+  const observer = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(key)) show()
+  }
+  map.observe(observer)
+  disposables.add(() => map.unobserve(observer))
+  disposables.listen(control, codec.commitOn, () => {
+    const value = codec.parse(control.value)
+    if (typeof value === 'number' && !Number.isFinite(value)) return
+    if (value === map.get(key)) return
+    if (value === undefined) map.delete(key)
+    else map.set(key, value)
+  })
+  show()
+}
+
+/** A checkbox bound to a boolean key (unchecked writes false: the schema wants a boolean, not absence). */
+export const bindCheckbox = (control: HTMLInputElement, map: Y.Map<unknown>, key: string, disposables: Disposables): void => {
+  const show = () => {
+    control.checked = map.get(key) === true
+  }
+  const observer = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(key)) show()
+  }
+  map.observe(observer)
+  disposables.add(() => map.unobserve(observer))
+  disposables.listen(control, 'change', () => map.set(key, control.checked))
+  show()
+}

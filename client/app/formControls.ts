@@ -1,0 +1,69 @@
+import type * as Y from 'yjs'
+import { bindCheckbox, bindField, type FieldCodec } from './fieldBinding.ts'
+import { Disposables, h } from './dom.ts'
+
+/** What every form needs: where to write, whether it may, and the view's disposables. */
+export interface FormContext {
+  readonly readOnly: boolean
+  readonly disposables: Disposables
+}
+
+let nextId = 0
+const controlId = (key: string) => `field-${key}-${++nextId}`
+
+/** A labelled input bound to `map[key]`. */
+export const inputField = (
+  label: string,
+  map: Y.Map<unknown>,
+  key: string,
+  codec: FieldCodec,
+  context: FormContext,
+  attributes: Record<string, string | number | boolean | undefined> = {},
+): HTMLElement => {
+  const id = controlId(key)
+  const input = h('input', { id, name: key, disabled: context.readOnly, 'data-field': `${key}`, ...attributes })
+  bindField(input, map, key, codec, context.disposables)
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input)
+}
+
+export const checkboxField = (label: string, map: Y.Map<unknown>, key: string, context: FormContext): HTMLElement => {
+  const id = controlId(key)
+  const input = h('input', { id, type: 'checkbox', name: key, disabled: context.readOnly, 'data-field': key })
+  bindCheckbox(input, map, key, context.disposables)
+  return h('div', { class: 'field field-checkbox' }, input, h('label', { for: id }, label))
+}
+
+/** A labelled select whose options may change (`refresh`), bound to `map[key]`. */
+export const selectField = (
+  label: string,
+  map: Y.Map<unknown>,
+  key: string,
+  codec: FieldCodec,
+  context: FormContext,
+  options: () => ReadonlyArray<{ value: string; label: string; disabled?: boolean }>,
+): { element: HTMLElement; refresh: () => void } => {
+  const id = controlId(key)
+  const select = h('select', { id, name: key, disabled: context.readOnly, 'data-field': key })
+  const refresh = () => {
+    const current = codec.format(map.get(key))
+    select.replaceChildren(
+      h('option', { value: '', disabled: true }, '—'),
+      ...options().map((option) => h('option', { value: option.value, disabled: option.disabled }, option.label)),
+    )
+    select.value = current
+  }
+  refresh()
+  // Options that depend on something outside the map (the customer list) refresh on this event.
+  context.disposables.listen(select, 'posalpro:refresh', refresh)
+  bindField(select, map, key, codec, context.disposables)
+  // A remote change of the key changes which options are allowed.
+  const observer = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(key)) refresh()
+  }
+  map.observe(observer)
+  context.disposables.add(() => map.unobserve(observer))
+  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select), refresh }
+}
+
+export const fieldset = (legend: string, ...children: HTMLElement[]): HTMLElement =>
+  h('fieldset', {}, h('legend', {}, legend), ...children)

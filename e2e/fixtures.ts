@@ -1,0 +1,70 @@
+import { test as base, expect, type Browser, type BrowserContext, type Page } from 'playwright/test'
+import type { Role } from '../shared/schemas.ts'
+import { fetchDevToken, type TestUser } from '../shared/testing/devTokens.ts'
+
+/** A person in a test: who signs in, and the colour-free name others see. */
+export interface Person {
+  readonly userId: string
+  readonly name: string
+  readonly role: Role
+  readonly tenant?: string
+}
+
+export const ALICE: Person = { userId: 'alice', name: 'Alice Editor', role: 'editor' }
+export const BOB: Person = { userId: 'bob', name: 'Bob Manager', role: 'manager' }
+export const VERA: Person = { userId: 'vera', name: 'Vera Viewer', role: 'viewer' }
+
+/** The server of this run (e2e/globalSetup.ts), or the one a test started itself. */
+export const sharedServerUrl = (): string => {
+  const url = process.env.E2E_HTTP_URL
+  if (!url) throw new Error('E2E_HTTP_URL is not set: run through playwright.config.ts (its globalSetup starts the server)')
+  return url
+}
+
+/** One person's browser: its own context (own IndexedDB, own service worker), one page. */
+export interface Session {
+  readonly context: BrowserContext
+  readonly page: Page
+  readonly person: Person
+}
+
+/** Opens the app as `person` through the real sign-in form. */
+export const signInAs = async (browser: Browser, person: Person, serverUrl = sharedServerUrl()): Promise<Session> => {
+  const context = await browser.newContext({ baseURL: serverUrl, viewport: { width: 1100, height: 800 } })
+  const page = await context.newPage()
+  page.on('pageerror', (error) => console.error(`[${person.userId}] page error: ${error.message}`))
+  await page.goto('/')
+  await page.getByLabel('User id').fill(person.userId)
+  await page.getByLabel('Display name').fill(person.name)
+  await page.getByLabel('Role').selectOption(person.role)
+  await page.getByLabel('Tenant').fill(person.tenant ?? 'acme')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByText(`${person.name} · ${person.role}`)).toBeVisible()
+  return { context, page, person }
+}
+
+/** Opens `<type>/<id>` in the session's page and waits until it is synced with the server. */
+export const openDocumentPage = async (session: Session, name: string, { isNew = false } = {}): Promise<void> => {
+  await session.page.goto(`/#/doc/${name}${isNew ? '?new=1' : ''}`)
+  await expect(session.page.locator('.save-indicator')).toHaveAttribute('data-state', /saved|saving/)
+}
+
+/** A document id no other test uses. */
+export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
+
+/** A real admin token for the admin HTTP API. */
+export const adminToken = (serverUrl = sharedServerUrl(), user: TestUser = {}): Promise<string> =>
+  fetchDevToken(serverUrl, { user: 'root', role: 'admin', tenant: 'acme', ...user })
+
+/** Locators of the editor form, by label, so tests read like what a person does. */
+export const editor = (page: Page) => ({
+  title: page.getByLabel('Title', { exact: true }),
+  status: page.getByLabel('Status'),
+  value: page.getByLabel('Value'),
+  body: page.getByRole('textbox', { name: 'Proposal text' }),
+  saveState: page.locator('.save-indicator'),
+  toasts: page.locator('.toasts'),
+})
+
+export const test = base
+export { expect }
