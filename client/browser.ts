@@ -1,4 +1,5 @@
 import type { DocumentType } from '../shared/documentName.ts'
+import type { NetworkSignal } from './connection.ts'
 import type { DocumentHandle } from './documentHandle.ts'
 import { openIndexeddbLocalStore } from './indexeddbLocalStore.ts'
 import { openDocumentOn, type OpenDocumentOptions } from './openDocument.ts'
@@ -27,11 +28,27 @@ export const openDocument = <T extends DocumentType>(type: T, id: string, option
     {
       WebSocket: globalThis.WebSocket,
       openLocalStore: () => (offline ? openIndexeddbLocalStore(offline.namespace) : null),
+      network: browserNetwork,
     },
     type,
     id,
     options,
   )
+}
+
+/** `navigator.onLine` and the window's online/offline events. */
+const browserNetwork: NetworkSignal = {
+  online: () => navigator.onLine,
+  subscribe: (listener) => {
+    const online = () => listener(true)
+    const offline = () => listener(false)
+    globalThis.addEventListener('online', online)
+    globalThis.addEventListener('offline', offline)
+    return () => {
+      globalThis.removeEventListener('online', online)
+      globalThis.removeEventListener('offline', offline)
+    }
+  },
 }
 
 /**

@@ -57,6 +57,18 @@ export interface ConnectionOptions {
   readonly maxBackoffMs: number
   /** Settles (either way) when the first connection may start: once the local state is loaded. */
   readonly ready: Promise<unknown>
+  /** The device's network state, where the platform knows it (browsers); null: assume online. */
+  readonly network: NetworkSignal | null
+}
+
+/**
+ * What the platform knows about the network (browsers: `navigator.onLine` and the online/offline
+ * events). False means surely offline; true means maybe online — it only decides when to try.
+ */
+export interface NetworkSignal {
+  online(): boolean
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: (online: boolean) => void): () => void
 }
 
 export interface ConnectionEvents {
@@ -114,6 +126,9 @@ export class Connection extends ObservableV2<ConnectionEvents> {
   private destroyed = false
   /** The latest update message sent on the current socket (null before the first, and after it closed). */
   private lastUpdateMessage: CountedMessage | null = null
+  /** False while the platform says the device is offline: no attempts then, and none to wait out after. */
+  private networkOnline: boolean
+  private readonly unsubscribeNetwork: () => void
 
   constructor(private readonly options: ConnectionOptions) {
     super()
@@ -136,6 +151,8 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     this.provider.on('status', this.onProviderStatus)
     this.provider.on('sync', this.onProviderSync)
     this.provider.on('connection-close', this.onConnectionClose)
+    this.networkOnline = options.network?.online() ?? true
+    this.unsubscribeNetwork = options.network?.subscribe(this.onNetworkChange) ?? (() => {})
   }
 
   get status(): ConnectionStatus {
@@ -185,11 +202,16 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     if (this.destroyed) return
     this.disconnect()
     this.destroyed = true
+    this.unsubscribeNetwork()
     this.provider.destroy()
     super.destroy()
   }
 
   private async attempt(): Promise<void> {
+    if (!this.networkOnline) {
+      this.scheduleRetry()
+      return
+    }
     const attemptId = ++this.attemptId
     const current = () => attemptId === this.attemptId && this.wanted && !this.destroyed
     this.phase = 'preparing'
@@ -226,14 +248,41 @@ export class Connection extends ObservableV2<ConnectionEvents> {
   }
 
   private scheduleRetry(): void {
-    this.failures += 1
     this.phase = 'waiting'
+    if (!this.networkOnline) {
+      // No timer: the 'online' event starts the next attempt (onNetworkChange).
+      this.lastAttemptFailed = true
+      this.refreshStatus()
+      return
+    }
+    this.failures += 1
     const delay = Math.min(2 ** this.failures * 100, this.options.maxBackoffMs)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null
       if (this.wanted && !this.destroyed) void this.attempt()
     }, delay)
     this.refreshStatus()
+  }
+
+  /**
+   * Offline: a socket is dropped at once (browsers keep a dead WebSocket open until a timeout,
+   * and its sends vanish) and no attempt is made until the network is back. Online again: the
+   * next attempt starts now instead of after the backoff.
+   */
+  private readonly onNetworkChange = (online: boolean): void => {
+    if (online === this.networkOnline) return
+    this.networkOnline = online
+    if (!this.wanted || this.destroyed) return
+    this.attemptId += 1 // an attempt waiting for its token gives up
+    this.cancelRetry()
+    if (online) {
+      this.failures = 0
+      void this.attempt()
+    } else if (this.phase === 'socket') {
+      this.provider.disconnect() // → onConnectionClose → scheduleRetry, which waits for the network
+    } else {
+      this.scheduleRetry()
+    }
   }
 
   private cancelRetry(): void {

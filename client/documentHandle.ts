@@ -5,7 +5,7 @@ import { modelFor, type DocumentModels } from '../shared/documentModel.ts'
 import type { DocumentName, DocumentType } from '../shared/documentName.ts'
 import type { Notice } from '../shared/extensionProtocol.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
-import { Connection, type CloseInfo, type ConnectionStatus } from './connection.ts'
+import { Connection, type CloseInfo, type ConnectionStatus, type NetworkSignal } from './connection.ts'
 import type { LocalDocument, LocalStore } from './localStore.ts'
 import { SavedTracker } from './savedTracker.ts'
 import type { WebSocketClass } from './outgoingMessages.ts'
@@ -34,6 +34,8 @@ export interface DocumentHandleSetup<T extends DocumentType> {
   readonly getToken: (() => Promise<string> | string) | undefined
   readonly connect: boolean
   readonly maxBackoffMs: number
+  /** The platform's network state (browsers), or null. */
+  readonly network: NetworkSignal | null
 }
 
 /**
@@ -81,6 +83,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
       getToken: setup.getToken,
       maxBackoffMs: setup.maxBackoffMs,
       ready: this.loaded,
+      network: setup.network,
     })
     this.connection.on('status', this.onStatus)
     this.connection.on('sent', ({ kind, number }) => {

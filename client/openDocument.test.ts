@@ -372,6 +372,56 @@ describe('openDocument (Node)', () => {
     urls.forEach((url, index) => assert.ok(url.endsWith(`token=${issued[index]}`), url))
   })
 
+  test('a platform network signal: offline drops the socket at once and makes no attempt; online reconnects without waiting out the backoff', async () => {
+    const server = cleanup.add(await startServer(), (s) => s.dispose())
+    let online = true
+    const listeners = new Set<(online: boolean) => void>()
+    const setOnline = (value: boolean) => {
+      online = value
+      for (const listener of listeners) listener(value)
+    }
+    let attempts = 0
+    class CountingAttempts extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[]) {
+        attempts += 1
+        super(address, protocols)
+      }
+    }
+    const handle = cleanup.add(
+      openDocumentOn(
+        {
+          WebSocket: CountingAttempts as unknown as WebSocketClass,
+          openLocalStore: () => null,
+          network: { online: () => online, subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)) },
+        },
+        'proposal',
+        'network',
+        // A backoff far longer than the test: only the online event can explain a quick reconnect.
+        { url: server.url, getToken: devTokens(server.url), maxBackoffMs: 600_000 },
+      ),
+      (h) => h.destroy(),
+    )
+    await handle.whenSynced()
+    assert.equal(attempts, 1)
+
+    setOnline(false)
+    assert.equal(handle.status, 'offline', 'at once, not after a timeout')
+    await eventually(() => assert.equal(server.server.peers.size, 0))
+    handle.model.meta.set('title', 'made offline')
+    assert.equal(handle.saved, false)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(attempts, 1, 'no attempt while offline')
+
+    setOnline(true)
+    await handle.whenSaved()
+    assert.equal(handle.status, 'synced')
+    assert.equal(attempts, 2)
+    assert.equal((await readFromServer(server, 'network')).title, 'made offline')
+    assert.equal(listeners.size, 1)
+    await handle.destroy()
+    assert.equal(listeners.size, 0, 'destroy unsubscribes')
+  })
+
   test('destroy releases everything; waiting promises reject with ERR_HANDLE_DESTROYED', async () => {
     const dataDir = cleanup.add(await tempDir('posalpro-server-'), (dir) => dir.remove())
     const local = cleanup.add(await tempDir('posalpro-client-'), (dir) => dir.remove())

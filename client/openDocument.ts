@@ -1,5 +1,6 @@
 import { documentName, type DocumentName, type DocumentType } from '../shared/documentName.ts'
 import { DocumentHandle } from './documentHandle.ts'
+import type { NetworkSignal } from './connection.ts'
 import type { LocalStore } from './localStore.ts'
 import type { WebSocketClass } from './outgoingMessages.ts'
 
@@ -31,6 +32,8 @@ export interface Platform {
   readonly WebSocket: WebSocketClass
   /** Opens the store for this document, or returns null for none; called once the name is valid. */
   readonly openLocalStore: (document: DocumentName) => LocalStore | null
+  /** Where the platform knows whether the device is online (browsers); omitted: assume it is. */
+  readonly network?: NetworkSignal
 }
 
 /**
@@ -54,5 +57,6 @@ export const openDocumentOn = <T extends DocumentType>(
     getToken: options.getToken,
     connect: options.connect ?? true,
     maxBackoffMs: options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+    network: platform.network ?? null,
   })
 }

@@ -1,4 +1,4 @@
-import { test as base, expect, type Browser, type BrowserContext, type Page } from 'playwright/test'
+import { test as base, expect, type Browser, type BrowserContext, type Locator, type Page } from 'playwright/test'
 import type { Role } from '../shared/schemas.ts'
 import { fetchDevToken, type TestUser } from '../shared/testing/devTokens.ts'
 
@@ -65,6 +65,14 @@ export const editor = (page: Page) => ({
   saveState: page.locator('.save-indicator'),
   toasts: page.locator('.toasts'),
 })
+
+/** A rich-text field's text as its users read it: without the other users' caret labels. */
+export const textWithoutCarets = (field: Locator): Promise<string> =>
+  field.evaluate((element) => {
+    const copy = element.cloneNode(true) as HTMLElement
+    for (const caret of copy.querySelectorAll('.ProseMirror-yjs-cursor')) caret.remove()
+    return copy.textContent ?? ''
+  })
 
 export const test = base
 export { expect }

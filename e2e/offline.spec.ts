@@ -1,0 +1,39 @@
+import { ALICE, BOB, editor, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId } from './fixtures.ts'
+
+test('offline: edits survive a reload without network (IndexedDB, service worker) and reach the other user when back online', async ({ browser }) => {
+  const name = `proposal/${uniqueId('off')}`
+  const alice = await signInAs(browser, ALICE)
+  const bob = await signInAs(browser, BOB)
+  try {
+    await openDocumentPage(alice, name, { isNew: true })
+    await openDocumentPage(bob, name)
+    const a = editor(alice.page)
+    await expect(a.saveState).toHaveText('Saved')
+    // The service worker has cached the app shell once it controls the page (it claims at once).
+    await alice.page.waitForFunction(() => navigator.serviceWorker.controller !== null)
+
+    await alice.context.setOffline(true)
+    await expect(a.saveState).toHaveAttribute('data-state', 'offline')
+    await a.title.fill('Written on the train')
+    await a.body.click()
+    await alice.page.keyboard.type('Offline paragraph.')
+    await expect(a.saveState).toHaveText(/^Offline — \d+ changes? kept on this device$/)
+
+    // Reload with no network: the page comes from the service worker, the document from IndexedDB.
+    await alice.page.reload()
+    await expect(a.title).toHaveValue('Written on the train')
+    await expect.poll(() => textWithoutCarets(a.body)).toContain('Offline paragraph.')
+    await expect(a.saveState).toHaveText(/^Offline — \d+ changes? kept on this device$/)
+    // Bob has seen none of it.
+    await expect(editor(bob.page).title).toHaveValue('Untitled proposal')
+
+    await alice.context.setOffline(false)
+    const b = editor(bob.page)
+    await expect(b.title).toHaveValue('Written on the train')
+    await expect.poll(() => textWithoutCarets(b.body)).toContain('Offline paragraph.')
+    await expect(a.saveState).toHaveText('Saved')
+  } finally {
+    await alice.context.close()
+    await bob.context.close()
+  }
+})

@@ -1,0 +1,66 @@
+import type { DocumentHandle } from '../client/browser.ts'
+import { ALICE, BOB, adminToken, editor, expect, openDocumentPage, sharedServerUrl, signInAs, test, uniqueId } from './fixtures.ts'
+
+test('a forbidden change forced through the handle is rejected: the toast names the rule, the field reverts for both users', async ({ browser }) => {
+  const name = `proposal/${uniqueId('rej')}`
+  const alice = await signInAs(browser, ALICE)
+  const bob = await signInAs(browser, BOB)
+  try {
+    await openDocumentPage(alice, name, { isNew: true })
+    await openDocumentPage(bob, name)
+    const a = editor(alice.page)
+    const b = editor(bob.page)
+    await expect(a.status).toHaveValue('draft')
+    // The form offers only what the rules allow an editor: draft → in review, not approved.
+    await expect(a.status.locator('option[value="approved"]')).toHaveCount(0)
+
+    // Forced past the form: draft → approved skips review (status-transition).
+    await alice.page.evaluate(() => {
+      const handle = (window as unknown as { posalpro: { handle: DocumentHandle<'proposal'> } }).posalpro.handle
+      handle.model.meta.set('status', 'approved')
+    })
+    await expect(a.toasts).toContainText('rejected (status-transition)')
+    await expect(a.status).toHaveValue('draft')
+    await expect(b.status).toHaveValue('draft')
+    await expect(a.saveState).toHaveText('Saved')
+  } finally {
+    await alice.context.close()
+    await bob.context.close()
+  }
+})
+
+test('a financial change by an editor is held for review; once an admin approves it, both users see the value', async ({ browser }) => {
+  const name = `proposal/${uniqueId('rev')}`
+  const alice = await signInAs(browser, ALICE)
+  const bob = await signInAs(browser, BOB)
+  try {
+    await openDocumentPage(alice, name, { isNew: true })
+    await openDocumentPage(bob, name)
+    const a = editor(alice.page)
+    const b = editor(bob.page)
+
+    await a.value.fill('125000')
+    await a.value.press('Tab')
+    await expect(a.toasts).toContainText('held for review (financial-review)')
+    // Held: not applied, so the field shows the document's value (none) for both.
+    await expect(a.value).toHaveValue('')
+    await expect(b.value).toHaveValue('')
+
+    const server = sharedServerUrl()
+    const token = await adminToken()
+    const listed = (await (await fetch(`${server}/admin/reviews?status=pending`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      reviews: Array<{ id: string; document: string }>
+    }
+    const item = listed.reviews.find((review) => review.document === name)
+    expect(item, `a pending review item for ${name}`).toBeTruthy()
+    const decided = await fetch(`${server}/admin/reviews/${item!.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    expect(decided.status).toBe(200)
+
+    await expect(a.value).toHaveValue('125000')
+    await expect(b.value).toHaveValue('125000')
+    await expect(a.toasts).toContainText('Review of financial.value')
+  } finally {
+    await alice.context.close()
+    await bob.context.close()
+  }
+})

@@ -1,0 +1,38 @@
+import { ALICE, VERA, editor, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId } from './fixtures.ts'
+
+test('a viewer sees a read-only editor, cannot change anything, and still sees live changes', async ({ browser }) => {
+  const name = `proposal/${uniqueId('view')}`
+  const alice = await signInAs(browser, ALICE)
+  const vera = await signInAs(browser, VERA)
+  try {
+    await openDocumentPage(alice, name, { isNew: true })
+    await editor(alice.page).title.fill('Visible to viewers')
+    await editor(alice.page).body.click()
+    await alice.page.keyboard.type('Read me.')
+    await openDocumentPage(vera, name)
+    const v = editor(vera.page)
+
+    await expect(vera.page.getByRole('note')).toHaveText('Read-only: you are signed in as a viewer.')
+    await expect(v.title).toHaveValue('Visible to viewers')
+    for (const field of [v.title, v.status, v.value, vera.page.getByLabel('Customer'), vera.page.getByLabel('Due date')]) await expect(field).toBeDisabled()
+    await expect(v.body).toHaveAttribute('contenteditable', 'false')
+    await expect(vera.page.getByRole('toolbar')).toHaveCount(0)
+
+    // Typing into the text does nothing.
+    await v.body.click()
+    await vera.page.keyboard.type('viewer was here')
+    await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me.')
+
+    // Live changes still arrive.
+    await alice.page.keyboard.type(' Updated.')
+    await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me. Updated.')
+    await expect.poll(() => textWithoutCarets(editor(alice.page).body)).toBe('Read me. Updated.')
+
+    // The document list has no "new" buttons for a viewer.
+    await vera.page.goto('/#/')
+    await expect(vera.page.getByRole('button', { name: 'New proposal' })).toBeDisabled()
+  } finally {
+    await alice.context.close()
+    await vera.context.close()
+  }
+})
