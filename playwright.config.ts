@@ -26,6 +26,9 @@ export default defineConfig({
       // network refuses; --no-sandbox because CI runs as root.
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
+    // Actions and navigations wait no longer than assertions: a hang fails with the step that hung.
+    actionTimeout: 20_000,
+    navigationTimeout: 20_000,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },

@@ -4,6 +4,7 @@ import type { DocumentHandle } from './documentHandle.ts'
 import { openLeveldbLocalStore } from './leveldbLocalStore.ts'
 import { openDocumentOn, type OpenDocumentOptions, type Platform } from './openDocument.ts'
 import type { WebSocketClass } from './outgoingMessages.ts'
+import { prefetchWith, type PrefetchOptions, type PrefetchResult, type PrefetchTarget } from './prefetch.ts'
 
 /**
  * The client for Node desktop shells: `ws` as the WebSocket, LevelDB as the local store.
@@ -32,7 +33,18 @@ export const openDocument = <T extends DocumentType>(type: T, id: string, option
   return openDocumentOn(platform, type, id, options)
 }
 
+/**
+ * Brings `targets` into the local LevelDB for offline work ("travel mode"); see prefetchWith.
+ * Needs `options.offline`: without a local store there is nothing to keep.
+ */
+export const prefetch = (
+  targets: readonly PrefetchTarget[],
+  options: NodeOpenDocumentOptions & { readonly offline: { readonly directory: string } },
+  progress: PrefetchOptions = {},
+): Promise<PrefetchResult[]> => prefetchWith((type, id) => openDocument(type, id, options), targets, progress)
+
 export type { DocumentHandle, DocumentHandleEvents } from './documentHandle.ts'
+export type { PrefetchOptions, PrefetchResult, PrefetchTarget } from './prefetch.ts'
 export type { CloseInfo, ConnectionStatus } from './connection.ts'
 export type { OpenDocumentOptions } from './openDocument.ts'
 export type { LocalStore, LocalDocument } from './localStore.ts'

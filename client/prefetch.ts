@@ -20,6 +20,8 @@ export interface PrefetchOptions {
   readonly concurrency?: number
   /** Called after each document, for a progress bar. */
   readonly onProgress?: (done: number, total: number, result: PrefetchResult) => void
+  /** Called with each document once it is synced and saved, before it is released (to note its title, say). */
+  readonly onFetched?: (handle: DocumentHandle) => void
 }
 
 /**
@@ -33,14 +35,14 @@ export interface PrefetchOptions {
 export const prefetchWith = async (
   open: (type: DocumentType, id: string) => DocumentHandle,
   targets: readonly PrefetchTarget[],
-  { concurrency = 4, onProgress }: PrefetchOptions = {},
+  { concurrency = 4, onProgress, onFetched }: PrefetchOptions = {},
 ): Promise<PrefetchResult[]> => {
   const results: PrefetchResult[] = []
   let next = 0
   const worker = async () => {
     while (next < targets.length) {
       const target = targets[next++]!
-      const result = await prefetchOne(open, target)
+      const result = await prefetchOne(open, target, onFetched)
       results.push(result)
       onProgress?.(results.length, targets.length, result)
     }
@@ -49,7 +51,11 @@ export const prefetchWith = async (
   return results
 }
 
-const prefetchOne = async (open: (type: DocumentType, id: string) => DocumentHandle, target: PrefetchTarget): Promise<PrefetchResult> => {
+const prefetchOne = async (
+  open: (type: DocumentType, id: string) => DocumentHandle,
+  target: PrefetchTarget,
+  onFetched: ((handle: DocumentHandle) => void) | undefined,
+): Promise<PrefetchResult> => {
   let handle: DocumentHandle
   try {
     handle = open(target.type, target.id)
@@ -65,6 +71,7 @@ const prefetchOne = async (open: (type: DocumentType, id: string) => DocumentHan
   refused.catch(() => {})
   try {
     await Promise.race([Promise.all([handle.whenLoaded(), handle.whenSynced(), handle.whenSaved()]), refused])
+    onFetched?.(handle)
     await handle.destroy() // flushes the local store
     return { name: handle.name, ok: true }
   } catch (error) {

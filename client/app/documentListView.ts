@@ -1,6 +1,8 @@
 import { DOCUMENT_TYPES, type DocumentType } from '../../shared/documentName.ts'
 import { prefetch } from '../browser.ts'
+import type { DocumentModel } from '../../shared/documentModel.ts'
 import { h } from './dom.ts'
+import { titleOf } from './documentTitle.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
@@ -70,11 +72,16 @@ export const documentListView = (
     void prefetch(
       targets,
       { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } },
-      { onProgress: (done, total) => (keep.textContent = `Keeping… ${done}/${total}`) },
+      {
+        onProgress: (done, total) => (keep.textContent = `Keeping… ${done}/${total}`),
+        // Kept documents are listed offline too, with their titles.
+        onFetched: (handle) => catalog.remember({ type: handle.type, id: handle.id, title: titleOf(handle.model as DocumentModel) }),
+      },
     ).then((results) => {
       const failed = results.filter((result) => !result.ok)
       keep.disabled = false
       keep.textContent = 'Keep all on this device'
+      render()
       if (failed.length === 0) toasts.show(`${results.length} documents are kept on this device for offline work.`)
       else toasts.show(`${failed.length} of ${results.length} documents could not be kept: ${failed[0]!.error?.message ?? ''}`, 'error')
     })

@@ -6,6 +6,7 @@ import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { presenceList, type PresenceUser } from './presenceList.ts'
 import { saveIndicator } from './saveIndicator.ts'
+import { titleOf } from './documentTitle.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
@@ -137,17 +138,6 @@ const initialize = (model: DocumentModel, session: Session): void => {
         return
     }
   })
-}
-
-const titleOf = (model: DocumentModel): string => {
-  switch (model.type) {
-    case 'proposal':
-      return model.meta.get('title') ?? ''
-    case 'customer':
-      return model.fields.get('name') ?? ''
-    case 'content':
-      return model.meta.get('title') ?? ''
-  }
 }
 
 const formFor = (model: DocumentModel, context: EditorContext): HTMLElement => {

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { tempDir } from '../shared/testing/tempDir.ts'
+import { startServer } from './testing/startServer.ts'
+
+/** A built app directory with known contents (what client/app/build.ts writes). */
+const appFixture = async () => {
+  const dir = await tempDir('posalpro-app-')
+  await mkdir(dir.path, { recursive: true })
+  await writeFile(path.join(dir.path, 'index.html'), '<!doctype html><title>app</title>')
+  await writeFile(path.join(dir.path, 'app.js'), 'console.log("app")')
+  await writeFile(path.join(dir.path, 'app.css'), 'body{}')
+  await writeFile(path.join(dir.path, 'sw.js'), 'self.addEventListener("fetch",()=>{})')
+  await writeFile(path.join(dir.path, 'secret.txt'), 'not for the web')
+  return dir
+}
+
+describe('the demo app is served at /', () => {
+  test('the page, script, style and service worker with their types; revalidation with ETag; HEAD; CSP on the page', async () => {
+    const app = await appFixture()
+    const server = await startServer({ appDir: app.path })
+    try {
+      const page = await fetch(`${server.httpUrl}/`)
+      assert.equal(page.status, 200)
+      assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8')
+      assert.equal(page.headers.get('cache-control'), 'no-cache')
+      assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
+      assert.equal(await page.text(), '<!doctype html><title>app</title>')
+
+      const script = await fetch(`${server.httpUrl}/app.js`)
+      assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8')
+      assert.equal(await script.text(), 'console.log("app")')
+      assert.equal((await fetch(`${server.httpUrl}/app.css`)).headers.get('content-type'), 'text/css; charset=utf-8')
+      const worker = await fetch(`${server.httpUrl}/sw.js`)
+      assert.equal(worker.headers.get('service-worker-allowed'), '/')
+      assert.equal(worker.headers.get('cache-control'), 'no-cache')
+
+      const etag = script.headers.get('etag')
+      assert.ok(etag)
+      const again = await fetch(`${server.httpUrl}/app.js`, { headers: { 'if-none-match': etag } })
+      assert.equal(again.status, 304)
+      assert.equal(await again.text(), '')
+
+      const head = await fetch(`${server.httpUrl}/app.js`, { method: 'HEAD' })
+      assert.equal(head.status, 200)
+      assert.equal(head.headers.get('content-length'), String('console.log("app")'.length))
+    } finally {
+      await server.dispose()
+      await app.remove()
+    }
+  })
+
+  test('only the files the build writes: other files, traversal and other methods are refused', async () => {
+    const app = await appFixture()
+    const server = await startServer({ appDir: app.path })
+    try {
+      for (const pathname of ['/secret.txt', '/../package.json', '/%2e%2e/package.json', '/app.js/../secret.txt']) {
+        const response = await fetch(`${server.httpUrl}${pathname}`)
+        assert.equal(response.status, 404, pathname)
+        assert.doesNotMatch(await response.text(), /not for the web/)
+      }
+      const post = await fetch(`${server.httpUrl}/`, { method: 'POST', body: 'x' })
+      assert.equal(post.status, 405)
+    } finally {
+      await server.dispose()
+      await app.remove()
+    }
+  })
+
+  test('without a build, / says how to build it (404 with a code); the API still works', async () => {
+    const empty = await tempDir('posalpro-no-app-')
+    const server = await startServer({ appDir: empty.path })
+    try {
+      const page = await fetch(`${server.httpUrl}/`)
+      assert.equal(page.status, 404)
+      const body = (await page.json()) as { error: { code: string; message: string } }
+      assert.equal(body.error.code, 'ERR_NOT_FOUND')
+      assert.match(body.error.message, /the demo app is not built .* run npm run build/)
+      assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200)
+    } finally {
+      await server.dispose()
+      await empty.remove()
+    }
+  })
+})
