@@ -5,7 +5,7 @@ import { revertTo } from './documentRevert.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
 import * as Y from 'yjs'
 import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
-import { bearerToken, hasRole, type Identity, type TokenVerifier } from './auth/index.ts'
+import { hasRole, verifyBearer, type Identity, type TokenVerifier } from './auth/index.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
 import type { ReviewDecisions } from './reviews/reviewDecisions.ts'
 import type { RoomRegistry } from './roomRegistry.ts'
@@ -208,7 +208,7 @@ const importDocument = async (context: AdminContext, admin: Identity, document: 
 }
 
 const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifier): Promise<Identity> => {
-  const identity = await verifier.verify(bearerToken(request.headers))
+  const identity = await verifyBearer(request.headers, verifier)
   if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
   return identity
 }

@@ -37,7 +37,10 @@ describe('GET /api/documents', () => {
 
       const missing = await fetch(`${server.httpUrl}/api/documents`)
       assert.equal(missing.status, 401)
-      assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'ERR_TOKEN_MISSING')
+      assert.deepEqual(((await missing.json()) as { error: unknown }).error, {
+        code: 'ERR_TOKEN_MISSING',
+        message: 'no token: send it as "Authorization: Bearer <token>"',
+      })
       const bad = await list('not-a-jwt')
       assert.equal(bad.status, 401)
       assert.equal(bad.body.error?.code, 'ERR_TOKEN_INVALID')

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isCollabError } from '../shared/errors.ts'
-import { bearerToken, type TokenVerifier } from './auth/index.ts'
+import { verifyBearer, type TokenVerifier } from './auth/index.ts'
 import type { DocumentIndex } from './documentIndex.ts'
 import { sendError, sendJson } from './httpReply.ts'
 
@@ -16,7 +16,7 @@ export const answerDocumentList = async (
   context: { readonly verifier: TokenVerifier; readonly index: DocumentIndex },
 ): Promise<void> => {
   try {
-    const identity = await context.verifier.verify(bearerToken(request.headers))
+    const identity = await verifyBearer(request.headers, context.verifier)
     const documents = context.index.namesOf(identity.tenant).map((name) => {
       const [type = '', id = ''] = name.split('/')
       return { name, type, id }

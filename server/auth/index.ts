@@ -14,7 +14,7 @@ export {
   BEARER_SUBPROTOCOL_PREFIX,
   COLLAB_SUBPROTOCOL,
   TOKEN_QUERY_PARAM,
-  bearerToken,
+  verifyBearer,
   offeredSubprotocols,
   redactTokenInUrl,
   selectSubprotocol,

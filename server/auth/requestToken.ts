@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { AuthError, AuthErrorCode } from './authError.ts'
+import type { Identity } from './identity.ts'
+import type { TokenVerifier } from './tokenVerifier.ts'
 
 /**
  * Where a WebSocket client puts its token. Two ways, because clients differ:
@@ -77,5 +79,12 @@ export const redactTokenInUrl = (url: URL): string => {
   return copy.pathname + copy.search
 }
 
-/** The token of an HTTP API request: `Authorization: Bearer <jwt>`, or '' (verify('') refuses it as missing). */
-export const bearerToken = (headers: IncomingHttpHeaders): string => /^Bearer (.+)$/i.exec(headers.authorization ?? '')?.[1] ?? ''
+/**
+ * Verifies the token of an HTTP API request (`Authorization: Bearer <jwt>`). A request without
+ * one is told where an HTTP API expects it (the verifier's own message is about WebSockets).
+ */
+export const verifyBearer = async (headers: IncomingHttpHeaders, verifier: TokenVerifier): Promise<Identity> => {
+  const token = /^Bearer (.+)$/i.exec(headers.authorization ?? '')?.[1]
+  if (!token) throw new AuthError(AuthErrorCode.TokenMissing, 'missing', 'no token: send it as "Authorization: Bearer <token>"')
+  return verifier.verify(token)
+}
