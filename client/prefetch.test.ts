@@ -26,14 +26,15 @@ describe('prefetch (travel mode)', () => {
         [
           { type: 'proposal', id: 'trip-1' },
           { type: 'proposal', id: 'not/valid' },
-          { type: 'proposal', id: 'trip-2' },
+          'proposal/trip-2',
           { type: 'content', id: 'terms' },
+          'invoice/x',
         ],
         { url: server.url, getToken: () => fetchDevToken(server.httpUrl), offline: { directory: local.path }, maxBackoffMs: 100 },
         { concurrency: 2, onProgress: (done) => progress.push(done) },
       )
       for (const writer of writers) writer.destroy()
-      assert.deepEqual(progress, [1, 2, 3, 4])
+      assert.deepEqual(progress, [1, 2, 3, 4, 5])
       const byName = new Map(results.map((result) => [result.name, result]))
       assert.equal(byName.get('proposal/trip-1')?.ok, true)
       assert.equal(byName.get('proposal/trip-2')?.ok, true)
@@ -41,6 +42,9 @@ describe('prefetch (travel mode)', () => {
       const bad = byName.get('proposal/not/valid')
       assert.equal(bad?.ok, false)
       assert.equal((bad?.error as { code?: string } | undefined)?.code, 'ERR_BAD_DOCUMENT_NAME')
+      const unknownType = byName.get('invoice/x')
+      assert.equal(unknownType?.ok, false)
+      assert.equal((unknownType?.error as { code?: string } | undefined)?.code, 'ERR_UNKNOWN_DOCUMENT_TYPE')
 
       await server.dispose() // the trip: no server
       for (const [type, id, title] of [

@@ -1,11 +1,8 @@
-import type { DocumentType } from '../shared/documentName.ts'
+import { parseDocumentName, type DocumentType } from '../shared/documentName.ts'
 import type { DocumentHandle } from './documentHandle.ts'
 
-/** A document to keep on this device: `{type, id}`. */
-export interface PrefetchTarget {
-  readonly type: DocumentType
-  readonly id: string
-}
+/** A document to keep on this device: `{type, id}` or its name, `'<type>/<id>'`. */
+export type PrefetchTarget = { readonly type: DocumentType; readonly id: string } | string
 
 export interface PrefetchResult {
   /** `<type>/<id>`. */
@@ -58,9 +55,10 @@ const prefetchOne = async (
 ): Promise<PrefetchResult> => {
   let handle: DocumentHandle
   try {
-    handle = open(target.type, target.id)
+    const { type, id } = typeof target === 'string' ? parseDocumentName(target) : target
+    handle = open(type, id)
   } catch (error) {
-    return { name: `${target.type}/${target.id}`, ok: false, error: error as Error }
+    return { name: typeof target === 'string' ? target : `${target.type}/${target.id}`, ok: false, error: error as Error }
   }
   // A terminal close (no access, unknown type) ends the attempt at once instead of retrying forever.
   const refused = new Promise<never>((_, reject) => {
