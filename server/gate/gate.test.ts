@@ -93,6 +93,15 @@ describe('the validation gate through real connections', () => {
     // Approved is final: an editor cannot move it back.
     editor.map('meta').set('status', 'draft')
     await expectCompensated(room, editor, manager, ['meta', 'status'], 'approved', 'approved-is-final')
+    // What approving required keeps holding: the customer stays (changed by an admin only, to an
+    // existing one), the value stays > 0 (also for an admin).
+    editor.map('meta').set('customerId', 'c-other')
+    await expectCompensated(room, editor, manager, ['meta', 'customerId'], 'c-real', 'approver-role')
+    const admin = await open(room, { user: 'ada', role: 'admin' })
+    admin.map('meta').delete('customerId')
+    await expectCompensated(room, admin, manager, ['meta', 'customerId'], 'c-real', 'approver-role')
+    admin.map('financial').set('value', 0)
+    await expectCompensated(room, admin, manager, ['financial', 'value'], 50_000, 'approver-role')
   })
 
   test('an offline editor moves an approved proposal back to draft while a manager approves online', async () => {

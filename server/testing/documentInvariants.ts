@@ -19,6 +19,7 @@ import { MAP_SCHEMAS, type ProposalStatus, type Role } from '../../shared/schema
  *   is one of the seven, every approval names a valid role, every figure is in range, …)
  * - `customer-required`: a customer's name, when present, is not blank; an email, when present,
  *   is valid (also a schema matter).
+ * - `approver-role`: an approved (or later) proposal has `financial.value > 0` and a `customerId`.
  *
  * TRANSITION RULES constrain how a state may change and who may change it; a state alone cannot
  * show a violation. They are checked per accepted update, on the state before and after it and
@@ -29,10 +30,10 @@ import { MAP_SCHEMAS, type ProposalStatus, type Role } from '../../shared/schema
  *   never removes it. Across many updates: the status stays reachable in the lifecycle graph.
  * - `approved-is-final`: implied by the above (nothing leads back from approved or later), and it
  *   composes: once approved-or-later, always approved-or-later.
- * - `approver-role`: the update that sets approved/rejected is by a manager+, and approving leaves
- *   `financial.value > 0` and an existing `customerId`. NOT a state invariant: afterwards an admin
- *   may change `financial.value` (to 0 as well), and no rule protects `meta.customerId` after the
- *   approval, so an approved proposal may later point to a missing customer or have value 0.
+ * - `approver-role`: the update that sets approved/rejected is by a manager+. What approving
+ *   requires then keeps holding (a STATE invariant, checked in `stateProblems`): an approved (or
+ *   later) proposal has `financial.value > 0` and a `customerId` (its customer existing is checked
+ *   where the test knows the customers).
  * - `financial-review`: a `financial.*` change that stands is by a manager+ (an editor's is held
  *   for review and compensated), and by an admin once the status was approved-or-later.
  * - `team-admin-only`, `higher-role-wins`, `read-only`: who changed `team`, an approval, anything.
@@ -89,6 +90,12 @@ export const stateProblems = (type: DocumentType, snapshot: DocumentSnapshot): s
       }
       if (!schema.safeParse(value).success) problems.push(`schema: ${path} = ${show(value)} does not pass its schema`)
     }
+  }
+  if (type === 'proposal' && isApprovedOrLater(mapOf(snapshot, 'meta').status)) {
+    const { value } = mapOf(snapshot, 'financial')
+    const { customerId, status } = mapOf(snapshot, 'meta')
+    if (!(typeof value === 'number' && value > 0)) problems.push(`approver-role: ${String(status)} with financial.value ${show(value)}`)
+    if (typeof customerId !== 'string' || customerId === '') problems.push(`approver-role: ${String(status)} without a customerId`)
   }
   if (type === 'customer') {
     const name = mapOf(snapshot, 'fields').name

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { approverRoleRule } from './approverRoleRule.ts'
-import { contextFor, set, verdicts, type Snapshot } from './testing/contexts.ts'
+import { contextFor, remove, set, verdicts, type Snapshot } from './testing/contexts.ts'
 import type { Role } from '../schemas.ts'
 
 const READY: Snapshot = { meta: { status: 'in_review', customerId: 'c-1' }, financial: { value: 1000 } }
@@ -72,5 +72,44 @@ describe('approver-role rule', () => {
 
   it('ignores re-setting the status it already has', () => {
     assert.deepEqual(evaluate('editor', { meta: { status: 'approved' } }), [])
+  })
+
+  describe('while approved (or later), what approval required keeps holding', () => {
+    const APPROVED: Snapshot = { meta: { status: 'approved', customerId: 'c-1' }, financial: { value: 1000 } }
+    const customers = ['c-1', 'c-2']
+
+    it('rejects a customer change by anyone but an admin', () => {
+      for (const role of ['editor', 'manager'] as const) {
+        for (const status of ['approved', 'submitted', 'won', 'lost']) {
+          const violations = evaluate(role, { ...APPROVED, meta: { status, customerId: 'c-1' } }, [set('meta.customerId', 'c-2')], customers)
+          assert.deepEqual(verdicts(violations), [['approver-role', 'reject', 'meta.customerId']], `${role} ${status}`)
+          assert.equal(violations[0]?.message, `the proposal is ${status}; only an admin can change its customer`)
+        }
+      }
+    })
+
+    it('lets an admin move it to another existing customer, but never to none or to a missing one', () => {
+      assert.deepEqual(evaluate('admin', APPROVED, [set('meta.customerId', 'c-2')], customers), [])
+      const missing = evaluate('admin', APPROVED, [set('meta.customerId', 'c-9')], customers)
+      assert.deepEqual(verdicts(missing), [['approver-role', 'reject', 'meta.customerId']])
+      assert.equal(missing[0]?.message, 'the proposal is approved: it needs an existing customer, and customer/c-9 does not exist')
+      const cleared = evaluate('admin', APPROVED, [remove('meta.customerId')], customers)
+      assert.deepEqual(verdicts(cleared), [['approver-role', 'reject', 'meta.customerId']])
+      assert.equal(cleared[0]?.message, 'the proposal is approved: it needs a meta.customerId')
+    })
+
+    it('rejects clearing financial.value or setting it to 0, also by an admin; a positive change by an admin passes', () => {
+      for (const change of [remove('financial.value'), set('financial.value', 0)]) {
+        const violations = evaluate('admin', APPROVED, [change], customers)
+        assert.deepEqual(verdicts(violations), [['approver-role', 'reject', 'financial.value']])
+        assert.equal(violations[0]?.message, 'the proposal is approved: it needs financial.value > 0')
+      }
+      assert.deepEqual(evaluate('admin', APPROVED, [set('financial.value', 1200)], customers), [])
+    })
+
+    it('does not apply before approval, nor to a rejected proposal', () => {
+      assert.deepEqual(evaluate('editor', READY, [set('meta.customerId', 'c-2'), remove('financial.value')], customers), [])
+      assert.deepEqual(evaluate('editor', { ...READY, meta: { status: 'rejected' } }, [remove('meta.customerId')], customers), [])
+    })
   })
 })
