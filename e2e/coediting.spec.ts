@@ -1,12 +1,7 @@
-import { ALICE, BOB, editor, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId } from './fixtures.ts'
+import { ALICE, BOB, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('two users co-edit title and body live, and see each other (caret, name, presence)', async ({ browser }, testInfo) => {
-  const name = `proposal/${uniqueId('co')}`
-  const alice = await signInAs(browser, ALICE)
-  const bob = await signInAs(browser, BOB)
-  try {
-    await openDocumentPage(alice, name, { isNew: true })
-    await openDocumentPage(bob, name)
+  await withSharedProposal(browser, [ALICE, BOB], async (alice, bob) => {
     const a = editor(alice.page)
     const b = editor(bob.page)
 
@@ -36,8 +31,5 @@ test('two users co-edit title and body live, and see each other (caret, name, pr
     // The artifact README points to: the editor with two users.
     const screenshot = await alice.page.screenshot({ path: testInfo.outputPath('two-users-editing.png'), fullPage: true })
     await testInfo.attach('two-users-editing', { body: screenshot, contentType: 'image/png' })
-  } finally {
-    await alice.context.close()
-    await bob.context.close()
-  }
+  })
 })

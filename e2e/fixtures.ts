@@ -49,6 +49,29 @@ export const openDocumentPage = async (session: Session, name: string, { isNew =
   await expect(session.page.locator('.save-indicator')).toHaveAttribute('data-state', /saved|saving/)
 }
 
+/**
+ * Two people with the same new proposal open (the first creates it, `?new=1`), each in a browser
+ * context of its own; the contexts are closed whatever happens.
+ */
+export const withSharedProposal = async (
+  browser: Browser,
+  [first, second]: readonly [Person, Person],
+  run: (a: Session, b: Session, name: string) => Promise<void>,
+  { prefix = 'p', serverUrl = sharedServerUrl() }: { prefix?: string; serverUrl?: string } = {},
+): Promise<void> => {
+  const name = `proposal/${uniqueId(prefix)}`
+  const sessions: Session[] = []
+  try {
+    sessions.push(await signInAs(browser, first, serverUrl), await signInAs(browser, second, serverUrl))
+    const [a, b] = sessions as [Session, Session]
+    await openDocumentPage(a, name, { isNew: true })
+    await openDocumentPage(b, name)
+    await run(a, b, name)
+  } finally {
+    for (const session of sessions) await session.context.close()
+  }
+}
+
 /** A document id no other test uses. */
 export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
 

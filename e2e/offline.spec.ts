@@ -1,13 +1,9 @@
-import { ALICE, BOB, editor, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId } from './fixtures.ts'
+import { ALICE, BOB, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('offline: edits survive a reload without network (IndexedDB, service worker) and reach the other user when back online', async ({ browser }) => {
-  const name = `proposal/${uniqueId('off')}`
-  const alice = await signInAs(browser, ALICE)
-  const bob = await signInAs(browser, BOB)
-  try {
-    await openDocumentPage(alice, name, { isNew: true })
-    await openDocumentPage(bob, name)
+  await withSharedProposal(browser, [ALICE, BOB], async (alice, bob) => {
     const a = editor(alice.page)
+    const b = editor(bob.page)
     await expect(a.saveState).toHaveText('Saved')
     // The service worker has cached the app shell once it controls the page (it claims at once).
     await alice.page.waitForFunction(() => navigator.serviceWorker.controller !== null)
@@ -25,15 +21,11 @@ test('offline: edits survive a reload without network (IndexedDB, service worker
     await expect.poll(() => textWithoutCarets(a.body)).toContain('Offline paragraph.')
     await expect(a.saveState).toHaveText(/^Offline — \d+ changes? kept on this device$/)
     // Bob has seen none of it.
-    await expect(editor(bob.page).title).toHaveValue('Untitled proposal')
+    await expect(b.title).toHaveValue('Untitled proposal')
 
     await alice.context.setOffline(false)
-    const b = editor(bob.page)
     await expect(b.title).toHaveValue('Written on the train')
     await expect.poll(() => textWithoutCarets(b.body)).toContain('Offline paragraph.')
     await expect(a.saveState).toHaveText('Saved')
-  } finally {
-    await alice.context.close()
-    await bob.context.close()
-  }
+  })
 })

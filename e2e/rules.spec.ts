@@ -1,13 +1,8 @@
 import type { DocumentHandle } from '../client/browser.ts'
-import { ALICE, BOB, adminToken, editor, expect, openDocumentPage, sharedServerUrl, signInAs, test, uniqueId } from './fixtures.ts'
+import { ALICE, BOB, adminToken, editor, expect, sharedServerUrl, test, withSharedProposal } from './fixtures.ts'
 
 test('a forbidden change forced through the handle is rejected: the toast names the rule, the field reverts for both users', async ({ browser }) => {
-  const name = `proposal/${uniqueId('rej')}`
-  const alice = await signInAs(browser, ALICE)
-  const bob = await signInAs(browser, BOB)
-  try {
-    await openDocumentPage(alice, name, { isNew: true })
-    await openDocumentPage(bob, name)
+  await withSharedProposal(browser, [ALICE, BOB], async (alice, bob) => {
     const a = editor(alice.page)
     const b = editor(bob.page)
     await expect(a.status).toHaveValue('draft')
@@ -23,19 +18,11 @@ test('a forbidden change forced through the handle is rejected: the toast names 
     await expect(a.status).toHaveValue('draft')
     await expect(b.status).toHaveValue('draft')
     await expect(a.saveState).toHaveText('Saved')
-  } finally {
-    await alice.context.close()
-    await bob.context.close()
-  }
+  })
 })
 
 test('a financial change by an editor is held for review; once an admin approves it, both users see the value', async ({ browser }) => {
-  const name = `proposal/${uniqueId('rev')}`
-  const alice = await signInAs(browser, ALICE)
-  const bob = await signInAs(browser, BOB)
-  try {
-    await openDocumentPage(alice, name, { isNew: true })
-    await openDocumentPage(bob, name)
+  await withSharedProposal(browser, [ALICE, BOB], async (alice, bob, name) => {
     const a = editor(alice.page)
     const b = editor(bob.page)
 
@@ -59,8 +46,5 @@ test('a financial change by an editor is held for review; once an admin approves
     await expect(a.value).toHaveValue('125000')
     await expect(b.value).toHaveValue('125000')
     await expect(a.toasts).toContainText('Review of financial.value')
-  } finally {
-    await alice.context.close()
-    await bob.context.close()
-  }
+  })
 })

@@ -1,16 +1,12 @@
-import { ALICE, VERA, editor, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId } from './fixtures.ts'
+import { ALICE, VERA, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('a viewer sees a read-only editor, cannot change anything, and still sees live changes', async ({ browser }) => {
-  const name = `proposal/${uniqueId('view')}`
-  const alice = await signInAs(browser, ALICE)
-  const vera = await signInAs(browser, VERA)
-  try {
-    await openDocumentPage(alice, name, { isNew: true })
-    await editor(alice.page).title.fill('Visible to viewers')
-    await editor(alice.page).body.click()
-    await alice.page.keyboard.type('Read me.')
-    await openDocumentPage(vera, name)
+  await withSharedProposal(browser, [ALICE, VERA], async (alice, vera) => {
+    const a = editor(alice.page)
     const v = editor(vera.page)
+    await a.title.fill('Visible to viewers')
+    await a.body.click()
+    await alice.page.keyboard.type('Read me.')
 
     await expect(vera.page.getByRole('note')).toHaveText('Read-only: you are signed in as a viewer.')
     await expect(v.title).toHaveValue('Visible to viewers')
@@ -19,6 +15,7 @@ test('a viewer sees a read-only editor, cannot change anything, and still sees l
     await expect(vera.page.getByRole('toolbar')).toHaveCount(0)
 
     // Typing into the text does nothing.
+    await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me.')
     await v.body.click()
     await vera.page.keyboard.type('viewer was here')
     await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me.')
@@ -26,13 +23,10 @@ test('a viewer sees a read-only editor, cannot change anything, and still sees l
     // Live changes still arrive.
     await alice.page.keyboard.type(' Updated.')
     await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me. Updated.')
-    await expect.poll(() => textWithoutCarets(editor(alice.page).body)).toBe('Read me. Updated.')
+    await expect.poll(() => textWithoutCarets(a.body)).toBe('Read me. Updated.')
 
     // The document list has no "new" buttons for a viewer.
     await vera.page.goto('/#/')
     await expect(vera.page.getByRole('button', { name: 'New proposal' })).toBeDisabled()
-  } finally {
-    await alice.context.close()
-    await vera.context.close()
-  }
+  })
 })
