@@ -1,0 +1,35 @@
+import { fetchDevToken } from '../shared/testing/devTokens.ts'
+import { editor, expect, openDocumentPage, sharedServerUrl, test, uniqueId } from './fixtures.ts'
+
+test('a stored token about to expire is replaced before the app connects (getToken), and the new one is kept', async ({ browser }) => {
+  const server = sharedServerUrl()
+  const context = await browser.newContext({ baseURL: server })
+  try {
+    // Signed in an hour ago: the stored token has seconds left.
+    const token = await fetchDevToken(server, { user: 'tess', role: 'editor', tenant: 'acme', name: 'Tess', ttl: 20 })
+    const expiresAt = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000
+    await context.addInitScript(
+      ([session]) => {
+        if (!localStorage.getItem('posalpro.session')) localStorage.setItem('posalpro.session', session!)
+      },
+      [JSON.stringify({ userId: 'tess', name: 'Tess', role: 'editor', tenant: 'acme', legal: false, token, expiresAt })],
+    )
+    const page = await context.newPage()
+    const socketUrls: string[] = []
+    page.on('websocket', (socket) => socketUrls.push(socket.url()))
+    await openDocumentPage({ context, page, person: { userId: 'tess', name: 'Tess', role: 'editor' } }, `proposal/${uniqueId('ttl')}`, { isNew: true })
+    const fields = editor(page)
+    await fields.title.fill('Saved with a fresh token')
+    await expect(fields.saveState).toHaveText('Saved')
+
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('posalpro.session')!) as { token: string; expiresAt: number })
+    expect(stored.token).not.toBe(token)
+    expect(stored.expiresAt).toBeGreaterThan(Date.now() + 30 * 60_000)
+    expect(socketUrls.length).toBeGreaterThan(0)
+    for (const url of socketUrls) {
+      expect(new URL(url).searchParams.get('token')).toBe(stored.token)
+    }
+  } finally {
+    await context.close()
+  }
+})
