@@ -106,7 +106,7 @@ export class Room {
 
   /**
    * Retention: fold events older than the retention period into the log's base. Runs on the store's
-   * serialized queue, so it never interleaves with this room's writes.
+   * chain for this document, so it never interleaves with this room's writes.
    */
   async pruneEventLog(): Promise<void> {
     try {
@@ -184,6 +184,7 @@ export class Room {
     this.waiting = []
     this.awareness.destroy()
     this.doc.destroy()
+    this.options.store.release(this.storageName)
   }
 
   /**
@@ -334,7 +335,7 @@ export class Room {
     if (this.compacting || this.storedUpdates < this.options.compactAfterUpdates) return
     this.compacting = true
     const before = this.storedUpdates
-    // Compaction runs on y-leveldb's serialized queue, so it never interleaves with our writes.
+    // Compaction runs on the store's chain for this document, so it never interleaves with our writes.
     this.options.store
       .compact(this.storageName)
       .then(() => {
