@@ -295,13 +295,17 @@ export class Room {
     if (clients.length > 0) peer.send(encodeAwarenessStates(this.awareness, clients))
   }
 
-  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
+  /** The merged update each batch stored, for its broadcast once durable. */
+  private readonly mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
+
   /** One atomic write per batch: the merged update, its event records and review items. */
   private async writeBatch(writes: readonly RoomWrite[]): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
+    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    if (merged) this.mergedByBatch.set(writes, merged)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
-      update: updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
+      update: merged,
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
       conflicts: writes.flatMap((write) => write.conflicts),
@@ -309,17 +313,14 @@ export class Room {
     stopTimer()
   }
 
+  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
   private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
     for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
-    for (const { update, source, sequence, echo } of writes) {
-      if (update) this.broadcast(encodeUpdate(update), source ?? undefined)
-      if (!source) continue
-      if (echo) source.send(encodeUpdate(echo))
-      if (source.wantsExtensions) durableMessages.set(source, sequence)
-    }
+    this.broadcastBatch(writes)
+    for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
@@ -329,6 +330,33 @@ export class Room {
     this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
     this.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
+  }
+
+  /**
+   * One message per peer per batch, not one per update: a burst of N updates costs each peer one
+   * frame (and the server one socket write per peer) instead of N. When the batch has one source,
+   * the other peers get the merged update the batch stored and the source only the compensation of
+   * its own changes. When several peers wrote, every peer gets the merged update, its own changes
+   * included (harmless: Yjs skips what a replica already has; the y-websocket server echoes every
+   * update to its sender).
+   */
+  private broadcastBatch(writes: readonly RoomWrite[]): void {
+    const merged = this.mergedByBatch.get(writes)
+    this.mergedByBatch.delete(writes)
+    const sources = new Set<Peer>()
+    for (const write of writes) if (write.source && write.update) sources.add(write.source)
+    if (merged) {
+      const message = encodeUpdate(merged)
+      if (sources.size <= 1) this.broadcast(message, sources.values().next().value)
+      else this.broadcast(message)
+    }
+    const echoes = new Map<Peer, Uint8Array[]>()
+    for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
+    for (const [source, updates] of echoes) {
+      // With several sources the merged update above already carried the compensation to everyone.
+      if (sources.size > 1 && merged && this.peers.has(source)) continue
+      source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
+    }
   }
 
   private maybeCompact(): void {
