@@ -25,6 +25,16 @@ import { Peer } from './peer.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
+/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
+const NOT_LOADED = new Y.Doc()
+
+/**
+ * Awareness needs a doc only for its own client id (the server has no awareness state of its own)
+ * and to hear when that doc is destroyed. A Y.Doc per room for that would cost memory and a
+ * random id per new room; the room destroys its awareness itself.
+ */
+const awarenessHost = (): Y.Doc => ({ clientID: 0, on: () => {}, off: () => {} }) as unknown as Y.Doc
+
 export interface RoomOptions {
   readonly store: DocumentStore
   readonly logger: Logger
@@ -54,12 +64,12 @@ export interface RoomOptions {
  */
 export class Room {
   state: RoomState = 'loading'
-  doc: Y.Doc = new Y.Doc()
-  /** Awareness has its own doc: it must survive a reload of the content doc. */
-  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc())
+  doc: Y.Doc = NOT_LOADED
+  /** Awareness is independent of the content doc: it must survive a reload of it. */
+  readonly awareness = new awarenessProtocol.Awareness(awarenessHost())
   readonly peers = new Set<Peer>()
   readonly commits: GroupCommit<RoomWrite>
-  readonly logger: Logger
+  private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
   private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
   private readonly ready = deferred()
@@ -75,7 +85,6 @@ export class Room {
     readonly document: DocumentName,
     private readonly options: RoomOptions,
   ) {
-    this.logger = options.logger.child({ room: this.storageName })
     this.awareness.setLocalState(null)
     this.commits = new GroupCommit<RoomWrite>({
       write: (writes) => this.writeBatch(writes),
@@ -84,6 +93,11 @@ export class Room {
       onFailed: (error, lost) => this.discard(error, lost),
     })
     this.awareness.on('update', this.broadcastAwareness)
+  }
+
+  /** This room's logger, made when first needed: most rooms never log. */
+  get logger(): Logger {
+    return (this.ownLogger ??= this.options.logger.child({ room: this.storageName }))
   }
 
   /** Storage keys are prefixed with the tenant, so two tenants never share a document. */
@@ -101,7 +115,7 @@ export class Room {
     this.storedUpdates = storedUpdates
     this.becomeReady()
     this.maybeCompact()
-    void this.pruneEventLog()
+    if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
   }
 
   /**
@@ -183,7 +197,7 @@ export class Room {
     this.peers.clear()
     this.waiting = []
     this.awareness.destroy()
-    this.doc.destroy()
+    if (this.doc !== NOT_LOADED) this.doc.destroy()
     this.options.store.release(this.storageName)
   }
 
