@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type { Logger } from './logger.ts'
-import type { DocumentStore } from './persistence/documentStore.ts'
+import { buildDoc, type DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -19,7 +19,7 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
 }
-import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
+import { decodeMessage, encodeAwarenessStates, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
@@ -106,13 +106,14 @@ export class Room {
   }
 
   async load(): Promise<void> {
-    const [{ doc, storedUpdates }, lastEventSeq] = await Promise.all([
-      this.options.store.loadDoc(this.storageName),
+    const [updates, lastEventSeq] = await Promise.all([
+      this.options.store.loadCheckedUpdates(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
     ])
+    this.answerSyncRequestsFromDisk(updates)
     this.lastEventSeq = lastEventSeq
-    this.doc = doc
-    this.storedUpdates = storedUpdates
+    this.doc = buildDoc(updates)
+    this.storedUpdates = updates.length
     this.becomeReady()
     this.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
@@ -302,6 +303,51 @@ export class Room {
     }
   }
 
+  /**
+   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~10).
+   * The peers that joined and asked for the document while it was read (sync step 1, as a
+   * provider does on open) need not wait for that: the stored updates are exactly the state the
+   * doc will be built from, so their handshake is answered from them first: the server's sync
+   * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
+   * carries only what the server lacks), then the sync step 2. Only a peer whose greeting and
+   * first frame are waiting is answered this way, so each peer's frames keep their order; anything
+   * else waits for the doc. (Awareness cannot have changed yet: its frames wait too.)
+   */
+  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[]): void {
+    if (updates.length === 0 || this.waiting.length === 0) return
+    let stored: Uint8Array | null = null
+    const storedState = () => (stored ??= updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates]))
+    let stateVector: Uint8Array | null = null
+    const greeted = new Set<Peer>()
+    const answered = new Set<Peer>()
+    const decided = new Set<Peer>()
+    for (const { peer, frame } of this.waiting) {
+      if (frame === null) {
+        greeted.add(peer)
+        continue
+      }
+      if (decided.has(peer)) continue
+      decided.add(peer)
+      if (!greeted.has(peer) || !this.peers.has(peer)) continue
+      const reply = syncStep2FromUpdate(frame, storedState)
+      if (reply === null) continue
+      stateVector ??= Y.encodeStateVectorFromUpdate(storedState())
+      peer.send(encodeSyncStep1FromStateVector(stateVector))
+      peer.send(reply)
+      answered.add(peer)
+    }
+    if (answered.size === 0) return
+    // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
+    const dropped = new Set<Peer>()
+    this.waiting = this.waiting.filter(({ peer, frame }) => {
+      if (!answered.has(peer)) return true
+      if (frame === null) return false
+      if (dropped.has(peer)) return true
+      dropped.add(peer)
+      return false
+    })
+  }
+
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
   private greet(peer: Peer): void {
     peer.send(encodeSyncStep1(this.doc))
@@ -411,6 +457,27 @@ export class Room {
       for (const client of removed) origin.awarenessClients.delete(client)
     }
     this.broadcast(encodeAwarenessStates(this.awareness, changed))
+  }
+}
+
+/**
+ * The sync step 2 answering `frame` from the stored state, or null when the frame is not a
+ * well-formed sync step 1 (it then takes the usual path, errors included).
+ */
+const syncStep2FromUpdate = (frame: Uint8Array, stored: () => Uint8Array): Uint8Array | null => {
+  let message
+  try {
+    message = decodeMessage(frame)
+  } catch {
+    return null
+  }
+  if (message.kind !== 'sync-step-1') return null
+  try {
+    // A fresh replica (empty state vector) gets the stored state as it is.
+    const fresh = Y.decodeStateVector(message.stateVector).size === 0
+    return encodeSyncStep2FromUpdate(fresh ? stored() : Y.diffUpdate(stored(), message.stateVector))
+  } catch {
+    return null
   }
 }
 

@@ -96,11 +96,12 @@ export class DocumentStore {
     })
   }
 
-  /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
-  async loadDoc(storageName: string): Promise<{ doc: Y.Doc; storedUpdates: number }> {
+  /**
+   * All stored updates of a document, each checked like what comes off the network: a damaged
+   * record fails the load with a clear error, not make Yjs allocate from a garbage header.
+   */
+  async loadCheckedUpdates(storageName: string): Promise<Uint8Array[]> {
     const updates = await this.loadUpdates(storageName)
-    // What is on disk is checked like what comes off the network: a damaged record must fail the
-    // load with a clear error, not make Yjs allocate from a garbage header.
     updates.forEach((update, index) => {
       const check = checkUpdateStructure(update)
       if (!check.ok) {
@@ -110,11 +111,13 @@ export class DocumentStore {
         )
       }
     })
-    const doc = new Y.Doc({ gc: true })
-    doc.transact(() => {
-      for (const update of updates) Y.applyUpdate(doc, update)
-    })
-    return { doc, storedUpdates: updates.length }
+    return updates
+  }
+
+  /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
+  async loadDoc(storageName: string): Promise<{ doc: Y.Doc; storedUpdates: number }> {
+    const updates = await this.loadCheckedUpdates(storageName)
+    return { doc: buildDoc(updates), storedUpdates: updates.length }
   }
 
   /** Forgets what the store remembers about a document (its room unloaded); it is read again when needed. */
@@ -360,6 +363,15 @@ export class DocumentStore {
       }
     }
   }
+}
+
+/** A document from its stored (checked) updates. */
+export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
+  const doc = new Y.Doc({ gc: true })
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update)
+  })
+  return doc
 }
 
 type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer } | { type: 'del'; key: Array<string | number> }
