@@ -211,3 +211,24 @@ export const startMachineMeter = (): { stop(serverCpuMs: number, generatorCpuMs:
     },
   }
 }
+
+/**
+ * Waits until a process has used no CPU (clock ticks) for `quietMs`, or `maxMs` passed: background
+ * work (compaction, garbage collection, pending writes) is done. Resolves false on the deadline.
+ */
+export const waitForIdle = async (pid: number, { quietMs = 500, maxMs = 30_000 } = {}): Promise<boolean> => {
+  const deadline = performance.now() + maxMs
+  let last = readProcStats(pid).cpuUs
+  let since = performance.now()
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const now = readProcStats(pid).cpuUs
+    if (now !== last) {
+      last = now
+      since = performance.now()
+    } else if (performance.now() - since >= quietMs) {
+      return true
+    }
+  }
+  return false
+}

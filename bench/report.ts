@@ -2,14 +2,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { CLOCK_TICKS_PER_SECOND, SATURATION_THRESHOLD, type GeneratorUsage } from './procStats.ts'
+import type { ColdloadResult } from './scenarios/coldload.ts'
+import type { ConnectionsResult } from './scenarios/connections.ts'
 import type { FanoutResult } from './scenarios/fanout.ts'
 import type { GateResult } from './scenarios/gate.ts'
-import type { OfflineBatchResult } from './scenarios/offlineBatch.ts'
+import type { OfflineMergeResult } from './scenarios/offlineMerge.ts'
+import type { ThroughputResult } from './scenarios/throughput.ts'
 import type { Distribution } from './statistics.ts'
 
 /** The bench's output: a table for people, one JSON object for programs (also written to a file). */
 
-export type ScenarioResult = GateResult | OfflineBatchResult | FanoutResult
+export type ScenarioResult = FanoutResult | ThroughputResult | ColdloadResult | ConnectionsResult | OfflineMergeResult | GateResult
 export type ScenarioName = ScenarioResult['scenario']
 
 export interface ScenarioFailure {
@@ -30,6 +33,8 @@ export interface BenchReport {
   readonly startedAt: string
   readonly durationSec: number
   readonly machine: MachineFacts
+  /** How the server under measurement was run. */
+  readonly server: string
   readonly versions: Record<string, string>
   readonly seed: number
   readonly results: ScenarioResult[]
@@ -131,7 +136,7 @@ const gateSection = (result: GateResult): string => {
   return lines.join('\n')
 }
 
-const offlineSection = (result: OfflineBatchResult): string => {
+const offlineSection = (result: OfflineMergeResult): string => {
   const p = result.params
   const rows = result.variants.map((v) => [
     onOff(v.validationGate),
@@ -147,7 +152,7 @@ const offlineSection = (result: OfflineBatchResult): string => {
   ])
   const source = result.variants[0]?.cpuSource === 'schedstat' ? 'schedstat (ns)' : `clock ticks (${1000 / CLOCK_TICKS_PER_SECOND} ms)`
   return [
-    `offline-batch — ${p.changes} offline changes (${p.invalid} rule-breaking) by a manager, reconnect until acked, ${p.repeats} repeats; server CPU from ${source}`,
+    `offline-merge — ${p.changes} offline changes (${p.invalid} rule-breaking) by a manager, reconnect until acked, ${p.repeats} repeats; server CPU from ${source}`,
     renderTable(
       ['gate', 'batch bytes', 'ack ms p50 / max', 'srv CPU ms p50 / max', 'empty reconnect srv ms p50 / max', 'notices (/ expected)', 'srv RSS peak MiB', 'others'],
       rows,
@@ -172,14 +177,96 @@ const fanoutSection = (result: FanoutResult): string => {
   ].join('\n')
 }
 
+const throughputSection = (result: ThroughputResult): string => {
+  const p = result.params
+  const lines = [
+    `throughput — ${p.docs} proposals × ${p.clientsPerDoc} editors typing as fast as a window of ${p.window} allows, ${p.durationSec} s measured after ${p.warmupSec} s warm-up, 1 op in ${p.titleEvery} sets meta.title, gate ${onOff(result.validationGate)}, every update durable before broadcast`,
+    renderTable(
+      ['ops sent', 'ops/s', 'delivered ops/s', 'srv µs/op', 'srv cores', 'srv RSS peak MiB', 'gen cores', 'others', 'bound by', 'pauses', 'converged', 'settle ms'],
+      [
+        [
+          result.opsSent,
+          result.opsPerSec,
+          result.deliveredOpsPerSec,
+          result.serverCpuUsPerOp,
+          result.serverCoresDuringLoad,
+          result.server.rssPeakMiB,
+          result.generator.coresUsed,
+          result.machine.otherCores,
+          boundBy(result.serverCoresDuringLoad, result.generator),
+          result.flowControlPauses,
+          `${result.convergedDocs}/${result.docs}`,
+          result.settleMs,
+        ],
+      ],
+    ),
+  ]
+  if (result.generator.saturated) {
+    lines.push(`note: bound by CLIENT: the load generator used ≥ ${SATURATION_THRESHOLD * 100} % of a core, so ops/s is the clients' limit; compare srv µs/op.`)
+  }
+  lines.push(...otherLoadNote([result.machine.otherCores]))
+  return lines.join('\n')
+}
+
+const coldloadSection = (result: ColdloadResult): string => {
+  const p = result.params
+  const rows = result.loads.map((load, i) => [
+    i + 1,
+    load.restarted ? 'restart' : 'unload wait',
+    load.syncedMs,
+    load.fullContentMs ?? 'never',
+    load.contentAtSynced ? 'yes' : 'NO',
+    load.contentOk ? 'yes' : 'NO',
+    load.serverCpuMs,
+    load.serverRssAfterMiB,
+    load.generator.coresUsed,
+    load.machine.otherCores,
+  ])
+  return [
+    `coldload — ${p.updates} inserts (one update message each) into one proposal body (${result.docChars} chars, state ${result.stateBytes} B), written and acked durable in ${result.writeAndAckMs} ms; loads by a fresh client, each after ${result.loads.every((load) => load.restarted) ? 'a server restart' : 'waiting for the server to unload the doc'}`,
+    renderTable(['load', 'cold by', 'synced ms', 'full content ms', 'content at synced', 'content ok', 'srv CPU ms', 'srv RSS MiB', 'gen cores', 'others'], rows),
+    `median: synced ${result.syncedMs.p50} ms, full content ${result.fullContentMs.p50} ms`,
+    ...otherLoadNote(result.loads.map((load) => load.machine.otherCores)),
+  ].join('\n')
+}
+
+const connectionsSection = (result: ConnectionsResult): string => {
+  const p = result.params
+  return [
+    `connections — ${p.connections} idle stock providers at ${p.ratePerSec}/s, ${p.spread === 'distinct' ? 'each on its own new proposal' : 'all on one proposal'} (the first client of a doc creates its paragraph), held ${p.holdMs} ms`,
+    renderTable(
+      ['connected', 'open s', 'connect ms p50 / p95 / p99 / max', 'srv RSS before → after MiB', 'srv KiB/conn', 'srv µs CPU/conn', 'gen cores', 'others'],
+      [
+        [
+          `${result.connected}/${p.connections}`,
+          result.openSec,
+          spread(result.connectMs),
+          `${result.serverRssBeforeMiB} → ${result.serverRssAfterMiB}`,
+          result.serverKiBPerConnection,
+          result.serverCpuUsPerConnection,
+          result.generator.coresUsed,
+          result.machine.otherCores,
+        ],
+      ],
+    ),
+    ...otherLoadNote([result.machine.otherCores]),
+  ].join('\n')
+}
+
 const section = (result: ScenarioResult): string => {
   switch (result.scenario) {
     case 'gate':
       return gateSection(result)
-    case 'offline-batch':
+    case 'offline-merge':
       return offlineSection(result)
     case 'fanout':
       return fanoutSection(result)
+    case 'throughput':
+      return throughputSection(result)
+    case 'coldload':
+      return coldloadSection(result)
+    case 'connections':
+      return connectionsSection(result)
   }
 }
 
@@ -188,7 +275,7 @@ export const renderReport = (report: BenchReport): string => {
   const lines = [
     `PosalPro Collab bench — ${report.startedAt}, ${report.durationSec} s, seed ${report.seed}`,
     `machine: ${m.nproc} cores (${m.cpuModel}), ${m.totalMemoryMiB} MiB, node ${m.node}, ${m.platform}, CLK_TCK ${m.clockTicksPerSecond}`,
-    'server: its own process per run, fresh data dir, dev mode, rate limits raised (all clients share 127.0.0.1)',
+    `server: ${report.server}`,
     '',
   ]
   for (const result of report.results) {

@@ -3,10 +3,13 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { machineFacts, packageVersions, renderReport, writeReport, type BenchReport, type ScenarioFailure, type ScenarioName, type ScenarioResult } from './report.ts'
 import type { ScenarioContext } from './scenario.ts'
+import { COLDLOAD_DEFAULTS, runColdload, type ColdloadOptions } from './scenarios/coldload.ts'
+import { CONNECTIONS_DEFAULTS, runConnections, type ConnectionsOptions } from './scenarios/connections.ts'
 import { FANOUT_DEFAULTS, runFanout, type FanoutOptions } from './scenarios/fanout.ts'
 import { GATE_DEFAULTS, runGate, type GateOptions } from './scenarios/gate.ts'
-import { OFFLINE_BATCH_DEFAULTS, runOfflineBatch, type OfflineBatchOptions } from './scenarios/offlineBatch.ts'
-import { killRunningServers } from './serverProcess.ts'
+import { OFFLINE_MERGE_DEFAULTS, runOfflineMerge, type OfflineMergeOptions } from './scenarios/offlineMerge.ts'
+import { runThroughput, THROUGHPUT_DEFAULTS, type ThroughputOptions } from './scenarios/throughput.ts'
+import { givenServer, killRunningServers, spawnedServers, type ServerTarget } from './serverProcess.ts'
 
 /**
  * `npm run bench [-- options]`: runs the scenarios one after another, each against its own freshly
@@ -16,7 +19,9 @@ import { killRunningServers } from './serverProcess.ts'
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const SCENARIOS: readonly ScenarioName[] = ['gate', 'offline-batch', 'fanout']
+const SCENARIOS: readonly ScenarioName[] = ['fanout', 'throughput', 'coldload', 'connections', 'offline-merge', 'gate']
+/** Earlier names, still accepted. */
+const ALIASES: Readonly<Record<string, ScenarioName>> = { 'offline-batch': 'offline-merge' }
 
 const HELP = `usage: npm run bench [-- options]
 
@@ -28,21 +33,11 @@ dir, 127.0.0.1), prints a table and a JSON object, and writes bench/results/<tim
   --out DIR                where the JSON goes (default bench/results)
   --help
 
-gate (the throughput workload, with COLLAB_VALIDATION_GATE=true and then false):
-  --docs N                 proposals (default ${GATE_DEFAULTS.docs})
-  --clients-per-doc N      editors per proposal (default ${GATE_DEFAULTS.clientsPerDoc})
-  --duration S             measured seconds of load (default ${GATE_DEFAULTS.durationSec})
-  --warmup S               seconds of load before measuring (default ${GATE_DEFAULTS.warmupSec})
-  --window N               pause a client while > N of its ops are not at every peer; 0 = off (default ${GATE_DEFAULTS.window})
-  --title-every N          1 op in N sets meta.title, the rest insert one character (default ${GATE_DEFAULTS.titleEvery})
-  --settle-timeout MS      wait for convergence after the load (default ${GATE_DEFAULTS.settleTimeoutMs})
-  --rounds N               runs per setting, alternating which goes first (default ${GATE_DEFAULTS.rounds})
-
-offline-batch (reconnect of a manager with a batch of offline changes, gate on and off):
-  --changes N              changes made offline (default ${OFFLINE_BATCH_DEFAULTS.changes})
-  --invalid N              of them rule-breaking (default ${OFFLINE_BATCH_DEFAULTS.invalid})
-  --repeats N              batches per gate setting (default ${OFFLINE_BATCH_DEFAULTS.repeats})
-  --batch-timeout MS       wait for one batch's ack (default ${OFFLINE_BATCH_DEFAULTS.timeoutMs})
+the server (default: the bench starts a fresh one per scenario run):
+  --url ws://HOST:PORT     measure a server that is already running on this machine instead (dev mode
+                           for /dev/token, rate limits raised); gate is skipped, coldload waits for an unload
+  --server-pid PID         its pid, for CPU and RSS (default: the process listening on the port)
+  --url-gate on|off        its COLLAB_VALIDATION_GATE setting, for the report (default on)
 
 fanout (latency of one insert to every peer, gate on):
   --fanout-clients N       editors on the one proposal (default ${FANOUT_DEFAULTS.clients})
@@ -51,14 +46,51 @@ fanout (latency of one insert to every peer, gate on):
   --fanout-warmup N        unmeasured inserts first (default ${FANOUT_DEFAULTS.warmup})
   --fanout-timeout MS      later than this counts as undelivered (default ${FANOUT_DEFAULTS.timeoutMs})
 
-Exit code: 0 ok, 1 a scenario failed with an error, 3 a correctness check failed
-(replicas not converged, inserts undelivered, connections closed by the server).
+throughput (the typing workload below, gate on, durable writes):
+  --throughput-docs N      proposals (default ${THROUGHPUT_DEFAULTS.docs})
+  --throughput-clients N   editors per proposal (default ${THROUGHPUT_DEFAULTS.clientsPerDoc})
+  --throughput-duration S  measured seconds (default ${THROUGHPUT_DEFAULTS.durationSec})
+
+coldload (a big document, server restarted, time until a fresh client has it all):
+  --coldload-updates N     inserts written, one update message each (default ${COLDLOAD_DEFAULTS.updates})
+  --coldload-repeats N     loads, each after a restart (default ${COLDLOAD_DEFAULTS.repeats})
+  --unload-wait MS         --url only: wait for the server to unload the doc (default ${COLDLOAD_DEFAULTS.unloadWaitMs})
+
+connections (idle connections, server memory per connection):
+  --connections N          connections opened (default ${CONNECTIONS_DEFAULTS.connections})
+  --connect-rate N         new connections per second (default ${CONNECTIONS_DEFAULTS.ratePerSec})
+  --spread distinct|same   a doc per connection, or all on one (default ${CONNECTIONS_DEFAULTS.spread})
+  --hold MS                keep them open this long before reading RSS (default ${CONNECTIONS_DEFAULTS.holdMs})
+
+offline-merge (reconnect of a manager with a batch of offline changes, gate on and off; alias offline-batch):
+  --changes N              changes made offline (default ${OFFLINE_MERGE_DEFAULTS.changes})
+  --invalid N              of them rule-breaking (default ${OFFLINE_MERGE_DEFAULTS.invalid})
+  --repeats N              batches per gate setting (default ${OFFLINE_MERGE_DEFAULTS.repeats})
+  --batch-timeout MS       wait for one batch's ack (default ${OFFLINE_MERGE_DEFAULTS.timeoutMs})
+
+gate (the typing workload with COLLAB_VALIDATION_GATE=true and then false):
+  --docs N                 proposals (default ${GATE_DEFAULTS.docs})
+  --clients-per-doc N      editors per proposal (default ${GATE_DEFAULTS.clientsPerDoc})
+  --duration S             measured seconds of load (default ${GATE_DEFAULTS.durationSec})
+  --warmup S               seconds of load before measuring, also for throughput (default ${GATE_DEFAULTS.warmupSec})
+  --window N               pause a client while > N of its ops are not at every peer; 0 = off; also throughput (default ${GATE_DEFAULTS.window})
+  --title-every N          1 op in N sets meta.title, the rest insert one character; also throughput (default ${GATE_DEFAULTS.titleEvery})
+  --settle-timeout MS      wait for convergence after the load; also throughput (default ${GATE_DEFAULTS.settleTimeoutMs})
+  --rounds N               runs per setting, alternating which goes first (default ${GATE_DEFAULTS.rounds})
+
+Exit code: 0 ok, 1 a scenario failed with an error, 2 bad usage, 3 a correctness check failed
+(replicas not converged, inserts undelivered, a cold load without its full content or synced
+before it, connections that did not sync or were closed by the server).
 `
 
 const NUMBER_FLAGS = [
   'seed', 'docs', 'clients-per-doc', 'duration', 'warmup', 'window', 'title-every', 'settle-timeout', 'rounds',
   'changes', 'invalid', 'repeats', 'batch-timeout',
   'fanout-clients', 'interval', 'updates', 'fanout-warmup', 'fanout-timeout',
+  'throughput-docs', 'throughput-clients', 'throughput-duration',
+  'coldload-updates', 'coldload-repeats', 'unload-wait',
+  'connections', 'connect-rate', 'hold',
+  'server-pid',
 ] as const
 type NumberFlag = (typeof NUMBER_FLAGS)[number]
 
@@ -68,9 +100,13 @@ interface Cli {
   readonly scenarios: ScenarioName[]
   readonly seed: number
   readonly outDir: string
+  readonly target: ServerTarget
   readonly gate: GateOptions
-  readonly offlineBatch: OfflineBatchOptions
+  readonly offlineMerge: OfflineMergeOptions
   readonly fanout: FanoutOptions
+  readonly throughput: ThroughputOptions
+  readonly coldload: ColdloadOptions
+  readonly connections: ConnectionsOptions
 }
 
 const parseCli = (argv: readonly string[]): Cli | 'help' => {
@@ -81,6 +117,9 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
     options: {
       scenario: { type: 'string' },
       out: { type: 'string' },
+      url: { type: 'string' },
+      'url-gate': { type: 'string' },
+      spread: { type: 'string' },
       help: { type: 'boolean' },
       ...Object.fromEntries(NUMBER_FLAGS.map((flag) => [flag, { type: 'string' as const }])),
     },
@@ -97,28 +136,62 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
     }
     return parsed
   }
-  const scenarios = (values.scenario ?? SCENARIOS.join(',')).split(',').map((name) => name.trim()).filter(Boolean)
+  const target = parseTarget(values.url, raw['server-pid'] === undefined ? null : num('server-pid', 0), values['url-gate'])
+  // A given server cannot be restarted with the other gate setting: the gate scenario needs spawned servers.
+  const defaults = target.choosesGate ? SCENARIOS : SCENARIOS.filter((name) => name !== 'gate')
+  const scenarios = (values.scenario ?? defaults.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => ALIASES[name] ?? name)
   for (const name of scenarios) {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`)
   }
-  const changes = num('changes', OFFLINE_BATCH_DEFAULTS.changes)
-  const invalid = num('invalid', OFFLINE_BATCH_DEFAULTS.invalid, { min: 0 })
+  if (!target.choosesGate && scenarios.includes('gate')) throw new UsageError('the gate scenario starts its own servers (gate on and off); it cannot run with --url')
+  const changes = num('changes', OFFLINE_MERGE_DEFAULTS.changes)
+  const invalid = num('invalid', OFFLINE_MERGE_DEFAULTS.invalid, { min: 0 })
   if (invalid > changes) throw new UsageError('--invalid cannot exceed --changes')
+  const spread = values.spread ?? CONNECTIONS_DEFAULTS.spread
+  if (spread !== 'distinct' && spread !== 'same') throw new UsageError(`--spread must be distinct or same, got "${spread}"`)
+  // The typing workload's shared knobs apply to gate and throughput alike.
+  const typing = {
+    warmupSec: num('warmup', GATE_DEFAULTS.warmupSec, { integer: false, min: 0 }),
+    window: num('window', GATE_DEFAULTS.window, { min: 0 }),
+    titleEvery: num('title-every', GATE_DEFAULTS.titleEvery),
+    settleTimeoutMs: num('settle-timeout', GATE_DEFAULTS.settleTimeoutMs),
+  }
   return {
-    scenarios: [...new Set(scenarios)] as ScenarioName[],
+    scenarios: SCENARIOS.filter((name) => scenarios.includes(name)),
     seed: num('seed', 1, { min: 0 }),
     outDir: path.resolve(values.out ?? path.join(ROOT, 'bench/results')),
+    target,
     gate: {
+      ...typing,
       docs: num('docs', GATE_DEFAULTS.docs),
       clientsPerDoc: num('clients-per-doc', GATE_DEFAULTS.clientsPerDoc),
       durationSec: num('duration', GATE_DEFAULTS.durationSec, { integer: false, min: 0.1 }),
-      warmupSec: num('warmup', GATE_DEFAULTS.warmupSec, { integer: false, min: 0 }),
-      window: num('window', GATE_DEFAULTS.window, { min: 0 }),
-      titleEvery: num('title-every', GATE_DEFAULTS.titleEvery),
-      settleTimeoutMs: num('settle-timeout', GATE_DEFAULTS.settleTimeoutMs),
       rounds: num('rounds', GATE_DEFAULTS.rounds),
     },
-    offlineBatch: { changes, invalid, repeats: num('repeats', OFFLINE_BATCH_DEFAULTS.repeats), timeoutMs: num('batch-timeout', OFFLINE_BATCH_DEFAULTS.timeoutMs) },
+    throughput: {
+      ...typing,
+      docs: num('throughput-docs', THROUGHPUT_DEFAULTS.docs),
+      clientsPerDoc: num('throughput-clients', THROUGHPUT_DEFAULTS.clientsPerDoc),
+      durationSec: num('throughput-duration', THROUGHPUT_DEFAULTS.durationSec, { integer: false, min: 0.1 }),
+    },
+    coldload: {
+      updates: num('coldload-updates', COLDLOAD_DEFAULTS.updates),
+      repeats: num('coldload-repeats', COLDLOAD_DEFAULTS.repeats),
+      timeoutMs: COLDLOAD_DEFAULTS.timeoutMs,
+      unloadWaitMs: num('unload-wait', COLDLOAD_DEFAULTS.unloadWaitMs, { min: 0 }),
+    },
+    connections: {
+      connections: num('connections', CONNECTIONS_DEFAULTS.connections),
+      ratePerSec: num('connect-rate', CONNECTIONS_DEFAULTS.ratePerSec),
+      spread,
+      holdMs: num('hold', CONNECTIONS_DEFAULTS.holdMs, { min: 0 }),
+      timeoutMs: CONNECTIONS_DEFAULTS.timeoutMs,
+    },
+    offlineMerge: { changes, invalid, repeats: num('repeats', OFFLINE_MERGE_DEFAULTS.repeats), timeoutMs: num('batch-timeout', OFFLINE_MERGE_DEFAULTS.timeoutMs) },
     fanout: {
       clients: num('fanout-clients', FANOUT_DEFAULTS.clients, { min: 2 }),
       intervalMs: num('interval', FANOUT_DEFAULTS.intervalMs, { integer: false, min: 0 }),
@@ -129,14 +202,34 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
   }
 }
 
+/** The servers to measure: started by the bench (default), or the one at `--url`. */
+const parseTarget = (url: string | undefined, serverPid: number | null, gate: string | undefined): ServerTarget => {
+  if (url === undefined) {
+    if (serverPid !== null || gate !== undefined) throw new UsageError('--server-pid and --url-gate go with --url')
+    return spawnedServers
+  }
+  if (gate !== undefined && gate !== 'on' && gate !== 'off') throw new UsageError(`--url-gate must be on or off, got "${gate}"`)
+  try {
+    return givenServer({ url, serverPid, validationGate: gate !== 'off' })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
 const runScenario = (name: ScenarioName, cli: Cli, context: ScenarioContext): Promise<ScenarioResult> => {
   switch (name) {
     case 'gate':
       return runGate(cli.gate, context)
-    case 'offline-batch':
-      return runOfflineBatch(cli.offlineBatch, context)
+    case 'offline-merge':
+      return runOfflineMerge(cli.offlineMerge, context)
     case 'fanout':
       return runFanout(cli.fanout, context)
+    case 'throughput':
+      return runThroughput(cli.throughput, context)
+    case 'coldload':
+      return runColdload(cli.coldload, context)
+    case 'connections':
+      return runConnections(cli.connections, context)
   }
 }
 
@@ -165,7 +258,12 @@ const main = async (): Promise<number> => {
 
   const startedAt = new Date()
   const t0 = performance.now()
-  const context: ScenarioContext = { seed: cli.seed, log: (message) => console.error(`[bench] ${message}`) }
+  const context: ScenarioContext = {
+    seed: cli.seed,
+    target: cli.target,
+    runId: startedAt.getTime().toString(36),
+    log: (message) => console.error(`[bench] ${message}`),
+  }
   const results: ScenarioResult[] = []
   const failures: ScenarioFailure[] = []
   for (const name of cli.scenarios) {
@@ -183,6 +281,7 @@ const main = async (): Promise<number> => {
     startedAt: startedAt.toISOString(),
     durationSec: Math.round((performance.now() - t0) / 1000),
     machine: machineFacts(),
+    server: cli.target.description,
     versions: packageVersions(ROOT),
     seed: cli.seed,
     results,

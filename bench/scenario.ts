@@ -1,4 +1,5 @@
 import type { GeneratorUsage, MachineUsage, ProcSnapshot } from './procStats.ts'
+import type { ServerTarget } from './serverProcess.ts'
 import { mib, round } from './statistics.ts'
 
 /** What every scenario gets from the runner. */
@@ -7,6 +8,13 @@ export interface ScenarioContext {
   log(message: string): void
   /** Seed of the run's random edit sequences (printed, so a run can be replayed). */
   readonly seed: number
+  /** Where the servers come from: started per scenario run, or one given with `--url`. */
+  readonly target: ServerTarget
+  /**
+   * Unique per bench run, part of every room name, so runs against a given server (`--url`, which
+   * keeps its documents) never reuse a document of an earlier run.
+   */
+  readonly runId: string
 }
 
 /** Server-side figures of one measured window. */

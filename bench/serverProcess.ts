@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { spawnServer, type ServerProcess } from '../shared/testing/serverProcess.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 
@@ -8,6 +8,7 @@ import { tempDir } from '../shared/testing/tempDir.ts'
  * that is removed when it stops.
  */
 export interface BenchServer {
+  /** The server's pid now (a restart changes it): CPU and RSS are read from /proc/<pid>. */
   readonly pid: number
   /** ws://127.0.0.1:PORT */
   readonly url: string
@@ -16,8 +17,26 @@ export interface BenchServer {
   readonly validationGate: boolean
   /** The server's log lines at warn level and above (closed peers, paused reads, rate limits). */
   warnings(): string[]
-  /** SIGTERM (SIGKILL after a deadline), then removes the data directory. */
+  /**
+   * Stops the process and starts a new one on the same data directory (a cold start), or null
+   * when the bench did not start this server (`--url`) and cannot restart it.
+   */
+  readonly restart: (() => Promise<void>) | null
+  /** SIGTERM (SIGKILL after a deadline), then removes the data directory; nothing for a `--url` server. */
   stop(): Promise<void>
+}
+
+/**
+ * Where the servers under measurement come from: the bench starts a fresh one per scenario run
+ * (the default), or it measures one that is already running (`--url`, optional `--server-pid`).
+ */
+export interface ServerTarget {
+  /** A server for one scenario run, with the validation gate on or off. */
+  start(options: { validationGate: boolean }): Promise<BenchServer>
+  /** Whether `start` can choose the gate setting (false for a given server: it runs as configured). */
+  readonly choosesGate: boolean
+  /** For the report: how the server was obtained. */
+  readonly description: string
 }
 
 /**
@@ -30,6 +49,8 @@ export const BENCH_SERVER_ARGS: readonly string[] = [
   '--rate-message-burst', '1000000000',
   '--rate-bytes', '100000000000',
   '--rate-byte-burst', '100000000000',
+  // The connections scenario opens connections faster than tokens are verified at times.
+  '--max-pending-upgrades', '100000',
 ]
 
 const STOP_DEADLINE_MS = 10_000
@@ -71,39 +92,145 @@ const warningsAfterStart = (logs: readonly string[]): string[] => {
   })
 }
 
+const spawnBenchServer = (dataDir: string, validationGate: boolean): Promise<ServerProcess> =>
+  spawnServer({ dataDir, args: [...BENCH_SERVER_ARGS], env: { COLLAB_VALIDATION_GATE: String(validationGate) } })
+
+const pidOf = (server: ServerProcess): number => {
+  const pid = server.child.pid
+  if (pid === undefined) throw new Error('server process has no pid')
+  return pid
+}
+
+/** SIGTERM, and SIGKILL when the process has not exited by the deadline. */
+const stopProcess = async (server: ServerProcess): Promise<void> => {
+  const deadline = setTimeout(() => void server.kill(), STOP_DEADLINE_MS)
+  try {
+    await server.stop()
+  } finally {
+    clearTimeout(deadline)
+  }
+}
+
+/** Starts `server/main.ts` in its own process on a fresh temp data directory. */
 export const startBenchServer = async ({ validationGate }: { validationGate: boolean }): Promise<BenchServer> => {
   const dataDir = await tempDir('posalpro-bench-')
   let server: ServerProcess
   try {
-    server = await spawnServer({
-      dataDir: dataDir.path,
-      args: [...BENCH_SERVER_ARGS],
-      env: { COLLAB_VALIDATION_GATE: String(validationGate) },
-    })
+    server = await spawnBenchServer(dataDir.path, validationGate)
   } catch (error) {
     await dataDir.remove()
     throw error
   }
   running.set(server, dataDir.path)
-  const pid = server.child.pid
-  if (pid === undefined) throw new Error('server process has no pid')
+  // Logs of earlier processes of this server (before restarts), so no warning is lost.
+  const earlierWarnings: string[] = []
   let stopped: Promise<void> | null = null
   return {
-    pid,
-    url: server.url,
-    httpUrl: server.httpUrl,
+    get pid() {
+      return pidOf(server)
+    },
+    get url() {
+      return server.url
+    },
+    get httpUrl() {
+      return server.httpUrl
+    },
     validationGate,
-    warnings: () => warningsAfterStart(server.logs),
+    warnings: () => [...earlierWarnings, ...warningsAfterStart(server.logs)],
+    restart: async () => {
+      if (stopped) throw new Error('the server was stopped')
+      await stopProcess(server)
+      earlierWarnings.push(...warningsAfterStart(server.logs))
+      running.delete(server)
+      server = await spawnBenchServer(dataDir.path, validationGate)
+      running.set(server, dataDir.path)
+    },
     stop: () =>
       (stopped ??= (async () => {
-        const deadline = setTimeout(() => void server.kill(), STOP_DEADLINE_MS)
         try {
-          await server.stop()
+          await stopProcess(server)
         } finally {
-          clearTimeout(deadline)
           running.delete(server)
           await dataDir.remove()
         }
       })()),
   }
+}
+
+/** The default: a fresh server process per scenario run. */
+export const spawnedServers: ServerTarget = {
+  start: startBenchServer,
+  choosesGate: true,
+  description: 'its own process per run (server/main.ts via tsx), fresh data dir, dev mode, rate limits raised (all clients share 127.0.0.1)',
+}
+
+/**
+ * A server that is already running (`--url ws://127.0.0.1:PORT`). Its CPU and RSS come from
+ * /proc/<pid>, so it must run on this machine: `serverPid`, or the process listening on the port.
+ * It must be in dev mode (the bench fetches tokens from /dev/token) with rate limits raised.
+ */
+export const givenServer = ({ url, serverPid, validationGate }: { url: string; serverPid: number | null; validationGate: boolean }): ServerTarget => {
+  const parsed = new URL(url)
+  if (parsed.protocol !== 'ws:') throw new Error(`--url must be ws://host:port, got ${url}`)
+  const port = Number(parsed.port || 80)
+  const wsUrl = `ws://${parsed.host}`
+  return {
+    choosesGate: false,
+    description: `given server ${wsUrl} (validation gate ${validationGate ? 'on' : 'off'} as configured), pid ${serverPid ?? 'found by its port'}`,
+    start: async () => {
+      const pid = serverPid ?? findListeningPid(port)
+      if (pid === null) throw new Error(`no process of this user listens on port ${port}; give --server-pid`)
+      return {
+        pid,
+        url: wsUrl,
+        httpUrl: `http://${parsed.host}`,
+        validationGate,
+        warnings: () => [],
+        restart: null,
+        stop: async () => {},
+      }
+    },
+  }
+}
+
+/**
+ * The pid of the process listening on a TCP port of this machine: the socket's inode from
+ * /proc/net/tcp{,6}, then the process that holds it among /proc/<pid>/fd (only this user's are readable).
+ */
+export const findListeningPid = (port: number): number | null => {
+  const LISTEN = '0A'
+  const inodes = new Set<string>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/)
+      const local = fields[1]
+      if (!local || fields[3] !== LISTEN) continue
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port && fields[9]) inodes.add(fields[9])
+    }
+  }
+  if (inodes.size === 0) return null
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let fds: string[]
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`)
+    } catch {
+      continue
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`))
+        if (match && inodes.has(match[1]!)) return Number(entry)
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return null
 }

@@ -10,6 +10,8 @@ import { tempDir } from '../shared/testing/tempDir.ts'
 import { CloseCode } from '../shared/closeCodes.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { startServer } from './testing/startServer.ts'
+import { syncUpdateFrame } from './testing/attackFrames.ts'
+import { MessageType, SyncStep } from './protocol.ts'
 
 /** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
 const connectAckedClient = async (
@@ -122,6 +124,53 @@ describe('persistence', () => {
     writer.destroy()
     reader.destroy()
     assert.equal(await again.stop(), 0)
+  })
+
+  test('a client opening a cold document gets all stored content in its sync step 2 (also when it asks while the room loads), then edits as usual', async () => {
+    let server = await startServer({ compactAfterUpdates: 100 })
+    cleanups.push(() => server.dispose())
+    const writer = await server.connect('proposal/p-cold')
+    await writer.whenSynced()
+    const text = new Y.XmlText()
+    const paragraph = new Y.XmlElement('paragraph')
+    paragraph.insert(0, [text])
+    writer.doc.getXmlFragment('body').insert(0, [paragraph])
+    for (let i = 0; i < 300; i++) {
+      text.insert((i * 7) % (text.length + 1), `${i},`)
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve)) // several stored updates
+    }
+    const expected = writer.doc.getXmlFragment('body').toString()
+    await eventually(async () => {
+      const stored = new Y.Doc()
+      for (const update of await server.server.store.loadUpdates('acme/proposal/p-cold')) Y.applyUpdate(stored, update)
+      assert.equal(stored.getXmlFragment('body').toString(), expected)
+    })
+    writer.destroy()
+    server = await server.restart()
+    // A raw client asks at once (sync step 1 with an empty state vector), as a provider does on open.
+    const reader = await server.raw('/proposal/p-cold')
+    reader.send(new Uint8Array([MessageType.Sync, SyncStep.Step1, 1, 0]))
+    const replica = new Y.Doc()
+    await eventually(() => {
+      const step2 = reader.received.find((frame) => frame[0] === MessageType.Sync && frame[1] === SyncStep.Step2)
+      assert.ok(step2, 'no sync step 2 yet')
+      const decoder = decoding.createDecoder(step2)
+      decoding.readVarUint(decoder)
+      decoding.readVarUint(decoder)
+      Y.applyUpdate(replica, decoding.readVarUint8Array(decoder))
+    })
+    // The one sync step 2 holds everything: what "synced" means to a provider.
+    assert.equal(replica.getXmlFragment('body').toString(), expected)
+    // The handshake keeps its order: the server's sync step 1 comes first, so the client's reply
+    // is computed before it has the content (and carries nothing the server already has).
+    const syncSteps = reader.received.filter((frame) => frame[0] === MessageType.Sync).map((frame) => frame[1])
+    assert.deepEqual(syncSteps.slice(0, 2), [SyncStep.Step1, SyncStep.Step2])
+    // Its edit, made on that state, is validated and stored like any other.
+    const before = Y.encodeStateVector(replica)
+    replica.getMap('meta').set('title', 'after a cold load')
+    reader.send(syncUpdateFrame(Y.encodeStateAsUpdate(replica, before)))
+    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, 'proposal/p-cold')?.doc.getMap('meta').get('title'), 'after a cold load'))
+    reader.close()
   })
 
   test('stored updates are compacted in the background and the document is intact', async () => {

@@ -83,11 +83,13 @@ const message = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
   return encoding.toUint8Array(encoder)
 }
 
-export const encodeSyncStep1 = (doc: Y.Doc): Uint8Array =>
+export const encodeSyncStep1 = (doc: Y.Doc): Uint8Array => encodeSyncStep1FromStateVector(Y.encodeStateVector(doc))
+
+export const encodeSyncStep1FromStateVector = (stateVector: Uint8Array): Uint8Array =>
   message((encoder) => {
     encoding.writeVarUint(encoder, MessageType.Sync)
     encoding.writeVarUint(encoder, SyncStep.Step1)
-    encoding.writeVarUint8Array(encoder, Y.encodeStateVector(doc))
+    encoding.writeVarUint8Array(encoder, stateVector)
   })
 
 export const encodeSyncStep2 = (doc: Y.Doc, stateVector: Uint8Array): Uint8Array =>
@@ -95,6 +97,14 @@ export const encodeSyncStep2 = (doc: Y.Doc, stateVector: Uint8Array): Uint8Array
     encoding.writeVarUint(encoder, MessageType.Sync)
     encoding.writeVarUint(encoder, SyncStep.Step2)
     encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(doc, stateVector))
+  })
+
+/** Sync step 2 carrying an update that is already encoded (the stored state of a document). */
+export const encodeSyncStep2FromUpdate = (update: Uint8Array): Uint8Array =>
+  message((encoder) => {
+    encoding.writeVarUint(encoder, MessageType.Sync)
+    encoding.writeVarUint(encoder, SyncStep.Step2)
+    encoding.writeVarUint8Array(encoder, update)
   })
 
 export const encodeUpdate = (update: Uint8Array): Uint8Array =>

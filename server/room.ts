@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type { Logger } from './logger.ts'
-import type { DocumentStore } from './persistence/documentStore.ts'
+import { buildDoc, type DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -19,11 +19,21 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
 }
-import { encodeAwarenessStates, encodeSyncStep1, encodeUpdate } from './protocol.ts'
+import { decodeMessage, encodeAwarenessStates, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
+
+/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
+const NOT_LOADED = new Y.Doc()
+
+/**
+ * Awareness needs a doc only for its own client id (the server has no awareness state of its own)
+ * and to hear when that doc is destroyed. A Y.Doc per room for that would cost memory and a
+ * random id per new room; the room destroys its awareness itself.
+ */
+const awarenessHost = (): Y.Doc => ({ clientID: 0, on: () => {}, off: () => {} }) as unknown as Y.Doc
 
 export interface RoomOptions {
   readonly store: DocumentStore
@@ -54,12 +64,12 @@ export interface RoomOptions {
  */
 export class Room {
   state: RoomState = 'loading'
-  doc: Y.Doc = new Y.Doc()
-  /** Awareness has its own doc: it must survive a reload of the content doc. */
-  readonly awareness = new awarenessProtocol.Awareness(new Y.Doc())
+  doc: Y.Doc = NOT_LOADED
+  /** Awareness is independent of the content doc: it must survive a reload of it. */
+  readonly awareness = new awarenessProtocol.Awareness(awarenessHost())
   readonly peers = new Set<Peer>()
   readonly commits: GroupCommit<RoomWrite>
-  readonly logger: Logger
+  private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
   private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
   private readonly ready = deferred()
@@ -75,7 +85,6 @@ export class Room {
     readonly document: DocumentName,
     private readonly options: RoomOptions,
   ) {
-    this.logger = options.logger.child({ room: this.storageName })
     this.awareness.setLocalState(null)
     this.commits = new GroupCommit<RoomWrite>({
       write: (writes) => this.writeBatch(writes),
@@ -86,27 +95,33 @@ export class Room {
     this.awareness.on('update', this.broadcastAwareness)
   }
 
+  /** This room's logger, made when first needed: most rooms never log. */
+  get logger(): Logger {
+    return (this.ownLogger ??= this.options.logger.child({ room: this.storageName }))
+  }
+
   /** Storage keys are prefixed with the tenant, so two tenants never share a document. */
   get storageName(): string {
     return `${this.tenant}/${this.document.name}`
   }
 
   async load(): Promise<void> {
-    const [{ doc, storedUpdates }, lastEventSeq] = await Promise.all([
-      this.options.store.loadDoc(this.storageName),
+    const [updates, lastEventSeq] = await Promise.all([
+      this.options.store.loadCheckedUpdates(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
     ])
+    this.answerSyncRequestsFromDisk(updates)
     this.lastEventSeq = lastEventSeq
-    this.doc = doc
-    this.storedUpdates = storedUpdates
+    this.doc = buildDoc(updates)
+    this.storedUpdates = updates.length
     this.becomeReady()
     this.maybeCompact()
-    void this.pruneEventLog()
+    if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
   }
 
   /**
    * Retention: fold events older than the retention period into the log's base. Runs on the store's
-   * serialized queue, so it never interleaves with this room's writes.
+   * chain for this document, so it never interleaves with this room's writes.
    */
   async pruneEventLog(): Promise<void> {
     try {
@@ -183,7 +198,8 @@ export class Room {
     this.peers.clear()
     this.waiting = []
     this.awareness.destroy()
-    this.doc.destroy()
+    if (this.doc !== NOT_LOADED) this.doc.destroy()
+    this.options.store.release(this.storageName)
   }
 
   /**
@@ -287,6 +303,51 @@ export class Room {
     }
   }
 
+  /**
+   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~10).
+   * The peers that joined and asked for the document while it was read (sync step 1, as a
+   * provider does on open) need not wait for that: the stored updates are exactly the state the
+   * doc will be built from, so their handshake is answered from them first: the server's sync
+   * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
+   * carries only what the server lacks), then the sync step 2. Only a peer whose greeting and
+   * first frame are waiting is answered this way, so each peer's frames keep their order; anything
+   * else waits for the doc. (Awareness cannot have changed yet: its frames wait too.)
+   */
+  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[]): void {
+    if (updates.length === 0 || this.waiting.length === 0) return
+    let stored: Uint8Array | null = null
+    const storedState = () => (stored ??= updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates]))
+    let stateVector: Uint8Array | null = null
+    const greeted = new Set<Peer>()
+    const answered = new Set<Peer>()
+    const decided = new Set<Peer>()
+    for (const { peer, frame } of this.waiting) {
+      if (frame === null) {
+        greeted.add(peer)
+        continue
+      }
+      if (decided.has(peer)) continue
+      decided.add(peer)
+      if (!greeted.has(peer) || !this.peers.has(peer)) continue
+      const reply = syncStep2FromUpdate(frame, storedState)
+      if (reply === null) continue
+      stateVector ??= Y.encodeStateVectorFromUpdate(storedState())
+      peer.send(encodeSyncStep1FromStateVector(stateVector))
+      peer.send(reply)
+      answered.add(peer)
+    }
+    if (answered.size === 0) return
+    // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
+    const dropped = new Set<Peer>()
+    this.waiting = this.waiting.filter(({ peer, frame }) => {
+      if (!answered.has(peer)) return true
+      if (frame === null) return false
+      if (dropped.has(peer)) return true
+      dropped.add(peer)
+      return false
+    })
+  }
+
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
   private greet(peer: Peer): void {
     peer.send(encodeSyncStep1(this.doc))
@@ -294,13 +355,17 @@ export class Room {
     if (clients.length > 0) peer.send(encodeAwarenessStates(this.awareness, clients))
   }
 
-  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
+  /** The merged update each batch stored, for its broadcast once durable. */
+  private readonly mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
+
   /** One atomic write per batch: the merged update, its event records and review items. */
   private async writeBatch(writes: readonly RoomWrite[]): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
+    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    if (merged) this.mergedByBatch.set(writes, merged)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
-      update: updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
+      update: merged,
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
       conflicts: writes.flatMap((write) => write.conflicts),
@@ -308,17 +373,14 @@ export class Room {
     stopTimer()
   }
 
+  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
   private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
     for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
-    for (const { update, source, sequence, echo } of writes) {
-      if (update) this.broadcast(encodeUpdate(update), source ?? undefined)
-      if (!source) continue
-      if (echo) source.send(encodeUpdate(echo))
-      if (source.wantsExtensions) durableMessages.set(source, sequence)
-    }
+    this.broadcastBatch(writes)
+    for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
@@ -330,11 +392,38 @@ export class Room {
     if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
   }
 
+  /**
+   * One message per peer per batch, not one per update: a burst of N updates costs each peer one
+   * frame (and the server one socket write per peer) instead of N. When the batch has one source,
+   * the other peers get the merged update the batch stored and the source only the compensation of
+   * its own changes. When several peers wrote, every peer gets the merged update, its own changes
+   * included (harmless: Yjs skips what a replica already has; the y-websocket server echoes every
+   * update to its sender).
+   */
+  private broadcastBatch(writes: readonly RoomWrite[]): void {
+    const merged = this.mergedByBatch.get(writes)
+    this.mergedByBatch.delete(writes)
+    const sources = new Set<Peer>()
+    for (const write of writes) if (write.source && write.update) sources.add(write.source)
+    if (merged) {
+      const message = encodeUpdate(merged)
+      if (sources.size <= 1) this.broadcast(message, sources.values().next().value)
+      else this.broadcast(message)
+    }
+    const echoes = new Map<Peer, Uint8Array[]>()
+    for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
+    for (const [source, updates] of echoes) {
+      // With several sources the merged update above already carried the compensation to everyone.
+      if (sources.size > 1 && merged && this.peers.has(source)) continue
+      source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
+    }
+  }
+
   private maybeCompact(): void {
     if (this.compacting || this.storedUpdates < this.options.compactAfterUpdates) return
     this.compacting = true
     const before = this.storedUpdates
-    // Compaction runs on y-leveldb's serialized queue, so it never interleaves with our writes.
+    // Compaction runs on the store's chain for this document, so it never interleaves with our writes.
     this.options.store
       .compact(this.storageName)
       .then(() => {
@@ -368,6 +457,27 @@ export class Room {
       for (const client of removed) origin.awarenessClients.delete(client)
     }
     this.broadcast(encodeAwarenessStates(this.awareness, changed))
+  }
+}
+
+/**
+ * The sync step 2 answering `frame` from the stored state, or null when the frame is not a
+ * well-formed sync step 1 (it then takes the usual path, errors included).
+ */
+const syncStep2FromUpdate = (frame: Uint8Array, stored: () => Uint8Array): Uint8Array | null => {
+  let message
+  try {
+    message = decodeMessage(frame)
+  } catch {
+    return null
+  }
+  if (message.kind !== 'sync-step-1') return null
+  try {
+    // A fresh replica (empty state vector) gets the stored state as it is.
+    const fresh = Y.decodeStateVector(message.stateVector).size === 0
+    return encodeSyncStep2FromUpdate(fresh ? stored() : Y.diffUpdate(stored(), message.stateVector))
+  } catch {
+    return null
   }
 }
 

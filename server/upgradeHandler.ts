@@ -77,8 +77,10 @@ const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admissi
   const address = clientAddress(request, context.trustProxy)
   const detachLimits = context.rateLimiter.attach(address)
   const room = context.rooms.join(identity.tenant, admission.document, peer)
-  const logger = context.logger.child({ peer: peer.id, user: identity.userId, room: room.storageName })
-  logger.debug({ role: identity.role }, 'peer joined')
+  // A child logger per connection only when something is logged: most connections never log.
+  let peerLogger: Logger | null = null
+  const logger = (): Logger => (peerLogger ??= context.logger.child({ peer: peer.id, user: identity.userId, room: room.storageName }))
+  if (context.logger.isLevelEnabled('debug')) logger().debug({ role: identity.role }, 'peer joined')
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     peer.bytesIn += data.byteLength
@@ -86,7 +88,7 @@ const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admissi
     const verdict = context.rateLimiter.spend(address, data.byteLength)
     if (verdict !== 'ok') {
       const code = verdict === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
-      logger.warn({ address, code }, 'rate limit exceeded')
+      logger().warn({ address, code }, 'rate limit exceeded')
       peer.closeWithError(new CollabError(code, `too many ${verdict} per second from ${address}`))
       return
     }
@@ -95,13 +97,13 @@ const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admissi
   })
   ws.on('error', (error: Error & { code?: string }) => {
     // ws reports a too-big frame as an error, then closes with 1009 itself.
-    logger.info({ err: error.message, code: error.code }, 'socket error')
+    logger().info({ err: error.message, code: error.code }, 'socket error')
   })
   ws.on('close', (code: number) => {
     context.peers.delete(peer)
     detachLimits()
     peer.dispose()
     room.leave(peer)
-    logger.debug({ code }, 'peer left')
+    if (context.logger.isLevelEnabled('debug')) logger().debug({ code }, 'peer left')
   })
 }

@@ -4,7 +4,6 @@ import { benchToken, connectBenchClient, createParagraph, destroyAll, ownClock, 
 import { openWindow, type MeasuredWindow } from '../measuredWindow.ts'
 import { RssSampler, type GeneratorUsage, type MachineUsage } from '../procStats.ts'
 import { serverFigures, type ScenarioContext, type ScenarioResultBase, type ServerFigures } from '../scenario.ts'
-import { startBenchServer } from '../serverProcess.ts'
 import { distribution, round, type Distribution } from '../statistics.ts'
 import { waitUntil } from '../waitUntil.ts'
 
@@ -25,7 +24,7 @@ export interface FanoutOptions {
   readonly timeoutMs: number
 }
 
-export const FANOUT_DEFAULTS: FanoutOptions = { clients: 20, intervalMs: 20, updates: 300, warmup: 20, timeoutMs: 5000 }
+export const FANOUT_DEFAULTS: FanoutOptions = { clients: 50, intervalMs: 20, updates: 500, warmup: 50, timeoutMs: 5000 }
 
 export interface FanoutResult extends ScenarioResultBase {
   readonly scenario: 'fanout'
@@ -59,15 +58,15 @@ interface InFlight {
 }
 
 export const runFanout = async (options: FanoutOptions, context: ScenarioContext): Promise<FanoutResult> => {
-  const server = await startBenchServer({ validationGate: true })
+  const server = await context.target.start({ validationGate: true })
   let clients: BenchClient[] = []
   try {
     context.log(`fanout: server pid ${server.pid}; ${options.clients} clients on one doc`)
     const tokens = await Promise.all(
       Array.from({ length: options.clients }, (_, i) => benchToken(server.httpUrl, { user: `fanout-${i}`, role: 'editor', tenant: 'bench' })),
     )
-    clients = tokens.map((token, i) => connectBenchClient({ url: server.url, room: 'proposal/fanout', token, label: `fanout-${i}` }))
-    const synced = await Promise.all(clients.map((client) => client.whenSynced(20_000)))
+    clients = tokens.map((token, i) => connectBenchClient({ url: server.url, room: `proposal/fanout-${context.runId}`, token, label: `fanout-${i}` }))
+    const synced = await Promise.all(clients.map((client) => client.whenSynced(30_000)))
     if (!synced.every(Boolean)) throw new Error(`${synced.filter((s) => !s).length} of ${clients.length} clients did not sync`)
     createParagraph(clients[0]!.doc)
     if (!(await waitUntil(() => clients.every((client) => paragraphText(client.doc) !== null), { timeoutMs: 10_000 }))) {

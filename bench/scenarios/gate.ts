@@ -1,48 +1,17 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
-import * as Y from 'yjs'
-import {
-  benchToken,
-  connectBenchClient,
-  createParagraph,
-  destroyAll,
-  ownClock,
-  paragraphText,
-  sameStateVector,
-  type BenchClient,
-} from '../clients.ts'
-import { openWindow } from '../measuredWindow.ts'
-import { readProcStats, RssSampler, usageBetween, type GeneratorUsage, type MachineUsage } from '../procStats.ts'
-import { serverFigures, type ScenarioContext, type ScenarioResultBase, type ServerFigures } from '../scenario.ts'
-import { startBenchServer, type BenchServer } from '../serverProcess.ts'
-import { randomInt, round, seededRandom } from '../statistics.ts'
-import { waitUntil } from '../waitUntil.ts'
+import type { ScenarioContext, ScenarioResultBase } from '../scenario.ts'
+import { round } from '../statistics.ts'
+import { runTypingLoad, typingLoadProblems, type TypingLoadOptions, type TypingRun } from '../typingWorkload.ts'
 
 /**
- * `gate`: what the semantic validation gate costs the server. The same throughput workload runs
- * against a server with COLLAB_VALIDATION_GATE=true and one with false, R rounds (alternating
- * which goes first, so neither always gets the cooler machine): D proposal docs × K editors, each
- * typing into the rich-text body as fast as it can (single characters, mostly at its cursor) and
- * now and then setting `meta.title`, for T seconds. The key figure is server CPU µs per op; the
- * ratio of the medians gate-on / gate-off is the gate's cost.
+ * `gate`: what the semantic validation gate costs the server. The same typing workload
+ * (typingWorkload.ts) runs against a server with COLLAB_VALIDATION_GATE=true and one with false,
+ * R rounds (alternating which goes first, so neither always gets the cooler machine): D proposal
+ * docs × K editors typing into the rich-text body as fast as they can, now and then setting
+ * `meta.title`, for T seconds. The key figure is server CPU µs per op; the ratio of the medians
+ * gate-on / gate-off is the gate's cost.
  */
 
-export interface GateOptions {
-  readonly docs: number
-  readonly clientsPerDoc: number
-  /** Measured seconds of load. */
-  readonly durationSec: number
-  /** Seconds of load before measuring (JIT warm-up of a freshly started server). */
-  readonly warmupSec: number
-  /**
-   * Flow control: a client pauses while more than this many of its own ops have not reached every
-   * other client of its doc (0: never pause). Without it the clients outrun the server and the
-   * run measures queues, not work.
-   */
-  readonly window: number
-  /** One op in this many is a `meta.title` set; the rest are single-character inserts. */
-  readonly titleEvery: number
-  /** How long to wait, after the load, for every doc's replicas to converge. */
-  readonly settleTimeoutMs: number
+export interface GateOptions extends TypingLoadOptions {
   /** Runs per gate setting (on/off alternate which goes first). */
   readonly rounds: number
 }
@@ -58,34 +27,9 @@ export const GATE_DEFAULTS: GateOptions = {
   rounds: 3,
 }
 
-export interface GateRun {
+export interface GateRun extends TypingRun {
   readonly validationGate: boolean
   readonly round: number
-  /** Ops sent in the measured window. */
-  readonly opsSent: number
-  readonly textInserts: number
-  readonly titleSets: number
-  readonly opsPerSec: number
-  /** Server CPU from the start of the measured window until every doc converged, per op sent. */
-  readonly serverCpuUsPerOp: number
-  /** Server CPU share during the load itself (1 = one core busy). */
-  readonly serverCoresDuringLoad: number
-  readonly server: ServerFigures
-  /** The load generator during the load. */
-  readonly generator: GeneratorUsage
-  /** The rest of the machine during the load (other processes on a shared machine). */
-  readonly machine: MachineUsage
-  /** How often a client found its window full and paused. */
-  readonly flowControlPauses: number
-  readonly docs: number
-  readonly convergedDocs: number
-  /** From the end of the load until every doc converged (or the settle timeout). */
-  readonly settleMs: number
-  /** Characters in the body of doc 0 at the end (how large the texts grew). */
-  readonly bodyCharsDoc0: number
-  readonly serverCloses: number
-  /** Docs the server wrote to (a compensation: it refused one of these valid edits); must be 0. */
-  readonly compensatedDocs: number
 }
 
 /** The medians over the rounds of one gate setting. */
@@ -104,188 +48,19 @@ export interface GateResult extends ScenarioResultBase {
   readonly gateCostRatio: number | null
 }
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz     '
-
-interface DocClients {
-  readonly index: number
-  readonly clients: BenchClient[]
-}
-
-interface Counters {
-  ops: number
-  textInserts: number
-  titleSets: number
-  pauses: number
-}
-
-/** How many of `client`'s own ops some other replica of its doc has not integrated yet. */
-const unseenByPeers = (client: BenchClient, peers: readonly BenchClient[]): number => {
-  const mine = ownClock(client.doc)
-  let minSeen = mine
-  for (const peer of peers) minSeen = Math.min(minSeen, Y.getState(peer.doc.store, client.doc.clientID))
-  return mine - minSeen
-}
-
-/** One editor typing as fast as the window lets it until `stopAt`. */
-const drive = async (
-  client: BenchClient,
-  peers: readonly BenchClient[],
-  docIndex: number,
-  random: () => number,
-  stopAt: number,
-  options: GateOptions,
-  counters: Counters,
-): Promise<void> => {
-  const text = paragraphText(client.doc)
-  if (!text) throw new Error(`${client.label}: no paragraph to type into`)
-  const meta = client.doc.getMap('meta')
-  let cursor = text.length
-  let sinceYield = 0
-  let revision = 0
-  while (performance.now() < stopAt) {
-    if (options.window > 0 && peers.length > 0 && unseenByPeers(client, peers) > options.window) {
-      counters.pauses++
-      await sleep(1)
-      continue
-    }
-    if (randomInt(random, options.titleEvery) === 0) {
-      meta.set('title', `Proposal ${docIndex} — revision ${++revision} by ${client.label}`)
-      counters.titleSets++
-    } else {
-      // Typing: mostly at the cursor, now and then somewhere else in the paragraph.
-      if (cursor > text.length || random() < 0.05) cursor = randomInt(random, text.length + 1)
-      text.insert(cursor, LETTERS[randomInt(random, LETTERS.length)]!)
-      cursor++
-      counters.textInserts++
-    }
-    counters.ops++
-    if (++sinceYield >= 10) {
-      sinceYield = 0
-      await yieldToEventLoop() // let the sockets deliver, like a browser between keystrokes
-    }
-  }
-}
-
-const docConverged = ({ clients }: DocClients): boolean => {
-  const [first, ...rest] = clients
-  if (!first) return true
-  if (!rest.every((client) => sameStateVector(first.doc, client.doc))) return false
-  const body = first.doc.getXmlFragment('body').toString()
-  const title = first.doc.getMap('meta').get('title')
-  return rest.every((client) => client.doc.getXmlFragment('body').toString() === body && client.doc.getMap('meta').get('title') === title)
-}
-
-/**
- * Did anyone but the doc's own editors write to it? The server writes only to compensate a
- * rejected change, and this workload is valid: a foreign client id means the gate refused an edit.
- */
-const serverWroteTo = ({ clients }: DocClients): boolean => {
-  const writers = new Set(clients.map((client) => client.doc.clientID))
-  const first = clients[0]
-  return first !== undefined && [...Y.decodeStateVector(Y.encodeStateVector(first.doc)).keys()].some((id) => !writers.has(id))
-}
-
-const connectDocs = async (server: BenchServer, options: GateOptions, runId: string): Promise<DocClients[]> => {
-  const docs: DocClients[] = []
-  for (let d = 0; d < options.docs; d++) {
-    const tokens = await Promise.all(
-      Array.from({ length: options.clientsPerDoc }, (_, k) => benchToken(server.httpUrl, { user: `editor-${d}-${k}`, role: 'editor', tenant: 'bench' })),
-    )
-    docs.push({
-      index: d,
-      clients: tokens.map((token, k) =>
-        connectBenchClient({ url: server.url, room: `proposal/gate-${runId}-${d}`, token, label: `editor-${d}-${k}` }),
-      ),
-    })
-  }
-  const all = docs.flatMap((doc) => doc.clients)
-  const synced = await Promise.all(all.map((client) => client.whenSynced(20_000)))
-  if (!synced.every(Boolean)) throw new Error(`${synced.filter((s) => !s).length} of ${all.length} clients did not sync`)
-  // The first editor of each doc creates its one paragraph; everyone types into it once it arrived.
-  for (const { clients } of docs) {
-    const first = clients[0]!
-    createParagraph(first.doc)
-    first.doc.getMap('meta').set('title', 'New proposal')
-  }
-  if (!(await waitUntil(() => all.every((client) => paragraphText(client.doc) !== null), { timeoutMs: 10_000 }))) {
-    throw new Error('the paragraph did not reach every client')
-  }
-  return docs
-}
+const onOff = (gate: boolean): string => (gate ? 'on' : 'off')
 
 const runOnce = async (validationGate: boolean, roundNumber: number, options: GateOptions, context: ScenarioContext): Promise<GateRun> => {
-  const label = `gate=${validationGate ? 'on' : 'off'} round ${roundNumber}`
-  const server = await startBenchServer({ validationGate })
-  let docs: DocClients[] = []
+  const server = await context.target.start({ validationGate })
   try {
-    context.log(`${label}: server pid ${server.pid}; connecting ${options.docs} × ${options.clientsPerDoc} clients`)
-    docs = await connectDocs(server, options, `${validationGate ? 'on' : 'off'}${roundNumber}`)
-    const counters: Counters = { ops: 0, textInserts: 0, titleSets: 0, pauses: 0 }
-    const measureFrom = performance.now() + options.warmupSec * 1000
-    const stopAt = measureFrom + options.durationSec * 1000
-
-    const drivers = docs.flatMap(({ index, clients }) =>
-      clients.map((client, k) =>
-        drive(
-          client,
-          clients.filter((peer) => peer !== client),
-          index,
-          seededRandom(context.seed + roundNumber * 100_000 + index * 1000 + k),
-          stopAt,
-          options,
-          counters,
-        ),
-      ),
-    )
-
-    // The measured window opens after the warm-up, while the load runs.
-    await sleep(Math.max(0, measureFrom - performance.now()))
-    const before = { ...counters }
-    const window = openWindow(server.pid)
-    const rss = new RssSampler(server.pid)
-    context.log(`${label}: measuring ${options.durationSec} s`)
-
-    await Promise.all(drivers)
-    const load = window.close()
-    const loadEnd = performance.now()
-
-    const settled = await waitUntil(() => docs.every(docConverged), { timeoutMs: options.settleTimeoutMs, intervalMs: 50 })
-    const settleMs = performance.now() - loadEnd
-    const serverEnd = readProcStats(server.pid)
-    const rssPeakKiB = rss.stop()
-
-    const opsSent = counters.ops - before.ops
-    // Server CPU until every replica has everything: the work the load caused, also what was still queued.
-    const total = usageBetween(window.serverStart, serverEnd)
-    const convergedDocs = settled ? docs.length : docs.filter(docConverged).length
-    const all = docs.flatMap((doc) => doc.clients)
-    const run: GateRun = {
-      validationGate,
-      round: roundNumber,
-      opsSent,
-      textInserts: counters.textInserts - before.textInserts,
-      titleSets: counters.titleSets - before.titleSets,
-      opsPerSec: round(opsSent / (load.server.wallMs / 1000), 0),
-      serverCpuUsPerOp: round((total.cpuMs * 1000) / Math.max(1, opsSent), 1),
-      serverCoresDuringLoad: round(load.server.coresUsed),
-      server: serverFigures(window.serverStart, serverEnd, rssPeakKiB, server.warnings()),
-      generator: load.generator,
-      machine: load.machine,
-      flowControlPauses: counters.pauses - before.pauses,
-      docs: docs.length,
-      convergedDocs,
-      settleMs: round(settleMs, 0),
-      bodyCharsDoc0: paragraphText(docs[0]!.clients[0]!.doc)?.length ?? 0,
-      serverCloses: all.reduce((sum, client) => sum + client.serverCloses.length, 0),
-      compensatedDocs: docs.filter(serverWroteTo).length,
-    }
-    context.log(
-      `${label}: ${run.opsSent} ops, ${run.opsPerSec} ops/s, ${run.serverCpuUsPerOp} µs/op, server ${run.serverCoresDuringLoad} cores, ` +
-        `generator ${run.generator.coresUsed}, others ${run.machine.otherCores}, ${convergedDocs}/${docs.length} converged`,
-    )
-    return run
+    const run = await runTypingLoad(server, options, {
+      label: `gate=${onOff(validationGate)} round ${roundNumber}`,
+      roomPrefix: `proposal/gate-${context.runId}-${onOff(validationGate)}${roundNumber}`,
+      seed: context.seed + roundNumber * 100_000,
+      log: context.log,
+    })
+    return { ...run, validationGate, round: roundNumber }
   } finally {
-    destroyAll(docs.flatMap((doc) => doc.clients))
     await server.stop()
   }
 }
@@ -306,20 +81,14 @@ const summarize = (runs: readonly GateRun[], validationGate: boolean): GateSumma
 }
 
 export const runGate = async (options: GateOptions, context: ScenarioContext): Promise<GateResult> => {
+  if (!context.target.choosesGate) throw new Error('the gate scenario needs a server per gate setting: it runs only against servers the bench starts (not --url)')
   const runs: GateRun[] = []
   for (let r = 1; r <= options.rounds; r++) {
     for (const validationGate of r % 2 === 1 ? [true, false] : [false, true]) {
       runs.push(await runOnce(validationGate, r, options, context))
     }
   }
-  const problems: string[] = []
-  for (const run of runs) {
-    const label = `gate ${run.validationGate ? 'on' : 'off'} round ${run.round}`
-    if (run.convergedDocs < run.docs) problems.push(`${label}: ${run.docs - run.convergedDocs} of ${run.docs} docs did not converge`)
-    if (run.serverCloses > 0) problems.push(`${label}: the server closed ${run.serverCloses} connections`)
-    if (run.opsSent === 0) problems.push(`${label}: no ops were sent`)
-    if (run.compensatedDocs > 0) problems.push(`${label}: the server compensated valid edits in ${run.compensatedDocs} docs`)
-  }
+  const problems = runs.flatMap((run) => typingLoadProblems(run, `gate ${onOff(run.validationGate)} round ${run.round}`))
   const on = summarize(runs, true)
   const off = summarize(runs, false)
   return {

@@ -1,6 +1,7 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { LeveldbPersistence, getCurrentUpdateClock, getLevelUpdates } from 'y-leveldb'
+import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
+import type { Logger } from '../logger.ts'
 import {
   decodeBase,
   decodeEvent,
@@ -19,25 +20,63 @@ import { checkUpdateStructure } from '../updateGuard.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
 /**
- * The server's durable store: y-leveldb in the data directory, with its failures made visible.
+ * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
+ * y-leveldb, and every tool built on it, reads what we write), with its failures made visible.
  *
- * y-leveldb runs every operation through `_transact`, which catches any error, logs it with
- * console.warn and resolves with `null`. A write that failed would therefore look like a write that
- * succeeded. Every operation here runs inside `_transact` (so it is serialized with y-leveldb's own
- * operations) but catches its own error and rethrows it as ERR_PERSISTENCE_FAILED.
+ * y-leveldb runs every operation of every document through one global promise chain
+ * (`_transact`), which also catches any error, logs it with console.warn and resolves with `null`:
+ * one slow operation (a big document's compaction) stalls every other document's writes, and a
+ * write that failed looks like one that succeeded. So the hot paths run here, directly on the
+ * underlying level db: operations on one document are serialized on that document's own chain
+ * (a write never interleaves with its compaction), documents do not wait for each other, and
+ * every error is rethrown as ERR_PERSISTENCE_FAILED. y-leveldb's class is used for opening the
+ * database and for listing documents only.
  */
+export interface DocumentStoreOptions {
+  /** Where slow operations are reported (warn). */
+  readonly logger?: Logger
+  /**
+   * An operation that takes longer than this (waiting for its turn included) is logged as a
+   * warning: under overload, the first sign of a stalled store.
+   */
+  readonly slowOperationMs?: number
+}
+
+/** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
+const updateKey = (storageName: string, clock: number) => ['v1', storageName, 'update', clock]
+const stateVectorKey = (storageName: string) => ['v1_sv', storageName]
+const MAX_CLOCK = 0xffffffff
+
 export class DocumentStore {
   private readonly persistence: LeveldbPersistence
+  private db: LevelBatchDb | null = null
+  /** The tail of each document's operation chain; removed when it has settled. */
+  private readonly chains = new Map<string, Promise<unknown>>()
+  /**
+   * The highest update clock of each document the store has read or written since it loaded
+   * (-1: none), so an append needs no read first. Dropped with `release` when a room unloads.
+   */
+  private readonly clocks = new Map<string, number>()
+  private readonly logger: Logger | null
+  private readonly slowOperationMs: number
 
-  private constructor(readonly location: string) {
+  private constructor(
+    readonly location: string,
+    options: DocumentStoreOptions,
+  ) {
     this.persistence = new LeveldbPersistence(location)
+    this.logger = options.logger ?? null
+    this.slowOperationMs = options.slowOperationMs ?? 1000
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
-  static async open(location: string): Promise<DocumentStore> {
-    const store = new DocumentStore(location)
+  static async open(location: string, options: DocumentStoreOptions = {}): Promise<DocumentStore> {
+    const store = new DocumentStore(location, options)
     try {
-      await store.run('open', async (db: { open(): Promise<void> }) => db.open())
+      store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
+        await db.open()
+        return db
+      })
     } catch (error) {
       if (/lock/i.test((error as Error).message)) {
         throw new CollabError(ErrorCode.DataDirLocked, `data directory ${location} is locked: another server is using it`)
@@ -49,14 +88,20 @@ export class DocumentStore {
 
   /** All stored updates of a document, oldest first. */
   loadUpdates(storageName: string): Promise<Uint8Array[]> {
-    return this.run(`load ${storageName}`, (db) => getLevelUpdates(db, storageName))
+    return this.runFor(storageName, `load ${storageName}`, async (db) => {
+      const entries = await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
+      const last = entries.at(-1)
+      this.clocks.set(storageName, last ? Number(last[0][3]) : -1)
+      return entries.map(([, value]) => value)
+    })
   }
 
-  /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
-  async loadDoc(storageName: string): Promise<{ doc: Y.Doc; storedUpdates: number }> {
+  /**
+   * All stored updates of a document, each checked like what comes off the network: a damaged
+   * record fails the load with a clear error, not make Yjs allocate from a garbage header.
+   */
+  async loadCheckedUpdates(storageName: string): Promise<Uint8Array[]> {
     const updates = await this.loadUpdates(storageName)
-    // What is on disk is checked like what comes off the network: a damaged record must fail the
-    // load with a clear error, not make Yjs allocate from a garbage header.
     updates.forEach((update, index) => {
       const check = checkUpdateStructure(update)
       if (!check.ok) {
@@ -66,11 +111,18 @@ export class DocumentStore {
         )
       }
     })
-    const doc = new Y.Doc({ gc: true })
-    doc.transact(() => {
-      for (const update of updates) Y.applyUpdate(doc, update)
-    })
-    return { doc, storedUpdates: updates.length }
+    return updates
+  }
+
+  /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
+  async loadDoc(storageName: string): Promise<{ doc: Y.Doc; storedUpdates: number }> {
+    const updates = await this.loadCheckedUpdates(storageName)
+    return { doc: buildDoc(updates), storedUpdates: updates.length }
+  }
+
+  /** Forgets what the store remembers about a document (its room unloaded); it is read again when needed. */
+  release(storageName: string): void {
+    if (!this.chains.has(storageName)) this.clocks.delete(storageName)
   }
 
   /** The storage names of every stored document (y-leveldb keeps a state vector per document). */
@@ -94,19 +146,20 @@ export class DocumentStore {
       conflicts = [],
     }: { update: Uint8Array | null; events?: readonly EventRecord[]; reviews?: readonly ReviewItem[]; conflicts?: readonly Conflict[] },
   ): Promise<void> {
-    await this.run(`append ${storageName}`, async (db: LevelBatchDb) => {
+    await this.runFor(storageName, `append ${storageName}`, async (db) => {
       const ops: BatchOp[] = []
+      let clock: number | null = null
       if (update) {
-        const clock = await getCurrentUpdateClock(db, storageName)
+        clock = this.clocks.get(storageName) ?? ((await getCurrentUpdateClock(db, storageName)) as number)
         if (clock === -1) {
           // y-leveldb keeps a state vector entry per document; its document listing relies on it.
           // Read from the update itself: no Y.Doc needed.
           const entry = encoding.createEncoder()
           encoding.writeVarUint(entry, 0)
           encoding.writeVarUint8Array(entry, Y.encodeStateVectorFromUpdate(update))
-          ops.push({ type: 'put', key: ['v1_sv', storageName], value: Buffer.from(encoding.toUint8Array(entry)) })
+          ops.push({ type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) })
         }
-        ops.push({ type: 'put', key: ['v1', storageName, 'update', clock + 1], value: Buffer.from(update) })
+        ops.push({ type: 'put', key: updateKey(storageName, clock + 1), value: Buffer.from(update) })
       }
       for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: Buffer.from(encodeEvent(event)) })
       for (const review of reviews) {
@@ -116,13 +169,20 @@ export class DocumentStore {
         const key = conflictKey(storageName, conflict.eventSeq ?? 0, index)
         ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
       })
-      if (ops.length > 0) await db.batch(ops)
+      if (ops.length === 0) return
+      try {
+        await db.batch(ops)
+      } catch (error) {
+        this.clocks.delete(storageName) // unknown whether it landed: read it again next time
+        throw error
+      }
+      if (clock !== null) this.clocks.set(storageName, clock + 1)
     })
   }
 
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
   readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
-    return this.run(`events ${storageName}`, async (db: LevelBatchDb) => {
+    return this.runFor(storageName, `events ${storageName}`, async (db) => {
       const values = await db.values({ gte: eventKey(storageName, fromSeq), lte: eventKey(storageName, toSeq), limit, reverse }).all()
       return values.map((value) => decodeEvent(value))
     })
@@ -130,7 +190,7 @@ export class DocumentStore {
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(storageName: string): Promise<EventBase | null> {
-    const [value] = await this.run(`events ${storageName}`, (db: LevelBatchDb) =>
+    const [value] = await this.runFor(storageName, `events ${storageName}`, (db) =>
       db.values({ gte: eventBaseKey(storageName), lte: eventBaseKey(storageName) }).all(),
     )
     return value ? decodeBase(value) : null
@@ -142,7 +202,7 @@ export class DocumentStore {
    * Returns how many events were pruned.
    */
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
-    return this.run(`prune ${storageName}`, async (db: LevelBatchDb) => {
+    return this.runFor(storageName, `prune ${storageName}`, async (db) => {
       // Events are in time order: read from the oldest and stop at the first one still retained,
       // so a load costs O(expired events), not O(history).
       const expired: EventRecord[] = []
@@ -171,7 +231,7 @@ export class DocumentStore {
 
   /** The highest event sequence number of a document (0 when it has none). */
   async lastEventSeq(storageName: string): Promise<number> {
-    const [last] = await this.run(`events ${storageName}`, (db: LevelBatchDb) =>
+    const [last] = await this.runFor(storageName, `events ${storageName}`, (db) =>
       db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all(),
     )
     // Everything may have been pruned: numbering continues after the base.
@@ -180,48 +240,92 @@ export class DocumentStore {
 
   /** The conflicts recorded for a document, oldest first. */
   async listConflicts(storageName: string): Promise<Conflict[]> {
-    const values = await this.run(`conflicts ${storageName}`, (db: LevelBatchDb) => db.values(conflictRange(storageName)).all())
+    const values = await this.runFor(storageName, `conflicts ${storageName}`, (db) => db.values(conflictRange(storageName)).all())
     return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as Conflict)
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const [value] = await this.run(`review ${id}`, (db: LevelBatchDb) =>
+    const [value] = await this.runDirect(`review ${id}`, (db) =>
       db.values({ gte: reviewKey(tenant, id), lte: reviewKey(tenant, id) }).all(),
     )
     return value ? (JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem) : null
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const values = await this.run(`reviews ${tenant}`, (db: LevelBatchDb) => db.values(reviewRange(tenant)).all())
+    const values = await this.runDirect(`reviews ${tenant}`, (db) => db.values(reviewRange(tenant)).all())
     return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem)
   }
 
   async putReview(review: ReviewItem): Promise<void> {
-    await this.run(`review ${review.id}`, (db: LevelBatchDb) =>
+    await this.runDirect(`review ${review.id}`, (db) =>
       db.batch([{ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) }]),
     )
   }
 
   /** Appends one update; resolves only once LevelDB has accepted the write. */
   async storeUpdate(storageName: string, update: Uint8Array): Promise<void> {
-    const clock = await this.persistence.storeUpdate(storageName, update)
-    // y-leveldb resolves with null when its transaction wrapper swallowed an error.
-    if (typeof clock !== 'number') {
-      throw new CollabError(ErrorCode.PersistenceFailed, `storing an update of ${storageName} failed`)
-    }
+    await this.appendBatch(storageName, { update })
   }
 
-  /** Merges all stored updates of a document into one (y-leveldb's flushDocument). */
+  /**
+   * Merges all stored updates of a document into one (what y-leveldb's flushDocument does: the
+   * merged update at the next clock and a fresh state vector entry), and deletes the merged ones in
+   * the same atomic batch. On the document's chain, so no write of it interleaves.
+   */
   async compact(storageName: string): Promise<void> {
-    const result = await this.persistence.flushDocument(storageName)
-    if (result === null) throw new CollabError(ErrorCode.PersistenceFailed, `compacting ${storageName} failed`)
+    await this.runFor(storageName, `compact ${storageName}`, async (db) => {
+      const entries = await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
+      if (entries.length <= 1) return
+      const doc = new Y.Doc()
+      try {
+        doc.transact(() => {
+          for (const [, update] of entries) Y.applyUpdate(doc, update)
+        })
+        const clock = Number(entries.at(-1)![0][3]) + 1
+        const entry = encoding.createEncoder()
+        encoding.writeVarUint(entry, clock)
+        encoding.writeVarUint8Array(entry, Y.encodeStateVector(doc))
+        await db.batch([
+          { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(Y.encodeStateAsUpdate(doc)) },
+          { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) },
+          ...entries.map(([key]): BatchOp => ({ type: 'del', key })),
+        ])
+        this.clocks.set(storageName, clock)
+      } catch (error) {
+        this.clocks.delete(storageName)
+        throw error
+      } finally {
+        doc.destroy()
+      }
+    })
   }
 
+  /** Waits for every document's pending operations, then closes LevelDB. */
   async close(): Promise<void> {
-    await this.run('close', (db: { close(): Promise<void> }) => db.close())
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    await this.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
   }
 
-  private async run<T>(label: string, operation: (db: never) => Promise<T>): Promise<T> {
+  /** An operation on one document: after the document's earlier operations, independent of other documents. */
+  private runFor<T>(storageName: string, label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
+    const queuedAt = performance.now()
+    const previous = this.chains.get(storageName) ?? Promise.resolve()
+    const result = previous.then(() => this.attempt(label, queuedAt, () => operation(this.database())))
+    const tail = result.catch(() => {}) // the next operation runs after a failed one too
+    this.chains.set(storageName, tail)
+    void tail.then(() => {
+      if (this.chains.get(storageName) === tail) this.chains.delete(storageName)
+    })
+    return result
+  }
+
+  /** An operation on keys of no document (reviews): LevelDB orders single operations itself. */
+  private runDirect<T>(label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
+    return this.attempt(label, performance.now(), () => operation(this.database()))
+  }
+
+  /** Through y-leveldb's own chain: opening and closing the database. */
+  private async runGlobal<T>(label: string, operation: (db: never) => Promise<T>): Promise<T> {
     type Outcome = { ok: true; value: T } | { ok: false; error: unknown }
     const outcome: Outcome | null = await this.persistence._transact(async (db): Promise<Outcome> => {
       try {
@@ -236,6 +340,38 @@ export class DocumentStore {
     }
     return outcome.value
   }
+
+  private database(): LevelBatchDb {
+    if (!this.db) throw new Error('the store is not open')
+    return this.db
+  }
+
+  /** Runs an operation; a failure becomes ERR_PERSISTENCE_FAILED; a slow one is logged. */
+  private async attempt<T>(label: string, queuedAt: number, operation: () => Promise<T>): Promise<T> {
+    const startedAt = performance.now()
+    try {
+      return await operation()
+    } catch (error) {
+      throw error instanceof CollabError ? error : new CollabError(ErrorCode.PersistenceFailed, `${label}: ${describe(error)}`)
+    } finally {
+      const doneAt = performance.now()
+      if (this.logger && doneAt - queuedAt >= this.slowOperationMs) {
+        this.logger.warn(
+          { operation: label, ms: Math.round(doneAt - queuedAt), waitedMs: Math.round(startedAt - queuedAt) },
+          'slow store operation',
+        )
+      }
+    }
+  }
+}
+
+/** A document from its stored (checked) updates. */
+export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
+  const doc = new Y.Doc({ gc: true })
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update)
+  })
+  return doc
 }
 
 type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer } | { type: 'del'; key: Array<string | number> }
@@ -250,6 +386,7 @@ interface RangeOptions {
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
 interface LevelBatchDb {
   batch(ops: BatchOp[]): Promise<void>
+  iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
 }

@@ -3,11 +3,12 @@ import { ackCovers, benchToken, connectBenchClient, createParagraph, ownClock, t
 import { openWindow } from '../measuredWindow.ts'
 import { readProcStats, RssSampler, usageBetween, type GeneratorUsage, type MachineUsage, type ProcSnapshot, type ProcUsage } from '../procStats.ts'
 import { serverFigures, type ScenarioContext, type ScenarioResultBase, type ServerFigures } from '../scenario.ts'
-import { startBenchServer, type BenchServer } from '../serverProcess.ts'
+import type { BenchServer } from '../serverProcess.ts'
 import { distribution, randomInt, round, seededRandom, type Distribution } from '../statistics.ts'
 
 /**
- * `offline-batch`: what validating a long offline session costs. A manager (so financial changes
+ * `offline-merge`: how long a reconnecting offline client waits until its changes are validated
+ * and durable, and what validating a long offline session costs. A manager (so financial changes
  * are accepted, not held for review) makes N changes while disconnected — body typing, meta and
  * financial fields, and a few rule-breaking ones — then reconnects. The provider sends them as one
  * sync-step-2 update; we time from `connect()` until the server's ack (extension message 100/0)
@@ -15,7 +16,7 @@ import { distribution, randomInt, round, seededRandom, type Distribution } from 
  * gate on and off. An empty reconnect before each batch gives the baseline of a reconnect alone.
  */
 
-export interface OfflineBatchOptions {
+export interface OfflineMergeOptions {
   /** Changes made while offline (each its own transaction, as each keystroke/field edit is). */
   readonly changes: number
   /** Of them, rule-breaking (each on its own path, so each is still there when the batch is sent). */
@@ -25,9 +26,9 @@ export interface OfflineBatchOptions {
   readonly timeoutMs: number
 }
 
-export const OFFLINE_BATCH_DEFAULTS: OfflineBatchOptions = { changes: 1000, invalid: 5, repeats: 5, timeoutMs: 30_000 }
+export const OFFLINE_MERGE_DEFAULTS: OfflineMergeOptions = { changes: 1000, invalid: 5, repeats: 5, timeoutMs: 30_000 }
 
-export interface OfflineBatchRepeat {
+export interface OfflineMergeRepeat {
   /** Size of the update the reconnect has to send (what the server has not seen). */
   readonly batchBytes: number
   /** connect() → synced (the server's sync step 2 arrived). */
@@ -48,9 +49,9 @@ export interface OfflineBatchRepeat {
   readonly noticeRules: string[]
 }
 
-export interface OfflineBatchVariant {
+export interface OfflineMergeVariant {
   readonly validationGate: boolean
-  readonly repeats: OfflineBatchRepeat[]
+  readonly repeats: OfflineMergeRepeat[]
   readonly ackMs: Distribution
   readonly serverCpuMs: Distribution
   readonly emptyReconnectServerCpuMs: Distribution
@@ -62,10 +63,10 @@ export interface OfflineBatchVariant {
   readonly machine: MachineUsage
 }
 
-export interface OfflineBatchResult extends ScenarioResultBase {
-  readonly scenario: 'offline-batch'
-  readonly params: OfflineBatchOptions
-  readonly variants: OfflineBatchVariant[]
+export interface OfflineMergeResult extends ScenarioResultBase {
+  readonly scenario: 'offline-merge'
+  readonly params: OfflineMergeOptions
+  readonly variants: OfflineMergeVariant[]
   /** Median server CPU per batch, gate on ÷ gate off. */
   readonly gateCostRatio: number | null
 }
@@ -101,7 +102,7 @@ const INVALID_CHANGES: ReadonlyArray<(doc: Y.Doc, i: number) => string> = [
 ]
 
 /** Makes `options.changes` changes to an offline replica, seeded; returns the paths of the rule-breaking ones. */
-const makeOfflineChanges = (doc: Y.Doc, text: Y.XmlText, options: OfflineBatchOptions, random: () => number): Set<string> => {
+const makeOfflineChanges = (doc: Y.Doc, text: Y.XmlText, options: OfflineMergeOptions, random: () => number): Set<string> => {
   const meta = doc.getMap('meta')
   const financial = doc.getMap('financial')
   const invalidAt = new Set(Array.from({ length: options.invalid }, (_, i) => Math.floor(((i + 1) * options.changes) / (options.invalid + 1))))
@@ -205,10 +206,10 @@ const runRepeat = async (
   token: string,
   user: string,
   repeat: number,
-  options: OfflineBatchOptions,
+  options: OfflineMergeOptions,
   context: ScenarioContext,
-): Promise<OfflineBatchRepeat> => {
-  const client = connectBenchClient({ url: server.url, room: `proposal/offline-${repeat}`, token, label: `${user}#${repeat}`, ext: true })
+): Promise<OfflineMergeRepeat> => {
+  const client = connectBenchClient({ url: server.url, room: `proposal/offline-${context.runId}-${server.validationGate ? 'on' : 'off'}-${repeat}`, token, label: `${user}#${repeat}`, ext: true })
   try {
     if (!(await client.whenSynced())) throw new Error(`${client.label}: did not sync`)
     // Online: the proposal as it was before the trip.
@@ -252,19 +253,21 @@ const runRepeat = async (
   }
 }
 
-const runVariant = async (validationGate: boolean, options: OfflineBatchOptions, context: ScenarioContext): Promise<OfflineBatchVariant> => {
-  const server = await startBenchServer({ validationGate })
+const runVariant = async (gate: boolean, options: OfflineMergeOptions, context: ScenarioContext): Promise<OfflineMergeVariant> => {
+  const server = await context.target.start({ validationGate: gate })
+  // A given server (--url) has its own setting.
+  const validationGate = server.validationGate
   try {
     const user = 'manager-1'
     const token = await benchToken(server.httpUrl, { user, role: 'manager', tenant: 'bench' })
     const window = openWindow(server.pid)
     const rss = new RssSampler(server.pid)
-    const repeats: OfflineBatchRepeat[] = []
+    const repeats: OfflineMergeRepeat[] = []
     for (let r = 0; r < options.repeats; r++) {
       const repeat = await runRepeat(server, token, user, r, options, context)
       repeats.push(repeat)
       context.log(
-        `offline-batch gate=${validationGate ? 'on' : 'off'} #${r + 1}: ${repeat.batchBytes} B, ack ${repeat.ackMs} ms, ` +
+        `offline-merge gate=${validationGate ? 'on' : 'off'} #${r + 1}: ${repeat.batchBytes} B, ack ${repeat.ackMs} ms, ` +
           `server ${repeat.serverCpuMs} ms CPU (empty reconnect ${repeat.emptyReconnectServerCpuMs} ms), ${repeat.notices} notices`,
       )
     }
@@ -285,19 +288,23 @@ const runVariant = async (validationGate: boolean, options: OfflineBatchOptions,
   }
 }
 
-export const runOfflineBatch = async (options: OfflineBatchOptions, context: ScenarioContext): Promise<OfflineBatchResult> => {
-  const on = await runVariant(true, options, context)
-  const off = await runVariant(false, options, context)
+export const runOfflineMerge = async (options: OfflineMergeOptions, context: ScenarioContext): Promise<OfflineMergeResult> => {
+  // A given server (--url) runs with its own gate setting: one variant, as configured.
+  const variants = context.target.choosesGate
+    ? [await runVariant(true, options, context), await runVariant(false, options, context)]
+    : [await runVariant(true, options, context)]
+  const on = variants.find((variant) => variant.validationGate)
+  const off = variants.find((variant) => !variant.validationGate)
   const problems: string[] = []
-  for (const [i, r] of on.repeats.entries()) {
+  for (const [i, r] of (on?.repeats ?? []).entries()) {
     if (r.notices !== r.expectedNotices) problems.push(`gate on, batch ${i + 1}: ${r.notices} notices for ${r.expectedNotices} rule-breaking changes`)
   }
-  if (off.repeats.some((r) => r.notices > 0)) problems.push('gate off: the server sent notices')
+  if (off?.repeats.some((r) => r.notices > 0)) problems.push('gate off: the server sent notices')
   return {
-    scenario: 'offline-batch',
+    scenario: 'offline-merge',
     params: options,
-    variants: [on, off],
-    gateCostRatio: off.serverCpuMs.p50 > 0 ? round(on.serverCpuMs.p50 / off.serverCpuMs.p50) : null,
+    variants,
+    gateCostRatio: on && off && off.serverCpuMs.p50 > 0 ? round(on.serverCpuMs.p50 / off.serverCpuMs.p50) : null,
     ok: problems.length === 0,
     problems,
   }

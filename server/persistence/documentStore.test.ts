@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { pino } from 'pino'
+import { LeveldbPersistence } from 'y-leveldb'
+import * as Y from 'yjs'
+import { tempDir } from '../../shared/testing/tempDir.ts'
+import { DocumentStore } from './documentStore.ts'
+
+/** An update that sets `meta.title` in a fresh replica with a fixed client id. */
+const titleUpdate = (doc: Y.Doc, title: string): Uint8Array => {
+  let update: Uint8Array | null = null
+  const capture = (bytes: Uint8Array) => {
+    update = bytes
+  }
+  doc.on('update', capture)
+  doc.getMap('meta').set('title', title)
+  doc.off('update', capture)
+  return update!
+}
+
+const docOf = (updates: readonly Uint8Array[]): Y.Doc => {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc
+}
+
+describe('document store', () => {
+  const cleanups: Array<() => Promise<void>> = []
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  })
+
+  const openStore = async (options?: Parameters<typeof DocumentStore.open>[1]) => {
+    const dir = await tempDir('posalpro-store-')
+    cleanups.push(() => dir.remove())
+    const store = await DocumentStore.open(dir.path, options)
+    return { dir: dir.path, store }
+  }
+
+  test('what the store writes and compacts, y-leveldb itself reads (same keys), and appends continue after compaction', async () => {
+    const { dir, store } = await openStore()
+    const writer = new Y.Doc()
+    for (let i = 0; i < 5; i++) await store.appendBatch('t/proposal/a', { update: titleUpdate(writer, `v${i}`) })
+    assert.equal((await store.loadUpdates('t/proposal/a')).length, 5)
+    await store.compact('t/proposal/a')
+    assert.equal((await store.loadUpdates('t/proposal/a')).length, 1)
+    await store.appendBatch('t/proposal/a', { update: titleUpdate(writer, 'after compaction') })
+    const stored = await store.loadUpdates('t/proposal/a')
+    assert.equal(stored.length, 2)
+    assert.equal(docOf(stored).getMap('meta').get('title'), 'after compaction')
+    await store.close()
+
+    const plain = new LeveldbPersistence(dir)
+    try {
+      assert.deepEqual(await plain.getAllDocNames(), ['t/proposal/a'])
+      const doc = await plain.getYDoc('t/proposal/a')
+      assert.equal(doc.getMap('meta').get('title'), 'after compaction')
+      assert.deepEqual(Y.encodeStateVector(doc), Y.encodeStateVector(writer))
+    } finally {
+      await plain.destroy()
+    }
+  })
+
+  test('appends issued together keep their order per document, and documents do not mix', async () => {
+    const { store } = await openStore()
+    const writers = [new Y.Doc(), new Y.Doc(), new Y.Doc()]
+    const pending: Array<Promise<void>> = []
+    for (let i = 0; i < 60; i++) {
+      const d = i % writers.length
+      pending.push(store.appendBatch(`t/proposal/d${d}`, { update: titleUpdate(writers[d]!, `d${d}-${i}`) }))
+      if (i === 30) pending.push(store.compact('t/proposal/d1'))
+    }
+    await Promise.all(pending)
+    for (const [d, writer] of writers.entries()) {
+      const doc = docOf(await store.loadUpdates(`t/proposal/d${d}`))
+      assert.deepEqual(Y.encodeStateVector(doc), Y.encodeStateVector(writer))
+      assert.equal(doc.getMap('meta').get('title'), writer.getMap('meta').get('title'))
+    }
+    assert.deepEqual((await store.documentNames()).sort(), ['t/proposal/d0', 't/proposal/d1', 't/proposal/d2'])
+    await store.close()
+  })
+
+  test('an operation slower than the threshold is logged as a warning with its name and duration', async () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })
+    // Threshold 0: every operation counts as slow, so the test needs no slow disk (and no clock).
+    const { store } = await openStore({ logger, slowOperationMs: 0 })
+    await store.appendBatch('t/proposal/slow', { update: titleUpdate(new Y.Doc(), 'x') })
+    await store.close()
+    const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; operation?: string; ms?: number })
+    const append = warnings.find((entry) => entry.operation === 'append t/proposal/slow')
+    assert.ok(append, `no warning for the append in ${lines.join('')}`)
+    assert.equal(append.level, 40)
+    assert.equal(append.msg, 'slow store operation')
+    assert.equal(typeof append.ms, 'number')
+  })
+})
