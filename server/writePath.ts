@@ -9,7 +9,7 @@ import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
-import { compensate, trackTextChanges } from './gate/compensation.ts'
+import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { currentItems, detectConflicts, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
@@ -73,21 +73,23 @@ export const acceptUpdate = (
 
   if (!room.validationGate) return applyUnvalidated(room, peer, update)
 
-  // 3. Apply, capturing the change set. A rich-text edit a rule may hold back is tracked so it can be
-  //    undone; the fields' current items are noted to recognise concurrent overwrites (conflicts).
+  // 3. Apply, capturing the change set. Where a rule may hold a rich-text edit back, the rich-text
+  //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
+  //    nested parents by id, so which root it touches is only known after applying it). The fields'
+  //    current items are noted to recognise concurrent overwrites (conflicts).
   const fieldsBefore = currentItems(room.doc, room.document.type)
-  const textUndo = mayRefuseTextEdits(room, peer) ? trackTextChanges(richText.map((name) => room.doc.getXmlFragment(name)), peer) : null
+  const textBefore = mayRefuseTextEdits(room, peer)
+    ? snapshotTextRoots(new Map(richText.map((name) => [name, room.doc.getXmlFragment(name)])))
+    : null
   let captured: CapturedChanges
   try {
     captured = applyCapturingChanges(room.doc, room.document.type, update, peer)
   } catch (error) {
-    textUndo?.destroy()
     return applyFailed(room, error)
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
     // Its missing part would integrate later inside someone else's transaction, unvalidated and
     // credited to them (design §11). Drop it and let the client resync in order.
-    textUndo?.destroy()
     void room.reloadFromDisk('update with missing dependencies')
     return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
   }
@@ -114,8 +116,7 @@ export const acceptUpdate = (
   })
 
   // 5. Compensate only the violating fields, in the same step.
-  const compensation = compensate(room.doc, captured.changes, violations, textUndo)
-  textUndo?.destroy()
+  const compensation = compensate(room.doc, captured.changes, violations, textBefore)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.

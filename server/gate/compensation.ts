@@ -1,28 +1,29 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import type { FieldChange, Violation } from '../../shared/rules/ruleTypes.ts'
+import { restoreRichText, snapshotRichText, type RichTextSnapshot } from './richTextRestore.ts'
 
 /** The transaction origin of the server's own changes (compensations, admin changes). */
 export const GATE_ORIGIN = Object.freeze({ name: 'posalpro-gate' })
 
 /**
- * Records a peer's rich-text changes during one apply so a forbidden one can be undone exactly
- * (design §11: an UndoManager scoped to the type, tracking only that origin, captureTimeout 0).
- * Create it before the apply; `release()` it afterwards so it keeps nothing alive.
+ * Records the rich-text roots an update is about to touch, before it is applied, so a held edit
+ * can be undone exactly (richTextRestore.ts: by identity, not with Y.UndoManager, whose undo of a
+ * deletion over earlier copies can lose a character).
  */
-export const trackTextChanges = (fragments: Y.XmlFragment[], origin: object): Y.UndoManager =>
-  new Y.UndoManager(fragments, { trackedOrigins: new Set([origin]), captureTimeout: 0 })
+export const snapshotTextRoots = (fragments: ReadonlyMap<string, Y.XmlFragment>): ReadonlyMap<string, RichTextSnapshot> =>
+  new Map([...fragments].map(([root, fragment]) => [root, snapshotRichText(fragment)]))
 
 /**
  * Compensation, not refusal (design §5): a CRDT replica cannot un-receive its own edit, so the
  * server restores the old value of each violating map field (or deletes a field the update added)
- * and undoes a violating rich-text edit, in one transaction with the server's own origin. Only the
+ * and restores a violating rich-text root to its state before the update, in one transaction with the server's own origin. Only the
  * violating paths are touched. Returns the compensating update, or null when nothing was violated.
  */
 export const compensate = (
   doc: Y.Doc,
   changes: readonly FieldChange[],
   violations: readonly Violation[],
-  textUndo: Y.UndoManager | null,
+  textBefore: ReadonlyMap<string, RichTextSnapshot> | null,
 ): Uint8Array | null => {
   if (violations.length === 0) return null
   const violating = new Set(violations.map((violation) => violation.path))
@@ -36,8 +37,8 @@ export const compensate = (
       for (const change of changes) {
         if (!violating.has(change.path)) continue
         if (change.key === null) {
-          // UndoManager.undo runs its own transact, which joins this one: one compensating update.
-          if (textUndo && textUndo.undoStack.length > 0) textUndo.undo()
+          const before = textBefore?.get(change.root)
+          if (before) restoreRichText(before)
           continue
         }
         const map = doc.getMap<unknown>(change.root)
