@@ -422,6 +422,33 @@ describe('openDocument (Node)', () => {
     assert.equal(listeners.size, 0, 'destroy unsubscribes')
   })
 
+  test('typing right after reconnecting, before the handshake, does not overtake the offline edits (no 4503 resync, no room reload)', async () => {
+    const server = cleanup.add(await startServer(), (s) => s.dispose())
+    const handle = open('typing-on-reconnect', { url: server.url })
+    await handle.whenSynced()
+    const text = new Y.XmlText('Offline ')
+    handle.model.body.insert(0, [text])
+    await handle.whenSaved()
+    handle.disconnect()
+    // Offline edits: the server has not seen them.
+    text.insert(text.length, 'edit one, ')
+    text.insert(text.length, 'edit two, ')
+    const closes: CloseInfo[] = []
+    handle.on('closed', (info) => closes.push(info))
+    // The socket is open, the server's sync step 1 not yet answered: a live edit now depends on the
+    // offline ones, which only the sync step 2 will carry.
+    let typed = false
+    handle.on('status', (status) => {
+      if (status !== 'syncing' || typed) return
+      typed = true
+      text.insert(text.length, 'typed at once.')
+    })
+    handle.connect()
+    await handle.whenSaved()
+    assert.deepEqual(closes, [], 'no resync was needed')
+    assert.equal((await readFromServer(server, 'typing-on-reconnect')).body, 'Offline edit one, edit two, typed at once.')
+  })
+
   test('destroy releases everything; waiting promises reject with ERR_HANDLE_DESTROYED', async () => {
     const dataDir = cleanup.add(await tempDir('posalpro-server-'), (dir) => dir.remove())
     const local = cleanup.add(await tempDir('posalpro-client-'), (dir) => dir.remove())

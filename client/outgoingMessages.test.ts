@@ -67,6 +67,7 @@ describe('outgoing messages', () => {
     }
     send(first, syncFrame((e) => syncProtocol.writeSyncStep1(e, doc)))
     send(first, awarenessFrame(doc))
+    send(first, syncFrame((e) => syncProtocol.writeSyncStep2(e, doc)))
     for (const edit of [() => text.insert(0, 'ab'), () => text.delete(0, 1), () => text.insert(1, 'c')]) {
       const before = Y.encodeStateVector(doc)
       edit()
@@ -78,9 +79,10 @@ describe('outgoing messages', () => {
     assert.deepEqual(
       counted.map(({ socket, message }) => [socket === first, message.kind, message.number]),
       [
-        [true, 'update', 1],
+        [true, 'sync-step-2', 1],
         [true, 'update', 2],
         [true, 'update', 3],
+        [true, 'update', 4],
       ],
     )
 
@@ -90,10 +92,33 @@ describe('outgoing messages', () => {
     second.send(syncFrame((e) => syncProtocol.writeSyncStep2(e, doc)))
     first.send(syncFrame((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(doc))))
     assert.deepEqual(
-      counted.slice(3).map(({ socket, message }) => [socket === second, message.kind, message.number]),
+      counted.slice(4).map(({ socket, message }) => [socket === second, message.kind, message.number]),
       [
         [true, 'sync-step-2', 1],
-        [false, 'update', 4],
+        [false, 'update', 5],
+      ],
+    )
+  })
+
+  test('an update before the socket’s first sync step 2 is not sent: that sync step 2 carries it with what it depends on', () => {
+    const { counted, create } = countingSockets()
+    const doc = new Y.Doc()
+    const socket = create()
+    socket.send(syncFrame((e) => syncProtocol.writeSyncStep1(e, doc)))
+    doc.getMap('m').set('typed', 'before the handshake')
+    const early = syncFrame((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(doc)))
+    socket.send(early)
+    assert.ok(!socket.frames.includes(early), 'held back')
+    const step2 = syncFrame((e) => syncProtocol.writeSyncStep2(e, doc))
+    socket.send(step2)
+    const later = syncFrame((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(doc)))
+    socket.send(later)
+    assert.deepEqual(socket.frames.slice(1), [step2, later])
+    assert.deepEqual(
+      counted.map(({ message }) => [message.kind, message.number]),
+      [
+        ['sync-step-2', 1],
+        ['update', 2],
       ],
     )
   })
@@ -102,7 +127,7 @@ describe('outgoing messages', () => {
     const { counted, create } = countingSockets()
     const socket = create()
     socket.open = false
-    const frame = syncFrame((e) => syncProtocol.writeUpdate(e, Y.encodeStateAsUpdate(new Y.Doc())))
+    const frame = syncFrame((e) => syncProtocol.writeSyncStep2(e, new Y.Doc()))
     assert.throws(() => socket.send(frame), /not open/)
     socket.open = true
     socket.send(frame)

@@ -42,8 +42,9 @@ export const readCountedMessage = (data: unknown): Omit<CountedMessage, 'number'
 
 /**
  * A subclass of `Base` that numbers the sync-step-2 and update messages sent on each socket and
- * reports each one to `onCounted`, after handing it to the socket. It holds nothing back and
- * changes nothing: every frame goes out as the provider sent it, at once.
+ * reports each one to `onCounted`, after handing it to the socket. Every frame goes out as the
+ * provider sent it, at once — except update messages before the socket's first sync step 2, which
+ * that sync step 2 carries anyway (see `send`).
  *
  * Why the socket: the stock WebsocketProvider sends from three places (sync step 1 on open, the
  * sync step 2 it answers the server's step 1 with, each local update) straight to its socket, and
@@ -55,12 +56,19 @@ export const countingWebSocketClass = (
   onCounted: (socket: WebSocket, message: CountedMessage) => void,
 ): WebSocketClass => {
   const counts = new WeakMap<WebSocket, number>()
+  const handshakeDone = new WeakSet<WebSocket>()
   return class CountingWebSocket extends Base {
     override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      const message = readCountedMessage(data)
+      // An edit made after the socket opened but before our sync step 2 went out may depend on
+      // changes the server does not have yet (made offline): sent now, it would overtake them and
+      // the server would have to drop it and resync (4503). It is not sent: the sync step 2,
+      // computed from the whole doc when the server asks, carries it together with what it depends on.
+      if (message?.kind === 'update' && !handshakeDone.has(this)) return
       // Throws for a socket that is not open yet: then nothing went out and nothing is counted.
       super.send(data)
-      const message = readCountedMessage(data)
       if (message === null) return
+      if (message.kind === 'sync-step-2') handshakeDone.add(this)
       const number = (counts.get(this) ?? 0) + 1
       counts.set(this, number)
       onCounted(this, { ...message, number })
