@@ -10,6 +10,7 @@ import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
+import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
 import { currentItems, detectConflicts, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
@@ -115,7 +116,9 @@ export const acceptUpdate = (
     customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
   })
 
-  // 5. Compensate only the violating fields, in the same step.
+  // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
+  //    recorded as proposed first, so approving it can bring exactly that text back.
+  const textProposals = heldTextProposals(room, violations)
   const compensation = compensate(room.doc, captured.changes, violations, textBefore)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
@@ -130,7 +133,7 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
-  const review = reviewItemFor(room, peer, captured, violations, received.seq)
+  const review = reviewItemFor(room, peer, captured, violations, received.seq, textProposals)
   // A compensated field was not overwritten after all: the rule's notice tells that story.
   const violatedPaths = new Set(violations.map((violation) => violation.path))
   const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
@@ -195,6 +198,13 @@ const eventOf = (
 
 const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
 
+/** The rich-text roots whose edit is held for review, as the edit left them (null: not storable). */
+const heldTextProposals = (room: Room, violations: readonly Violation[]): ReadonlyMap<string, NodeSnapshot[] | null> => {
+  const { richText } = rootNames(room.document.type)
+  const held = violations.filter((violation) => violation.outcome === 'review' && richText.includes(violation.path))
+  return new Map(held.map((violation) => [violation.path, storableRichText(snapshotRichText(room.doc.getXmlFragment(violation.path)))]))
+}
+
 /** The changes held for review in this update, as one review item, or null when none was. */
 const reviewItemFor = (
   room: Room,
@@ -202,10 +212,16 @@ const reviewItemFor = (
   captured: CapturedChanges,
   violations: readonly Violation[],
   eventSeq: number,
+  textProposals: ReadonlyMap<string, NodeSnapshot[] | null>,
 ): ReviewItem | null => {
   const held = violations.filter((violation) => violation.outcome === 'review')
   if (held.length === 0) return null
   const heldPaths = new Set(held.map((violation) => violation.path))
+  // A rich-text change: the text as it is now (compensated) is the base, the proposed tree the value.
+  const proposal = (change: FieldChange) =>
+    change.key === null
+      ? { baseValue: richTextContent(room.doc.getXmlFragment(change.root)), proposedValue: textProposals.get(change.root) ?? null }
+      : { baseValue: change.oldValue, proposedValue: change.newValue }
   return {
     id: `r-${randomUUID()}`,
     tenant: room.tenant,
@@ -215,7 +231,7 @@ const reviewItemFor = (
     proposedAt: Date.now(),
     changes: captured.changes
       .filter((change) => heldPaths.has(change.path))
-      .map((change) => ({ path: change.path, root: change.root, key: change.key, baseValue: change.oldValue, proposedValue: change.newValue })),
+      .map((change) => ({ path: change.path, root: change.root, key: change.key, ...proposal(change) })),
     status: 'pending',
     eventSeq,
   }

@@ -262,3 +262,23 @@ const sameValue = (a: unknown, b: unknown): boolean => {
   const keysB = Object.keys(b)
   return keysA.length === keysB.length && keysA.every((key) => sameValue((a as Attributes)[key], (b as Attributes)[key]))
 }
+
+/**
+ * A snapshot's tree as plain JSON (to store it, e.g. in a review item), or null when it holds a
+ * node this module cannot describe (an XmlHook).
+ */
+export const storableRichText = (snapshot: RichTextSnapshot): NodeSnapshot[] | null =>
+  describable(snapshot.children) ? (JSON.parse(JSON.stringify(snapshot.children)) as NodeSnapshot[]) : null
+
+const describable = (nodes: readonly NodeSnapshot[]): boolean =>
+  nodes.every((node) => node.kind === 'text' || (node.kind === 'element' && describable(node.children)))
+
+/**
+ * Brings `fragment` to a stored tree (from `storableRichText`): what the tree's ids still name is
+ * kept, the rest is inserted or deleted. Content afterwards equals the stored tree's.
+ */
+export const restoreRichTextTo = (fragment: Y.XmlFragment, children: readonly NodeSnapshot[]): boolean =>
+  restoreRichText({ fragment, children: [...children] })
+
+/** What a rich-text root reads as (elements, attributes, text and its formats): for "did it change?". */
+export const richTextContent = (fragment: Y.XmlFragment): string => fragment.toString()

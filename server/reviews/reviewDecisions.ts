@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
+import { restoreRichTextTo, richTextContent, type NodeSnapshot } from '../gate/richTextRestore.ts'
 import type * as Y from 'yjs'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -14,14 +15,22 @@ import type { ReviewItem } from './reviewItem.ts'
  * Rich-text proposals cannot be re-applied from a value; they count as stale (decide them by hand).
  */
 export const proposalIsStale = (doc: Y.Doc, item: ReviewItem): boolean =>
-  item.changes.some((change) => change.key === null || !isDeepStrictEqual(doc.getMap(change.root).get(change.key), change.baseValue))
+  item.changes.some((change) =>
+    change.key === null
+      ? change.proposedValue == null || richTextContent(doc.getXmlFragment(change.root)) !== change.baseValue
+      : !isDeepStrictEqual(doc.getMap(change.root).get(change.key), change.baseValue),
+  )
 
-/** Sets the proposed values (deletes where the proposal deleted). */
+/** Sets the proposed values (deletes where the proposal deleted); a rich-text root becomes the proposed text. */
 export const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
   for (const change of item.changes) {
+    if (change.key === null) {
+      restoreRichTextTo(doc.getXmlFragment(change.root), change.proposedValue as NodeSnapshot[])
+      continue
+    }
     const map = doc.getMap<unknown>(change.root)
-    if (change.proposedValue === undefined) map.delete(change.key!)
-    else map.set(change.key!, change.proposedValue)
+    if (change.proposedValue === undefined) map.delete(change.key)
+    else map.set(change.key, change.proposedValue)
   }
 }
 

@@ -8,10 +8,14 @@ export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'stale'
 export interface ReviewChange {
   readonly path: string
   readonly root: string
-  /** null for a rich-text edit (re-applied from the proposal's update). */
+  /** null for a rich-text root. */
   readonly key: string | null
-  /** The value the field had when the change was proposed (and still has after compensation). */
+  /**
+   * The value the field had when the change was proposed (and still has after compensation); for
+   * rich text, the text as it read then (`richTextContent`): approving needs it unchanged.
+   */
   readonly baseValue: unknown
+  /** The proposed value; for rich text, the proposed tree (richTextRestore's stored form), null when it could not be stored. */
   readonly proposedValue: unknown
 }
 

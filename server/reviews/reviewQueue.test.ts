@@ -81,6 +81,55 @@ describe('review queue, admin API and event log', () => {
     assert.equal(manager.map('financial').get('discountPct'), 7)
   })
 
+  test('a held rich-text edit of legal content is approved as proposed (formats too), or answered `stale` once the text moved', async () => {
+    const room = 'content/r-legal'
+    const lawyer = await open(room, { user: 'lea', legal: true })
+    const editor = await open(room)
+    const body = (client: { doc: Y.Doc }) => client.doc.getXmlFragment('body').toString()
+    lawyer.doc.transact(() => {
+      lawyer.map('meta').set('legal', true)
+      const paragraph = new Y.XmlElement('paragraph')
+      paragraph.insert(0, [new Y.XmlText('Liability is limited.')])
+      lawyer.doc.getXmlFragment('body').insert(0, [paragraph])
+    })
+    const original = '<paragraph>Liability is limited.</paragraph>'
+    await eventually(() => assert.equal(body(editor), original))
+
+    const held = async (edit: () => void): Promise<string> => {
+      const before = editor.notices.length
+      edit()
+      return eventually(() => {
+        const notice = editor.notices.slice(before).find((n) => n.outcome === 'review' && n.ruleId === 'legal-review')
+        assert.ok(notice?.reviewId, JSON.stringify(editor.notices))
+        return notice.reviewId
+      })
+    }
+    const text = () => (editor.doc.getXmlFragment('body').get(0) as Y.XmlElement).get(0) as Y.XmlText
+    const first = await held(() =>
+      editor.doc.transact(() => {
+        text().delete(13, 8)
+        text().insert(13, 'capped at 1M.')
+        text().format(0, 9, { bold: true })
+      }),
+    )
+    await eventually(() => assert.equal(body(editor), original))
+    const approved = await api<ReviewItem>('POST', `/reviews/${first}/approve`)
+    assert.equal(approved.body.status, 'approved')
+    const proposed = '<paragraph><bold>Liability</bold> is capped at 1M.</paragraph>'
+    await eventually(() => {
+      assert.equal(body(editor), proposed)
+      assert.equal(body(lawyer), proposed)
+    })
+
+    // Held again; the lawyer edits the text before the decision: the proposal is stale.
+    const second = await held(() => text().insert(0, 'Editor: '))
+    lawyer.doc.getXmlFragment('body').insert(1, [new Y.XmlElement('paragraph')])
+    await eventually(() => assert.equal(body(editor), `${proposed}<paragraph></paragraph>`))
+    const stale = await api<ReviewItem>('POST', `/reviews/${second}/approve`)
+    assert.equal(stale.body.status, 'stale')
+    assert.equal(body(lawyer), `${proposed}<paragraph></paragraph>`)
+  })
+
   test('reject stores the reason and tells the proposer', async () => {
     const room = 'proposal/r-3'
     const editor = await open(room)
