@@ -10,6 +10,7 @@ import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
+import { missingDependencies } from './gate/missingDependencies.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
 import { currentItems, detectConflicts, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
@@ -72,6 +73,12 @@ export const acceptUpdate = (
     }
   }
 
+  // An update that needs changes the server has not received would integrate only partly (the
+  // rest later, inside someone else's transaction): refused whole, before it touches the doc.
+  const decoded = Y.decodeUpdate(update)
+  const missing = missingDependencies(room.doc, decoded)
+  if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
+
   if (!room.validationGate) return applyUnvalidated(room, peer, update)
 
   // 3. Apply, capturing the change set. Where a rule may hold a rich-text edit back, the rich-text
@@ -89,14 +96,14 @@ export const acceptUpdate = (
     return applyFailed(room, error)
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
-    // Its missing part would integrate later inside someone else's transaction, unvalidated and
-    // credited to them (design §11). Drop it and let the client resync in order.
+    // A safety net behind missingDependencies: its missing part would integrate later inside someone
+    // else's transaction, unvalidated and credited to them (design §11). Drop it and resync.
     void room.reloadFromDisk('update with missing dependencies')
     return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
   }
 
   // Conflicts: fields this update overwrote without having seen their current value.
-  const structs = Y.decodeUpdate(update).structs
+  const structs = decoded.structs
   const possibleConflicts = detectConflicts(room.doc, structs, fieldsBefore, peer.identity.userId, room.authors)
   for (const struct of structs) room.authors.set(struct.id.client, peer.identity.userId)
 
