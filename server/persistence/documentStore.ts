@@ -159,9 +159,10 @@ export class DocumentStore {
           encoding.writeVarUint8Array(entry, Y.encodeStateVectorFromUpdate(update))
           ops.push({ type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) })
         }
-        ops.push({ type: 'put', key: updateKey(storageName, clock + 1), value: Buffer.from(update) })
+        // A view, not a copy: LevelDB copies the bytes into its batch.
+        ops.push({ type: 'put', key: updateKey(storageName, clock + 1), value: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
       }
-      for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: Buffer.from(encodeEvent(event)) })
+      for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: encodeEvent(event) })
       for (const review of reviews) {
         ops.push({ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) })
       }
