@@ -19,8 +19,11 @@ export interface CommittedBatch<W> {
 }
 
 export interface GroupCommitOptions<W> {
-  /** Stores a batch of writes as one atomic write; must reject when the write failed. */
-  readonly write: (writes: readonly W[]) => Promise<void>
+  /**
+   * Stores a batch of writes as one atomic write; must reject when the write failed.
+   * `durableStateVector` is the document's state vector once the batch is stored.
+   */
+  readonly write: (writes: readonly W[], durableStateVector: Uint8Array) => Promise<void>
   /** The state vector of the in-memory document, read when a batch is cut. */
   readonly stateVector: () => Uint8Array
   readonly onCommitted: (batch: CommittedBatch<W>) => void
@@ -40,12 +43,18 @@ export class GroupCommit<W> {
   private pending: W[] = []
   private tail: Promise<void> = Promise.resolve()
   private scheduled = false
+  private writing = false
   private failed = false
 
   constructor(private readonly options: GroupCommitOptions<W>) {}
 
   get depth(): number {
     return this.pending.length
+  }
+
+  /** Nothing queued, scheduled or being written: everything enqueued so far is durable (or was dropped). */
+  get idle(): boolean {
+    return !this.scheduled && !this.writing && this.pending.length === 0
   }
 
   enqueue(write: W): void {
@@ -74,14 +83,17 @@ export class GroupCommit<W> {
     const writes = this.pending
     this.pending = []
     const durableStateVector = this.options.stateVector()
+    this.writing = true
     try {
-      await this.options.write(writes)
+      await this.options.write(writes, durableStateVector)
     } catch (error) {
       this.failed = true
       const lost = [...writes, ...this.pending]
       this.pending = []
       this.options.onFailed(error, lost)
       return
+    } finally {
+      this.writing = false
     }
     this.options.onCommitted({ writes, durableStateVector })
   }

@@ -151,20 +151,23 @@ describe('persistence', () => {
     const reader = await server.raw('/proposal/p-cold')
     reader.send(new Uint8Array([MessageType.Sync, SyncStep.Step1, 1, 0]))
     const replica = new Y.Doc()
-    await eventually(() => {
-      const step2 = reader.received.find((frame) => frame[0] === MessageType.Sync && frame[1] === SyncStep.Step2)
-      assert.ok(step2, 'no sync step 2 yet')
-      const decoder = decoding.createDecoder(step2)
+    await eventually(() => assert.ok(reader.received.some((frame) => frame[0] === MessageType.Sync && frame[1] === SyncStep.Step2), 'no sync step 2 yet'))
+    // Everything up to the sync step 2 holds everything: what "synced" means to a provider (the
+    // stored updates may come as updates before it).
+    const upToStep2 = reader.received.filter((frame) => frame[0] === MessageType.Sync)
+    for (const frame of upToStep2.slice(0, upToStep2.findIndex((each) => each[1] === SyncStep.Step2) + 1)) {
+      if (frame[1] === SyncStep.Step1) continue
+      const decoder = decoding.createDecoder(frame)
       decoding.readVarUint(decoder)
       decoding.readVarUint(decoder)
       Y.applyUpdate(replica, decoding.readVarUint8Array(decoder))
-    })
-    // The one sync step 2 holds everything: what "synced" means to a provider.
+    }
     assert.equal(replica.getXmlFragment('body').toString(), expected)
     // The handshake keeps its order: the server's sync step 1 comes first, so the client's reply
     // is computed before it has the content (and carries nothing the server already has).
-    const syncSteps = reader.received.filter((frame) => frame[0] === MessageType.Sync).map((frame) => frame[1])
-    assert.deepEqual(syncSteps.slice(0, 2), [SyncStep.Step1, SyncStep.Step2])
+    const syncSteps = upToStep2.map((frame) => frame[1])
+    assert.equal(syncSteps[0], SyncStep.Step1)
+    assert.ok(syncSteps.indexOf(SyncStep.Step2) > 0)
     // Its edit, made on that state, is validated and stored like any other.
     const before = Y.encodeStateVector(replica)
     replica.getMap('meta').set('title', 'after a cold load')

@@ -87,7 +87,7 @@ export class Room {
   ) {
     this.awareness.setLocalState(null)
     this.commits = new GroupCommit<RoomWrite>({
-      write: (writes) => this.writeBatch(writes),
+      write: (writes, durableStateVector) => this.writeBatch(writes, durableStateVector),
       stateVector: () => Y.encodeStateVector(this.doc),
       onCommitted: (batch) => this.afterCommit(batch),
       onFailed: (error, lost) => this.discard(error, lost),
@@ -106,11 +106,11 @@ export class Room {
   }
 
   async load(): Promise<void> {
-    const [updates, lastEventSeq] = await Promise.all([
-      this.options.store.loadCheckedUpdates(this.storageName),
+    const [{ updates, stateVector }, lastEventSeq] = await Promise.all([
+      this.options.store.loadStored(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
     ])
-    this.answerSyncRequestsFromDisk(updates)
+    this.answerSyncRequestsFromDisk(updates, stateVector)
     this.lastEventSeq = lastEventSeq
     this.doc = buildDoc(updates)
     this.storedUpdates = updates.length
@@ -150,7 +150,7 @@ export class Room {
     if (peer.awarenessClients.size > 0) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessClients], peer)
     }
-    if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
+    if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
   /**
@@ -304,20 +304,30 @@ export class Room {
   }
 
   /**
-   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~10).
+   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~15).
    * The peers that joined and asked for the document while it was read (sync step 1, as a
    * provider does on open) need not wait for that: the stored updates are exactly the state the
    * doc will be built from, so their handshake is answered from them first: the server's sync
    * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
-   * carries only what the server lacks), then the sync step 2. Only a peer whose greeting and
-   * first frame are waiting is answered this way, so each peer's frames keep their order; anything
-   * else waits for the doc. (Awareness cannot have changed yet: its frames wait too.)
+   * carries only what the server lacks), then the stored updates, the last one as the sync step 2
+   * (a provider is synced when that has arrived, and then it holds everything). The state vector
+   * comes from the store's entry, kept current with every write; only when that is stale are the
+   * updates merged and decoded for it. An idle document is stored as one update, which then goes
+   * out as it was read. Only a peer whose greeting and first frame are waiting is answered this way,
+   * so each peer's frames keep their order; anything else waits for the doc. (Awareness cannot have
+   * changed yet: its frames wait too.)
    */
-  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[]): void {
+  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
     if (updates.length === 0 || this.waiting.length === 0) return
-    let stored: Uint8Array | null = null
-    const storedState = () => (stored ??= updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates]))
-    let stateVector: Uint8Array | null = null
+    let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
+    const storedState = () => {
+      if (stored) return stored
+      if (storedStateVector) return (stored = { updates, stateVector: storedStateVector })
+      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
+      return (stored = { updates: [merged], stateVector: Y.encodeStateVectorFromUpdate(merged) })
+    }
+    /** The answer to a fresh replica (empty state vector) is the same for every peer. */
+    let forFreshReplica: Uint8Array[] | null = null
     const greeted = new Set<Peer>()
     const answered = new Set<Peer>()
     const decided = new Set<Peer>()
@@ -329,11 +339,16 @@ export class Room {
       if (decided.has(peer)) continue
       decided.add(peer)
       if (!greeted.has(peer) || !this.peers.has(peer)) continue
-      const reply = syncStep2FromUpdate(frame, storedState)
-      if (reply === null) continue
-      stateVector ??= Y.encodeStateVectorFromUpdate(storedState())
-      peer.send(encodeSyncStep1FromStateVector(stateVector))
-      peer.send(reply)
+      const clientStateVector = syncStep1StateVector(frame)
+      if (clientStateVector === null) continue
+      let messages: Uint8Array[]
+      try {
+        const fresh = Y.decodeStateVector(clientStateVector).size === 0
+        messages = fresh ? (forFreshReplica ??= handshakeFrom(storedState(), null)) : handshakeFrom(storedState(), clientStateVector)
+      } catch {
+        continue // it takes the usual path, errors included
+      }
+      for (const message of messages) peer.send(message)
       answered.add(peer)
     }
     if (answered.size === 0) return
@@ -358,14 +373,18 @@ export class Room {
   /** The merged update each batch stored, for its broadcast once durable. */
   private readonly mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
 
-  /** One atomic write per batch: the merged update, its event records and review items. */
-  private async writeBatch(writes: readonly RoomWrite[]): Promise<void> {
+  /**
+   * One atomic write per batch: the merged update, its event records and review items, and the
+   * document's state vector with it (so a cold load need not compute it).
+   */
+  private async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     if (merged) this.mergedByBatch.set(writes, merged)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
       update: merged,
+      ...(merged ? { stateVector: durableStateVector } : {}),
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
       conflicts: writes.flatMap((write) => write.conflicts),
@@ -389,7 +408,19 @@ export class Room {
     }
     this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
     this.maybeCompact()
-    if (this.peers.size === 0 && this.state === 'ready') this.options.onIdle(this)
+    if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
+  }
+
+  /**
+   * Nobody is connected: the registry may unload the room after its grace period. Once every write
+   * is durable the document is also stored as one update (with its state vector), so the next cold
+   * load reads one record and can send it as it is. The room's doc is exactly what is stored then,
+   * so it is encoded directly instead of being rebuilt from the stored updates.
+   */
+  private becameIdle(): void {
+    this.options.onIdle(this)
+    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle || this.doc === NOT_LOADED) return
+    this.compact({ update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) })
   }
 
   /**
@@ -421,11 +452,15 @@ export class Room {
 
   private maybeCompact(): void {
     if (this.compacting || this.storedUpdates < this.options.compactAfterUpdates) return
+    this.compact()
+  }
+
+  /** Compaction runs on the store's chain for this document, so it never interleaves with our writes. */
+  private compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
     this.compacting = true
     const before = this.storedUpdates
-    // Compaction runs on the store's chain for this document, so it never interleaves with our writes.
     this.options.store
-      .compact(this.storageName)
+      .compact(this.storageName, state)
       .then(() => {
         this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
         this.logger.debug({ merged: before }, 'compacted')
@@ -461,24 +496,32 @@ export class Room {
 }
 
 /**
- * The sync step 2 answering `frame` from the stored state, or null when the frame is not a
- * well-formed sync step 1 (it then takes the usual path, errors included).
+ * The state vector of a well-formed sync step 1, or null when the frame is not one (it then takes
+ * the usual path, errors included).
  */
-const syncStep2FromUpdate = (frame: Uint8Array, stored: () => Uint8Array): Uint8Array | null => {
-  let message
+const syncStep1StateVector = (frame: Uint8Array): Uint8Array | null => {
   try {
-    message = decodeMessage(frame)
+    const message = decodeMessage(frame)
+    return message.kind === 'sync-step-1' ? message.stateVector : null
   } catch {
     return null
   }
-  if (message.kind !== 'sync-step-1') return null
-  try {
-    // A fresh replica (empty state vector) gets the stored state as it is.
-    const fresh = Y.decodeStateVector(message.stateVector).size === 0
-    return encodeSyncStep2FromUpdate(fresh ? stored() : Y.diffUpdate(stored(), message.stateVector))
-  } catch {
-    return null
-  }
+}
+
+/**
+ * The server's side of the handshake from the stored state: its sync step 1, then each stored
+ * update (only what the client lacks, when it sent a state vector), the last one as sync step 2.
+ */
+const handshakeFrom = (
+  stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array },
+  clientStateVector: Uint8Array | null,
+): Uint8Array[] => {
+  const parts = clientStateVector ? stored.updates.map((update) => Y.diffUpdate(update, clientStateVector)) : stored.updates
+  return [
+    encodeSyncStep1FromStateVector(stored.stateVector),
+    ...parts.slice(0, -1).map((update) => encodeUpdate(update)),
+    encodeSyncStep2FromUpdate(parts.at(-1)!),
+  ]
 }
 
 const deferred = () => {

@@ -80,6 +80,62 @@ describe('document store', () => {
     await store.close()
   })
 
+  test('appends that bring the state vector keep y-leveldb\'s state vector entry current, so a load needs no decode; one without it leaves the entry stale, and the load says so', async () => {
+    const { dir, store } = await openStore()
+    const name = 't/proposal/sv'
+    const writer = new Y.Doc()
+    for (let i = 0; i < 3; i++) {
+      await store.appendBatch(name, { update: titleUpdate(writer, `v${i}`), stateVector: Y.encodeStateVector(writer) })
+    }
+    let loaded = await store.loadStored(name)
+    assert.equal(loaded.updates.length, 3)
+    assert.deepEqual(loaded.stateVector, Y.encodeStateVector(writer))
+    // A writer that does not know the document's state vector (an older server, another tool).
+    await store.appendBatch(name, { update: titleUpdate(writer, 'without') })
+    loaded = await store.loadStored(name)
+    assert.equal(loaded.updates.length, 4)
+    assert.equal(loaded.stateVector, null)
+    // Compaction writes a current one again.
+    await store.compact(name)
+    loaded = await store.loadStored(name)
+    assert.equal(loaded.updates.length, 1)
+    assert.deepEqual(loaded.stateVector, Y.encodeStateVector(writer))
+    await store.appendBatch(name, { update: titleUpdate(writer, 'after'), stateVector: Y.encodeStateVector(writer) })
+    await store.close()
+
+    // y-leveldb takes the entry as current too (it would otherwise rebuild and flush the document).
+    const plain = new LeveldbPersistence(dir)
+    try {
+      assert.deepEqual(await plain.getStateVector(name), Y.encodeStateVector(writer))
+    } finally {
+      await plain.destroy()
+    }
+    const reopened = await DocumentStore.open(dir)
+    try {
+      assert.equal((await reopened.loadStored(name)).updates.length, 2, 'y-leveldb flushed the document: it took the entry as outdated')
+    } finally {
+      await reopened.close()
+    }
+  })
+
+  test('a document can be compacted to a given state (its loaded doc once everything is durable): one stored update and its state vector, appends continue after it', async () => {
+    const { store } = await openStore()
+    const name = 't/proposal/to-state'
+    const writer = new Y.Doc()
+    for (let i = 0; i < 4; i++) await store.appendBatch(name, { update: titleUpdate(writer, `v${i}`), stateVector: Y.encodeStateVector(writer) })
+    const doc = docOf(await store.loadUpdates(name))
+    await store.compact(name, { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) })
+    let loaded = await store.loadStored(name)
+    assert.deepEqual(loaded.updates.map((update) => Uint8Array.from(update)), [Y.encodeStateAsUpdate(doc)])
+    assert.deepEqual(loaded.stateVector, Y.encodeStateVector(writer))
+    await store.appendBatch(name, { update: titleUpdate(writer, 'after'), stateVector: Y.encodeStateVector(writer) })
+    loaded = await store.loadStored(name)
+    assert.equal(loaded.updates.length, 2)
+    assert.equal(docOf(loaded.updates).getMap('meta').get('title'), 'after')
+    assert.deepEqual(loaded.stateVector, Y.encodeStateVector(writer))
+    await store.close()
+  })
+
   test('an operation slower than the threshold is logged as a warning with its name and duration', async () => {
     const lines: string[] = []
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })

@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
 import type { Logger } from '../logger.ts'
@@ -47,6 +48,14 @@ const updateKey = (storageName: string, clock: number) => ['v1', storageName, 'u
 const stateVectorKey = (storageName: string) => ['v1_sv', storageName]
 const MAX_CLOCK = 0xffffffff
 
+/** y-leveldb's state vector entry: the clock of the last update it covers, then the state vector. */
+const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8Array): BatchOp => {
+  const entry = encoding.createEncoder()
+  encoding.writeVarUint(entry, clock)
+  encoding.writeVarUint8Array(entry, stateVector)
+  return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
+}
+
 export class DocumentStore {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
@@ -87,31 +96,48 @@ export class DocumentStore {
   }
 
   /** All stored updates of a document, oldest first. */
-  loadUpdates(storageName: string): Promise<Uint8Array[]> {
-    return this.runFor(storageName, `load ${storageName}`, async (db) => {
-      const entries = await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
-      const last = entries.at(-1)
-      this.clocks.set(storageName, last ? Number(last[0][3]) : -1)
-      return entries.map(([, value]) => value)
-    })
+  async loadUpdates(storageName: string): Promise<Uint8Array[]> {
+    return (await this.readStored(storageName, false)).updates
   }
 
   /**
-   * All stored updates of a document, each checked like what comes off the network: a damaged
-   * record fails the load with a clear error, not make Yjs allocate from a garbage header.
+   * What a cold load needs: the stored updates, oldest first, each checked like what comes off the
+   * network (a damaged record fails the load with ERR_PERSISTENCE_FAILED instead of making Yjs
+   * allocate from a garbage header), and the document's state vector when the stored entry is
+   * current (its clock is the last update's, as y-leveldb defines it), so answering a peer needs
+   * no decode of the updates. null when it is stale (written by something that did not keep it).
    */
+  async loadStored(storageName: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
+    const stored = await this.readStored(storageName, true)
+    checkStoredUpdates(storageName, stored.updates)
+    return stored
+  }
+
+  /** All stored updates of a document, each checked (see loadStored). */
   async loadCheckedUpdates(storageName: string): Promise<Uint8Array[]> {
     const updates = await this.loadUpdates(storageName)
-    updates.forEach((update, index) => {
-      const check = checkUpdateStructure(update)
-      if (!check.ok) {
-        throw new CollabError(
-          ErrorCode.PersistenceFailed,
-          `stored update #${index} of ${storageName} is damaged (${check.code}); run posalpro-admin docs verify`,
-        )
-      }
-    })
+    checkStoredUpdates(storageName, updates)
     return updates
+  }
+
+  /** The updates and (if asked) the current state vector, read in one operation so they agree. */
+  private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
+    return this.runFor(storageName, `load ${storageName}`, async (db) => {
+      const [entries, [entry]] = await Promise.all([
+        db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all(),
+        withStateVector ? db.values({ gte: stateVectorKey(storageName), lte: stateVectorKey(storageName) }).all() : Promise.resolve([]),
+      ])
+      const last = entries.at(-1)
+      const lastClock = last ? Number(last[0][3]) : -1
+      this.clocks.set(storageName, lastClock)
+      let stateVector: Uint8Array | null = null
+      if (entry && last) {
+        const decoder = decoding.createDecoder(entry)
+        const clock = decoding.readVarUint(decoder)
+        if (clock === lastClock) stateVector = decoding.readVarUint8Array(decoder)
+      }
+      return { updates: entries.map(([, value]) => value), stateVector }
+    })
   }
 
   /** Builds the stored document. Throws ERR_PERSISTENCE_FAILED when LevelDB cannot be read. */
@@ -141,23 +167,34 @@ export class DocumentStore {
     storageName: string,
     {
       update,
+      stateVector,
       events = [],
       reviews = [],
       conflicts = [],
-    }: { update: Uint8Array | null; events?: readonly EventRecord[]; reviews?: readonly ReviewItem[]; conflicts?: readonly Conflict[] },
+    }: {
+      update: Uint8Array | null
+      /**
+       * The document's state vector once `update` is stored (what the writer's doc holds). Stored
+       * with the update's clock, so the entry stays current and a cold load needs no decode.
+       * Without it the entry goes stale (y-leveldb's own appends do the same) and a load computes it.
+       */
+      stateVector?: Uint8Array
+      events?: readonly EventRecord[]
+      reviews?: readonly ReviewItem[]
+      conflicts?: readonly Conflict[]
+    },
   ): Promise<void> {
     await this.runFor(storageName, `append ${storageName}`, async (db) => {
       const ops: BatchOp[] = []
       let clock: number | null = null
       if (update) {
         clock = this.clocks.get(storageName) ?? ((await getCurrentUpdateClock(db, storageName)) as number)
-        if (clock === -1) {
+        if (stateVector) {
+          ops.push(stateVectorEntry(storageName, clock + 1, stateVector))
+        } else if (clock === -1) {
           // y-leveldb keeps a state vector entry per document; its document listing relies on it.
           // Read from the update itself: no Y.Doc needed.
-          const entry = encoding.createEncoder()
-          encoding.writeVarUint(entry, 0)
-          encoding.writeVarUint8Array(entry, Y.encodeStateVectorFromUpdate(update))
-          ops.push({ type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) })
+          ops.push(stateVectorEntry(storageName, 0, Y.encodeStateVectorFromUpdate(update)))
         }
         // A view, not a copy: LevelDB copies the bytes into its batch.
         ops.push({ type: 'put', key: updateKey(storageName, clock + 1), value: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
@@ -272,31 +309,39 @@ export class DocumentStore {
    * Merges all stored updates of a document into one (what y-leveldb's flushDocument does: the
    * merged update at the next clock and a fresh state vector entry), and deletes the merged ones in
    * the same atomic batch. On the document's chain, so no write of it interleaves.
+   *
+   * `state`: the document as the caller holds it, which must be exactly what is stored when the
+   * call is made (a room whose writes are all durable and none is queued): then nothing is read
+   * back and rebuilt. Writes queued after the call come after it on the chain, as usual.
    */
-  async compact(storageName: string): Promise<void> {
+  async compact(storageName: string, state?: { update: Uint8Array; stateVector: Uint8Array }): Promise<void> {
     await this.runFor(storageName, `compact ${storageName}`, async (db) => {
-      const entries = await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
-      if (entries.length <= 1) return
-      const doc = new Y.Doc(SERVER_DOC_OPTIONS)
+      const keys = await db.keys({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
+      if (keys.length <= 1) return
+      let merged = state
+      if (!merged) {
+        const doc = new Y.Doc(SERVER_DOC_OPTIONS)
+        try {
+          const updates = await db.values({ gte: updateKey(storageName, 0), lte: keys.at(-1)! }).all()
+          doc.transact(() => {
+            for (const update of updates) Y.applyUpdate(doc, update)
+          })
+          merged = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
+        } finally {
+          doc.destroy()
+        }
+      }
+      const clock = Number(keys.at(-1)![3]) + 1
       try {
-        doc.transact(() => {
-          for (const [, update] of entries) Y.applyUpdate(doc, update)
-        })
-        const clock = Number(entries.at(-1)![0][3]) + 1
-        const entry = encoding.createEncoder()
-        encoding.writeVarUint(entry, clock)
-        encoding.writeVarUint8Array(entry, Y.encodeStateVector(doc))
         await db.batch([
-          { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(Y.encodeStateAsUpdate(doc)) },
-          { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) },
-          ...entries.map(([key]): BatchOp => ({ type: 'del', key })),
+          { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(merged.update) },
+          stateVectorEntry(storageName, clock, merged.stateVector),
+          ...keys.map((key): BatchOp => ({ type: 'del', key })),
         ])
         this.clocks.set(storageName, clock)
       } catch (error) {
         this.clocks.delete(storageName)
         throw error
-      } finally {
-        doc.destroy()
       }
     })
   }
@@ -372,6 +417,19 @@ export class DocumentStore {
  * which these documents do not have.
  */
 export const SERVER_DOC_OPTIONS = { gc: true, guid: 'posalpro-server-doc' } as const
+
+/** A damaged stored update fails the load with a clear error (run the admin CLI's verify). */
+const checkStoredUpdates = (storageName: string, updates: readonly Uint8Array[]): void => {
+  updates.forEach((update, index) => {
+    const check = checkUpdateStructure(update)
+    if (!check.ok) {
+      throw new CollabError(
+        ErrorCode.PersistenceFailed,
+        `stored update #${index} of ${storageName} is damaged (${check.code}); run posalpro-admin docs verify`,
+      )
+    }
+  })
+}
 
 /** A document from its stored (checked) updates. */
 export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
