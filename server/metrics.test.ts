@@ -31,8 +31,9 @@ test('/metrics: connections, rooms, updates and violations by rule, durable late
       assert.equal(sample(text, 'collab_updates_total{outcome="accepted"}'), 1)
       assert.equal(sample(text, 'collab_updates_total{outcome="rejected"}'), 1)
       assert.equal(sample(text, 'collab_rule_violations_total{rule="status-transition",outcome="reject"}'), 1)
-      assert.ok(sample(text, 'collab_update_durable_seconds_count') >= 2)
-      assert.ok(sample(text, 'collab_store_write_seconds_count') >= 2)
+      assert.ok(sample(text, 'collab_update_durable_seconds_count') >= 2, 'one durable-latency sample per update')
+      // The two updates may share one group-commit write: at least one write, not one per update.
+      assert.ok(sample(text, 'collab_store_write_seconds_count') >= 1, 'store writes counted')
       assert.match(text, /nodejs_eventloop_lag_seconds/)
     })
   } finally {
