@@ -32,17 +32,16 @@ export interface HttpContext {
 export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, context: HttpContext): void => {
   const url = new URL(request.url ?? '/', 'http://localhost')
   const { pathname } = url
+  // An async route that threw something unexpected: the connection is dropped, never left hanging.
+  const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
   if (pathname.startsWith('/admin/')) {
-    handleAdminRequest(request, response, context.admin).catch((error: unknown) => {
-      response.destroy(error instanceof Error ? error : new Error(String(error)))
-    })
+    handleAdminRequest(request, response, context.admin).catch(fail)
     return
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return
   }
-  const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
   if (isAppPath(pathname)) {
     serveAppFile(request, response, context.appDir, pathname).catch(fail)
     return
