@@ -30,7 +30,7 @@ export class CollabMetrics {
   })
   readonly writeSeconds = new Histogram({
     name: 'collab_store_write_seconds',
-    help: 'LevelDB batch write latency (one group commit)',
+    help: 'Durable write latency of one group commit (the write-ahead log append)',
     buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   })

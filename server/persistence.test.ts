@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { closeSync, openSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
 import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
@@ -8,7 +9,6 @@ import { spawnServer } from '../shared/testing/serverProcess.ts'
 import type { StockClient } from '../shared/testing/stockClient.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
 import { CloseCode } from '../shared/closeCodes.ts'
-import { ErrorCode } from '../shared/errors.ts'
 import { startServer } from './testing/startServer.ts'
 import { syncUpdateFrame } from './testing/attackFrames.ts'
 import { MessageType, SyncStep } from './protocol.ts'
@@ -197,24 +197,51 @@ describe('persistence', () => {
     writer.destroy()
   })
 
-  test('a failed write is never acknowledged: peers are closed with 4500 and nothing is lost', async () => {
+  test('a write the log could not take is never acknowledged: peers are closed with 4500 and what was acked stays', async () => {
     const server = await startServer()
     cleanups.push(() => server.dispose())
     const writer = await connectAckedClient(server, 'proposal/p-fail')
     await writer.whenSynced()
     writer.doc.getMap('meta').set('title', 'durable')
-    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1))
+    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
     const acksBefore = writer.acks.length
-    // Make LevelDB fail underneath the server: its writes now reject.
     const closes: number[] = []
     writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
-    await (server.server.store as unknown as { persistence: { _transact(f: (db: { close(): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) => db.close())
+    // The disk is full underneath the server: the log's file is swapped for /dev/full (ENOSPC).
+    const wal = (server.server.store as unknown as { wal: { fd: number } }).wal
+    closeSync(wal.fd)
+    wal.fd = openSync('/dev/full', 'w')
     writer.doc.getMap('meta').set('title', 'not durable')
-    await eventually(() => assert.ok(closes.includes(CloseCode.PersistenceFailed)))
+    await eventually(() => assert.ok(closes.includes(CloseCode.PersistenceFailed), `closes: ${closes.join(',')}`))
     assert.equal(writer.acks.slice(acksBefore).some((sv) => clockOf(sv, writer.doc.clientID) >= 2), false)
     assert.equal(server.server.rooms.find(server.tenant, 'proposal/p-fail'), undefined)
     writer.provider.shouldConnect = false
     writer.destroy()
-    void ErrorCode
+  })
+
+  test('LevelDB refusing a logged write: the write was durable (acked), the room closes with 4500, and a restart replays it', async () => {
+    const server = await startServer()
+    cleanups.push(() => server.dispose())
+    const writer = await connectAckedClient(server, 'proposal/p-refused')
+    await writer.whenSynced()
+    writer.doc.getMap('meta').set('title', 'in LevelDB')
+    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
+    const closes: number[] = []
+    writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
+    // Make LevelDB fail underneath the server: its writes now reject (the log still works).
+    await (server.server.store as unknown as { persistence: { _transact(f: (db: { close(): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) => db.close())
+    writer.doc.getMap('meta').set('title', 'only in the log')
+    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 2, 'the logged write is acked: it is durable'))
+    writer.doc.getMap('meta').set('title', 'refused')
+    await eventually(() => assert.ok(closes.includes(CloseCode.PersistenceFailed), `closes: ${closes.join(',')}`))
+    assert.equal(writer.acks.some((sv) => clockOf(sv, writer.doc.clientID) >= 3), false, 'nothing after the refusal is acked')
+    writer.provider.shouldConnect = false
+    writer.destroy()
+    const restarted = await server.restart()
+    cleanups.push(() => restarted.dispose())
+    const reader = await restarted.connect('proposal/p-refused')
+    await reader.whenSynced()
+    assert.equal(reader.doc.getMap('meta').get('title'), 'only in the log')
+    reader.destroy()
   })
 })

@@ -4,7 +4,9 @@ import { pino } from 'pino'
 import { LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import { tempDir } from '../../shared/testing/tempDir.ts'
-import { DocumentStore } from './documentStore.ts'
+import { join } from 'node:path'
+import { DocumentStore, WAL_DIRECTORY } from './documentStore.ts'
+import { WriteAheadLog } from './writeAheadLog.ts'
 
 /** An update that sets `meta.title` in a fresh replica with a fixed client id. */
 const titleUpdate = (doc: Y.Doc, title: string): Uint8Array => {
@@ -59,6 +61,59 @@ describe('document store', () => {
     } finally {
       await plain.destroy()
     }
+  })
+
+  test('a compaction issued between two logged appends takes its clock in call order: nothing is overwritten', async () => {
+    const { store } = await openStore()
+    const name = 't/proposal/race'
+    const writer = new Y.Doc()
+    await store.appendBatch(name, { update: titleUpdate(writer, 'first') }) // the clock is known from here on
+    const pending = [
+      store.appendBatch(name, { update: titleUpdate(writer, 'second') }),
+      store.compact(name),
+      store.appendBatch(name, { update: titleUpdate(writer, 'third') }),
+    ]
+    await Promise.all(pending)
+    const updates = await store.loadUpdates(name)
+    assert.equal(updates.length, 2, 'the merged update and the one logged after the compaction')
+    assert.deepEqual(Y.encodeStateVector(docOf(updates)), Y.encodeStateVector(writer))
+    await store.close()
+  })
+
+  test('a write the log holds but LevelDB never got (the process died in between) is in the document after the next open', async () => {
+    const { dir, store } = await openStore()
+    const name = 't/proposal/crashed'
+    const writer = new Y.Doc()
+    await store.appendBatch(name, { update: titleUpdate(writer, 'in LevelDB') })
+    await store.close()
+    // What the dead process had logged: the next update at clock 1, in y-leveldb's key format.
+    const { log } = WriteAheadLog.open(join(dir, WAL_DIRECTORY))
+    log.append({ storageName: name, updateClock: 1, firstEventSeq: null, ops: [{ type: 'put', key: ['v1', name, 'update', 1], value: titleUpdate(writer, 'only in the log') }] })
+    const reopened = await DocumentStore.open(dir)
+    const doc = docOf(await reopened.loadUpdates(name))
+    assert.equal(doc.getMap('meta').get('title'), 'only in the log')
+    assert.deepEqual(Y.encodeStateVector(doc), Y.encodeStateVector(writer))
+    await reopened.close()
+    const again = await DocumentStore.open(dir)
+    assert.equal((await again.loadUpdates(name)).length, 2, 'replayed once: the log was emptied')
+    await again.close()
+  })
+
+  test('a logged write LevelDB already holds is not written again (it may have been compacted away since)', async () => {
+    const { dir, store } = await openStore()
+    const name = 't/proposal/compacted'
+    const writer = new Y.Doc()
+    await store.appendBatch(name, { update: titleUpdate(writer, 'one') })
+    const second = titleUpdate(writer, 'two')
+    await store.appendBatch(name, { update: second })
+    await store.compact(name)
+    await store.close()
+    // The segment holding clock 1 survived a crash after LevelDB had it and compacted it.
+    const { log } = WriteAheadLog.open(join(dir, WAL_DIRECTORY))
+    log.append({ storageName: name, updateClock: 1, firstEventSeq: null, ops: [{ type: 'put', key: ['v1', name, 'update', 1], value: second }] })
+    const reopened = await DocumentStore.open(dir)
+    assert.equal((await reopened.loadUpdates(name)).length, 1, 'only the compacted update')
+    await reopened.close()
   })
 
   test('appends issued together keep their order per document, and documents do not mix', async () => {
