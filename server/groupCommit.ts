@@ -31,6 +31,14 @@ export interface GroupCommitOptions<W> {
 }
 
 /**
+ * A document with no write for this long is quiet: its next write is cut at the end of the task
+ * that handled it (latency: the peers see it without waiting for the rest of the loop turn). A
+ * busy one is cut at the end of the loop turn, so frames from several sockets in one turn share a
+ * write and a broadcast (throughput: one message per peer per batch).
+ */
+const QUIET_MS = 5
+
+/**
  * Group commit for one document: writes handled in the same tick, and those handled while the
  * previous write was in flight, go to disk as one atomic write. Writes are strictly ordered, so
  * batches commit in the order their updates were applied, and the state vector read when a batch
@@ -45,6 +53,7 @@ export class GroupCommit<W> {
   private scheduled = false
   private writing = false
   private failed = false
+  private lastEnqueuedAt = -Infinity
 
   constructor(private readonly options: GroupCommitOptions<W>) {}
 
@@ -60,13 +69,17 @@ export class GroupCommit<W> {
   enqueue(write: W): void {
     if (this.failed) return
     this.pending.push(write)
+    const now = performance.now()
+    const quiet = now - this.lastEnqueuedAt > QUIET_MS
+    this.lastEnqueuedAt = now
     if (this.scheduled) return
     this.scheduled = true
-    // Wait for the end of this tick so every frame that arrived together lands in one write.
-    setImmediate(() => {
+    const cut = () => {
       this.scheduled = false
       this.tail = this.tail.then(() => this.commitPending())
-    })
+    }
+    if (quiet) queueMicrotask(cut)
+    else setImmediate(cut)
   }
 
   /** Resolves when everything enqueued so far is durable (or was dropped by a failure). */
