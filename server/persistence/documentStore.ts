@@ -405,7 +405,7 @@ export class DocumentStore {
     )
   }
 
-  /** Appends one update; resolves only once LevelDB has accepted the write. */
+  /** Appends one update; resolves once it is durable (in the write-ahead log). */
   async storeUpdate(storageName: string, update: Uint8Array): Promise<void> {
     await this.appendBatch(storageName, { update })
   }
