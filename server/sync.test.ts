@@ -5,6 +5,8 @@ import { proposalModel } from '../shared/documentModel.ts'
 import { eventually } from '../shared/testing/eventually.ts'
 import type { StockClient } from '../shared/testing/stockClient.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
+import { syncUpdateFrame } from './testing/attackFrames.ts'
+import { MESSAGE_EXTENSION } from '../shared/extensionProtocol.ts'
 
 describe('stock y-websocket clients co-editing', () => {
   let server: TestServer
@@ -53,6 +55,24 @@ describe('stock y-websocket clients co-editing', () => {
     assert.equal(c.financial.get('value'), 125_000)
     assert.equal(c.body.toString(), a.body.toString())
     assert.deepEqual(Y.encodeStateVector(carol.doc), Y.encodeStateVector(alice.doc))
+  })
+
+  test('a sync step 2 that changes nothing (a reconnecting editor\'s delete set) is acknowledged and stores nothing', async () => {
+    const editor = await connect('proposal/p-noop')
+    await editor.whenSynced()
+    editor.doc.getMap('meta').set('title', 'first')
+    editor.doc.getMap('meta').set('title', 'second') // the first value is deleted: a delete set exists
+    const storageName = `${server.tenant}/proposal/p-noop`
+    await eventually(async () => assert.equal((await server.server.store.readEvents(storageName)).length, 2, 'both edits recorded'))
+    const updatesBefore = (await server.server.store.loadUpdates(storageName)).length
+    // What a stock client answers on reconnect when it has nothing new: its whole state as sync step 2.
+    const reconnecting = await server.raw('/proposal/p-noop?ext=1')
+    await eventually(() => assert.ok(reconnecting.messagesOfType(0).length >= 1, 'greeted'))
+    reconnecting.send(syncUpdateFrame(Y.encodeStateAsUpdate(editor.doc), 1))
+    await eventually(() => assert.ok(reconnecting.messagesOfType(MESSAGE_EXTENSION).length >= 1, 'acknowledged'))
+    assert.equal((await server.server.store.readEvents(storageName)).length, 2, 'no event for a change that changed nothing')
+    assert.equal((await server.server.store.loadUpdates(storageName)).length, updatesBefore, 'no update stored')
+    reconnecting.close()
   })
 
   test('rooms are independent: an edit in one document never reaches another', async () => {

@@ -90,16 +90,29 @@ export const acceptUpdate = (
     ? snapshotTextRoots(new Map(richText.map((name) => [name, room.doc.getXmlFragment(name)])))
     : null
   let captured: CapturedChanges
+  let changedDocument = false
+  const watch = (transaction: Y.Transaction) => {
+    if (transaction.origin === peer) changedDocument = transactionChangedDocument(transaction)
+  }
+  room.doc.on('afterTransaction', watch)
   try {
     captured = applyCapturingChanges(room.doc, room.document.type, update, peer)
   } catch (error) {
     return applyFailed(room, error)
+  } finally {
+    room.doc.off('afterTransaction', watch)
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
     // A safety net behind missingDependencies: its missing part would integrate later inside someone
     // else's transaction, unvalidated and credited to them (design §11). Drop it and resync.
     void room.reloadFromDisk('update with missing dependencies')
     return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
+  }
+  if (!changedDocument) {
+    // Everything in it was known (a stock client's reconnect carries its whole delete set): no
+    // change, so nothing to store or audit; acknowledged once everything before it is durable.
+    room.persist({ update: null, source: peer })
+    return null
   }
 
   // Conflicts: fields this update overwrote without having seen their current value.
@@ -173,6 +186,13 @@ const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabErr
   room.persist({ update, source: peer, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
   room.metrics.updates.inc({ outcome: 'accepted' })
   return null
+}
+
+/** Did a transaction add structs or delete anything? (Yjs lists only new deletions in its delete set.) */
+const transactionChangedDocument = (transaction: Y.Transaction): boolean => {
+  if (transaction.deleteSet.clients.size > 0) return true
+  for (const [client, clock] of transaction.afterState) if (transaction.beforeState.get(client) !== clock) return true
+  return false
 }
 
 /** Does the update carry structs the server does not have (beyond its state vector)? */
