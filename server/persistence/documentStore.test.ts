@@ -4,6 +4,7 @@ import { pino } from 'pino'
 import { LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import { tempDir } from '../../shared/testing/tempDir.ts'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DocumentStore, WAL_DIRECTORY } from './documentStore.ts'
 import { WriteAheadLog } from './writeAheadLog.ts'
@@ -97,6 +98,22 @@ describe('document store', () => {
     const again = await DocumentStore.open(dir)
     assert.equal((await again.loadUpdates(name)).length, 2, 'replayed once: the log was emptied')
     await again.close()
+  })
+
+  test('a write-ahead log that cannot be opened fails the open with ERR_PERSISTENCE_FAILED naming it, and releases LevelDB', async () => {
+    const { dir, store } = await openStore()
+    await store.close()
+    // A file where the log's directory should be.
+    rmSync(join(dir, WAL_DIRECTORY), { recursive: true, force: true })
+    writeFileSync(join(dir, WAL_DIRECTORY), 'not a directory')
+    await assert.rejects(DocumentStore.open(dir), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_PERSISTENCE_FAILED')
+      assert.match(error.message, /write-ahead log/)
+      return true
+    })
+    rmSync(join(dir, WAL_DIRECTORY))
+    const reopened = await DocumentStore.open(dir) // the LevelDB lock was released
+    await reopened.close()
   })
 
   test('a logged write LevelDB already holds is not written again (it may have been compacted away since)', async () => {

@@ -107,7 +107,14 @@ export class DocumentStore {
       throw error
     }
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
-    const { log, leftOver, discardLeftOver, damagedBytes } = WriteAheadLog.open(join(location, WAL_DIRECTORY))
+    let opened: ReturnType<typeof WriteAheadLog.open>
+    try {
+      opened = WriteAheadLog.open(join(location, WAL_DIRECTORY))
+    } catch (error) {
+      await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
+      throw new CollabError(ErrorCode.PersistenceFailed, `cannot open the write-ahead log in ${join(location, WAL_DIRECTORY)}: ${describe(error)}`)
+    }
+    const { log, leftOver, discardLeftOver, damagedBytes } = opened
     if (damagedBytes > 0) store.logger?.warn({ bytes: damagedBytes }, 'write-ahead log ends in a record cut short by a crash; it was never acknowledged')
     await store.replay(leftOver)
     discardLeftOver()
