@@ -208,7 +208,14 @@ describe('real updates pass, with the counts Yjs reports', () => {
   test('empty update', () => {
     const update = Y.encodeStateAsUpdate(new Y.Doc())
     assert.deepEqual([...update], [0, 0])
-    assert.deepEqual(checkUpdateStructure(update), { ok: true, structs: 0, clients: 0, deleteRanges: 0, roots: new Set() })
+    assert.deepEqual(checkUpdateStructure(update), {
+      ok: true,
+      structs: 0,
+      clients: 0,
+      deleteRanges: 0,
+      roots: new Set(),
+      dependencies: { brought: new Map(), skips: false, refs: [], deletes: [] },
+    })
   })
 
   test('text inserts, one update per keystroke and as a whole', () => {

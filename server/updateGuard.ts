@@ -22,6 +22,21 @@
 import * as decoding from 'lib0/decoding'
 import { ErrorCode } from '../shared/errors.ts'
 
+/**
+ * What an update brings and what it refers to, read in the same walk (missingDependencies.ts
+ * checks it against a document; no Y.decodeUpdate needed, whose Item objects were garbage at once).
+ */
+export interface UpdateDependencies {
+  /** Per client: the clocks the update brings, [from, to). */
+  readonly brought: ReadonlyMap<number, { from: number; to: number }>
+  /** Whether it contains a Skip (a gap it admits to). */
+  readonly skips: boolean
+  /** The IDs its items point at (origin, right origin, parent), flat: client, clock, client, clock… */
+  readonly refs: readonly number[]
+  /** Its deletions, flat: client, clock, length, … */
+  readonly deletes: readonly number[]
+}
+
 export type UpdateCheck =
   | {
       ok: true
@@ -30,6 +45,8 @@ export type UpdateCheck =
       deleteRanges: number
       /** Root type names the update names as parents (the gate refuses roots a doc type does not have). */
       roots: ReadonlySet<string>
+      /** What the update refers to and brings, for the dependency check before applying it. */
+      dependencies: UpdateDependencies
     }
   | {
       ok: false
@@ -366,13 +383,23 @@ const readContent = (r: Reader, ref: number, at: number): number => {
  * relies on exactly that (it never waits for same-client IDs), and a forward or self reference makes
  * integration throw halfway through the update (findIndexSS: "Unexpected case" / reading 'id' of undefined).
  */
-const readId = (r: Reader, what: string, client: number, clock: number): void => {
+const readId = (r: Reader, what: string, client: number, clock: number, refs: number[]): void => {
   const at = r.pos
   const idClient = r.varUint(`${what} client`)
   const idClock = r.varUint(`${what} clock`)
   if (idClient === client && idClock >= clock) {
     r.malformed(`${what} at byte ${at} points at clock ${idClock} of its own client, not before the struct's clock ${clock}`)
   }
+  refs.push(idClient, idClock)
+}
+
+interface StructWalk {
+  clients: number
+  structs: number
+  roots: Set<string>
+  brought: Map<number, { from: number; to: number }>
+  skips: boolean
+  refs: number[]
 }
 
 /**
@@ -380,14 +407,15 @@ const readId = (r: Reader, what: string, client: number, clock: number): void =>
  *   varUint #clients, then per client: varUint #structs, varUint client, varUint start clock, structs.
  * Each struct starts with an info byte: ref 0 = GC(len), ref 10 = Skip(len), 1..9 = Item.
  */
-const readStructs = (r: Reader): { clients: number; structs: number; roots: Set<string> } => {
+const readStructs = (r: Reader): StructWalk => {
   const clients = r.count('number of clients')
-  const roots = new Set<string>()
-  let structs = 0
+  const walk: StructWalk = { clients, structs: 0, roots: new Set<string>(), brought: new Map(), skips: false, refs: [] }
+  const { roots, refs } = walk
   for (let c = 0; c < clients; c++) {
     const n = r.count(`client section ${c}: number of structs`)
     const client = r.varUint(`client section ${c}: client id`)
     let clock = r.varUint(`client section ${c}: start clock`)
+    const from = clock
     for (let s = 0; s < n; s++) {
       const at = r.pos
       const info = r.u8('struct info byte')
@@ -399,13 +427,14 @@ const readStructs = (r: Reader): { clients: number; structs: number; roots: Set<
         // LazyStructReader behind mergeUpdates/decodeUpdate tests info === 10), so refuse them.
         if (info !== ref) r.malformed(`unknown info byte 0x${info.toString(16)} at byte ${at}`)
         length = r.len(ref === REF_GC ? 'GC length' : 'Skip length')
+        if (ref === REF_SKIP) walk.skips = true
       } else if (ref <= 9) {
-        if (info & BIT8) readId(r, 'origin', client, clock)
-        if (info & BIT7) readId(r, 'right origin', client, clock)
+        if (info & BIT8) readId(r, 'origin', client, clock, refs)
+        if (info & BIT7) readId(r, 'right origin', client, clock, refs)
         // Without origins the parent is written explicitly: parentInfo 1 → root type name, else an ID.
         if ((info & (BIT7 | BIT8)) === 0) {
           if (r.varUint('parent info') === 1) roots.add(r.string('parent type name'))
-          else readId(r, 'parent', client, clock)
+          else readId(r, 'parent', client, clock, refs)
           if (info & BIT6) r.string('parentSub key')
         }
         length = readContent(r, ref, at)
@@ -413,10 +442,19 @@ const readStructs = (r: Reader): { clients: number; structs: number; roots: Set<
         return r.malformed(`unknown content ref ${ref} (info byte 0x${info.toString(16)}) at byte ${at}`)
       }
       clock = advance(r, clock, length, at)
-      structs++
+      walk.structs++
+    }
+    if (n > 0) {
+      // A client may have several sections (Yjs writes one; odd input might not): their union.
+      const range = walk.brought.get(client)
+      if (!range) walk.brought.set(client, { from, to: clock })
+      else {
+        range.from = Math.min(range.from, from)
+        range.to = Math.max(range.to, clock)
+      }
     }
   }
-  return { clients, structs, roots }
+  return walk
 }
 
 /**
@@ -425,16 +463,18 @@ const readStructs = (r: Reader): { clients: number; structs: number; roots: Set<
  * A zero len is refused: Yjs keeps an unapplicable range as pending, re-encodes it as v2, and the v2
  * encoder throws on len 0 — after the structs of this update were already integrated.
  */
-const readDeleteSet = (r: Reader): number => {
+const readDeleteSet = (r: Reader, deletes: number[]): number => {
   const clients = r.count('delete set: number of clients')
   let ranges = 0
   for (let c = 0; c < clients; c++) {
-    r.varUint(`delete set client ${c}: client id`)
+    const client = r.varUint(`delete set client ${c}: client id`)
     const n = r.count(`delete set client ${c}: number of ranges`)
     for (let i = 0; i < n; i++) {
       const at = r.pos
       const clock = r.varUint('delete range clock')
-      advance(r, clock, r.len('delete range length'), at)
+      const len = r.len('delete range length')
+      advance(r, clock, len, at)
+      deletes.push(client, clock, len)
     }
     ranges += n
   }
@@ -451,10 +491,11 @@ export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => {
   }
   try {
     const r = new Reader(update)
-    const { clients, structs, roots } = readStructs(r)
-    const deleteRanges = readDeleteSet(r)
+    const { clients, structs, roots, brought, skips, refs } = readStructs(r)
+    const deletes: number[] = []
+    const deleteRanges = readDeleteSet(r, deletes)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
-    return { ok: true, structs, clients, deleteRanges, roots }
+    return { ok: true, structs, clients, deleteRanges, roots, dependencies: { brought, skips, refs, deletes } }
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }
     // Not expected (every failure above is a Refusal), but this guard must never throw at the boundary.

@@ -12,7 +12,7 @@ import { applyCapturingChanges, type CapturedChanges } from './gate/changeCaptur
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
-import { currentItems, detectConflicts, type Conflict } from './gate/conflicts.ts'
+import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
 import type { Room } from './room.ts'
@@ -75,8 +75,7 @@ export const acceptUpdate = (
 
   // An update that needs changes the server has not received would integrate only partly (the
   // rest later, inside someone else's transaction): refused whole, before it touches the doc.
-  const decoded = Y.decodeUpdate(update)
-  const missing = missingDependencies(room.doc, decoded)
+  const missing = missingDependencies(room.doc, check.dependencies)
   if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
 
   if (!room.validationGate) return applyUnvalidated(room, peer, update)
@@ -116,9 +115,11 @@ export const acceptUpdate = (
   }
 
   // Conflicts: fields this update overwrote without having seen their current value.
-  const structs = decoded.structs
-  const possibleConflicts = detectConflicts(room.doc, structs, fieldsBefore, peer.identity.userId, room.authors)
-  for (const struct of structs) room.authors.set(struct.id.client, peer.identity.userId)
+  // Only an update that set map keys can have overwritten a field; only then is it decoded for that.
+  const possibleConflicts = setsMapKeys(room.doc, check.dependencies.brought)
+    ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.authors)
+    : []
+  for (const client of check.dependencies.brought.keys()) room.authors.set(client, peer.identity.userId)
 
   // 4. Rules, on the change set and the actor.
   const actor: Actor = {

@@ -35,6 +35,23 @@ export const currentItems = (doc: Y.Doc, docType: DocumentType): CurrentItems =>
   return items
 }
 
+/**
+ * Did the update just applied set a map key? Its items are in the document now (a losing map item
+ * too: deleted, but still an Item with its key). Costs O(structs of the update). Only then can it
+ * have overwritten a field, and only then is it worth decoding for detectConflicts.
+ */
+export const setsMapKeys = (doc: Y.Doc, brought: ReadonlyMap<number, { from: number; to: number }>): boolean => {
+  for (const [client, { from, to }] of brought) {
+    const structs = doc.store.clients.get(client)
+    if (!structs) continue
+    for (let index = Y.findIndexSS(structs, from); index < structs.length && structs[index]!.id.clock < to; index++) {
+      const struct = structs[index]
+      if (struct instanceof Y.Item && struct.parentSub !== null) return true
+    }
+  }
+  return false
+}
+
 const lastIdOf = (item: Y.Item) => ({ client: item.id.client, clock: item.id.clock + item.length - 1 })
 
 /**

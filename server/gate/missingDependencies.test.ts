@@ -7,6 +7,14 @@ import { eventually } from '../../shared/testing/eventually.ts'
 import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { startServer } from '../testing/startServer.ts'
 import { missingDependencies } from './missingDependencies.ts'
+import { checkUpdateStructure } from '../updateGuard.ts'
+
+/** What the write path passes: the dependencies read by the structural walk. */
+const walked = (update: Uint8Array) => {
+  const check = checkUpdateStructure(update)
+  if (!check.ok) throw new Error(check.message)
+  return check.dependencies
+}
 
 /** Two consecutive edits of one client: the second depends on the first. */
 const dependentUpdates = () => {
@@ -28,21 +36,21 @@ describe('missing dependencies', () => {
   test('found before applying: a clock gap, an unknown origin, a deletion of unknown content; none when the doc has them or the update brings them', () => {
     const { first, second, deletion } = dependentUpdates()
     const server = new Y.Doc()
-    assert.equal(missingDependencies(server, Y.decodeUpdate(first)), null)
-    assert.match(missingDependencies(server, Y.decodeUpdate(second)) ?? '', /client \d+ from clock \d+ but has only up to 0/)
-    assert.equal(missingDependencies(server, Y.decodeUpdate(Y.mergeUpdates([first, second]))), null, 'brought along')
+    assert.equal(missingDependencies(server, walked(first)), null)
+    assert.match(missingDependencies(server, walked(second)) ?? '', /client \d+ from clock \d+ but has only up to 0/)
+    assert.equal(missingDependencies(server, walked(Y.mergeUpdates([first, second]))), null, 'brought along')
     Y.applyUpdate(server, first)
-    assert.equal(missingDependencies(server, Y.decodeUpdate(second)), null)
-    assert.notEqual(missingDependencies(server, Y.decodeUpdate(deletion)), null, 'deletes what the server lacks')
+    assert.equal(missingDependencies(server, walked(second)), null)
+    assert.notEqual(missingDependencies(server, walked(deletion)), null, 'deletes what the server lacks')
     Y.applyUpdate(server, second)
-    assert.equal(missingDependencies(server, Y.decodeUpdate(deletion)), null)
+    assert.equal(missingDependencies(server, walked(deletion)), null)
     // Another client's insert anchored to content the server lacks.
     const other = new Y.Doc()
     Y.applyUpdate(other, Y.mergeUpdates([first, second, deletion]))
     const sv = Y.encodeStateVector(other)
     ;((other.getXmlFragment('body').get(0) as Y.XmlText)).insert(1, 'x')
     const anchored = Y.encodeStateAsUpdate(other, sv)
-    assert.equal(missingDependencies(new Y.Doc(), Y.decodeUpdate(anchored))?.includes('refers to'), true)
+    assert.equal(missingDependencies(new Y.Doc(), walked(anchored))?.includes('refers to'), true)
   })
 
   test('an update that depends on one the server never got: only its sender resyncs (4503); the room is not reloaded, others stay', async () => {

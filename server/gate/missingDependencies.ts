@@ -1,7 +1,5 @@
 import * as Y from 'yjs'
-
-/** What `Y.decodeUpdate` returns (decoded once per update by the write path). */
-export type DecodedUpdate = ReturnType<typeof Y.decodeUpdate>
+import type { UpdateDependencies } from '../updateGuard.ts'
 
 /**
  * Whether an update needs structs the document does not have and the update does not bring: a gap
@@ -12,39 +10,28 @@ export type DecodedUpdate = ReturnType<typeof Y.decodeUpdate>
  * later inside someone else's transaction (unvalidated, credited to them — design §11), so such an
  * update is refused whole and its sender resyncs; refusing it before it touched the document spares
  * the room a reload from disk. (Typical cause: a stock client typing right after reconnecting, before
- * its sync step 2 carried the offline edits the typing depends on.)
+ * its sync step 2 carried the offline edits the typing depends on.) What the update brings and
+ * refers to comes from the structural walk (checkUpdateStructure), so the update is not decoded.
  */
-export const missingDependencies = (doc: Y.Doc, { structs, ds }: DecodedUpdate): string | null => {
-  const known = { get: (client: number): number => Y.getState(doc.store, client) }
-  // What the update brings, per client: its clocks are contiguous from its first struct on.
-  const brought = new Map<number, { from: number; to: number }>()
-  for (const struct of structs) {
-    if (struct instanceof Y.Skip) return `it skips clocks of client ${struct.id.client} at ${struct.id.clock}`
-    const range = brought.get(struct.id.client)
-    const end = struct.id.clock + struct.length
-    if (!range) brought.set(struct.id.client, { from: struct.id.clock, to: end })
-    else range.to = Math.max(range.to, end)
-  }
+export const missingDependencies = (doc: Y.Doc, { brought, skips, refs, deletes }: UpdateDependencies): string | null => {
+  const known = (client: number): number => Y.getState(doc.store, client)
+  if (skips) return 'it skips clocks (it contains a Skip)'
   for (const [client, { from }] of brought) {
-    const have = known.get(client) ?? 0
+    const have = known(client)
     if (from > have) return `it continues client ${client} from clock ${from} but has only up to ${have}`
   }
-  const isKnown = (id: Y.ID): boolean => {
-    if (id.clock < (known.get(id.client) ?? 0)) return true
-    const range = brought.get(id.client)
-    return range !== undefined && id.clock < range.to
+  for (let i = 0; i < refs.length; i += 2) {
+    const client = refs[i]!
+    const clock = refs[i + 1]!
+    if (clock < known(client)) continue
+    const range = brought.get(client)
+    if (range === undefined || clock >= range.to) return `it refers to ${client}:${clock}, which the server does not have`
   }
-  for (const struct of structs) {
-    if (!(struct instanceof Y.Item)) continue
-    for (const ref of [struct.origin, struct.rightOrigin, struct.parent]) {
-      if (ref instanceof Y.ID && !isKnown(ref)) return `it refers to ${ref.client}:${ref.clock}, which the server does not have`
-    }
-  }
-  for (const [client, deletes] of ds.clients) {
-    const have = Math.max(known.get(client) ?? 0, brought.get(client)?.to ?? 0)
-    for (const { clock, len } of deletes) {
-      if (clock + len > have) return `it deletes ${client}:${clock}…${clock + len - 1}, which the server does not have`
-    }
+  for (let i = 0; i < deletes.length; i += 3) {
+    const client = deletes[i]!
+    const end = deletes[i + 1]! + deletes[i + 2]!
+    const have = Math.max(known(client), brought.get(client)?.to ?? 0)
+    if (end > have) return `it deletes ${client}:${deletes[i + 1]}…${end - 1}, which the server does not have`
   }
   return null
 }
