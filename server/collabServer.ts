@@ -113,6 +113,16 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const peer of peers) peer.heartbeat()
   }, config.heartbeatIntervalMs)
   heartbeat.unref()
+  // Token expiry: one sweep a second over all peers instead of a timer per peer (a Timeout, its
+  // closure and a timer-list entry per connection). A connection may so outlive its token by up to
+  // a second (plus event-loop lag): tokens live minutes to hours and the upgrade already accepts 5 s
+  // of clock skew, so a second is well inside what a token's `exp` means here. The sweep is a
+  // comparison per peer (~10 µs per thousand peers).
+  const expirySweep = setInterval(() => {
+    const now = Date.now()
+    for (const peer of peers) peer.expireIfDue(now)
+  }, 1_000)
+  expirySweep.unref()
   // Retention for documents that stay loaded for a long time (loading prunes too).
   const retention = setInterval(() => {
     for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
@@ -134,6 +144,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     closing ??= (async () => {
       accepting = false
       clearInterval(heartbeat)
+      clearInterval(expirySweep)
       clearInterval(retention)
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
