@@ -17,6 +17,7 @@ import { RoomRegistry } from './roomRegistry.ts'
 import { DocumentIndex } from './documentIndex.ts'
 import { parseAllowedOrigins } from './clientAddress.ts'
 import { RateLimiter } from './limits/rateLimiter.ts'
+import { AWARENESS_TIMEOUT_MS } from './awarenessRelay.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -123,6 +124,13 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const peer of peers) peer.expireIfDue(now)
   }, 1_000)
   expirySweep.unref()
+  // Awareness states nobody renewed: one sweep over all rooms, as often as y-protocols checks
+  // (a tenth of its 30 s timeout), instead of an interval timer per room.
+  const awarenessSweep = setInterval(() => {
+    const now = Date.now()
+    for (const room of rooms.all()) room.expireAwareness(now)
+  }, AWARENESS_TIMEOUT_MS / 10)
+  awarenessSweep.unref()
   // Retention for documents that stay loaded for a long time (loading prunes too).
   const retention = setInterval(() => {
     for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
@@ -145,6 +153,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       accepting = false
       clearInterval(heartbeat)
       clearInterval(expirySweep)
+      clearInterval(awarenessSweep)
       clearInterval(retention)
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))

@@ -33,8 +33,6 @@ function onPong(this: WebSocket): void {
 export class Peer {
   readonly id = nextPeerId++
   readonly connectedAt = Date.now()
-  /** Awareness client ids this connection controls, removed from the room when it leaves. */
-  readonly awarenessClients = new Set<number>()
   /** Answered the last ping; cleared when a ping is sent. */
   alive = true
   /** Sync-step-2 and update messages received so far; each write carries its sequence number. */

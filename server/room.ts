@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
+import { AwarenessRelay } from './awarenessRelay.ts'
 import type { Logger } from './logger.ts'
 import { buildDoc, type DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
@@ -19,7 +19,7 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
 }
-import { decodeMessage, encodeAwarenessStates, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
+import { decodeMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
@@ -27,13 +27,6 @@ export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'close
 
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
 const NOT_LOADED = new Y.Doc()
-
-/**
- * Awareness needs a doc only for its own client id (the server has no awareness state of its own)
- * and to hear when that doc is destroyed. A Y.Doc per room for that would cost memory and a
- * random id per new room; the room destroys its awareness itself.
- */
-const awarenessHost = (): Y.Doc => ({ clientID: 0, on: () => {}, off: () => {} }) as unknown as Y.Doc
 
 export interface RoomOptions {
   readonly store: DocumentStore
@@ -66,7 +59,7 @@ export class Room {
   state: RoomState = 'loading'
   doc: Y.Doc = NOT_LOADED
   /** Awareness is independent of the content doc: it must survive a reload of it. */
-  readonly awareness = new awarenessProtocol.Awareness(awarenessHost())
+  readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
   readonly commits: GroupCommit<RoomWrite>
   private ownLogger: Logger | null = null
@@ -85,14 +78,12 @@ export class Room {
     readonly document: DocumentName,
     private readonly options: RoomOptions,
   ) {
-    this.awareness.setLocalState(null)
     this.commits = new GroupCommit<RoomWrite>({
       write: (writes, durableStateVector) => this.writeBatch(writes, durableStateVector),
       stateVector: () => Y.encodeStateVector(this.doc),
       onCommitted: (batch) => this.afterCommit(batch),
       onFailed: (error, lost) => this.discard(error, lost),
     })
-    this.awareness.on('update', this.broadcastAwareness)
   }
 
   /** This room's logger, made when first needed: most rooms never log. */
@@ -147,9 +138,7 @@ export class Room {
 
   leave(peer: Peer): void {
     if (!this.peers.delete(peer)) return
-    if (peer.awarenessClients.size > 0) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessClients], peer)
-    }
+    this.broadcastAwareness(this.awareness.removeOwnedBy(peer))
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
@@ -197,7 +186,6 @@ export class Room {
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = []
-    this.awareness.destroy()
     if (this.doc !== NOT_LOADED) this.doc.destroy()
     this.options.store.release(this.storageName)
   }
@@ -366,8 +354,8 @@ export class Room {
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
   private greet(peer: Peer): void {
     peer.send(encodeSyncStep1(this.doc))
-    const clients = [...this.awareness.getStates().keys()]
-    if (clients.length > 0) peer.send(encodeAwarenessStates(this.awareness, clients))
+    const clients = this.awareness.clients()
+    if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
   }
 
   /** The merged update each batch stored, for its broadcast once durable. */
@@ -480,18 +468,18 @@ export class Room {
     this.close(CloseCode.PersistenceFailed, reason)
   }
 
-  private readonly broadcastAwareness = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    const changed = [...added, ...updated, ...removed]
-    if (changed.length === 0) return
-    // Remember which awareness clients a connection controls, to remove them when it leaves.
-    if (origin instanceof Peer) {
-      for (const client of [...added, ...updated]) origin.awarenessClients.add(client)
-      for (const client of removed) origin.awarenessClients.delete(client)
-    }
-    this.broadcast(encodeAwarenessStates(this.awareness, changed))
+  /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
+  receiveAwareness(peer: Peer, update: Uint8Array): void {
+    this.broadcastAwareness(this.awareness.apply(update, peer))
+  }
+
+  /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */
+  expireAwareness(now: number): void {
+    this.broadcastAwareness(this.awareness.expire(now))
+  }
+
+  private broadcastAwareness(changed: readonly number[]): void {
+    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
   }
 }
 
