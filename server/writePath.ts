@@ -91,7 +91,7 @@ export const acceptUpdate = (
     : null
   let captured: CapturedChanges
   try {
-    captured = applyCapturingChanges(room.doc, room.document.type, update, peer)
+    captured = applyCapturingChanges(room.doc, room.document.type, update, peer, check.roots)
   } catch (error) {
     return applyFailed(room, error)
   }
@@ -276,6 +276,7 @@ const noticeFor = (violation: Violation): Notice => ({
 /** Rich-text edits are only ever held back in legal content docs (legal-review); track them only there. */
 const mayRefuseTextEdits = (room: Room, peer: Peer): boolean =>
   room.document.type === 'content' &&
+  room.doc.share.has('meta') &&
   room.doc.getMap('meta').get('legal') === true &&
   !peer.identity.legal &&
   peer.identity.role !== 'admin'
