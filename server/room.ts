@@ -7,7 +7,7 @@ import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
 import { encodeAck } from '../shared/extensionProtocol.ts'
 import type { DocumentIndex } from './documentIndex.ts'
-import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
+import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
 import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import type { Conflict } from './gate/conflicts.ts'
@@ -24,6 +24,9 @@ import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
+
+/** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
+const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
 
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
 const NOT_LOADED = new Y.Doc()
@@ -55,7 +58,7 @@ export interface RoomOptions {
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
  */
-export class Room {
+export class Room implements GroupCommitOwner<RoomWrite> {
   state: RoomState = 'loading'
   doc: Y.Doc = NOT_LOADED
   /** Awareness is independent of the content doc: it must survive a reload of it. */
@@ -64,8 +67,12 @@ export class Room {
   readonly commits: GroupCommit<RoomWrite>
   private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
-  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
-  private readonly ready = deferred()
+  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> | null = null
+  /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
+  private ready: ReturnType<typeof deferred> | null = null
+  /** Loaded at least once (whenReady resolves), or why loading failed. */
+  private loaded = false
+  private loadError: { error: unknown } | null = null
   private storedUpdates = 0
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
@@ -78,12 +85,7 @@ export class Room {
     readonly document: DocumentName,
     private readonly options: RoomOptions,
   ) {
-    this.commits = new GroupCommit<RoomWrite>({
-      write: (writes, durableStateVector) => this.writeBatch(writes, durableStateVector),
-      stateVector: () => Y.encodeStateVector(this.doc),
-      onCommitted: (batch) => this.afterCommit(batch),
-      onFailed: (error, lost) => this.discard(error, lost),
-    })
+    this.commits = new GroupCommit<RoomWrite>(this)
   }
 
   /** This room's logger, made when first needed: most rooms never log. */
@@ -128,12 +130,12 @@ export class Room {
     this.peers.add(peer)
     if (this.state === 'unloading') this.state = 'ready'
     if (this.state === 'ready') this.greet(peer)
-    else this.waiting.push({ peer, frame: null })
+    else (this.waiting ??= []).push({ peer, frame: null })
   }
 
   receive(peer: Peer, frame: Uint8Array): void {
     if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
-    else if (this.state === 'loading' || this.state === 'reloading') this.waiting.push({ peer, frame })
+    else if (this.state === 'loading' || this.state === 'reloading') (this.waiting ??= []).push({ peer, frame })
   }
 
   leave(peer: Peer): void {
@@ -159,13 +161,15 @@ export class Room {
       this.storedUpdates = storedUpdates
       this.becomeReady()
     } catch (error) {
-      this.discard(error, [])
+      this.batchFailed(error, [])
     }
   }
 
   /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady here. */
   failedToLoad(error: unknown): void {
-    this.ready.reject(error)
+    this.loadError = { error }
+    this.ready?.reject(error)
+    this.ready = null
   }
 
   /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
@@ -185,7 +189,7 @@ export class Room {
     this.state = 'closed'
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
-    this.waiting = []
+    this.waiting = null
     if (this.doc !== NOT_LOADED) this.doc.destroy()
     this.options.store.release(this.storageName)
   }
@@ -251,7 +255,9 @@ export class Room {
 
   /** Resolves once the room has loaded (rejects if loading failed). */
   whenReady(): Promise<void> {
-    return this.ready.promise
+    if (this.loaded) return Promise.resolve()
+    if (this.loadError) return Promise.reject(this.loadError.error)
+    return (this.ready ??= deferred()).promise
   }
 
   /**
@@ -280,14 +286,17 @@ export class Room {
 
   private becomeReady(): void {
     this.state = 'ready'
-    this.ready.resolve()
+    this.loaded = true
+    this.ready?.resolve()
+    this.ready = null
     const waiting = this.waiting
-    this.waiting = []
+    this.waiting = null
+    if (!waiting) return
     for (const { peer, frame } of waiting) {
       if (!this.peers.has(peer)) continue
       if (frame === null) this.greet(peer)
       else if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
-      else this.waiting.push({ peer, frame }) // a frame above started another reload: keep order
+      else (this.waiting ??= []).push({ peer, frame }) // a frame above started another reload: keep order
     }
   }
 
@@ -306,7 +315,7 @@ export class Room {
    * changed yet: its frames wait too.)
    */
   private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
-    if (updates.length === 0 || this.waiting.length === 0) return
+    if (updates.length === 0 || !this.waiting) return
     let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
     const storedState = () => {
       if (stored) return stored
@@ -342,7 +351,7 @@ export class Room {
     if (answered.size === 0) return
     // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
     const dropped = new Set<Peer>()
-    this.waiting = this.waiting.filter(({ peer, frame }) => {
+    this.waiting = this.waiting!.filter(({ peer, frame }) => {
       if (!answered.has(peer)) return true
       if (frame === null) return false
       if (dropped.has(peer)) return true
@@ -358,17 +367,14 @@ export class Room {
     if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
   }
 
-  /** The merged update each batch stored, for its broadcast once durable. */
-  private readonly mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
-
   /**
    * One atomic write per batch: the merged update, its event records and review items, and the
-   * document's state vector with it (so a cold load need not compute it).
+   * document's state vector with it (so a cold load need not compute it). Called by `commits`.
    */
-  private async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
+  async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-    if (merged) this.mergedByBatch.set(writes, merged)
+    if (merged) mergedByBatch.set(writes, merged)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
       update: merged,
@@ -380,8 +386,13 @@ export class Room {
     stopTimer()
   }
 
-  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
-  private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
+  /** The state vector `commits` stores with a batch it cuts. */
+  currentStateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc)
+  }
+
+  /** Durable (told by `commits`): now other peers may see the updates, and their senders learn they are saved. */
+  batchCommitted({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
@@ -420,8 +431,8 @@ export class Room {
    * update to its sender).
    */
   private broadcastBatch(writes: readonly RoomWrite[]): void {
-    const merged = this.mergedByBatch.get(writes)
-    this.mergedByBatch.delete(writes)
+    const merged = mergedByBatch.get(writes)
+    mergedByBatch.delete(writes)
     const sources = new Set<Peer>()
     for (const write of writes) if (write.source && write.update) sources.add(write.source)
     if (merged) {
@@ -459,8 +470,8 @@ export class Room {
       })
   }
 
-  /** A write failed: nothing in memory beyond the disk may be acknowledged. Drop the room. */
-  private discard(error: unknown, lost: readonly RoomWrite[]): void {
+  /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
+  batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
