@@ -17,7 +17,6 @@ import { RoomRegistry } from './roomRegistry.ts'
 import { DocumentIndex } from './documentIndex.ts'
 import { parseAllowedOrigins } from './clientAddress.ts'
 import { RateLimiter } from './limits/rateLimiter.ts'
-import { AWARENESS_TIMEOUT_MS } from './awarenessRelay.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -124,13 +123,17 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const peer of peers) peer.expireIfDue(now)
   }, 1_000)
   expirySweep.unref()
-  // Awareness states nobody renewed: one sweep over all rooms, as often as y-protocols checks
-  // (a tenth of its 30 s timeout), instead of an interval timer per room.
-  const awarenessSweep = setInterval(() => {
+  // One sweep a second over all rooms instead of timers per room: awareness states nobody renewed
+  // (y-protocols checks every 3 s for its 30 s timeout), and documents idle long enough to be
+  // kept encoded (Room.letDocGoIfIdle).
+  const roomSweep = setInterval(() => {
     const now = Date.now()
-    for (const room of rooms.all()) room.expireAwareness(now)
-  }, AWARENESS_TIMEOUT_MS / 10)
-  awarenessSweep.unref()
+    for (const room of rooms.all()) {
+      room.expireAwareness(now)
+      room.letDocGoIfIdle(now)
+    }
+  }, 1_000)
+  roomSweep.unref()
   // Retention for documents that stay loaded for a long time (loading prunes too).
   const retention = setInterval(() => {
     for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
@@ -153,7 +156,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       accepting = false
       clearInterval(heartbeat)
       clearInterval(expirySweep)
-      clearInterval(awarenessSweep)
+      clearInterval(roomSweep)
       clearInterval(retention)
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))

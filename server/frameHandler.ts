@@ -1,6 +1,6 @@
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Peer } from './peer.ts'
-import { checkAwarenessUpdate, decodeMessage, encodeAwareness, encodeSyncStep2 } from './protocol.ts'
+import { checkAwarenessUpdate, decodeMessage, encodeAwareness } from './protocol.ts'
 import type { Room } from './room.ts'
 import { acceptUpdate } from './writePath.ts'
 
@@ -28,7 +28,7 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
     case 'sync-step-1': {
       let reply: Uint8Array
       try {
-        reply = encodeSyncStep2(room.doc, message.stateVector)
+        reply = room.syncStep2For(message.stateVector)
       } catch (error) {
         return new CollabError(ErrorCode.MalformedMessage, `bad state vector: ${(error as Error).message}`)
       }

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { AwarenessRelay } from './awarenessRelay.ts'
 import type { Logger } from './logger.ts'
-import { buildDoc, type DocumentStore } from './persistence/documentStore.ts'
+import { buildDoc, SERVER_DOC_OPTIONS, type DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -19,7 +19,7 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
 }
-import { decodeMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
+import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
@@ -27,6 +27,17 @@ export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'close
 
 /** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
 const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
+
+/**
+ * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
+ * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
+ * building it again costs, so rebuilding for the next change costs at most 0.1% of the time the
+ * document sat idle (and a change after a pause waits at most a thousandth of that pause for it).
+ * Building a document from its update takes ~0.25 µs per byte (a 300 KB document: ~75 ms); the
+ * state is never read from disk for it. The server's sweep looks once a second, so a document of a
+ * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
+ */
+export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
 
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
 const NOT_LOADED = new Y.Doc()
@@ -60,7 +71,22 @@ export interface RoomOptions {
  */
 export class Room implements GroupCommitOwner<RoomWrite> {
   state: RoomState = 'loading'
-  doc: Y.Doc = NOT_LOADED
+  private liveDoc: Y.Doc = NOT_LOADED
+  /**
+   * The state of a document nobody changed for a while, kept instead of its Y.Doc (a Y.Doc with its
+   * types, maps and event handlers costs kilobytes even when its content is a few bytes): its state
+   * vector, then its update, in one buffer. null while the doc is live.
+   */
+  private idleState: Uint8Array | null = null
+  private idleStateVectorLength = 0
+  /** The let-go doc's client id, kept so the server's own changes go on under one id. */
+  private idleClientID = 0
+  /** Date.now() when the doc was last found used (by the sweep, see `docUsed`), built or loaded. */
+  private docUsedAt = Date.now()
+  /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
+  private docUsed = false
+  /** Roughly the document's encoded size: its stored updates plus what was accepted since. */
+  private approxSize = 0
   /** Awareness is independent of the content doc: it must survive a reload of it. */
   readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
@@ -88,6 +114,75 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.commits = new GroupCommit<RoomWrite>(this)
   }
 
+  /**
+   * The document. One the room let go while idle is built again from its encoded state here, when
+   * something needs it (a change, a rule, the admin API): synchronously, so frames keep their order.
+   */
+  get doc(): Y.Doc {
+    if (this.idleState !== null) this.rebuildDoc()
+    this.docUsed = true
+    return this.liveDoc
+  }
+
+  /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
+  get holdsDoc(): boolean {
+    return this.liveDoc !== NOT_LOADED
+  }
+
+  /** The document's state vector, without building a let-go doc again. */
+  stateVector(): Uint8Array {
+    return this.idleState ? this.idleState.subarray(0, this.idleStateVectorLength) : Y.encodeStateVector(this.liveDoc)
+  }
+
+  /**
+   * The answer to a sync step 1 (what a replica with that state vector lacks), without building a
+   * let-go doc again (a peer joining an idle document). Throws on a malformed state vector.
+   */
+  syncStep2For(stateVector: Uint8Array): Uint8Array {
+    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
+    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+  }
+
+  /**
+   * Called by the server's sweep: a document nobody used (read `doc`: changes, rules, server
+   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go and only its encoded state kept (peers stay connected; a peer
+   * joining is answered from it; the next change builds the doc again). Its state is exactly the
+   * doc's, so nothing a peer or the gate sees changes.
+   */
+  letDocGoIfIdle(now: number): void {
+    if (this.state !== 'ready' || this.idleState !== null || this.liveDoc === NOT_LOADED || !this.commits.idle) return
+    if (this.docUsed) {
+      // Used since the last look (a flag, not a clock read at every access): idle from now on.
+      this.docUsed = false
+      this.docUsedAt = now
+    }
+    if (now - this.docUsedAt < keepIdleDocMs(this.approxSize)) return
+    const doc = this.liveDoc
+    if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
+    const stateVector = Y.encodeStateVector(doc)
+    const update = Y.encodeStateAsUpdate(doc)
+    const state = new Uint8Array(stateVector.length + update.length)
+    state.set(stateVector)
+    state.set(update, stateVector.length)
+    this.idleState = state
+    this.idleStateVectorLength = stateVector.length
+    this.idleClientID = doc.clientID
+    this.approxSize = update.length
+    this.liveDoc = NOT_LOADED
+    doc.destroy()
+  }
+
+  private rebuildDoc(): void {
+    const state = this.idleState!
+    const doc = new Y.Doc(SERVER_DOC_OPTIONS)
+    Y.applyUpdate(doc, state.subarray(this.idleStateVectorLength))
+    // After the update: Yjs gives a doc a new id when a remote update carries its own id's changes.
+    doc.clientID = this.idleClientID
+    this.liveDoc = doc
+    this.idleState = null
+    this.docUsedAt = Date.now()
+  }
+
   /** This room's logger, made when first needed: most rooms never log. */
   get logger(): Logger {
     return (this.ownLogger ??= this.options.logger.child({ room: this.storageName }))
@@ -105,7 +200,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     ])
     this.answerSyncRequestsFromDisk(updates, stateVector)
     this.lastEventSeq = lastEventSeq
-    this.doc = buildDoc(updates)
+    this.liveDoc = buildDoc(updates)
+    this.docUsedAt = Date.now()
+    this.approxSize = updates.reduce((size, update) => size + update.byteLength, 0)
     this.storedUpdates = updates.length
     this.becomeReady()
     this.maybeCompact()
@@ -156,8 +253,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       await this.commits.drain()
       if (this.state !== 'reloading') return
       const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
-      this.doc.destroy()
-      this.doc = doc
+      if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+      this.liveDoc = doc
+      this.idleState = null
+      this.docUsedAt = Date.now()
       this.storedUpdates = storedUpdates
       this.becomeReady()
     } catch (error) {
@@ -190,7 +289,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = null
-    if (this.doc !== NOT_LOADED) this.doc.destroy()
+    if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+    this.liveDoc = NOT_LOADED
+    this.idleState = null
     this.options.store.release(this.storageName)
   }
 
@@ -208,6 +309,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     conflicts?: readonly Conflict[]
   }): void {
     const { source } = write
+    if (write.update) this.approxSize += write.update.byteLength
     this.commits.enqueue({
       events: [],
       reviews: [],
@@ -362,7 +464,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
   private greet(peer: Peer): void {
-    peer.send(encodeSyncStep1(this.doc))
+    peer.send(encodeSyncStep1FromStateVector(this.stateVector()))
     const clients = this.awareness.clients()
     if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
   }
@@ -388,7 +490,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** The state vector `commits` stores with a batch it cuts. */
   currentStateVector(): Uint8Array {
-    return Y.encodeStateVector(this.doc)
+    return this.stateVector()
   }
 
   /** Durable (told by `commits`): now other peers may see the updates, and their senders learn they are saved. */
@@ -418,8 +520,14 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    */
   private becameIdle(): void {
     this.options.onIdle(this)
-    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle || this.doc === NOT_LOADED) return
-    this.compact({ update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) })
+    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
+    if (this.idleState) {
+      const state = this.idleState
+      this.compact({ update: state.slice(this.idleStateVectorLength), stateVector: state.slice(0, this.idleStateVectorLength) })
+      return
+    }
+    if (this.liveDoc === NOT_LOADED) return
+    this.compact({ update: Y.encodeStateAsUpdate(this.liveDoc), stateVector: Y.encodeStateVector(this.liveDoc) })
   }
 
   /**

@@ -177,7 +177,7 @@ const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabErr
 
 /** Does the update carry structs the server does not have (beyond its state vector)? */
 const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
-  const known = Y.decodeStateVector(Y.encodeStateVector(room.doc))
+  const known = Y.decodeStateVector(room.stateVector())
   for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update))) {
     if (clock > (known.get(client) ?? 0)) return true
   }
