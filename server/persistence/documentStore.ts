@@ -125,7 +125,8 @@ export class DocumentStore {
     return this.runFor(storageName, `load ${storageName}`, async (db) => {
       const [entries, [entry]] = await Promise.all([
         db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all(),
-        withStateVector ? db.values({ gte: stateVectorKey(storageName), lte: stateVectorKey(storageName) }).all() : Promise.resolve([]),
+        // One key: a point read, not an iterator (an iterator costs kilobytes that outlive the read).
+        withStateVector ? db.getMany([stateVectorKey(storageName)]) : Promise.resolve([]),
       ])
       const last = entries.at(-1)
       const lastClock = last ? Number(last[0][3]) : -1
@@ -228,9 +229,7 @@ export class DocumentStore {
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(storageName: string): Promise<EventBase | null> {
-    const [value] = await this.runFor(storageName, `events ${storageName}`, (db) =>
-      db.values({ gte: eventBaseKey(storageName), lte: eventBaseKey(storageName) }).all(),
-    )
+    const [value] = await this.runFor(storageName, `events ${storageName}`, (db) => db.getMany([eventBaseKey(storageName)]))
     return value ? decodeBase(value) : null
   }
 
@@ -455,6 +454,8 @@ interface LevelBatchDb {
   iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
+  /** Point reads: the value of each key, undefined where there is none. */
+  getMany(keys: Array<Array<string | number>>): Promise<Array<Uint8Array | undefined>>
 }
 
 const describe = (error: unknown): string => {
