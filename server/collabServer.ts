@@ -113,6 +113,27 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const peer of peers) peer.heartbeat()
   }, config.heartbeatIntervalMs)
   heartbeat.unref()
+  // Token expiry: one sweep a second over all peers instead of a timer per peer (a Timeout, its
+  // closure and a timer-list entry per connection). A connection may so outlive its token by up to
+  // a second (plus event-loop lag): tokens live minutes to hours and the upgrade already accepts 5 s
+  // of clock skew, so a second is well inside what a token's `exp` means here. The sweep is a
+  // comparison per peer (~10 µs per thousand peers).
+  const expirySweep = setInterval(() => {
+    const now = Date.now()
+    for (const peer of peers) peer.expireIfDue(now)
+  }, 1_000)
+  expirySweep.unref()
+  // One sweep a second over all rooms instead of timers per room: awareness states nobody renewed
+  // (y-protocols checks every 3 s for its 30 s timeout), and documents idle long enough to be
+  // kept encoded (Room.letDocGoIfIdle).
+  const roomSweep = setInterval(() => {
+    const now = Date.now()
+    for (const room of rooms.all()) {
+      room.expireAwareness(now)
+      room.letDocGoIfIdle(now)
+    }
+  }, 1_000)
+  roomSweep.unref()
   // Retention for documents that stay loaded for a long time (loading prunes too).
   const retention = setInterval(() => {
     for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
@@ -134,6 +155,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     closing ??= (async () => {
       accepting = false
       clearInterval(heartbeat)
+      clearInterval(expirySweep)
+      clearInterval(roomSweep)
       clearInterval(retention)
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))

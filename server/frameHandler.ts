@@ -1,7 +1,6 @@
-import * as awarenessProtocol from 'y-protocols/awareness'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Peer } from './peer.ts'
-import { checkAwarenessUpdate, decodeMessage, encodeAwarenessStates, encodeSyncStep2 } from './protocol.ts'
+import { checkAwarenessUpdate, decodeMessage, encodeAwareness } from './protocol.ts'
 import type { Room } from './room.ts'
 import { acceptUpdate } from './writePath.ts'
 
@@ -29,7 +28,7 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
     case 'sync-step-1': {
       let reply: Uint8Array
       try {
-        reply = encodeSyncStep2(room.doc, message.stateVector)
+        reply = room.syncStep2For(message.stateVector)
       } catch (error) {
         return new CollabError(ErrorCode.MalformedMessage, `bad state vector: ${(error as Error).message}`)
       }
@@ -50,10 +49,10 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
       } catch (error) {
         return error as CollabError
       }
-      awarenessProtocol.applyAwarenessUpdate(room.awareness, message.update, peer)
+      room.receiveAwareness(peer, message.update)
       return null
     case 'query-awareness':
-      peer.send(encodeAwarenessStates(room.awareness, [...room.awareness.getStates().keys()]))
+      peer.send(encodeAwareness(room.awareness.encode(room.awareness.clients())))
       return null
     case 'auth':
       return null

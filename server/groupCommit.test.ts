@@ -13,13 +13,13 @@ const recording = () => {
   const lost: string[] = []
   let failNext = false
   const commit = new GroupCommit<Write>({
-    write: async (writes) => {
+    writeBatch: async (writes: readonly Write[]) => {
       if (failNext) throw new Error('disk full')
       batches.push(writes.map((entry) => entry.source!))
     },
-    stateVector: () => new Uint8Array([0]),
-    onCommitted: () => {},
-    onFailed: (_error, writes) => lost.push(...writes.map((entry) => entry.source!)),
+    currentStateVector: () => new Uint8Array([0]),
+    batchCommitted: () => {},
+    batchFailed: (_error: unknown, writes: readonly Write[]) => lost.push(...writes.map((entry) => entry.source!)),
   })
   return { commit, batches, lost, failNextWrite: () => (failNext = true) }
 }

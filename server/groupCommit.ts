@@ -18,17 +18,24 @@ export interface CommittedBatch<W> {
   readonly durableStateVector: Uint8Array
 }
 
-export interface GroupCommitOptions<W> {
+/**
+ * What a group commit writes for (a room): methods, not callbacks, so a room costs no closures
+ * for its queue.
+ */
+export interface GroupCommitOwner<W> {
   /**
    * Stores a batch of writes as one atomic write; must reject when the write failed.
    * `durableStateVector` is the document's state vector once the batch is stored.
    */
-  readonly write: (writes: readonly W[], durableStateVector: Uint8Array) => Promise<void>
+  writeBatch(writes: readonly W[], durableStateVector: Uint8Array): Promise<void>
   /** The state vector of the in-memory document, read when a batch is cut. */
-  readonly stateVector: () => Uint8Array
-  readonly onCommitted: (batch: CommittedBatch<W>) => void
-  readonly onFailed: (error: unknown, lost: readonly W[]) => void
+  currentStateVector(): Uint8Array
+  batchCommitted(batch: CommittedBatch<W>): void
+  batchFailed(error: unknown, lost: readonly W[]): void
 }
+
+/** Where every queue's chain starts (one shared settled promise instead of one per room). */
+const SETTLED: Promise<void> = Promise.resolve()
 
 /**
  * A document with no write for this long is quiet: its next write is cut at the end of the task
@@ -49,13 +56,13 @@ const QUIET_MS = 5
  */
 export class GroupCommit<W> {
   private pending: W[] = []
-  private tail: Promise<void> = Promise.resolve()
+  private tail: Promise<void> = SETTLED
   private scheduled = false
   private writing = false
   private failed = false
   private lastEnqueuedAt = -Infinity
 
-  constructor(private readonly options: GroupCommitOptions<W>) {}
+  constructor(private readonly owner: GroupCommitOwner<W>) {}
 
   get depth(): number {
     return this.pending.length
@@ -95,19 +102,19 @@ export class GroupCommit<W> {
     if (this.failed || this.pending.length === 0) return
     const writes = this.pending
     this.pending = []
-    const durableStateVector = this.options.stateVector()
+    const durableStateVector = this.owner.currentStateVector()
     this.writing = true
     try {
-      await this.options.write(writes, durableStateVector)
+      await this.owner.writeBatch(writes, durableStateVector)
     } catch (error) {
       this.failed = true
       const lost = [...writes, ...this.pending]
       this.pending = []
-      this.options.onFailed(error, lost)
+      this.owner.batchFailed(error, lost)
       return
     } finally {
       this.writing = false
     }
-    this.options.onCommitted({ writes, durableStateVector })
+    this.owner.batchCommitted({ writes, durableStateVector })
   }
 }

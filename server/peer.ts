@@ -12,8 +12,19 @@ export interface PeerLimits {
   readonly maxAwarenessBytes: number
 }
 
-/** Node timers hold at most 2^31-1 ms (~24.8 days); longer waits are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1
+/**
+ * The peer of each socket, for listeners shared by all connections (a closure and its context per
+ * connection and event would cost more than one weak entry).
+ */
+const peerBySocket = new WeakMap<WebSocket, Peer>()
+
+/** The peer a socket belongs to (inside a socket listener, `this` is the socket). */
+export const peerOfSocket = (socket: WebSocket): Peer | undefined => peerBySocket.get(socket)
+
+function onPong(this: WebSocket): void {
+  const peer = peerBySocket.get(this)
+  if (peer) peer.alive = true
+}
 
 /**
  * One WebSocket connection to one document. Owns the socket: sending, closing with a stable code,
@@ -22,8 +33,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export class Peer {
   readonly id = nextPeerId++
   readonly connectedAt = Date.now()
-  /** Awareness client ids this connection controls, removed from the room when it leaves. */
-  readonly awarenessClients = new Set<number>()
   /** Answered the last ping; cleared when a ping is sent. */
   alive = true
   /** Sync-step-2 and update messages received so far; each write carries its sequence number. */
@@ -34,7 +43,6 @@ export class Peer {
 
   /** Told once per connection that it is read-only, not at every keystroke. */
   toldReadOnly = false
-  private expiryTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly socket: WebSocket,
@@ -44,28 +52,24 @@ export class Peer {
     readonly wantsExtensions: boolean,
     readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity },
   ) {
-    socket.on('pong', () => {
-      this.alive = true
-    })
-    this.armExpiry()
+    peerBySocket.set(socket, this)
+    socket.on('pong', onPong)
+    this.expireIfDue(Date.now())
   }
 
-  /** A token is valid until its `exp`; the connection lives no longer (4401, then getToken on reconnect). */
-  private armExpiry(): void {
-    const remaining = this.identity.expiresAt - Date.now()
-    if (remaining <= 0) {
-      this.closeWithError(new CollabError(ErrorCode.TokenExpired, 'your token expired; reconnect with a new one'))
-      return
-    }
-    this.expiryTimer = setTimeout(() => this.armExpiry(), Math.min(remaining, MAX_TIMER_MS))
-    this.expiryTimer.unref()
+  /**
+   * A token is valid until its `exp`; the connection lives no longer (4401, then getToken on
+   * reconnect). Checked when the peer is made and then by the server's expiry sweep (one timer for
+   * all peers instead of one per peer; see collabServer.ts for its granularity).
+   */
+  expireIfDue(now: number): void {
+    if (this.closed || this.identity.expiresAt > now) return
+    this.closeWithError(new CollabError(ErrorCode.TokenExpired, 'your token expired; reconnect with a new one'))
   }
 
-  /** The socket closed: release timers. */
+  /** The socket closed. */
   dispose(): void {
     this.closed = true
-    if (this.expiryTimer) clearTimeout(this.expiryTimer)
-    this.expiryTimer = null
   }
 
   send(message: Uint8Array): void {

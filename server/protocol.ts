@@ -1,7 +1,6 @@
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import * as awarenessProtocol from 'y-protocols/awareness'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { MESSAGE_EXTENSION } from '../shared/extensionProtocol.ts'
 
@@ -127,6 +126,3 @@ export const encodePermissionDenied = (reason: string): Uint8Array =>
     encoding.writeVarUint(encoder, 0) // y-protocols/auth messagePermissionDenied
     encoding.writeVarString(encoder, reason)
   })
-
-export const encodeAwarenessStates = (awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array =>
-  encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(awareness, clients))

@@ -1,13 +1,13 @@
 import * as Y from 'yjs'
-import * as awarenessProtocol from 'y-protocols/awareness'
+import { AwarenessRelay } from './awarenessRelay.ts'
 import type { Logger } from './logger.ts'
-import { buildDoc, type DocumentStore } from './persistence/documentStore.ts'
+import { buildDoc, SERVER_DOC_OPTIONS, type DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
 import { ErrorCode } from '../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
 import { encodeAck } from '../shared/extensionProtocol.ts'
 import type { DocumentIndex } from './documentIndex.ts'
-import { GroupCommit, type CommittedBatch, type PendingWrite } from './groupCommit.ts'
+import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
 import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import type { Conflict } from './gate/conflicts.ts'
@@ -19,21 +19,28 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
 }
-import { decodeMessage, encodeAwarenessStates, encodeSyncStep1, encodeSyncStep1FromStateVector, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
+import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
-/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
-const NOT_LOADED = new Y.Doc()
+/** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
+const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
 
 /**
- * Awareness needs a doc only for its own client id (the server has no awareness state of its own)
- * and to hear when that doc is destroyed. A Y.Doc per room for that would cost memory and a
- * random id per new room; the room destroys its awareness itself.
+ * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
+ * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
+ * building it again costs, so rebuilding for the next change costs at most 0.1% of the time the
+ * document sat idle (and a change after a pause waits at most a thousandth of that pause for it).
+ * Building a document from its update takes ~0.25 µs per byte (a 300 KB document: ~75 ms); the
+ * state is never read from disk for it. The server's sweep looks once a second, so a document of a
+ * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
  */
-const awarenessHost = (): Y.Doc => ({ clientID: 0, on: () => {}, off: () => {} }) as unknown as Y.Doc
+export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
+
+/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
+const NOT_LOADED = new Y.Doc()
 
 export interface RoomOptions {
   readonly store: DocumentStore
@@ -62,17 +69,36 @@ export interface RoomOptions {
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
  */
-export class Room {
+export class Room implements GroupCommitOwner<RoomWrite> {
   state: RoomState = 'loading'
-  doc: Y.Doc = NOT_LOADED
+  private liveDoc: Y.Doc = NOT_LOADED
+  /**
+   * The state of a document nobody changed for a while, kept instead of its Y.Doc (a Y.Doc with its
+   * types, maps and event handlers costs kilobytes even when its content is a few bytes): its state
+   * vector, then its update, in one buffer. null while the doc is live.
+   */
+  private idleState: Uint8Array | null = null
+  private idleStateVectorLength = 0
+  /** The let-go doc's client id, kept so the server's own changes go on under one id. */
+  private idleClientID = 0
+  /** Date.now() when the doc was last found used (by the sweep, see `docUsed`), built or loaded. */
+  private docUsedAt = Date.now()
+  /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
+  private docUsed = false
+  /** Roughly the document's encoded size: its stored updates plus what was accepted since. */
+  private approxSize = 0
   /** Awareness is independent of the content doc: it must survive a reload of it. */
-  readonly awareness = new awarenessProtocol.Awareness(awarenessHost())
+  readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
   readonly commits: GroupCommit<RoomWrite>
   private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
-  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> = []
-  private readonly ready = deferred()
+  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> | null = null
+  /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
+  private ready: ReturnType<typeof deferred> | null = null
+  /** Loaded at least once (whenReady resolves), or why loading failed. */
+  private loaded = false
+  private loadError: { error: unknown } | null = null
   private storedUpdates = 0
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
@@ -85,14 +111,76 @@ export class Room {
     readonly document: DocumentName,
     private readonly options: RoomOptions,
   ) {
-    this.awareness.setLocalState(null)
-    this.commits = new GroupCommit<RoomWrite>({
-      write: (writes, durableStateVector) => this.writeBatch(writes, durableStateVector),
-      stateVector: () => Y.encodeStateVector(this.doc),
-      onCommitted: (batch) => this.afterCommit(batch),
-      onFailed: (error, lost) => this.discard(error, lost),
-    })
-    this.awareness.on('update', this.broadcastAwareness)
+    this.commits = new GroupCommit<RoomWrite>(this)
+  }
+
+  /**
+   * The document. One the room let go while idle is built again from its encoded state here, when
+   * something needs it (a change, a rule, the admin API): synchronously, so frames keep their order.
+   */
+  get doc(): Y.Doc {
+    if (this.idleState !== null) this.rebuildDoc()
+    this.docUsed = true
+    return this.liveDoc
+  }
+
+  /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
+  get holdsDoc(): boolean {
+    return this.liveDoc !== NOT_LOADED
+  }
+
+  /** The document's state vector, without building a let-go doc again. */
+  stateVector(): Uint8Array {
+    return this.idleState ? this.idleState.subarray(0, this.idleStateVectorLength) : Y.encodeStateVector(this.liveDoc)
+  }
+
+  /**
+   * The answer to a sync step 1 (what a replica with that state vector lacks), without building a
+   * let-go doc again (a peer joining an idle document). Throws on a malformed state vector.
+   */
+  syncStep2For(stateVector: Uint8Array): Uint8Array {
+    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
+    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+  }
+
+  /**
+   * Called by the server's sweep: a document nobody used (read `doc`: changes, rules, server
+   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go and only its encoded state kept (peers stay connected; a peer
+   * joining is answered from it; the next change builds the doc again). Its state is exactly the
+   * doc's, so nothing a peer or the gate sees changes.
+   */
+  letDocGoIfIdle(now: number): void {
+    if (this.state !== 'ready' || this.idleState !== null || this.liveDoc === NOT_LOADED || !this.commits.idle) return
+    if (this.docUsed) {
+      // Used since the last look (a flag, not a clock read at every access): idle from now on.
+      this.docUsed = false
+      this.docUsedAt = now
+    }
+    if (now - this.docUsedAt < keepIdleDocMs(this.approxSize)) return
+    const doc = this.liveDoc
+    if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
+    const stateVector = Y.encodeStateVector(doc)
+    const update = Y.encodeStateAsUpdate(doc)
+    const state = new Uint8Array(stateVector.length + update.length)
+    state.set(stateVector)
+    state.set(update, stateVector.length)
+    this.idleState = state
+    this.idleStateVectorLength = stateVector.length
+    this.idleClientID = doc.clientID
+    this.approxSize = update.length
+    this.liveDoc = NOT_LOADED
+    doc.destroy()
+  }
+
+  private rebuildDoc(): void {
+    const state = this.idleState!
+    const doc = new Y.Doc(SERVER_DOC_OPTIONS)
+    Y.applyUpdate(doc, state.subarray(this.idleStateVectorLength))
+    // After the update: Yjs gives a doc a new id when a remote update carries its own id's changes.
+    doc.clientID = this.idleClientID
+    this.liveDoc = doc
+    this.idleState = null
+    this.docUsedAt = Date.now()
   }
 
   /** This room's logger, made when first needed: most rooms never log. */
@@ -112,7 +200,9 @@ export class Room {
     ])
     this.answerSyncRequestsFromDisk(updates, stateVector)
     this.lastEventSeq = lastEventSeq
-    this.doc = buildDoc(updates)
+    this.liveDoc = buildDoc(updates)
+    this.docUsedAt = Date.now()
+    this.approxSize = updates.reduce((size, update) => size + update.byteLength, 0)
     this.storedUpdates = updates.length
     this.becomeReady()
     this.maybeCompact()
@@ -137,19 +227,17 @@ export class Room {
     this.peers.add(peer)
     if (this.state === 'unloading') this.state = 'ready'
     if (this.state === 'ready') this.greet(peer)
-    else this.waiting.push({ peer, frame: null })
+    else (this.waiting ??= []).push({ peer, frame: null })
   }
 
   receive(peer: Peer, frame: Uint8Array): void {
     if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
-    else if (this.state === 'loading' || this.state === 'reloading') this.waiting.push({ peer, frame })
+    else if (this.state === 'loading' || this.state === 'reloading') (this.waiting ??= []).push({ peer, frame })
   }
 
   leave(peer: Peer): void {
     if (!this.peers.delete(peer)) return
-    if (peer.awarenessClients.size > 0) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessClients], peer)
-    }
+    this.broadcastAwareness(this.awareness.removeOwnedBy(peer))
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
@@ -165,18 +253,22 @@ export class Room {
       await this.commits.drain()
       if (this.state !== 'reloading') return
       const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
-      this.doc.destroy()
-      this.doc = doc
+      if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+      this.liveDoc = doc
+      this.idleState = null
+      this.docUsedAt = Date.now()
       this.storedUpdates = storedUpdates
       this.becomeReady()
     } catch (error) {
-      this.discard(error, [])
+      this.batchFailed(error, [])
     }
   }
 
   /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady here. */
   failedToLoad(error: unknown): void {
-    this.ready.reject(error)
+    this.loadError = { error }
+    this.ready?.reject(error)
+    this.ready = null
   }
 
   /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
@@ -196,9 +288,10 @@ export class Room {
     this.state = 'closed'
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
-    this.waiting = []
-    this.awareness.destroy()
-    if (this.doc !== NOT_LOADED) this.doc.destroy()
+    this.waiting = null
+    if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+    this.liveDoc = NOT_LOADED
+    this.idleState = null
     this.options.store.release(this.storageName)
   }
 
@@ -216,6 +309,7 @@ export class Room {
     conflicts?: readonly Conflict[]
   }): void {
     const { source } = write
+    if (write.update) this.approxSize += write.update.byteLength
     this.commits.enqueue({
       events: [],
       reviews: [],
@@ -263,7 +357,9 @@ export class Room {
 
   /** Resolves once the room has loaded (rejects if loading failed). */
   whenReady(): Promise<void> {
-    return this.ready.promise
+    if (this.loaded) return Promise.resolve()
+    if (this.loadError) return Promise.reject(this.loadError.error)
+    return (this.ready ??= deferred()).promise
   }
 
   /**
@@ -292,14 +388,17 @@ export class Room {
 
   private becomeReady(): void {
     this.state = 'ready'
-    this.ready.resolve()
+    this.loaded = true
+    this.ready?.resolve()
+    this.ready = null
     const waiting = this.waiting
-    this.waiting = []
+    this.waiting = null
+    if (!waiting) return
     for (const { peer, frame } of waiting) {
       if (!this.peers.has(peer)) continue
       if (frame === null) this.greet(peer)
       else if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
-      else this.waiting.push({ peer, frame }) // a frame above started another reload: keep order
+      else (this.waiting ??= []).push({ peer, frame }) // a frame above started another reload: keep order
     }
   }
 
@@ -318,7 +417,7 @@ export class Room {
    * changed yet: its frames wait too.)
    */
   private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
-    if (updates.length === 0 || this.waiting.length === 0) return
+    if (updates.length === 0 || !this.waiting) return
     let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
     const storedState = () => {
       if (stored) return stored
@@ -354,7 +453,7 @@ export class Room {
     if (answered.size === 0) return
     // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
     const dropped = new Set<Peer>()
-    this.waiting = this.waiting.filter(({ peer, frame }) => {
+    this.waiting = this.waiting!.filter(({ peer, frame }) => {
       if (!answered.has(peer)) return true
       if (frame === null) return false
       if (dropped.has(peer)) return true
@@ -365,22 +464,19 @@ export class Room {
 
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
   private greet(peer: Peer): void {
-    peer.send(encodeSyncStep1(this.doc))
-    const clients = [...this.awareness.getStates().keys()]
-    if (clients.length > 0) peer.send(encodeAwarenessStates(this.awareness, clients))
+    peer.send(encodeSyncStep1FromStateVector(this.stateVector()))
+    const clients = this.awareness.clients()
+    if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
   }
-
-  /** The merged update each batch stored, for its broadcast once durable. */
-  private readonly mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
 
   /**
    * One atomic write per batch: the merged update, its event records and review items, and the
-   * document's state vector with it (so a cold load need not compute it).
+   * document's state vector with it (so a cold load need not compute it). Called by `commits`.
    */
-  private async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
+  async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-    if (merged) this.mergedByBatch.set(writes, merged)
+    if (merged) mergedByBatch.set(writes, merged)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
       update: merged,
@@ -392,8 +488,13 @@ export class Room {
     stopTimer()
   }
 
-  /** Durable: now other peers may see the updates, and their senders learn they are saved. */
-  private afterCommit({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
+  /** The state vector `commits` stores with a batch it cuts. */
+  currentStateVector(): Uint8Array {
+    return this.stateVector()
+  }
+
+  /** Durable (told by `commits`): now other peers may see the updates, and their senders learn they are saved. */
+  batchCommitted({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
@@ -419,8 +520,14 @@ export class Room {
    */
   private becameIdle(): void {
     this.options.onIdle(this)
-    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle || this.doc === NOT_LOADED) return
-    this.compact({ update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) })
+    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
+    if (this.idleState) {
+      const state = this.idleState
+      this.compact({ update: state.slice(this.idleStateVectorLength), stateVector: state.slice(0, this.idleStateVectorLength) })
+      return
+    }
+    if (this.liveDoc === NOT_LOADED) return
+    this.compact({ update: Y.encodeStateAsUpdate(this.liveDoc), stateVector: Y.encodeStateVector(this.liveDoc) })
   }
 
   /**
@@ -432,8 +539,8 @@ export class Room {
    * update to its sender).
    */
   private broadcastBatch(writes: readonly RoomWrite[]): void {
-    const merged = this.mergedByBatch.get(writes)
-    this.mergedByBatch.delete(writes)
+    const merged = mergedByBatch.get(writes)
+    mergedByBatch.delete(writes)
     const sources = new Set<Peer>()
     for (const write of writes) if (write.source && write.update) sources.add(write.source)
     if (merged) {
@@ -471,8 +578,8 @@ export class Room {
       })
   }
 
-  /** A write failed: nothing in memory beyond the disk may be acknowledged. Drop the room. */
-  private discard(error: unknown, lost: readonly RoomWrite[]): void {
+  /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
+  batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
@@ -480,18 +587,18 @@ export class Room {
     this.close(CloseCode.PersistenceFailed, reason)
   }
 
-  private readonly broadcastAwareness = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    const changed = [...added, ...updated, ...removed]
-    if (changed.length === 0) return
-    // Remember which awareness clients a connection controls, to remove them when it leaves.
-    if (origin instanceof Peer) {
-      for (const client of [...added, ...updated]) origin.awarenessClients.add(client)
-      for (const client of removed) origin.awarenessClients.delete(client)
-    }
-    this.broadcast(encodeAwarenessStates(this.awareness, changed))
+  /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
+  receiveAwareness(peer: Peer, update: Uint8Array): void {
+    this.broadcastAwareness(this.awareness.apply(update, peer))
+  }
+
+  /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */
+  expireAwareness(now: number): void {
+    this.broadcastAwareness(this.awareness.expire(now))
+  }
+
+  private broadcastAwareness(changed: readonly number[]): void {
+    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
   }
 }
 

@@ -5,7 +5,7 @@ import type { DocumentStore } from './persistence/documentStore.ts'
 import type { DocumentName } from '../shared/documentName.ts'
 import { handleFrame } from './frameHandler.ts'
 import type { Peer } from './peer.ts'
-import { Room } from './room.ts'
+import { Room, type RoomOptions } from './room.ts'
 import type { DocumentIndex } from './documentIndex.ts'
 import type { CollabMetrics } from './metrics.ts'
 
@@ -28,8 +28,24 @@ export interface RoomRegistryOptions {
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>()
   private readonly unloadTimers = new Map<Room, NodeJS.Timeout>()
+  /** What every room is made with: one object for all rooms, not one (with two closures) per room. */
+  private readonly roomOptions: RoomOptions
 
-  constructor(private readonly options: RoomRegistryOptions) {}
+  constructor(private readonly options: RoomRegistryOptions) {
+    this.roomOptions = {
+      store: options.store,
+      logger: options.logger,
+      compactAfterUpdates: options.compactAfterUpdates,
+      maxPendingWrites: options.maxPendingWrites,
+      index: options.index,
+      validationGate: options.validationGate,
+      eventRetentionMs: options.eventRetentionMs,
+      metrics: options.metrics,
+      handleFrame,
+      onIdle: (idle) => this.scheduleUnload(idle),
+      onClosing: (closing) => this.forget(closing),
+    }
+  }
 
   get size(): number {
     return this.rooms.size
@@ -82,19 +98,7 @@ export class RoomRegistry {
   }
 
   private create(key: string, tenant: string, document: DocumentName): Room {
-    const room: Room = new Room(tenant, document, {
-      store: this.options.store,
-      logger: this.options.logger,
-      compactAfterUpdates: this.options.compactAfterUpdates,
-      maxPendingWrites: this.options.maxPendingWrites,
-      index: this.options.index,
-      validationGate: this.options.validationGate,
-      eventRetentionMs: this.options.eventRetentionMs,
-      metrics: this.options.metrics,
-      handleFrame,
-      onIdle: (idle) => this.scheduleUnload(idle),
-      onClosing: (closing) => this.forget(closing),
-    })
+    const room: Room = new Room(tenant, document, this.roomOptions)
     this.rooms.set(key, room)
     room.load().catch((error: unknown) => {
       room.logger.error({ err: error }, 'loading failed')

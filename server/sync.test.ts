@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { proposalModel } from '../shared/documentModel.ts'
 import { eventually } from '../shared/testing/eventually.ts'
 import type { StockClient } from '../shared/testing/stockClient.ts'
+import { AWARENESS_TIMEOUT_MS } from './awarenessRelay.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
 import { syncUpdateFrame } from './testing/attackFrames.ts'
 import { MESSAGE_EXTENSION } from '../shared/extensionProtocol.ts'
@@ -105,5 +106,28 @@ describe('stock y-websocket clients co-editing', () => {
       assert.equal(bob.provider.awareness.getStates().has(alice.doc.clientID), false)
       assert.equal(carol.provider.awareness.getStates().has(alice.doc.clientID), false)
     })
+  })
+
+  test('an awareness state nobody renews expires for everyone; the renewed ones stay', async () => {
+    const alice = await connect('content/k-2')
+    const bob = await connect('content/k-2')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    alice.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    await eventually(() => assert.ok(bob.provider.awareness.getStates().has(alice.doc.clientID)))
+    // Alice's client stops renewing (a tab frozen in the background, its socket still open).
+    alice.provider.awareness.off('update', (alice.provider as unknown as { _awarenessUpdateHandler: never })._awarenessUpdateHandler)
+    const room = server.server.rooms.find(server.tenant, 'content/k-2')!
+    const later = Date.now() + AWARENESS_TIMEOUT_MS
+    // Bob renewed meanwhile (a stock client does every 15 s).
+    bob.provider.awareness.setLocalStateField('user', { name: 'Bob' })
+    await eventually(() => assert.ok(alice.provider.awareness.getStates().has(bob.doc.clientID)))
+    room.expireAwareness(Date.now() + AWARENESS_TIMEOUT_MS / 2)
+    assert.deepEqual(room.awareness.clients().sort(), [alice.doc.clientID, bob.doc.clientID].sort())
+    room.expireAwareness(later)
+    await eventually(() => assert.equal(bob.provider.awareness.getStates().has(alice.doc.clientID), false))
+    // A late joiner is sent only the live state.
+    const carol = await connect('content/k-2')
+    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(bob.doc.clientID)))
+    assert.equal(carol.provider.awareness.getStates().has(alice.doc.clientID), false)
   })
 })

@@ -95,7 +95,7 @@ export const acceptUpdate = (
   }
   room.doc.on('afterTransaction', watch)
   try {
-    captured = applyCapturingChanges(room.doc, room.document.type, update, peer)
+    captured = applyCapturingChanges(room.doc, room.document.type, update, peer, check.roots)
   } catch (error) {
     return applyFailed(room, error)
   } finally {
@@ -198,7 +198,7 @@ const transactionChangedDocument = (transaction: Y.Transaction): boolean => {
 
 /** Does the update carry structs the server does not have (beyond its state vector)? */
 const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
-  const known = Y.decodeStateVector(Y.encodeStateVector(room.doc))
+  const known = Y.decodeStateVector(room.stateVector())
   for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update))) {
     if (clock > (known.get(client) ?? 0)) return true
   }
@@ -297,6 +297,7 @@ const noticeFor = (violation: Violation): Notice => ({
 /** Rich-text edits are only ever held back in legal content docs (legal-review); track them only there. */
 const mayRefuseTextEdits = (room: Room, peer: Peer): boolean =>
   room.document.type === 'content' &&
+  room.doc.share.has('meta') &&
   room.doc.getMap('meta').get('legal') === true &&
   !peer.identity.legal &&
   peer.identity.role !== 'admin'

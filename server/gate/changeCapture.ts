@@ -17,11 +17,18 @@ export interface CapturedChanges {
  * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
  * is proportional to the update. Throws whatever Y.applyUpdate throws.
  */
-export const applyCapturingChanges = (doc: Y.Doc, docType: DocumentType, update: Uint8Array, origin: object): CapturedChanges => {
+export const applyCapturingChanges = (
+  doc: Y.Doc,
+  docType: DocumentType,
+  update: Uint8Array,
+  origin: object,
+  namedRoots: ReadonlySet<string>,
+): CapturedChanges => {
   const { maps, richText } = rootNames(docType)
   const changes: FieldChange[] = []
   const detach: Array<() => void> = []
   for (const root of maps) {
+    if (!touchable(doc, root, namedRoots)) continue
     const ymap = doc.getMap<unknown>(root)
     const observer = (event: Y.YMapEvent<unknown>, transaction: Y.Transaction) => {
       if (transaction.origin !== origin) return
@@ -33,6 +40,7 @@ export const applyCapturingChanges = (doc: Y.Doc, docType: DocumentType, update:
     detach.push(() => ymap.unobserve(observer))
   }
   for (const root of richText) {
+    if (!touchable(doc, root, namedRoots)) continue
     const fragment = doc.getXmlFragment(root)
     const observer = (_events: Array<Y.YEvent<Y.XmlFragment>>, transaction: Y.Transaction) => {
       if (transaction.origin !== origin) return
@@ -47,7 +55,8 @@ export const applyCapturingChanges = (doc: Y.Doc, docType: DocumentType, update:
     for (const off of detach) off()
   }
   const oldValues = new Map(changes.map((change) => [change.path, change.oldValue]))
-  const current: DocumentView = { get: (root, key) => doc.getMap<unknown>(root).get(key) }
+  // A root the document does not have reads as empty, without creating it.
+  const current: DocumentView = { get: (root, key) => (doc.share.has(root) ? doc.getMap<unknown>(root).get(key) : undefined) }
   return {
     changes,
     after: current,
@@ -59,3 +68,11 @@ export const applyCapturingChanges = (doc: Y.Doc, docType: DocumentType, update:
     },
   }
 }
+
+/**
+ * Can the update change this root? Only if the document has it already (an update's items and
+ * deletions refer to existing items, or to roots by name) or the update names it as a parent.
+ * Observing only those roots avoids creating a shared type (a YMap with its event handlers and
+ * Map) in every document for every root of its type that it does not use.
+ */
+const touchable = (doc: Y.Doc, root: string, namedRoots: ReadonlySet<string>): boolean => doc.share.has(root) || namedRoots.has(root)

@@ -29,6 +29,7 @@ export type CurrentItems = Map<string, { readonly item: Y.Item; readonly value: 
 export const currentItems = (doc: Y.Doc, docType: DocumentType): CurrentItems => {
   const items: CurrentItems = new Map()
   for (const root of rootNames(docType).maps) {
+    if (!doc.share.has(root)) continue // a root the document does not have holds no field (and is not created)
     const map = doc.getMap(root)
     for (const [key, item] of map._map) if (!item.deleted) items.set(`${root}.${key}`, { item, value: map.get(key) })
   }

@@ -330,9 +330,10 @@ interface Watched {
  * against the transition rules (with the actor from the peer) and the state invariants.
  *
  * Every room is caught when it is joined (the registry's `join` is wrapped) and every doc it
- * loads when it is assigned to `room.doc` (load, reload from disk), before any frame is applied
- * to it. Between two docs of a room (unload and reload, a restart) only the rules that compose
- * are checked. A room found some time after it loaded (joined before `watchServer` wrapped a
+ * uses when `room.doc` returns it (after a load, a reload from disk, or a rebuild of a doc the
+ * room let go while idle), before any frame is applied to it. Between two docs of a room (unload
+ * and reload, a restart) only the rules that compose are checked (a rebuilt doc equals the one
+ * let go, so those checks hold trivially). A room found some time after it loaded (joined before `watchServer` wrapped a
  * freshly restarted server) counts as a late attach: updates before it were not seen one by one.
  */
 class ServerWatch {
@@ -371,20 +372,23 @@ class ServerWatch {
     this.instrumented.add(room)
     const { name, type } = room.document
     if (!ROOMS.some((watched) => watched.name === name)) return
-    let doc = room.doc
+    // The room's own accessor: it builds a doc the room let go while idle again. Every doc it
+    // returns is attached on that read, i.e. before the write path applies anything to it.
+    const docOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(room), 'doc')!.get!
+    const loaded = () => room.state !== 'loading' && room.state !== 'closed'
     Object.defineProperty(room, 'doc', {
       configurable: true,
       enumerable: true,
-      get: () => doc,
-      set: (next: Y.Doc) => {
-        doc = next
-        this.attach(name, type, next)
+      get: () => {
+        const doc = docOf.call(room) as Y.Doc
+        // While loading, the doc is an empty placeholder shared by all rooms: never watched.
+        if (loaded()) this.attach(name, type, doc)
+        return doc
       },
     })
-    // While loading, room.doc is an empty placeholder; the loaded doc comes through the setter.
-    if (room.state !== 'loading' && room.state !== 'closed') {
+    if (loaded()) {
       if (late) this.lateAttaches++
-      this.attach(name, type, doc)
+      void room.doc
     }
   }
 

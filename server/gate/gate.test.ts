@@ -230,4 +230,21 @@ describe('the validation gate through real connections', () => {
     const customer = await open('customer/g-cust', { user: 'rita', role: 'viewer' })
     assert.deepEqual(customer.map('fields').toJSON(), { name: 'Globex', email: 'sales@globex.example' })
   })
+
+  test('the gate creates no root a document does not have, and still sees changes to roots read from disk', async () => {
+    // Loaded after the restart: the stored `financial` root is a plain type until something reads it,
+    // and the editor's overwrite names no root (its item's origin is the current value's item).
+    const room = 'proposal/g-fin'
+    const editor = await open(room)
+    const manager = await open(room, { user: 'max', role: 'manager' })
+    assert.equal(editor.map('financial').get('value'), 1000)
+    editor.map('financial').set('value', 5)
+    await expectCompensated(room, editor, manager, ['financial', 'value'], 1000, 'financial-review', 'review')
+    const loaded = server.server.rooms.find(server.tenant, room)!
+    assert.deepEqual([...loaded.doc.share.keys()], ['financial'])
+    // A root the update names is observed like any other.
+    editor.map('meta').set('title', 'x'.repeat(201))
+    await expectCompensated(room, editor, manager, ['meta', 'title'], undefined, 'schema')
+    assert.deepEqual([...loaded.doc.share.keys()].sort(), ['financial', 'meta'])
+  })
 })

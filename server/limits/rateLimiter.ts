@@ -30,8 +30,8 @@ export class RateLimiter {
     private readonly now?: () => number,
   ) {}
 
-  /** Registers a connection from `address`; call the returned function when it closes. */
-  attach(address: string): () => void {
+  /** Registers a connection from `address`; call `detach` with the same address once when it closes. */
+  attach(address: string): void {
     let budget = this.budgets.get(address)
     if (!budget) {
       budget = {
@@ -42,12 +42,15 @@ export class RateLimiter {
       this.budgets.set(address, budget)
     }
     budget.connections++
-    let attached = true
-    return () => {
-      if (!attached) return
-      attached = false
-      if (--budget.connections === 0) this.budgets.delete(address)
-    }
+  }
+
+  /**
+   * A connection from `address` closed (once per `attach`; no closure per connection to guard it:
+   * the caller detaches on the socket's single close event).
+   */
+  detach(address: string): void {
+    const budget = this.budgets.get(address)
+    if (budget && --budget.connections === 0) this.budgets.delete(address)
   }
 
   /** Spends one message and `bytes` bytes of the address's budget. */

@@ -180,15 +180,18 @@ export class DocumentStore {
 
   /**
    * The updates and (if asked) the current state vector, read in one operation so they agree.
-   * The state vector entry is read first: a document without one has no updates (every writer,
-   * y-leveldb's own too, stores it with a document's first update), so a new document costs one
-   * point read instead of a range scan (a LevelDB iterator costs ~3× a get: most of what loading
-   * a new document cost).
+   * The state vector entry (and the update at clock 0) are read first: a document with neither has
+   * no updates (every writer, y-leveldb's own too, stores the entry with a document's first update,
+   * and a compaction writes it too; the update at clock 0 guards against a writer that did not),
+   * so a new document costs one point read instead of a range scan (a LevelDB iterator costs ~3× a
+   * get: most of what loading a new document cost).
    */
   private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
     return this.runFor(storageName, `load ${storageName}`, async (db) => {
-      const entry = await getOptional(db, stateVectorKey(storageName))
-      const entries = entry ? await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all() : []
+      // One call for two keys: point reads, not an iterator (an iterator costs ~3× a get, and
+      // kilobytes that outlive the read).
+      const [entry, firstUpdate] = await db.getMany([stateVectorKey(storageName), updateKey(storageName, 0)])
+      const entries = entry || firstUpdate ? await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all() : []
       const last = entries.at(-1)
       const lastClock = last ? Number(last[0][3]) : -1
       // Only when unknown: a known clock may be ahead of LevelDB (logged writes still on their way).
@@ -576,21 +579,15 @@ interface RangeOptions {
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
 interface LevelBatchDb {
   batch(ops: BatchOp[]): Promise<void>
-  get(key: Array<string | number>): Promise<Uint8Array>
   iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
+  /** Point reads: the value of each key, undefined where there is none. */
+  getMany(keys: Array<Array<string | number>>): Promise<Array<Uint8Array | undefined>>
 }
 
-/** A point read: the value, or undefined when the key is not there (abstract-level 1 rejects then). */
-const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promise<Uint8Array | undefined> => {
-  try {
-    return await db.get(key)
-  } catch (error) {
-    if ((error as { code?: string }).code === 'LEVEL_NOT_FOUND') return undefined
-    throw error
-  }
-}
+/** A point read: the value, or undefined when the key is not there (getMany: no error object for a miss). */
+const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promise<Uint8Array | undefined> => (await db.getMany([key]))[0]
 
 /** The highest event sequence number a logged write stores (its events are in order). */
 const lastEventSeqOf = (record: LogRecord): number => {
