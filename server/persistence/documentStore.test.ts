@@ -100,6 +100,24 @@ describe('document store', () => {
     await again.close()
   })
 
+  test('updates stored without a state-vector entry (a writer that did not keep one) are still read, and not overwritten', async () => {
+    const { dir, store } = await openStore()
+    await store.close()
+    const name = 't/proposal/no-entry'
+    const writer = new Y.Doc()
+    // A bare update at clock 0, as a foreign writer might leave it: no v1_sv entry.
+    const plain = new LeveldbPersistence(dir)
+    await plain._transact((db) => (db as { put(key: unknown, value: Uint8Array): Promise<void> }).put(['v1', name, 'update', 0], titleUpdate(writer, 'foreign')))
+    await plain.destroy()
+    const reopened = await DocumentStore.open(dir)
+    assert.equal(docOf(await reopened.loadUpdates(name)).getMap('meta').get('title'), 'foreign')
+    await reopened.appendBatch(name, { update: titleUpdate(writer, 'ours') })
+    const updates = await reopened.loadUpdates(name)
+    assert.equal(updates.length, 2, 'appended after it, not over it')
+    assert.deepEqual(Y.encodeStateVector(docOf(updates)), Y.encodeStateVector(writer))
+    await reopened.close()
+  })
+
   test('a write-ahead log that cannot be opened fails the open with ERR_PERSISTENCE_FAILED naming it, and releases LevelDB', async () => {
     const { dir, store } = await openStore()
     await store.close()
