@@ -64,6 +64,28 @@ describe('document store', () => {
     }
   })
 
+  test('a burst of logged writes to one document reaches LevelDB in a few batches, not one per write', async () => {
+    const { store } = await openStore()
+    const name = 't/proposal/burst'
+    const writer = new Y.Doc()
+    await store.appendBatch(name, { update: titleUpdate(writer, 'first') })
+    // Count LevelDB's batch calls underneath the store (a spy, the real database still writes).
+    const db = (store as unknown as { db: { batch(ops: unknown[]): Promise<void> } }).db
+    const batch = db.batch.bind(db)
+    let calls = 0
+    db.batch = (ops) => {
+      calls++
+      return batch(ops)
+    }
+    for (let i = 0; i < 200; i++) await store.appendBatch(name, { update: titleUpdate(writer, `v${i}`) })
+    const updates = await store.loadUpdates(name)
+    assert.equal(updates.length, 201)
+    assert.deepEqual(Y.encodeStateVector(docOf(updates)), Y.encodeStateVector(writer))
+    // The writes are durable in the log at once; LevelDB takes what piled up at each batch.
+    assert.ok(calls < 20, `${calls} LevelDB batches for 200 writes`)
+    await store.close()
+  })
+
   test('a compaction issued between two logged appends takes its clock in call order: nothing is overwritten', async () => {
     const { store } = await openStore()
     const name = 't/proposal/race'

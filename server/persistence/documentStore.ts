@@ -72,6 +72,8 @@ export class DocumentStore {
   /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
   private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
   private applying = false
+  /** Per document: the logged writes whose LevelDB write is queued on its chain and not started. */
+  private readonly openGroups = new Map<string, WriteGroup>()
   private lastApplyAt = -Infinity
   /** The tail of each document's operation chain; removed when it has settled. */
   private readonly chains = new Map<string, Promise<unknown>>()
@@ -258,11 +260,36 @@ export class DocumentStore {
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
-    this.runFor(storageName, `append ${storageName}`, () => this.applyLogged(record.ops)).then(applied, (error: unknown) => {
-      this.clocks.delete(storageName)
-      this.wal?.fail((error as Error).message)
-      this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
-    })
+    this.queueForLevelDb(storageName, record.ops, applied)
+  }
+
+  /**
+   * A logged write waits on its document's chain for LevelDB. Writes logged while the document's
+   * previous LevelDB write is still queued join it (one chain step for all of them), so a busy
+   * document does not fall behind one LevelDB batch per write; any other operation queued on the
+   * chain (a read, a compaction) closes the group, so it still sees exactly the writes before it.
+   */
+  private queueForLevelDb(storageName: string, ops: readonly LogOp[], applied: () => void): void {
+    const open = this.openGroups.get(storageName)
+    if (open) {
+      open.ops.push(...ops)
+      open.applied.push(applied)
+      return
+    }
+    const group = { ops: [...ops], applied: [applied] }
+    this.openGroups.set(storageName, group)
+    const write = () => {
+      if (this.openGroups.get(storageName) === group) this.openGroups.delete(storageName)
+      return this.applyLogged(group.ops)
+    }
+    this.runFor(storageName, `append ${storageName}`, write, group).then(
+      () => group.applied.forEach((done) => done()),
+      (error: unknown) => {
+        this.clocks.delete(storageName)
+        this.wal?.fail((error as Error).message)
+        this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
+      },
+    )
   }
 
   /**
@@ -475,7 +502,9 @@ export class DocumentStore {
   }
 
   /** An operation on one document: after the document's earlier operations, independent of other documents. */
-  private runFor<T>(storageName: string, label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
+  private runFor<T>(storageName: string, label: string, operation: (db: LevelBatchDb) => Promise<T>, group?: WriteGroup): Promise<T> {
+    // Anything else queued after a group of logged writes comes after all of them: close the group.
+    if (this.openGroups.get(storageName) !== group) this.openGroups.delete(storageName)
     const queuedAt = performance.now()
     const previous = this.chains.get(storageName) ?? Promise.resolve()
     const result = previous.then(() => this.attempt(label, queuedAt, () => operation(this.database())))
@@ -565,6 +594,12 @@ export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
     for (const update of updates) Y.applyUpdate(doc, update)
   })
   return doc
+}
+
+/** Logged writes of one document that go to LevelDB in one step of its chain. */
+interface WriteGroup {
+  readonly ops: LogOp[]
+  readonly applied: Array<() => void>
 }
 
 type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer } | { type: 'del'; key: Array<string | number> }
