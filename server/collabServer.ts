@@ -35,7 +35,7 @@ export interface CollabServer {
  * is locked by another server).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
-  const store = await DocumentStore.open(config.dataDir, { logger })
+  const store = await DocumentStore.open(config.dataDir, { logger, batchIntervalMs: config.storeBatchIntervalMs })
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({

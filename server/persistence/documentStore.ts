@@ -46,6 +46,8 @@ export interface DocumentStoreOptions {
    * warning: under overload, the first sign of a stalled store.
    */
   readonly slowOperationMs?: number
+  /** Under load, at most one LevelDB batch per this many ms (see applyLogged). Default 10. */
+  readonly batchIntervalMs?: number
 }
 
 /** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
@@ -54,8 +56,6 @@ const stateVectorKey = (storageName: string) => ['v1_sv', storageName]
 const MAX_CLOCK = 0xffffffff
 /** The write-ahead log's directory inside the data directory (LevelDB ignores files it did not make). */
 export const WAL_DIRECTORY = 'wal'
-/** Under load, at most one LevelDB batch per this many ms (see applyLogged). */
-const APPLY_INTERVAL_MS = 10
 
 /** y-leveldb's state vector entry: the clock of the last update it covers, then the state vector. */
 const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8Array): BatchOp => {
@@ -84,6 +84,7 @@ export class DocumentStore {
   private readonly clocks = new Map<string, number>()
   private readonly logger: Logger | null
   private readonly slowOperationMs: number
+  private readonly batchIntervalMs: number
 
   private constructor(
     readonly location: string,
@@ -92,6 +93,7 @@ export class DocumentStore {
     this.persistence = new LeveldbPersistence(location)
     this.logger = options.logger ?? null
     this.slowOperationMs = options.slowOperationMs ?? 1000
+    this.batchIntervalMs = options.batchIntervalMs ?? 10
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
@@ -297,7 +299,7 @@ export class DocumentStore {
    * LevelDB batch once its turn on its document's chain has come (so a document's operations keep
    * their order). Off the path of the write that became durable. A LevelDB batch costs ~20 µs of
    * CPU plus ~3 µs per key (thread-pool hop, LevelDB's own log, the binding reading each op), so
-   * under load batches start at most every APPLY_INTERVAL_MS and carry everything logged
+   * under load batches start at most every `batchIntervalMs` and carry everything logged
    * meanwhile: LevelDB lags the log by that much at most (a read of the document waits for it on
    * the chain); when writes are rare, a batch starts at once.
    */
@@ -306,7 +308,7 @@ export class DocumentStore {
       this.toApply.push({ ops, resolve, reject })
       if (!this.applying) {
         this.applying = true
-        const wait = this.lastApplyAt + APPLY_INTERVAL_MS - performance.now()
+        const wait = this.lastApplyAt + this.batchIntervalMs - performance.now()
         if (wait > 0) setTimeout(() => this.applyQueued(), wait)
         else setImmediate(() => this.applyQueued())
       }
@@ -325,7 +327,7 @@ export class DocumentStore {
       )
       .finally(() => {
         if (this.toApply.length === 0) this.applying = false
-        else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + APPLY_INTERVAL_MS - performance.now()))
+        else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + this.batchIntervalMs - performance.now()))
       })
   }
 
