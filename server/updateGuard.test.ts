@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { ErrorCode } from '../shared/errors.ts'
-import { checkUpdateStructure, MAX_VALUE_DEPTH, type UpdateCheck } from './updateGuard.ts'
+import { checkStoredUpdateStructure, checkUpdateStructure, MAX_VALUE_DEPTH, type UpdateCheck } from './updateGuard.ts'
 import { seededRandom } from './testing/seededRandom.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +110,9 @@ const expectOk = (update: Uint8Array, label = 'update'): Extract<UpdateCheck, { 
     `${label}: counts differ from Y.decodeUpdate`,
   )
   Y.applyUpdate(new Y.Doc(), update) // and Yjs really takes it
+  // The stored-update variant (no dependencies collected) gives the same verdict and counts.
+  const { dependencies: _dependencies, ...structure } = check
+  assert.deepEqual(checkStoredUpdateStructure(update), structure, `${label}: stored-update check differs`)
   return check
 }
 
@@ -122,6 +125,7 @@ const expectRefused = (update: Uint8Array, code: RefusalCode, pattern?: RegExp):
   assert.equal(check.code, code, check.message)
   assert.match(check.message, /at byte \d+/, 'message names the offset')
   if (pattern) assert.match(check.message, pattern)
+  assert.deepEqual(checkStoredUpdateStructure(update), check, 'the stored-update check refuses it the same way')
   return check.message
 }
 

@@ -37,6 +37,11 @@ export interface UpdateDependencies {
   readonly deletes: readonly number[]
 }
 
+/** The structural check alone (checkStoredUpdateStructure). */
+export type StructureCheck =
+  | { ok: true; structs: number; clients: number; deleteRanges: number; roots: ReadonlySet<string> }
+  | Extract<UpdateCheck, { ok: false }>
+
 export type UpdateCheck =
   | {
       ok: true
@@ -383,14 +388,14 @@ const readContent = (r: Reader, ref: number, at: number): number => {
  * relies on exactly that (it never waits for same-client IDs), and a forward or self reference makes
  * integration throw halfway through the update (findIndexSS: "Unexpected case" / reading 'id' of undefined).
  */
-const readId = (r: Reader, what: string, client: number, clock: number, refs: number[]): void => {
+const readId = (r: Reader, what: string, client: number, clock: number, refs: number[] | null): void => {
   const at = r.pos
   const idClient = r.varUint(`${what} client`)
   const idClock = r.varUint(`${what} clock`)
   if (idClient === client && idClock >= clock) {
     r.malformed(`${what} at byte ${at} points at clock ${idClock} of its own client, not before the struct's clock ${clock}`)
   }
-  refs.push(idClient, idClock)
+  refs?.push(idClient, idClock)
 }
 
 interface StructWalk {
@@ -399,7 +404,8 @@ interface StructWalk {
   roots: Set<string>
   brought: Map<number, { from: number; to: number }>
   skips: boolean
-  refs: number[]
+  /** null when the dependencies are not collected (a stored update only needs the check). */
+  refs: number[] | null
 }
 
 /**
@@ -407,9 +413,9 @@ interface StructWalk {
  *   varUint #clients, then per client: varUint #structs, varUint client, varUint start clock, structs.
  * Each struct starts with an info byte: ref 0 = GC(len), ref 10 = Skip(len), 1..9 = Item.
  */
-const readStructs = (r: Reader): StructWalk => {
+const readStructs = (r: Reader, collect: boolean): StructWalk => {
   const clients = r.count('number of clients')
-  const walk: StructWalk = { clients, structs: 0, roots: new Set<string>(), brought: new Map(), skips: false, refs: [] }
+  const walk: StructWalk = { clients, structs: 0, roots: new Set<string>(), brought: new Map(), skips: false, refs: collect ? [] : null }
   const { roots, refs } = walk
   for (let c = 0; c < clients; c++) {
     const n = r.count(`client section ${c}: number of structs`)
@@ -444,7 +450,7 @@ const readStructs = (r: Reader): StructWalk => {
       clock = advance(r, clock, length, at)
       walk.structs++
     }
-    if (n > 0) {
+    if (n > 0 && collect) {
       // A client may have several sections (Yjs writes one; odd input might not): their union.
       const range = walk.brought.get(client)
       if (!range) walk.brought.set(client, { from, to: clock })
@@ -463,7 +469,7 @@ const readStructs = (r: Reader): StructWalk => {
  * A zero len is refused: Yjs keeps an unapplicable range as pending, re-encodes it as v2, and the v2
  * encoder throws on len 0 — after the structs of this update were already integrated.
  */
-const readDeleteSet = (r: Reader, deletes: number[]): number => {
+const readDeleteSet = (r: Reader, deletes: number[] | null): number => {
   const clients = r.count('delete set: number of clients')
   let ranges = 0
   for (let c = 0; c < clients; c++) {
@@ -474,7 +480,7 @@ const readDeleteSet = (r: Reader, deletes: number[]): number => {
       const clock = r.varUint('delete range clock')
       const len = r.len('delete range length')
       advance(r, clock, len, at)
-      deletes.push(client, clock, len)
+      deletes?.push(client, clock, len)
     }
     ranges += n
   }
@@ -482,20 +488,27 @@ const readDeleteSet = (r: Reader, deletes: number[]): number => {
 }
 
 /**
- * Walks a v1 update completely and says whether Yjs can decode all of it, without decoding it.
- * Never throws. Call it before Y.applyUpdate / Y.mergeUpdates on anything a peer sent.
+ * Walks a v1 update completely and says whether Yjs can decode all of it, without decoding it, and
+ * what it brings and refers to (for the dependency check). Never throws. Call it before
+ * Y.applyUpdate / Y.mergeUpdates on anything a peer sent.
  */
-export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => {
+export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => walkUpdate(update, true) as UpdateCheck
+
+/** The same check without collecting the dependencies: for stored updates (a cold load's hot path). */
+export const checkStoredUpdateStructure = (update: Uint8Array): StructureCheck => walkUpdate(update, false)
+
+const walkUpdate = (update: Uint8Array, collect: boolean): UpdateCheck | StructureCheck => {
   if (!(update instanceof Uint8Array)) {
     return { ok: false, code: ErrorCode.MalformedUpdate, message: 'update is not a Uint8Array' }
   }
   try {
     const r = new Reader(update)
-    const { clients, structs, roots, brought, skips, refs } = readStructs(r)
-    const deletes: number[] = []
+    const { clients, structs, roots, brought, skips, refs } = readStructs(r, collect)
+    const deletes: number[] | null = collect ? [] : null
     const deleteRanges = readDeleteSet(r, deletes)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
-    return { ok: true, structs, clients, deleteRanges, roots, dependencies: { brought, skips, refs, deletes } }
+    const checked = { ok: true as const, structs, clients, deleteRanges, roots }
+    return refs && deletes ? { ...checked, dependencies: { brought, skips, refs, deletes } } : checked
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }
     // Not expected (every failure above is a Refusal), but this guard must never throw at the boundary.

@@ -18,7 +18,7 @@ import {
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
-import { checkUpdateStructure } from '../updateGuard.ts'
+import { checkStoredUpdateStructure } from '../updateGuard.ts'
 import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
@@ -579,7 +579,7 @@ export const SERVER_DOC_OPTIONS = { gc: true, guid: 'posalpro-server-doc' } as c
 /** A damaged stored update fails the load with a clear error (run the admin CLI's verify). */
 const checkStoredUpdates = (storageName: string, updates: readonly Uint8Array[]): void => {
   updates.forEach((update, index) => {
-    const check = checkUpdateStructure(update)
+    const check = checkStoredUpdateStructure(update)
     if (!check.ok) {
       throw new CollabError(
         ErrorCode.PersistenceFailed,
