@@ -8,6 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DocumentStore, WAL_DIRECTORY } from './documentStore.ts'
 import { WriteAheadLog } from './writeAheadLog.ts'
+import { encodeEvent, type EventRecord } from './eventLog.ts'
 
 /** An update that sets `meta.title` in a fresh replica with a fixed client id. */
 const titleUpdate = (doc: Y.Doc, title: string): Uint8Array => {
@@ -153,6 +154,32 @@ describe('document store', () => {
     })
     rmSync(join(dir, WAL_DIRECTORY))
     const reopened = await DocumentStore.open(dir) // the LevelDB lock was released
+    await reopened.close()
+  })
+
+  test('a logged write without an update (a refused viewer write: events only) is replayed by its event sequence, once', async () => {
+    const { dir, store } = await openStore()
+    const name = 't/proposal/events-only'
+    const event = (seq: number): EventRecord => ({
+      seq,
+      at: Date.now(),
+      userId: 'vic',
+      device: null,
+      outcome: 'rejected',
+      applied: false,
+      ruleIds: ['read-only'],
+      paths: [],
+      update: new Uint8Array([0, 0]),
+    })
+    await store.appendBatch(name, { update: null, events: [event(1)] })
+    await store.close()
+    // The dead process had logged event 2 (not in LevelDB) and event 1 again (its segment survived).
+    const { log } = WriteAheadLog.open(join(dir, WAL_DIRECTORY))
+    log.append({ storageName: name, updateClock: null, firstEventSeq: 1, ops: [{ type: 'put', key: ['posalpro_events', name, 1], value: encodeEvent({ ...event(1), userId: 'replayed' }) }] })
+    log.append({ storageName: name, updateClock: null, firstEventSeq: 2, ops: [{ type: 'put', key: ['posalpro_events', name, 2], value: encodeEvent(event(2)) }] })
+    const reopened = await DocumentStore.open(dir)
+    const events = await reopened.readEvents(name)
+    assert.deepEqual(events.map((entry) => [entry.seq, entry.userId]), [[1, 'vic'], [2, 'vic']], 'event 1 kept as LevelDB had it, event 2 replayed')
     await reopened.close()
   })
 
