@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { DocumentStore, WAL_DIRECTORY } from './documentStore.ts'
 import { WriteAheadLog } from './writeAheadLog.ts'
 import { encodeEvent, type EventRecord } from './eventLog.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
 
 /** An update that sets `meta.title` in a fresh replica with a fixed client id. */
 const titleUpdate = (doc: Y.Doc, title: string): Uint8Array => {
@@ -84,6 +85,15 @@ describe('document store', () => {
     assert.deepEqual(Y.encodeStateVector(docOf(updates)), Y.encodeStateVector(writer))
     // The writes are durable in the log at once; LevelDB takes what piled up at each batch.
     assert.ok(calls < 20, `${calls} LevelDB batches for 200 writes`)
+    await store.close()
+  })
+
+  test('a review item is listed as soon as the write that holds it is durable (LevelDB may still be catching up)', async () => {
+    const { store } = await openStore()
+    const review = { id: 'r-1', tenant: 't', document: 'proposal/held', status: 'pending' } as unknown as ReviewItem
+    await store.appendBatch('t/proposal/held', { update: titleUpdate(new Y.Doc(), 'held'), reviews: [review] })
+    assert.deepEqual((await store.listReviews('t')).map((item) => item.id), ['r-1'])
+    assert.equal((await store.getReview('t', 'r-1'))?.id, 'r-1')
     await store.close()
   })
 

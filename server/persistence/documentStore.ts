@@ -518,9 +518,13 @@ export class DocumentStore {
     return result
   }
 
-  /** An operation on keys of no document (reviews): LevelDB orders single operations itself. */
-  private runDirect<T>(label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
-    return this.attempt(label, performance.now(), () => operation(this.database()))
+  /** An operation on keys of no document (reviews), after the logged writes before it. */
+  private async runDirect<T>(label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
+    const queuedAt = performance.now()
+    // Review items ride in documents' logged writes: wait until LevelDB holds every write logged
+    // so far (the chains as they are now), so a review is readable once its write is durable.
+    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    return this.attempt(label, queuedAt, () => operation(this.database()))
   }
 
   /** Through y-leveldb's own chain: opening and closing the database. */
