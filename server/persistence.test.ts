@@ -28,6 +28,17 @@ const connectAckedClient = async (
   return { ...client, acks }
 }
 
+/** An acked writer whose first title is durable, and the close codes its connection gets from now on. */
+const writerAckedOnce = async (server: Parameters<typeof connectAckedClient>[0], room: string, title: string) => {
+  const writer = await connectAckedClient(server, room)
+  await writer.whenSynced()
+  writer.doc.getMap('meta').set('title', title)
+  await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
+  const closes: number[] = []
+  writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
+  return { writer, closes }
+}
+
 const UNLIMITED = ['--rate-messages', '1000000', '--rate-message-burst', '1000000', '--rate-bytes', '1000000000', '--rate-byte-burst', '1000000000']
 
 const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
@@ -228,13 +239,8 @@ describe('persistence', () => {
   test('a write the log could not take is never acknowledged: peers are closed with 4500 and what was acked stays', async () => {
     const server = await startServer()
     cleanups.push(() => server.dispose())
-    const writer = await connectAckedClient(server, 'proposal/p-fail')
-    await writer.whenSynced()
-    writer.doc.getMap('meta').set('title', 'durable')
-    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
+    const { writer, closes } = await writerAckedOnce(server, 'proposal/p-fail', 'durable')
     const acksBefore = writer.acks.length
-    const closes: number[] = []
-    writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
     // The disk is full underneath the server: the log's file is swapped for /dev/full (ENOSPC).
     const wal = (server.server.store as unknown as { wal: { fd: number } }).wal
     closeSync(wal.fd)
@@ -250,12 +256,7 @@ describe('persistence', () => {
   test('LevelDB refusing a logged write: the write was durable (acked), the room closes with 4500, and a restart replays it', async () => {
     const server = await startServer()
     cleanups.push(() => server.dispose())
-    const writer = await connectAckedClient(server, 'proposal/p-refused')
-    await writer.whenSynced()
-    writer.doc.getMap('meta').set('title', 'in LevelDB')
-    await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
-    const closes: number[] = []
-    writer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
+    const { writer, closes } = await writerAckedOnce(server, 'proposal/p-refused', 'in LevelDB')
     // Make LevelDB fail underneath the server: its writes now reject (the log still works).
     await (server.server.store as unknown as { persistence: { _transact(f: (db: { close(): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) => db.close())
     writer.doc.getMap('meta').set('title', 'only in the log')

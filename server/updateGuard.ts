@@ -492,12 +492,14 @@ const readDeleteSet = (r: Reader, deletes: number[] | null): number => {
  * what it brings and refers to (for the dependency check). Never throws. Call it before
  * Y.applyUpdate / Y.mergeUpdates on anything a peer sent.
  */
-export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => walkUpdate(update, true) as UpdateCheck
+export const checkUpdateStructure = (update: Uint8Array): UpdateCheck => walkUpdate(update, true)
 
 /** The same check without collecting the dependencies: for stored updates (a cold load's hot path). */
 export const checkStoredUpdateStructure = (update: Uint8Array): StructureCheck => walkUpdate(update, false)
 
-const walkUpdate = (update: Uint8Array, collect: boolean): UpdateCheck | StructureCheck => {
+function walkUpdate(update: Uint8Array, collect: true): UpdateCheck
+function walkUpdate(update: Uint8Array, collect: false): StructureCheck
+function walkUpdate(update: Uint8Array, collect: boolean): UpdateCheck | StructureCheck {
   if (!(update instanceof Uint8Array)) {
     return { ok: false, code: ErrorCode.MalformedUpdate, message: 'update is not a Uint8Array' }
   }

@@ -12,6 +12,7 @@ import {
   encodeEvent,
   eventBaseKey,
   eventKey,
+  EVENTS_NAMESPACE,
   eventRange,
   type EventBase,
   type EventRecord,
@@ -153,7 +154,7 @@ export class DocumentStore {
       ops.push(...record.ops)
       replayed++
     }
-    if (ops.length > 0) await db.batch(ops as BatchOp[])
+    if (ops.length > 0) await db.batch(ops)
     this.logger?.info({ records: records.length, replayed }, 'write-ahead log replayed')
   }
 
@@ -319,7 +320,7 @@ export class DocumentStore {
     this.lastApplyAt = performance.now()
     const queued = this.toApply
     this.toApply = []
-    const write = async () => this.database().batch(queued.flatMap(({ ops }) => ops) as BatchOp[])
+    const write = async () => this.database().batch(queued.flatMap(({ ops }) => ops))
     write()
       .then(
         () => queued.forEach(({ resolve }) => resolve()),
@@ -608,7 +609,8 @@ interface WriteGroup {
   readonly applied: Array<() => void>
 }
 
-type BatchOp = { type: 'put'; key: Array<string | number>; value: Buffer } | { type: 'del'; key: Array<string | number> }
+/** A LevelDB operation: the same shape the write-ahead log records. */
+type BatchOp = LogOp
 interface RangeOptions {
   gt?: Array<string | number>
   gte?: Array<string | number>
@@ -619,7 +621,7 @@ interface RangeOptions {
 }
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
 interface LevelBatchDb {
-  batch(ops: BatchOp[]): Promise<void>
+  batch(ops: readonly BatchOp[]): Promise<void>
   iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
@@ -633,7 +635,7 @@ const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promi
 /** The highest event sequence number a logged write stores (its events are in order). */
 const lastEventSeqOf = (record: LogRecord): number => {
   let seq = 0
-  for (const op of record.ops) if (op.type === 'put' && op.key[0] === eventKey('', 0)[0]) seq = Math.max(seq, Number(op.key[2]))
+  for (const op of record.ops) if (op.type === 'put' && op.key[0] === EVENTS_NAMESPACE) seq = Math.max(seq, Number(op.key[2]))
   return seq
 }
 

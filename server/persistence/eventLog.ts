@@ -29,7 +29,8 @@ export interface EventRecord {
 }
 
 /** y-leveldb key arrays (strings and uint32s), in namespaces of our own beside y-leveldb's `v1`. */
-export const eventKey = (storageName: string, seq: number) => ['posalpro_events', storageName, seq]
+export const EVENTS_NAMESPACE = 'posalpro_events'
+export const eventKey = (storageName: string, seq: number) => [EVENTS_NAMESPACE, storageName, seq]
 export const eventRange = (storageName: string) => ({
   gte: eventKey(storageName, 0),
   lte: eventKey(storageName, 0xffffffff),
