@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 
 /** dist/app of this installation, whether the server runs from dist/server or (tsx) from server/. */
@@ -11,250 +12,232 @@ const BUILT_APP_DIR = (() => {
 })()
 
 /**
- * Every server option in one place. Each comment says why the option exists and what breaks when
- * it is changed; README's configuration table lists the same options with their flags and env vars.
- * Precedence: flag > environment variable > default.
+ * How each kind of option is read from its text (a flag's value or an environment variable).
+ * Strict: a value that is not one of the accepted spellings is refused at start, never read as a
+ * default or as `false` (a typo like `COLLAB_VALIDATION_GATE=TRUE` must not switch the gate off).
  */
-export const DEFAULT_CONFIG = {
+const BOOLEAN_SPELLINGS = ['true', 'false', '1', '0'] as const
+export const optionKinds = {
+  text: () => z.string(),
+  integer: (min: number, max = Number.MAX_SAFE_INTEGER) =>
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a non-negative integer')
+      .transform(Number)
+      .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)),
+  boolean: () =>
+    z.enum(BOOLEAN_SPELLINGS, { error: `must be one of ${BOOLEAN_SPELLINGS.join(', ')}` }).transform((text) => text === 'true' || text === '1'),
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` }),
+}
+
+/** One option: where it comes from, how its text is parsed, and its default. */
+interface OptionSpec<T> {
+  /** The command-line flag, without `--`. Boolean options are switches (`--dev`). */
+  readonly flag: string
+  /** Environment variables, first set one wins. */
+  readonly env: readonly string[]
+  readonly parse: z.ZodType<T, string>
+  readonly default: T
+}
+
+const option = <T>(flag: string, env: readonly string[], parse: z.ZodType<T, string>, fallback: NoInfer<T>): OptionSpec<T> => ({
+  flag,
+  env,
+  parse,
+  default: fallback,
+})
+
+const { text, integer, boolean, oneOf } = optionKinds
+
+/**
+ * Every server option, written once: its flag, environment variables, parser and default. Each
+ * comment says why the option exists and what breaks when it is changed. README's configuration
+ * table lists the same options (a test checks it names every flag and variable). Precedence:
+ * flag > environment variable > default.
+ */
+export const OPTIONS = {
   /** Loopback by default: a dev server must not be reachable from the network by accident. */
-  host: '127.0.0.1',
+  host: option('host', ['COLLAB_HOST', 'HOST'], text(), '127.0.0.1'),
   /** 1234 is what y-websocket's examples use, so stock demos work unchanged. 0 picks a free port. */
-  port: 1234,
+  port: option('port', ['COLLAB_PORT', 'PORT'], integer(0, 65535), 1234),
   /** Where the embedded LevelDB lives. One server process owns it (LevelDB takes a lock). */
-  dataDir: './data',
+  dataDir: option('data-dir', ['COLLAB_DATA_DIR', 'DATA_DIR'], text(), './data'),
   /**
    * Largest WebSocket frame accepted. A full-state sync of a big proposal is well under 1 MiB;
    * 8 MiB leaves room for long offline batches while bounding what one frame can make us buffer.
    * Bigger frames are closed with 1009 before they are read into memory.
    */
-  maxPayloadBytes: 8 * 1024 * 1024,
+  maxPayloadBytes: option('max-payload', ['COLLAB_MAX_PAYLOAD'], integer(1024), 8 * 1024 * 1024),
   /**
    * Ping interval. A peer that has not answered the previous ping when the next one is due is
    * terminated, so a half-open socket is gone within two intervals. Lower = faster detection,
    * more idle traffic.
    */
-  heartbeatIntervalMs: 30_000,
+  heartbeatIntervalMs: option('heartbeat-interval', ['COLLAB_HEARTBEAT_INTERVAL_MS'], integer(10), 30_000),
   /**
    * How long an empty room stays in memory after its last peer left. Reconnects (page reloads,
    * flaky networks) within this window do not pay a reload from disk.
    */
-  roomUnloadGraceMs: 10_000,
+  roomUnloadGraceMs: option('room-unload-grace', ['COLLAB_ROOM_UNLOAD_GRACE_MS'], integer(0), 10_000),
   /**
    * Stored updates per document after which the document is compacted (its updates merged into
    * one) in the background. Lower = more compaction work; higher = slower cold loads.
    */
-  compactAfterUpdates: 500,
+  compactAfterUpdates: option('compact-after', ['COLLAB_COMPACT_AFTER_UPDATES'], integer(1), 500),
   /**
    * Under load, at most one LevelDB batch per this many ms (writes are durable in the write-ahead
    * log before that; LevelDB catches up in batches). Lower = LevelDB closer behind the log, more
    * CPU per write (~20 µs per batch); higher = fewer, larger batches, reads of a busy document wait
    * longer for LevelDB. Tests raise it to crash a server whose writes are only in the log.
    */
-  storeBatchIntervalMs: 10,
+  storeBatchIntervalMs: option('store-batch-interval', ['COLLAB_STORE_BATCH_INTERVAL_MS'], integer(0), 10),
   /**
    * Accepted updates of one document waiting for LevelDB. Above this the room stops reading from
    * its sockets until the store catches up, so a burst cannot grow memory without bound. Group
    * commit merges the queue into one write, so the queue rarely grows unless the disk stalls.
    */
-  maxPendingWrites: 1000,
+  maxPendingWrites: option('max-pending-writes', ['COLLAB_MAX_PENDING_WRITES'], integer(1), 1000),
   /**
-   * Browser origins allowed to connect (comma-separated in flags/env); empty allows any. Refused
-   * origins get HTTP 403 before the upgrade. Non-browser clients send no Origin and are not affected.
+   * Browser origins allowed to connect (comma-separated); empty allows any. Refused origins get
+   * HTTP 403 before the upgrade. Non-browser clients send no Origin and are not affected.
    */
-  allowedOrigins: '',
+  allowedOrigins: option('allowed-origins', ['COLLAB_ALLOWED_ORIGINS'], text(), ''),
   /**
    * Take the client address for rate limits from the first X-Forwarded-For entry. Only behind a
    * proxy you run: otherwise any client picks its own address and escapes its limits.
    */
-  trustProxy: false,
+  trustProxy: option('trust-proxy', ['COLLAB_TRUST_PROXY'], boolean(), false),
   /**
    * Sustained messages per second per client address (all its connections together); bursts up to
    * rateMessageBurst. Typing produces ~10-30 messages/s; a reconnect storm of many docs more.
    */
-  rateMessagesPerSecond: 300,
-  rateMessageBurst: 2000,
+  rateMessagesPerSecond: option('rate-messages', ['COLLAB_RATE_MESSAGES_PER_SECOND'], integer(1), 300),
+  rateMessageBurst: option('rate-message-burst', ['COLLAB_RATE_MESSAGE_BURST'], integer(1), 2000),
   /**
    * Sustained bytes per second per client address; bursts up to rateByteBurst, which must exceed
    * maxPayloadBytes or a large (legal) offline sync step 2 would be refused.
    */
-  rateBytesPerSecond: 2 * 1024 * 1024,
-  rateByteBurst: 32 * 1024 * 1024,
+  rateBytesPerSecond: option('rate-bytes', ['COLLAB_RATE_BYTES_PER_SECOND'], integer(1), 2 * 1024 * 1024),
+  rateByteBurst: option('rate-byte-burst', ['COLLAB_RATE_BYTE_BURST'], integer(1), 32 * 1024 * 1024),
   /**
    * A peer whose unsent data passes this is closed (4408): it reads slower than the document
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
    */
-  maxBufferedBytes: 16 * 1024 * 1024,
+  maxBufferedBytes: option('max-buffered', ['COLLAB_MAX_BUFFERED_BYTES'], integer(1024), 16 * 1024 * 1024),
   /**
    * Dev mode (`npm start` turns it on): an HS256 secret is created in the data directory on first
    * start and `GET /dev/token?user=…&role=…&tenant=…` hands out tokens to anyone who can reach the
    * server. For demos and tests only; the server logs a warning at start. Without dev mode the
    * server refuses to start unless one key source below is configured.
    */
-  devMode: false,
-  /** HS256 shared secret (≥ 32 bytes). Prefer the environment variable: flags show up in `ps`. */
-  jwtSecret: '',
+  devMode: option('dev', ['COLLAB_DEV_MODE'], boolean(), false),
+  /** HS256 shared secret (≥ 32 bytes, RFC 7518). Prefer the environment variable: flags show up in `ps`. */
+  jwtSecret: option(
+    'jwt-secret',
+    ['COLLAB_JWT_SECRET'],
+    text().refine((secret) => secret === '' || Buffer.byteLength(secret) >= 32, 'must be at least 32 bytes (HS256, RFC 7518)'),
+    '',
+  ),
   /** A PEM public key file (RS256 or ES256, see jwtAlgorithm) of the identity provider. */
-  jwtPublicKeyFile: '',
+  jwtPublicKeyFile: option('jwt-public-key-file', ['COLLAB_JWT_PUBLIC_KEY_FILE'], text(), ''),
   /** The algorithm of jwtPublicKeyFile; pinned, never taken from the token. */
-  jwtAlgorithm: 'RS256',
+  jwtAlgorithm: option('jwt-algorithm', ['COLLAB_JWT_ALGORITHM'], oneOf(['RS256', 'ES256']), 'RS256'),
   /** A local JWKS file (`{"keys": [...]}`) with the identity provider's public keys. */
-  jwksFile: '',
+  jwksFile: option('jwks-file', ['COLLAB_JWKS_FILE'], text(), ''),
   /** Required `iss` of tokens, when set. */
-  jwtIssuer: '',
+  jwtIssuer: option('jwt-issuer', ['COLLAB_JWT_ISSUER'], text(), ''),
   /** Required `aud` of tokens, when set. */
-  jwtAudience: '',
+  jwtAudience: option('jwt-audience', ['COLLAB_JWT_AUDIENCE'], text(), ''),
   /** Seconds of clock skew forgiven on `exp`/`nbf`. */
-  jwtClockToleranceSec: 5,
+  jwtClockToleranceSec: option('jwt-clock-tolerance', ['COLLAB_JWT_CLOCK_TOLERANCE_SEC'], integer(0, 300), 5),
   /**
    * Upgrade requests whose token is still being verified. Verification is async; without a cap a
    * flood of upgrades with junk tokens would queue without bound before any auth completes.
    */
-  maxPendingUpgrades: 512,
+  maxPendingUpgrades: option('max-pending-upgrades', ['COLLAB_MAX_PENDING_UPGRADES'], integer(1), 512),
   /**
    * Largest awareness update (bytes) a viewer may send: viewers may show presence and a cursor,
    * but must not use awareness as a side channel to push data to every peer.
    */
-  maxViewerAwarenessBytes: 4096,
+  maxViewerAwarenessBytes: option('max-viewer-awareness', ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], integer(64), 4096),
   /**
    * The semantic validation gate (rules + compensation). Only ever turned off to measure what it
    * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
    */
-  validationGate: true,
+  validationGate: option('validation-gate', ['COLLAB_VALIDATION_GATE'], boolean(), true),
   /**
    * Days of event-log history kept per document (audit trail and time travel). Older events are
    * folded into a base snapshot when a document loads and hourly while it stays loaded, so the log
    * still rebuilds the document. 0 keeps no history beyond the current state.
    */
-  eventRetentionDays: 30,
+  eventRetentionDays: option('event-retention-days', ['COLLAB_EVENT_RETENTION_DAYS'], integer(0), 30),
   /** Bearer token `/metrics` requires; empty serves metrics to anyone who reaches the port. */
-  metricsToken: '',
-  /** pino level: fatal, error, warn, info, debug, trace, silent. */
-  logLevel: 'info',
+  metricsToken: option('metrics-token', ['COLLAB_METRICS_TOKEN'], text(), ''),
+  /** pino level; logs are JSON lines. */
+  logLevel: option('log-level', ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   /**
    * The built demo web app served at `/` (`npm run build` writes it to dist/app). Empty: dist/app
    * of this installation. A directory without index.html serves no app (the API still works).
    */
-  appDir: '',
-} as const
-
-export type ServerConfig = {
-  host: string
-  port: number
-  dataDir: string
-  maxPayloadBytes: number
-  heartbeatIntervalMs: number
-  roomUnloadGraceMs: number
-  compactAfterUpdates: number
-  storeBatchIntervalMs: number
-  maxPendingWrites: number
-  allowedOrigins: string
-  trustProxy: boolean
-  rateMessagesPerSecond: number
-  rateMessageBurst: number
-  rateBytesPerSecond: number
-  rateByteBurst: number
-  maxBufferedBytes: number
-  devMode: boolean
-  jwtSecret: string
-  jwtPublicKeyFile: string
-  jwtAlgorithm: string
-  jwksFile: string
-  jwtIssuer: string
-  jwtAudience: string
-  jwtClockToleranceSec: number
-  maxPendingUpgrades: number
-  maxViewerAwarenessBytes: number
-  validationGate: boolean
-  eventRetentionDays: number
-  metricsToken: string
-  logLevel: string
-  appDir: string
+  appDir: option('app-dir', ['COLLAB_APP_DIR'], text(), ''),
 }
 
-type OptionKind = 'string' | 'integer' | 'boolean'
-/** The flag and environment variable of each option (README's table is generated from the same names). */
-export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: string[]; kind: OptionKind } } = {
-  host: { flag: 'host', env: ['COLLAB_HOST', 'HOST'], kind: 'string' },
-  port: { flag: 'port', env: ['COLLAB_PORT', 'PORT'], kind: 'integer' },
-  dataDir: { flag: 'data-dir', env: ['COLLAB_DATA_DIR', 'DATA_DIR'], kind: 'string' },
-  maxPayloadBytes: { flag: 'max-payload', env: ['COLLAB_MAX_PAYLOAD'], kind: 'integer' },
-  heartbeatIntervalMs: { flag: 'heartbeat-interval', env: ['COLLAB_HEARTBEAT_INTERVAL_MS'], kind: 'integer' },
-  roomUnloadGraceMs: { flag: 'room-unload-grace', env: ['COLLAB_ROOM_UNLOAD_GRACE_MS'], kind: 'integer' },
-  compactAfterUpdates: { flag: 'compact-after', env: ['COLLAB_COMPACT_AFTER_UPDATES'], kind: 'integer' },
-  storeBatchIntervalMs: { flag: 'store-batch-interval', env: ['COLLAB_STORE_BATCH_INTERVAL_MS'], kind: 'integer' },
-  maxPendingWrites: { flag: 'max-pending-writes', env: ['COLLAB_MAX_PENDING_WRITES'], kind: 'integer' },
-  allowedOrigins: { flag: 'allowed-origins', env: ['COLLAB_ALLOWED_ORIGINS'], kind: 'string' },
-  trustProxy: { flag: 'trust-proxy', env: ['COLLAB_TRUST_PROXY'], kind: 'boolean' },
-  rateMessagesPerSecond: { flag: 'rate-messages', env: ['COLLAB_RATE_MESSAGES_PER_SECOND'], kind: 'integer' },
-  rateMessageBurst: { flag: 'rate-message-burst', env: ['COLLAB_RATE_MESSAGE_BURST'], kind: 'integer' },
-  rateBytesPerSecond: { flag: 'rate-bytes', env: ['COLLAB_RATE_BYTES_PER_SECOND'], kind: 'integer' },
-  rateByteBurst: { flag: 'rate-byte-burst', env: ['COLLAB_RATE_BYTE_BURST'], kind: 'integer' },
-  maxBufferedBytes: { flag: 'max-buffered', env: ['COLLAB_MAX_BUFFERED_BYTES'], kind: 'integer' },
-  devMode: { flag: 'dev', env: ['COLLAB_DEV_MODE'], kind: 'boolean' },
-  jwtSecret: { flag: 'jwt-secret', env: ['COLLAB_JWT_SECRET'], kind: 'string' },
-  jwtPublicKeyFile: { flag: 'jwt-public-key-file', env: ['COLLAB_JWT_PUBLIC_KEY_FILE'], kind: 'string' },
-  jwtAlgorithm: { flag: 'jwt-algorithm', env: ['COLLAB_JWT_ALGORITHM'], kind: 'string' },
-  jwksFile: { flag: 'jwks-file', env: ['COLLAB_JWKS_FILE'], kind: 'string' },
-  jwtIssuer: { flag: 'jwt-issuer', env: ['COLLAB_JWT_ISSUER'], kind: 'string' },
-  jwtAudience: { flag: 'jwt-audience', env: ['COLLAB_JWT_AUDIENCE'], kind: 'string' },
-  jwtClockToleranceSec: { flag: 'jwt-clock-tolerance', env: ['COLLAB_JWT_CLOCK_TOLERANCE_SEC'], kind: 'integer' },
-  maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
-  maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
-  validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
-  eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
-  metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
-  logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
-  appDir: { flag: 'app-dir', env: ['COLLAB_APP_DIR'], kind: 'string' },
-}
+type Options = typeof OPTIONS
+export type ServerConfig = { [K in keyof Options]: Options[K]['default'] }
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+/** Every option at its default (paths not yet resolved); tests start from it. */
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze(
+  Object.fromEntries(Object.entries(OPTIONS).map(([key, spec]) => [key, spec.default])) as ServerConfig,
+)
 
-const parseValue = (name: string, kind: OptionKind, raw: string | boolean): string | number | boolean => {
-  if (kind === 'boolean') return raw === true || raw === 'true' || raw === '1'
-  if (typeof raw !== 'string') throw new CollabError(ErrorCode.BadConfig, `--${name} needs a value`)
-  if (kind === 'string') return raw
-  if (!/^\d+$/.test(raw)) throw new CollabError(ErrorCode.BadConfig, `${name} must be a non-negative integer, got "${raw}"`)
-  return Number(raw)
-}
+const isSwitch = (spec: OptionSpec<unknown>): boolean => typeof spec.default === 'boolean'
+
+const badConfig = (message: string) => new CollabError(ErrorCode.BadConfig, message)
 
 /** Builds the configuration from defaults, environment and command-line flags. Throws ERR_BAD_CONFIG. */
 export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv = {}): ServerConfig => {
-  const options = Object.fromEntries(
-    Object.values(CONFIG_SOURCES).map(({ flag, kind }) => [flag, { type: kind === 'boolean' ? 'boolean' : 'string' }]),
-  ) as Record<string, { type: 'string' | 'boolean' }>
+  const specs = Object.entries(OPTIONS) as Array<[keyof ServerConfig, OptionSpec<unknown>]>
   let flags: Record<string, string | boolean | undefined>
   try {
-    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+    flags = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(specs.map(([, spec]) => [spec.flag, { type: isSwitch(spec) ? 'boolean' : 'string' } as const])),
+      strict: true,
+      allowPositionals: false,
+    }).values
   } catch (error) {
-    throw new CollabError(ErrorCode.BadConfig, (error as Error).message)
+    throw badConfig((error as Error).message)
   }
-  const config: Record<string, unknown> = { ...DEFAULT_CONFIG }
-  for (const [key, { flag, env: envNames, kind }] of Object.entries(CONFIG_SOURCES)) {
-    const fromEnv = envNames.map((name) => env[name]).find((value) => value !== undefined && value !== '')
-    const raw = flags[flag] ?? fromEnv
-    if (raw !== undefined) config[key] = parseValue(flag, kind, raw)
+  const config: Record<string, unknown> = {}
+  for (const [key, spec] of specs) {
+    const flag = flags[spec.flag]
+    if (flag === true) {
+      config[key] = true // a switch given on the command line
+      continue
+    }
+    const source = flag !== undefined ? `--${spec.flag}` : spec.env.find((name) => env[name] !== undefined && env[name] !== '')
+    const raw = flag ?? (source ? env[source] : undefined)
+    if (raw === undefined) {
+      config[key] = spec.default
+      continue
+    }
+    const parsed = spec.parse.safeParse(raw)
+    if (!parsed.success) throw badConfig(`${source} ${parsed.error.issues[0]?.message ?? 'is not valid'}, got "${String(raw).slice(0, 80)}"`)
+    config[key] = parsed.data
   }
   const result = config as ServerConfig
-  if (result.port > 65535) throw new CollabError(ErrorCode.BadConfig, `port must be ≤ 65535, got ${result.port}`)
-  if (result.maxPayloadBytes < 1024) throw new CollabError(ErrorCode.BadConfig, 'max-payload must be at least 1024 bytes')
-  if (result.maxPendingWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-pending-writes must be at least 1')
-  if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
-  if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
-  if (result.jwtAlgorithm !== 'RS256' && result.jwtAlgorithm !== 'ES256') {
-    throw new CollabError(ErrorCode.BadConfig, `jwt-algorithm must be RS256 or ES256, got "${result.jwtAlgorithm}"`)
-  }
-  const keySources = [result.jwtSecret, result.jwtPublicKeyFile, result.jwksFile].filter(Boolean).length
-  if (keySources > 1) throw new CollabError(ErrorCode.BadConfig, 'configure one of jwt-secret, jwt-public-key-file, jwks-file')
-  if (keySources === 1 && result.devMode) {
-    throw new CollabError(ErrorCode.BadConfig, 'dev mode makes its own secret; do not configure a key with --dev')
-  }
-  if (keySources === 0 && !result.devMode) {
-    throw new CollabError(
-      ErrorCode.BadConfig,
-      'no token key configured: set COLLAB_JWT_SECRET, --jwt-public-key-file or --jwks-file, or run in dev mode with --dev',
-    )
-  }
+  checkKeySources(result)
   result.dataDir = path.resolve(result.dataDir)
   result.appDir = result.appDir ? path.resolve(result.appDir) : BUILT_APP_DIR
   return result
+}
+
+/** Exactly one way to verify tokens: dev mode's own secret or one configured key source. */
+const checkKeySources = (config: ServerConfig): void => {
+  const keySources = [config.jwtSecret, config.jwtPublicKeyFile, config.jwksFile].filter(Boolean).length
+  if (keySources > 1) throw badConfig('configure one of jwt-secret, jwt-public-key-file, jwks-file')
+  if (keySources === 1 && config.devMode) throw badConfig('dev mode makes its own secret; do not configure a key with --dev')
+  if (keySources === 0 && !config.devMode) {
+    throw badConfig('no token key configured: set COLLAB_JWT_SECRET, --jwt-public-key-file or --jwks-file, or run in dev mode with --dev')
+  }
 }

@@ -1,7 +1,7 @@
 import { loadConfig } from './config.ts'
 import { startCollabServer } from './collabServer.ts'
 import { createLogger } from './logger.ts'
-import { isCollabError } from '../shared/errors.ts'
+import { ErrorCode, isCollabError } from '../shared/errors.ts'
 
 /**
  * `npm start`: the server with the embedded default (LevelDB in ./data). SIGTERM/SIGINT stop
@@ -22,7 +22,9 @@ const main = async (): Promise<void> => {
   } catch (error) {
     const summary = isCollabError(error) ? `${error.code}: ${error.message}` : String(error)
     logger.fatal({ err: error }, `could not start: ${summary}`)
-    process.exit(1)
+    // A configuration only found bad while starting (a key file that does not parse) is still
+    // ERR_BAD_CONFIG, exit 2 as documented; anything else (a locked data directory) exits 1.
+    process.exit(isCollabError(error) && error.code === ErrorCode.BadConfig ? 2 : 1)
   }
   let stopping = false
   const stop = (signal: string) => {

@@ -53,7 +53,7 @@ export const startServer = async (overrides: Partial<ServerConfig> = {}): Promis
     port: 0,
     devMode: true,
     roomUnloadGraceMs: 200,
-    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as ServerConfig['logLevel'],
     ...overrides,
     dataDir: overrides.dataDir ?? dir!.path,
   }
