@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding'
 /** A WebSocket class as the browser defines it; `ws` is passed in this shape in Node. */
 export type WebSocketClass = typeof globalThis.WebSocket
 
-/** A message the server counts, and acknowledges once durable (design §5 "Acks"). */
+/** A message the server counts, and acknowledges once durable. */
 export type CountedMessageKind = 'sync-step-2' | 'update'
 
 /** A sync-step-2 or update message that went out on a socket. */

@@ -1,8 +1,8 @@
 import * as Y from 'yjs'
 
 /**
- * Decides whether every local change is durable on the server: the `saved` of a document handle
- * (design §8). Pure bookkeeping, no I/O: the handle tells it what happened and reads `saved`.
+ * Decides whether every local change is durable on the server: the `saved` of a document handle.
+ * Pure bookkeeping, no I/O: the handle tells it what happened and reads `saved`.
  *
  * Local changes: every update of the Y.Doc whose transaction origin is not the provider,
  * including the state loaded from the local store (it may hold edits the server never got). The

@@ -7,7 +7,7 @@ import { sendError, sendJson } from './httpReply.ts'
 /**
  * `GET /api/documents` (`Authorization: Bearer <token>`, any role): the names of the caller's
  * tenant's documents, for the app's document list. Names only, from the in-memory index: listing
- * must not load documents. Every user of a tenant may open its documents (design §4), so the list
+ * must not load documents. Every user of a tenant may open its documents, so the list
  * reveals nothing a connection would not.
  */
 export const answerDocumentList = async (

@@ -1,6 +1,6 @@
 import { CollabError, ErrorCode } from './errors.ts'
 
-/** The three document types (design §3). */
+/** The three document types. */
 export const DOCUMENT_TYPES = ['proposal', 'customer', 'content'] as const
 export type DocumentType = (typeof DOCUMENT_TYPES)[number]
 

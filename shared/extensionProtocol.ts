@@ -2,7 +2,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
 /**
- * The PosalPro extension to the y-websocket protocol (design §7). Stock y-websocket speaks
+ * The PosalPro extension to the y-websocket protocol. Stock y-websocket speaks
  * message types 0 sync, 1 awareness, 2 auth, 3 query-awareness. Extension messages use type 100
  * (far from future y-protocols types) and are sent only to clients that opted in with the URL
  * query parameter `ext=1`, so a stock client never receives a type it cannot handle.

@@ -10,7 +10,7 @@ export interface Identity {
   /** Storage keys are prefixed with it, so tenants never see each other's documents. */
   readonly tenant: string
   readonly role: Role
-  /** May edit the body of `legal: true` content and flip `legal` (design §4, `legal-review`). */
+  /** May edit the body of `legal: true` content and flip `legal`. */
   readonly legal: boolean
   /** The device the token was issued for, if the issuer says (audit records it). */
   readonly device: string | null
@@ -62,7 +62,7 @@ const ROLE_RANK: Readonly<Record<Role, number>> = Object.fromEntries(ROLES.map((
   number
 >
 
-/** viewer 0 < editor 1 < manager 2 < admin 3 (design §4). */
+/** viewer 0 < editor 1 < manager 2 < admin 3. */
 export const roleRank = (role: Role): number => ROLE_RANK[role]
 
 /** True when the identity's role is `atLeast` or above. */

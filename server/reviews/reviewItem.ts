@@ -1,5 +1,5 @@
 /**
- * A change held for review (design §5): the live document was compensated like a rejection, and the
+ * A change held for review: the live document was compensated like a rejection, and the
  * proposed values wait here until an admin approves (the server re-applies them as its own
  * audited change, unless a field moved since: then the item is `stale`) or rejects them.
  */

@@ -9,7 +9,7 @@ import { MAP_SCHEMAS, type ProposalStatus, type Role } from '../../shared/schema
  * What the validation gate guarantees about a document, written independently of the gate (from
  * the same `shared/` definitions: schemas, lifecycle, role ranks), for randomized tests.
  *
- * The rules of design §4 fall in two kinds:
+ * The rules fall in two kinds:
  *
  * STATE INVARIANTS hold for the document's values after ANY history of accepted changes, so they
  * are checked on a state alone (`stateProblems`):

@@ -3,7 +3,7 @@ import { isStatusChange, reopensFinalProposal } from './proposalStatus.ts'
 import type { Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `approved-is-final` (design §4): an approved (or submitted/won/lost) proposal never goes back to
+ * `approved-is-final`: an approved (or submitted/won/lost) proposal never goes back to
  * draft or in_review. The status before is the change's `oldValue`: the server's value when the
  * update arrives, so a change made offline before the approval (its author still saw a draft) is
  * judged against the approved status it would overwrite.

@@ -4,7 +4,7 @@ import { atLeast } from './roles.ts'
 import type { Rule, RuleContext, Violation } from './ruleTypes.ts'
 
 /**
- * `approver-role` (design §4): only a manager or admin sets a proposal's status to `approved` or
+ * `approver-role`: only a manager or admin sets a proposal's status to `approved` or
  * `rejected`; approving also needs `financial.value > 0` and a `meta.customerId` whose document
  * `customer/<id>` exists in the actor's tenant, both read from the AFTER view (the same update
  * may set them together with the status).

@@ -2,7 +2,7 @@ import { customerFieldsSchema } from '../schemas.ts'
 import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `customer-required` (design §4): a customer's name is never emptied, and its email is valid.
+ * `customer-required`: a customer's name is never emptied, and its email is valid.
  * - `fields.name` deleted, or set to an empty or whitespace-only string → reject (whitespace-only
  *   passes the schema's `min(1)`, so this rule is what stops it); a name that is not a string at
  *   all is left to `schema`, whose message says what type was expected;

@@ -4,7 +4,7 @@ import { atLeast, withArticle } from './roles.ts'
 import type { Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `financial-review` (design §4), for every add/update/delete of a `financial.*` key:
+ * `financial-review`, for every add/update/delete of a `financial.*` key:
  * - the proposal's status BEFORE the update is approved/submitted/won/lost → only an admin may
  *   change it: anyone else → `reject` (not review: there is nothing a reviewer could approve);
  * - otherwise a role below manager → `review` (held; an admin re-applies or drops it).

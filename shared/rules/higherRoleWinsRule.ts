@@ -4,7 +4,7 @@ import { isRole, roleRank, withArticle } from './roles.ts'
 import type { Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `higher-role-wins` (design §4) for `approvals.<reviewerId>`:
+ * `higher-role-wins` for `approvals.<reviewerId>`:
  * - an update or delete of an approval whose author (`oldValue.role`) ranks above the actor →
  *   reject; the same or a higher rank may overwrite, and adding a new approval is fine;
  * - an approval that claims (`newValue.role`) a higher rank than the actor has → reject: you

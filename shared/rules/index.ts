@@ -11,7 +11,7 @@ import { statusTransitionRule } from './statusTransitionRule.ts'
 import { teamAdminOnlyRule } from './teamAdminOnlyRule.ts'
 
 /**
- * The rules engine (design §4): every rule, in the order that decides which one is reported when
+ * The rules engine: every rule, in the order that decides which one is reported when
  * several object to the same change.
  */
 

@@ -1,7 +1,7 @@
 import type { Actor, Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `legal-review` (design §4), for content documents:
+ * `legal-review`, for content documents:
  * - an `edit` of `body` while the document is legal (`meta.legal === true` in the BEFORE view, so
  *   an update that clears the flag and edits the body in one go is still held) by an actor who is
  *   neither legal nor admin → `review`;

@@ -11,7 +11,7 @@ export interface FieldEdit {
 
 /**
  * Pre-checks edits on the client with exactly the rules the server enforces, against the
- * document as the client has it (design §2: grey out a forbidden button, offer only the status
+ * document as the client has it (grey out a forbidden button, offer only the status
  * transitions this user may make). The server has the last word: its state may have moved on.
  */
 export const precheckEdits = (

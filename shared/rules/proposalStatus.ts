@@ -1,7 +1,7 @@
 import { PROPOSAL_STATUSES, type ProposalStatus } from '../schemas.ts'
 import type { FieldChange } from './ruleTypes.ts'
 
-/** A proposal's status lifecycle (design §4), shared by the status rules and `financial-review`. */
+/** A proposal's status lifecycle, shared by the status rules and `financial-review`. */
 
 /** The status a new proposal starts in. */
 export const INITIAL_STATUS: ProposalStatus = 'draft'

@@ -2,7 +2,7 @@ import { DOCUMENT_TYPES } from '../documentName.ts'
 import type { Rule } from './ruleTypes.ts'
 
 /**
- * `read-only` (design §4): a viewer writes nothing. Every change by a viewer is rejected, also one
+ * `read-only`: a viewer writes nothing. Every change by a viewer is rejected, also one
  * that re-sets a value it already had (a viewer has no business writing at all). The server also
  * refuses viewers' updates before they are applied; this rule is what the client pre-checks with
  * and what holds if that ever changes.

@@ -1,7 +1,7 @@
 import { ROLES, type Role } from '../schemas.ts'
 
 /**
- * Role ranks for the rules (design §4: viewer < editor < manager < admin). Kept here rather than
+ * Role ranks for the rules (viewer < editor < manager < admin). Kept here rather than
  * imported from server/ so the rules stay usable in the client; the ranks are the order of
  * `ROLES`, exactly as the server's identity module derives them.
  */

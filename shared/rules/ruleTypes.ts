@@ -2,7 +2,7 @@ import type { DocumentType } from '../documentName.ts'
 import type { Role } from '../schemas.ts'
 
 /**
- * What the validation gate reasons about (design §4–5). A rule never sees a Y.Doc: it sees the
+ * What the validation gate reasons about. A rule never sees a Y.Doc: it sees the
  * change set of one update (cost ∝ the update, not the document) and a read-only view of the
  * document's current values, so the same code runs on the server (enforcing) and in the client
  * (pre-checking an edit, greying out a button).

@@ -4,7 +4,7 @@ import { MAP_SCHEMAS, RICH_TEXT_ROOTS } from '../schemas.ts'
 import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `schema` (design §4): every written field matches its schema (type, enum, length, format).
+ * `schema`: every written field matches its schema (type, enum, length, format).
  *
  * - `add`/`update` of a key of a `fields` root: the key must be a known field and the value must
  *   pass that field's schema. Of a `record` root (`team`, `approvals`): the key must be a

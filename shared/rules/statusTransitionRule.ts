@@ -10,7 +10,7 @@ import {
 import type { Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `status-transition` (design §4) for a proposal's `meta.status`:
+ * `status-transition` for a proposal's `meta.status`:
  * - no status before (`oldValue` undefined): the only status it may get is `draft`;
  * - a status before: it moves only along the lifecycle edges in `STATUS_TRANSITIONS`;
  * - deleting a status the proposal had → reject (a proposal never loses its place in the lifecycle);

@@ -2,7 +2,7 @@ import { isNoOp } from './changeValues.ts'
 import type { Rule, Violation } from './ruleTypes.ts'
 
 /**
- * `team-admin-only` (design §4): only an admin adds, changes or removes `team` members. Re-setting
+ * `team-admin-only`: only an admin adds, changes or removes `team` members. Re-setting
  * a member's role to the role it already has is not a change and is not rejected.
  */
 
