@@ -12,16 +12,16 @@ import type { AdminClient } from './adminClient.ts'
 
 export type EventSummary = Omit<EventRecord, 'update'>
 
-/**
- * Where the CLI reads documents from: a running server (admin API) or, when the server is
- * stopped, its data directory. The same commands work on both, and run the same operations
- * (AdminOperations): the server runs them for the admin API, the CLI itself offline.
- */
 export interface EventLog {
   readonly base: EventBase | null
   readonly events: readonly EventRecord[]
 }
 
+/**
+ * Where the CLI reads documents from: a running server (admin API) or, when the server is
+ * stopped, its data directory. The same commands work on both, and run the same operations
+ * (AdminOperations): the server runs them for the admin API, the CLI itself offline.
+ */
 export interface DataSource {
   listDocuments(type?: string): Promise<DocumentSummary[]>
   /** The event log with its update bytes (for time travel). */
@@ -40,6 +40,9 @@ export interface DataSource {
   conflicts(name: string): Promise<Conflict[]>
   close(): Promise<void>
 }
+
+/** Events per admin API request (the API's own default page). */
+const EVENT_PAGE = 1000
 
 /**
  * The whole event log through the admin API, page by page (it answers at most a page per request):
@@ -60,7 +63,6 @@ const onlineEventLog = async (client: AdminClient, name: string): Promise<EventL
     from = last.seq + 1
   }
 }
-const EVENT_PAGE = 1000
 
 export const onlineSource = (client: AdminClient): DataSource => ({
   listDocuments: async (type) =>
