@@ -52,7 +52,7 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       }
       if (method === 'POST' && parts.length === 3 && parts[2] === 'reject') {
         const body = await readJson(request)
-        const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : ''
+        const reason = typeof body.reason === 'string' ? body.reason : ''
         return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'reject', reason }))
       }
     }

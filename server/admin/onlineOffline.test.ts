@@ -181,6 +181,35 @@ describe('admin operations online and offline store the same result', () => {
     })
   })
 
+  test('reject: the same stored item both ways, its reason bounded the same', async () => {
+    const name = 'proposal/reject'
+    const held = new Map<TestServer, string>()
+    await seedBoth(async (server) => {
+      const editor = await clients.open(server, name)
+      editor.map('financial').set('value', 900)
+      held.set(server, await eventually(() => {
+        const notice = editor.notices.find((n) => n.outcome === 'review')
+        assert.ok(notice?.reviewId)
+        return notice.reviewId
+      }))
+    })
+    const reason = 'too generous '.repeat(50) // 650 characters
+    await whileOfflineSideStopped(async () => {
+      const a = await online(['--json', 'review', 'reject', held.get(onlineSide)!, '--reason', reason])
+      const b = await offline(['--json', 'review', 'reject', held.get(offlineSide)!, '--reason', reason])
+      assert.deepEqual([a.code, b.code], [0, 0], a.stderr + b.stderr)
+      const [itemA, itemB] = [JSON.parse(a.stdout) as ReviewItem, JSON.parse(b.stdout) as ReviewItem]
+      assert.equal(itemA.reason, reason.slice(0, 500))
+      assert.equal(itemB.reason, itemA.reason)
+      const offlineStore = await DocumentStore.open(offlineSide.dataDir)
+      try {
+        assert.deepEqual((await offlineStore.getReview(offlineSide.tenant, itemB.id))?.reason, itemA.reason)
+      } finally {
+        await offlineStore.close()
+      }
+    })
+  })
+
   test('history: every event both ways, also past the admin API\'s page size', async () => {
     const name = 'proposal/long'
     // Events only (no update): a long audit trail is what matters here, written straight to each store.

@@ -33,6 +33,9 @@ const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
 
 export type Decision = { kind: 'approve' } | { kind: 'reject'; reason: string }
 
+/** A rejection's reason is stored with the item and sent to the proposer: a sentence, not a file. */
+const MAX_REASON_LENGTH = 500
+
 /**
  * An admin decides a review item. Approving re-applies the proposed values as the server's own
  * audited change, in the document's order, unless a field moved since the proposal (then the item
@@ -55,7 +58,10 @@ export class ReviewDecisions {
     this.deciding.add(id)
     try {
       const decided = { decidedBy: admin.userId, decidedAt: Date.now() }
-      const result = decision.kind === 'reject' ? await this.reject({ ...item, ...decided, status: 'rejected', reason: decision.reason }) : await this.approve(item, admin, decided)
+      const result =
+        decision.kind === 'reject'
+          ? await this.reject({ ...item, ...decided, status: 'rejected', reason: decision.reason.slice(0, MAX_REASON_LENGTH) })
+          : await this.approve(item, admin, decided)
       this.tellProposer(result)
       return result
     } finally {
