@@ -66,7 +66,7 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
       const action = `${method} ${parts[3] ?? ''}`
       switch (action) {
-        case 'GET ': {
+        case 'GET ': { // the document itself: /admin/docs/:type/:id
           const shown = await operations.showDocument(tenant, document)
           return sendJson(response, 200, { ...shown, update: base64(shown.update) })
         }
