@@ -10,7 +10,8 @@ import type { Peer } from './peer.ts'
 import { createAuthentication } from './authentication.ts'
 import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './upgradeHandler.ts'
-import { ReviewDecisions } from './reviews/reviewDecisions.ts'
+import { AdminOperations } from './admin/adminOperations.ts'
+import { liveDocuments } from './admin/liveDocuments.ts'
 import { CollabMetrics } from './metrics.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
@@ -51,7 +52,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   })
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
-  const reviews = new ReviewDecisions(store, rooms)
+  const operations = new AdminOperations(liveDocuments(store, rooms))
   let accepting = true
 
   const httpServer = http.createServer((request, response) =>
@@ -59,7 +60,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, store, reviews, rooms },
+      admin: { verifier, operations },
       verifier,
       index,
       appDir: config.appDir,

@@ -14,7 +14,7 @@ export interface VerificationReport {
 }
 
 /**
- * Checks one stored document (design §9 `verify`): every stored update passes the structural check
+ * Checks one stored document (the admin `verify`): every stored update passes the structural check
  * and applies; the event log (base + events) rebuilds exactly the stored state; every map field of
  * the current state satisfies its schema (the rules that are state invariants).
  */

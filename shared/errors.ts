@@ -59,6 +59,12 @@ export const ErrorCode = {
   ReviewAlreadyDecided: 'ERR_REVIEW_ALREADY_DECIDED',
   /** The admin API needs a token with the admin role. */
   AdminOnly: 'ERR_ADMIN_ONLY',
+  /**
+   * An imported update depends on changes the document does not have: Yjs would keep that part
+   * pending and integrate it later inside someone else's change, so the import is refused whole.
+   * (An export carries a document's whole state; a part of one cannot be merged on its own.)
+   */
+  ImportIncomplete: 'ERR_IMPORT_INCOMPLETE',
   /** A request the admin API cannot read (bad JSON, bad parameter). */
   BadRequest: 'ERR_BAD_REQUEST',
   /** The request's Origin header is not in the allow-list. */

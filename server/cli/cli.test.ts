@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
@@ -11,16 +9,10 @@ import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { tempDir } from '../../shared/testing/tempDir.ts'
 import { writeFile } from 'node:fs/promises'
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+import { adminCli } from '../testing/adminCli.ts'
 
 /** Runs the CLI as a subprocess, as an admin would. */
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    )
-  })
+const cli = adminCli
 
 describe('posalpro-admin against a running server', () => {
   let server: TestServer

@@ -1,29 +1,27 @@
-import { documentToJSON } from '../../shared/documentModel.ts'
 import { parseDocumentName } from '../../shared/documentName.ts'
-import { listDocuments, type DocumentSummary } from '../documentSummaries.ts'
+import { AdminOperations } from '../admin/adminOperations.ts'
+import { storedDocuments } from '../admin/storedDocuments.ts'
+import type { DocumentSummary } from '../documentSummaries.ts'
+import type { VerificationReport } from '../documentVerification.ts'
 import type { Conflict } from '../gate/conflicts.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
-import { documentAsOf, type EventBase, type EventRecord } from '../persistence/eventLog.ts'
-import { verifyDocument, type VerificationReport } from '../documentVerification.ts'
-import type { AdminClient } from './adminClient.ts'
-import * as Y from 'yjs'
-import { CollabError, ErrorCode } from '../../shared/errors.ts'
-import { applyProposal, proposalIsStale, type Decision } from '../reviews/reviewDecisions.ts'
+import type { EventBase, EventRecord } from '../persistence/eventLog.ts'
+import type { Decision } from '../reviews/reviewDecisions.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
-import { revertTo } from '../documentRevert.ts'
-import { checkUpdateStructure } from '../updateGuard.ts'
+import type { AdminClient } from './adminClient.ts'
 
 export type EventSummary = Omit<EventRecord, 'update'>
 
-/**
- * Where the CLI reads documents from: a running server (admin API) or, when the server is
- * stopped, its data directory. The same commands work on both.
- */
 export interface EventLog {
   readonly base: EventBase | null
   readonly events: readonly EventRecord[]
 }
 
+/**
+ * Where the CLI reads documents from: a running server (admin API) or, when the server is
+ * stopped, its data directory. The same commands work on both, and run the same operations
+ * (AdminOperations): the server runs them for the admin API, the CLI itself offline.
+ */
 export interface DataSource {
   listDocuments(type?: string): Promise<DocumentSummary[]>
   /** The event log with its update bytes (for time travel). */
@@ -32,15 +30,38 @@ export interface DataSource {
   showDocument(name: string): Promise<Record<string, unknown>>
   /** The document's whole state as a Yjs update, and as plain JSON. */
   exportDocument(name: string): Promise<{ content: Record<string, unknown>; update: Uint8Array }>
-  importDocument(name: string, update: Uint8Array, admin: string): Promise<void>
+  importDocument(name: string, update: Uint8Array): Promise<void>
   compact(name: string): Promise<void>
   listReviews(): Promise<ReviewItem[]>
   getReview(id: string): Promise<ReviewItem>
-  decideReview(id: string, decision: Decision, admin: string): Promise<ReviewItem>
-  revert(name: string, seq: number, admin: string): Promise<{ revertedTo: number; paths: string[] }>
+  decideReview(id: string, decision: Decision): Promise<ReviewItem>
+  revert(name: string, seq: number): Promise<{ document: string; revertedTo: number; paths: string[] }>
   history(name: string): Promise<EventSummary[]>
   conflicts(name: string): Promise<Conflict[]>
   close(): Promise<void>
+}
+
+/** Events per admin API request (the API's own default page). */
+const EVENT_PAGE = 1000
+
+/**
+ * The whole event log through the admin API, page by page (it answers at most a page per request):
+ * each page starts after the last event of the one before, so the loop ends.
+ */
+const onlineEventLog = async (client: AdminClient, name: string): Promise<EventLog> => {
+  type Wire = { base: { seq: number; update: string } | null; events: Array<EventSummary & { update: string }> }
+  const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
+  const path = `/docs/${parseDocumentName(name).name}/events`
+  const events: EventRecord[] = []
+  let base: EventBase | null = null
+  for (let from = 1; ; ) {
+    const page = await client.request<Wire>('GET', `${path}?from=${from}&limit=${EVENT_PAGE}`)
+    if (from === 1) base = page.base && { seq: page.base.seq, update: bytes(page.base.update) }
+    for (const event of page.events) events.push({ ...event, update: bytes(event.update) })
+    const last = page.events.at(-1)
+    if (page.events.length < EVENT_PAGE || !last) return { base, events }
+    from = last.seq + 1
+  }
 }
 
 export const onlineSource = (client: AdminClient): DataSource => ({
@@ -61,118 +82,41 @@ export const onlineSource = (client: AdminClient): DataSource => ({
   getReview: (id) => client.request<ReviewItem>('GET', `/reviews/${encodeURIComponent(id)}`),
   decideReview: (id, decision) =>
     client.request<ReviewItem>('POST', `/reviews/${encodeURIComponent(id)}/${decision.kind}`, decision.kind === 'reject' ? { reason: decision.reason } : undefined),
-  revert: (name, seq) => client.request<{ revertedTo: number; paths: string[] }>('POST', `/docs/${parseDocumentName(name).name}/revert`, { seq }),
-  history: async (name) => (await client.request<{ events: EventSummary[] }>('GET', `/docs/${parseDocumentName(name).name}/events`)).events,
-  eventLog: async (name) => {
-    type Wire = { base: { seq: number; update: string } | null; events: Array<EventSummary & { update: string }> }
-    const { base, events } = await client.request<Wire>('GET', `/docs/${parseDocumentName(name).name}/events`)
-    const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'))
-    return { base: base && { seq: base.seq, update: bytes(base.update) }, events: events.map((event) => ({ ...event, update: bytes(event.update) })) }
-  },
+  revert: (name, seq) => client.request<{ document: string; revertedTo: number; paths: string[] }>('POST', `/docs/${parseDocumentName(name).name}/revert`, { seq }),
+  history: async (name) => (await onlineEventLog(client, name)).events.map(({ update: _update, ...meta }) => meta),
+  eventLog: (name) => onlineEventLog(client, name),
   verify: async (name) => client.request<VerificationReport>('GET', `/docs/${parseDocumentName(name).name}/verify`),
   conflicts: async (name) => (await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${parseDocumentName(name).name}/conflicts`)).conflicts,
   close: async () => {},
 })
 
 /**
- * A server change made offline: applied to the stored document with a fresh client id, stored as
- * one atomic batch with its `admin` event (and any decided review item), like the server would.
+ * A stopped server's data directory (fails with ERR_DATA_DIR_LOCKED while a server runs on it):
+ * the same operations the admin API runs, on the stored documents; changes are recorded as `admin`.
  */
-const changeStoredDocument = async (
-  store: DocumentStore,
-  storageName: string,
-  doc: Y.Doc,
-  change: (doc: Y.Doc) => string[] | void,
-  { admin, ruleIds, paths: knownPaths, reviews }: { admin: string; ruleIds: string[]; paths: string[]; reviews: ReviewItem[] },
-): Promise<void> => {
-  const before = Y.encodeStateVector(doc)
-  let paths = knownPaths
-  doc.transact(() => {
-    paths = change(doc) ?? knownPaths
-  })
-  const update = Y.encodeStateAsUpdate(doc, before)
-  const seq = (await store.lastEventSeq(storageName)) + 1
-  const event = { seq, at: Date.now(), userId: admin, device: null, outcome: 'admin' as const, ruleIds, paths, update, applied: true }
-  await store.appendBatch(storageName, { update, events: [event], reviews })
-}
-
-/** Opens the data directory (fails with ERR_DATA_DIR_LOCKED while a server runs on it). */
-export const offlineSource = async (dataDir: string, tenant: string): Promise<DataSource> => {
+export const offlineSource = async (dataDir: string, tenant: string, admin: string): Promise<DataSource> => {
   const store = await DocumentStore.open(dataDir)
-  const storageName = (name: string) => `${tenant}/${parseDocumentName(name).name}`
+  const operations = new AdminOperations(storedDocuments(store))
+  const actor = { tenant, userId: admin, device: null }
+  const document = parseDocumentName
   return {
-    listDocuments: async (type) => (await listDocuments(store, tenant)).filter((doc) => !type || doc.type === type),
-    showDocument: async (name) => documentToJSON(parseDocumentName(name).type, (await store.loadDoc(storageName(name))).doc),
-    exportDocument: async (name) => {
-      const { doc } = await store.loadDoc(storageName(name))
-      return { content: documentToJSON(parseDocumentName(name).type, doc), update: Y.encodeStateAsUpdate(doc) }
+    listDocuments: (type) => operations.listDocuments(tenant, type),
+    showDocument: async (name) => (await operations.showDocument(tenant, document(name))).content,
+    exportDocument: (name) => operations.showDocument(tenant, document(name)),
+    importDocument: async (name, update) => {
+      await operations.importUpdate(actor, document(name), update)
     },
-    importDocument: async (name, update, admin) => {
-      const check = checkUpdateStructure(update)
-      if (!check.ok) throw new CollabError(check.code, check.message)
-      const seq = (await store.lastEventSeq(storageName(name))) + 1
-      const event = { seq, at: Date.now(), userId: admin, device: null, outcome: 'admin' as const, ruleIds: ['import'], paths: [], update, applied: true }
-      await store.appendBatch(storageName(name), { update, events: [event] })
+    compact: async (name) => {
+      await operations.compact(tenant, document(name))
     },
-    compact: (name) => store.compact(storageName(name)),
-    listReviews: async () => (await store.listReviews(tenant)).sort((a, b) => a.proposedAt - b.proposedAt),
-    getReview: async (id) => {
-      const item = await store.getReview(tenant, id)
-      if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id}`)
-      return item
-    },
-    decideReview: async (id, decision, admin) => {
-      const item = await store.getReview(tenant, id)
-      if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id}`)
-      if (item.status !== 'pending') throw new CollabError(ErrorCode.ReviewAlreadyDecided, `review item ${id} is already ${item.status}`)
-      const decided = { decidedBy: admin, decidedAt: Date.now() }
-      if (decision.kind === 'reject') {
-        const rejected: ReviewItem = { ...item, ...decided, status: 'rejected', reason: decision.reason }
-        await store.putReview(rejected)
-        return rejected
-      }
-      const { doc } = await store.loadDoc(`${tenant}/${item.document}`)
-      if (proposalIsStale(doc, item)) {
-        const stale: ReviewItem = { ...item, ...decided, status: 'stale' }
-        await store.putReview(stale)
-        return stale
-      }
-      const approved: ReviewItem = { ...item, ...decided, status: 'approved' }
-      await changeStoredDocument(store, `${tenant}/${item.document}`, doc, (d) => applyProposal(d, item), {
-        admin,
-        ruleIds: [item.ruleId],
-        paths: item.changes.map((change) => change.path),
-        reviews: [approved],
-      })
-      return approved
-    },
-    revert: async (name, seq, admin) => {
-      const document = parseDocumentName(name)
-      const [{ doc }, base, events] = await Promise.all([
-        store.loadDoc(storageName(name)),
-        store.eventBase(storageName(name)),
-        store.readEvents(storageName(name), { toSeq: seq }),
-      ])
-      if ((events.at(-1)?.seq ?? base?.seq ?? 0) !== seq) throw new CollabError(ErrorCode.BadRequest, `${document.name} has no event ${seq} in its retained history`)
-      let paths: string[] = []
-      await changeStoredDocument(store, storageName(name), doc, (d) => (paths = revertTo(d, documentAsOf(base, events, seq), document.type)), {
-        admin,
-        ruleIds: ['revert'],
-        paths: [],
-        reviews: [],
-      })
-      return { revertedTo: seq, paths }
-    },
-    history: async (name) => (await store.readEvents(storageName(name))).map(({ update: _update, ...meta }) => meta),
-    eventLog: async (name) => {
-      const [base, events] = await Promise.all([store.eventBase(storageName(name)), store.readEvents(storageName(name))])
-      return { base, events }
-    },
-    verify: async (name) => {
-      const document = parseDocumentName(name)
-      return verifyDocument(store, tenant, document.type, document.name)
-    },
-    conflicts: async (name) => store.listConflicts(storageName(name)),
+    listReviews: () => operations.listReviews(tenant),
+    getReview: (id) => operations.getReview(tenant, id),
+    decideReview: (id, decision) => operations.decideReview(actor, id, decision),
+    revert: (name, seq) => operations.revert(actor, document(name), seq),
+    history: async (name) => (await operations.events(tenant, document(name))).events.map(({ update: _update, ...meta }) => meta),
+    eventLog: (name) => operations.events(tenant, document(name)),
+    verify: (name) => operations.verify(tenant, document(name)),
+    conflicts: (name) => operations.conflicts(tenant, document(name)),
     close: () => store.close(),
   }
 }

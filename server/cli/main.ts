@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
-import { ErrorCode } from '../../shared/errors.ts'
+import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { offlineSource, onlineSource, type DataSource } from './dataSource.ts'
 import { diffDocuments } from './documentDiff.ts'
@@ -12,11 +12,11 @@ import { AdminApiError, createAdminClient, type AdminClient } from './adminClien
 import { formatTable, time } from './table.ts'
 
 /**
- * `posalpro-admin` — inspect and repair documents (design §9). Online against a running server's
+ * `posalpro-admin` — inspect and repair documents. Online against a running server's
  * admin HTTP API (`--url`, admin token), or offline on a stopped server's data directory
- * (`--data-dir`, `--tenant`) for the read commands.
+ * (`--data-dir`, `--tenant`) for every command but `clients`, running the same operations itself.
  *
- * Exit codes: 0 done · 1 the server refused or failed (its error code is printed) · 2 bad usage ·
+ * Exit codes: 0 done · 1 the server (offline: the operation) refused or failed, its error code printed · 2 bad usage ·
  * 3 not authenticated / not an admin · 4 server unreachable · 5 data directory locked by a server.
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4, locked: 5 } as const
@@ -38,7 +38,7 @@ const program = new Command()
   .option('--url <url>', 'server URL', process.env.POSALPRO_URL ?? 'http://127.0.0.1:1234')
   .option('--token <jwt>', 'admin token (default: $POSALPRO_ADMIN_TOKEN)')
   .option('--json', 'print JSON for scripts instead of tables')
-  .option('--data-dir <dir>', 'read a stopped server\'s data directory instead of --url (docs and conflicts commands)')
+  .option('--data-dir <dir>', 'use a stopped server\'s data directory instead of --url (every command but clients)')
   .option('--tenant <tenant>', 'with --data-dir: the tenant whose documents to read')
   .exitOverride()
 
@@ -55,7 +55,7 @@ const source = async (command: Command): Promise<{ data: DataSource; json: boole
   const print: Output = (text) => process.stdout.write(`${text}\n`)
   if (globals.dataDir) {
     if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', '--data-dir needs --tenant')
-    return { data: await offlineSource(globals.dataDir, globals.tenant), json: Boolean(globals.json), print }
+    return { data: await offlineSource(globals.dataDir, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
   }
   const { client, json } = context(command)
   return { data: onlineSource(client), json, print }
@@ -91,7 +91,7 @@ for (const [verb, description] of [
   sub.action(async (id: string, options: { reason?: string }, command: Command) => {
     const { data, json, print } = await source(command)
     const decision = verb === 'reject' ? { kind: 'reject' as const, reason: options.reason ?? '' } : { kind: 'approve' as const }
-    const item = await data.decideReview(id, decision, OFFLINE_ADMIN).finally(() => data.close())
+    const item = await data.decideReview(id, decision).finally(() => data.close())
     print(json ? JSON.stringify(item, null, 2) : `${item.id}: ${item.status}${item.reason ? ` (${item.reason})` : ''}`)
   })
 }
@@ -229,7 +229,7 @@ docs
     const target = parseDocumentName(options.as ?? exported.name)
     if (target.type !== parseDocumentName(exported.name).type) throw new CommanderError(EXIT.usage, 'posalpro.badType', `a ${parseDocumentName(exported.name).type} cannot be imported as a ${target.type}`)
     const { data, print } = await source(command)
-    await data.importDocument(target.name, new Uint8Array(Buffer.from(exported.update, 'base64')), 'posalpro-admin').finally(() => data.close())
+    await data.importDocument(target.name, new Uint8Array(Buffer.from(exported.update, 'base64'))).finally(() => data.close())
     print(`${file} → ${target.name}`)
   })
 
@@ -259,7 +259,7 @@ docs
   .action(async (name: string, seq: string, _options: unknown, command: Command) => {
     const document = parseDocumentName(name)
     const { data, json, print } = await source(command)
-    const result = await data.revert(document.name, sequence(seq), OFFLINE_ADMIN).finally(() => data.close())
+    const result = await data.revert(document.name, sequence(seq)).finally(() => data.close())
     print(json ? JSON.stringify(result, null, 2) : `${document.name} reverted to event ${result.revertedTo}: ${result.paths.join(', ') || 'nothing to change'}`)
   })
 
@@ -292,6 +292,11 @@ const run = async (): Promise<number> => {
     if (error instanceof Error && 'code' in error && error.code === ErrorCode.DataDirLocked) {
       process.stderr.write(`error: ${error.message}; while the server runs, use --url (and an admin token) instead\n`)
       return EXIT.locked
+    }
+    if (isCollabError(error)) {
+      // Offline the operation refuses here, not the server: the same exit code as online.
+      process.stderr.write(`error: ${error.code}: ${error.message}\n`)
+      return error.code === ErrorCode.BadDocumentName || error.code === ErrorCode.UnknownDocumentType ? EXIT.usage : EXIT.failed
     }
     if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_')) {
       process.stderr.write(`error: ${error.code}: ${error.message}\n`)

@@ -4,17 +4,14 @@ import type * as Y from 'yjs'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { encodeNotice } from '../../shared/extensionProtocol.ts'
-import type { Identity } from '../auth/index.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
-import type { Room } from '../room.ts'
-import type { RoomRegistry } from '../roomRegistry.ts'
+import type { AdminActor, DocumentSource } from '../admin/documentSource.ts'
 import type { ReviewItem } from './reviewItem.ts'
 
 /**
  * A proposal is stale when any of its fields no longer holds the value it was proposed against.
  * Rich-text proposals cannot be re-applied from a value; they count as stale (decide them by hand).
  */
-export const proposalIsStale = (doc: Y.Doc, item: ReviewItem): boolean =>
+const proposalIsStale = (doc: Y.Doc, item: ReviewItem): boolean =>
   item.changes.some((change) =>
     change.key === null
       ? change.proposedValue == null || richTextContent(doc.getXmlFragment(change.root)) !== change.baseValue
@@ -22,7 +19,7 @@ export const proposalIsStale = (doc: Y.Doc, item: ReviewItem): boolean =>
   )
 
 /** Sets the proposed values (deletes where the proposal deleted); a rich-text root becomes the proposed text. */
-export const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
+const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
   for (const change of item.changes) {
     if (change.key === null) {
       restoreRichTextTo(doc.getXmlFragment(change.root), change.proposedValue as NodeSnapshot[])
@@ -36,23 +33,24 @@ export const applyProposal = (doc: Y.Doc, item: ReviewItem): void => {
 
 export type Decision = { kind: 'approve' } | { kind: 'reject'; reason: string }
 
+/** A rejection's reason is stored with the item and sent to the proposer: a sentence, not a file. */
+const MAX_REASON_LENGTH = 500
+
 /**
  * An admin decides a review item. Approving re-applies the proposed values as the server's own
  * audited change, in the document's order, unless a field moved since the proposal (then the item
  * is `stale` and nothing changes). The decided item is stored in the same write as the change, and
- * the proposer, when connected, is told.
+ * the proposer, when connected, is told. The same online (through the document's room) and offline
+ * (on the stored document): `source` says which.
  */
 export class ReviewDecisions {
   /** Items being decided right now: a second decision of the same item waits for none, it fails. */
   private readonly deciding = new Set<string>()
 
-  constructor(
-    private readonly store: DocumentStore,
-    private readonly rooms: RoomRegistry,
-  ) {}
+  constructor(private readonly source: DocumentSource) {}
 
-  async decide(admin: Identity, id: string, decision: Decision): Promise<ReviewItem> {
-    const item = await this.store.getReview(admin.tenant, id)
+  async decide(admin: AdminActor, id: string, decision: Decision): Promise<ReviewItem> {
+    const item = await this.source.store.getReview(admin.tenant, id)
     if (!item) throw new CollabError(ErrorCode.ReviewNotFound, `no review item ${id} in tenant ${admin.tenant}`)
     if (item.status !== 'pending' || this.deciding.has(id)) {
       throw new CollabError(ErrorCode.ReviewAlreadyDecided, `review item ${id} is already ${item.status === 'pending' ? 'being decided' : item.status}`)
@@ -60,58 +58,58 @@ export class ReviewDecisions {
     this.deciding.add(id)
     try {
       const decided = { decidedBy: admin.userId, decidedAt: Date.now() }
-      if (decision.kind === 'reject') {
-        const rejected: ReviewItem = { ...item, ...decided, status: 'rejected', reason: decision.reason }
-        await this.store.putReview(rejected)
-        this.tellProposer(rejected)
-        return rejected
-      }
-      const room = await this.rooms.open(item.tenant, parseDocumentName(item.document))
-      try {
-        return await this.approve(room, item, admin, decided)
-      } finally {
-        this.rooms.release(room)
-      }
+      const result =
+        decision.kind === 'reject'
+          ? await this.reject({ ...item, ...decided, status: 'rejected', reason: decision.reason.slice(0, MAX_REASON_LENGTH) })
+          : await this.approve(item, admin, decided)
+      this.tellProposer(result)
+      return result
     } finally {
       this.deciding.delete(id)
     }
   }
 
-  private async approve(room: Room, item: ReviewItem, admin: Identity, decided: Pick<ReviewItem, 'decidedBy' | 'decidedAt'>): Promise<ReviewItem> {
-    const moved = proposalIsStale(room.doc, item)
-    let result: ReviewItem
-    if (moved) {
-      result = { ...item, ...decided, status: 'stale' }
-      await this.store.putReview(result)
-    } else {
-      result = { ...item, ...decided, status: 'approved' }
-      await room.applyServerChange(
-        (doc) => applyProposal(doc, item),
-        (update) => ({
-          events: [
-            {
-              seq: room.nextEventSeq(),
-              at: Date.now(),
-              userId: admin.userId,
-              device: admin.device,
-              outcome: 'admin',
-              ruleIds: [item.ruleId],
-              paths: item.changes.map((change) => change.path),
-              update,
-              applied: true,
-              reviewId: item.id,
-            },
-          ],
-          reviews: [result],
-        }),
-      )
-    }
-    this.tellProposer(result, room)
-    return result
+  private async reject(rejected: ReviewItem): Promise<ReviewItem> {
+    await this.source.store.putReview(rejected)
+    return rejected
   }
 
-  private tellProposer(item: ReviewItem, room = this.rooms.find(item.tenant, item.document)): void {
-    if (!room) return
+  private approve(item: ReviewItem, admin: AdminActor, decided: Pick<ReviewItem, 'decidedBy' | 'decidedAt'>): Promise<ReviewItem> {
+    const approved: ReviewItem = { ...item, ...decided, status: 'approved' }
+    const stale: ReviewItem = { ...item, ...decided, status: 'stale' }
+    return this.source.change(
+      item.tenant,
+      parseDocumentName(item.document),
+      (doc) => {
+        // Checked in the document's order, just before the change: nothing moves in between.
+        if (proposalIsStale(doc, item)) return stale
+        applyProposal(doc, item)
+        return approved
+      },
+      ({ update, nextSeq }, result) =>
+        result === stale
+          ? { events: [], reviews: [stale] }
+          : {
+              events: [
+                {
+                  seq: nextSeq(),
+                  at: Date.now(),
+                  userId: admin.userId,
+                  device: admin.device,
+                  outcome: 'admin',
+                  ruleIds: [item.ruleId],
+                  paths: item.changes.map((change) => change.path),
+                  update,
+                  applied: true,
+                  reviewId: item.id,
+                },
+              ],
+              reviews: [approved],
+            },
+    )
+  }
+
+  private tellProposer(item: ReviewItem): void {
     const notice = encodeNotice({
       outcome: 'review-decided',
       ruleId: item.ruleId,
@@ -119,6 +117,6 @@ export class ReviewDecisions {
       message: item.status === 'rejected' && item.reason ? `rejected: ${item.reason}` : item.status,
       reviewId: item.id,
     })
-    for (const peer of room.peers) if (peer.identity.userId === item.proposer.userId) peer.sendExtension(notice)
+    this.source.tell(item.tenant, item.document, item.proposer.userId, notice)
   }
 }
