@@ -105,6 +105,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxPendingUpgrades: config.maxPendingUpgrades,
       maxBufferedBytes: config.maxBufferedBytes,
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
+      maxAwarenessStateBytes: config.maxAwarenessStateBytes,
     }),
   )
 

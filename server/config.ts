@@ -116,6 +116,14 @@ export const DEFAULT_CONFIG = {
    */
   maxViewerAwarenessBytes: 4096,
   /**
+   * Largest awareness state (one client's JSON, bytes) relayed for any role; larger states are
+   * refused (not relayed, the connection stays). Every joiner is sent every state, so one big state
+   * costs each peer that much at every join and every change. The project's client sends ~330
+   * bytes (user id, name, colour, role and a rich-text selection); 8 KiB leaves room for long
+   * names and other presence fields.
+   */
+  maxAwarenessStateBytes: 8192,
+  /**
    * The semantic validation gate (rules + compensation). Only ever turned off to measure what it
    * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
    */
@@ -164,6 +172,7 @@ export type ServerConfig = {
   jwtClockToleranceSec: number
   maxPendingUpgrades: number
   maxViewerAwarenessBytes: number
+  maxAwarenessStateBytes: number
   validationGate: boolean
   eventRetentionDays: number
   metricsToken: string
@@ -200,6 +209,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   jwtClockToleranceSec: { flag: 'jwt-clock-tolerance', env: ['COLLAB_JWT_CLOCK_TOLERANCE_SEC'], kind: 'integer' },
   maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
   maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
+  maxAwarenessStateBytes: { flag: 'max-awareness-state', env: ['COLLAB_MAX_AWARENESS_STATE_BYTES'], kind: 'integer' },
   validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
   eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
   metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
