@@ -63,6 +63,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       verifier,
       index,
       appDir: config.appDir,
+      serveSourceMaps: config.serveSourceMaps,
       metrics: {
         token: config.metricsToken,
         render: async () => {

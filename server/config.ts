@@ -143,6 +143,12 @@ export const DEFAULT_CONFIG = {
    * of this installation. A directory without index.html serves no app (the API still works).
    */
   appDir: '',
+  /**
+   * Serve the app's source map (`/app.js.map`, ~2.4 MB: the whole client source) and point
+   * developer tools to it. Off by default: it is for debugging, and a public server need not hand
+   * out its source.
+   */
+  serveSourceMaps: false,
 } as const
 
 export type ServerConfig = {
@@ -178,6 +184,7 @@ export type ServerConfig = {
   metricsToken: string
   logLevel: string
   appDir: string
+  serveSourceMaps: boolean
 }
 
 type OptionKind = 'string' | 'integer' | 'boolean'
@@ -215,6 +222,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
   appDir: { flag: 'app-dir', env: ['COLLAB_APP_DIR'], kind: 'string' },
+  serveSourceMaps: { flag: 'serve-source-maps', env: ['COLLAB_SERVE_SOURCE_MAPS'], kind: 'boolean' },
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
