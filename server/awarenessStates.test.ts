@@ -8,6 +8,7 @@ import { MESSAGE_EXTENSION, readExtensionMessage, type Notice } from '../shared/
 import { eventually } from '../shared/testing/eventually.ts'
 import type { RawPeer } from '../shared/testing/rawPeer.ts'
 import type { StockClient } from '../shared/testing/stockClient.ts'
+import { jsonDepthExceeds } from './awarenessStates.ts'
 import { MessageType } from './protocol.ts'
 import { frame } from './testing/attackFrames.ts'
 import { startServer, type TestServer } from './testing/startServer.ts'
@@ -191,5 +192,21 @@ describe('awareness states are checked before they are relayed', () => {
     sender.send(awarenessFrame([[9006, 1, nestedState(100)], [9007, 1, markerState('mallory')]]))
     await eventually(() => assert.equal(witness.provider.awareness.getStates().has(9007), true))
     assert.equal(witness.provider.awareness.getStates().has(9006), false)
+  })
+})
+
+describe('the depth scan of a JSON text (no parse, no recursion)', () => {
+  test('counts object and array nesting, not brackets inside strings or escaped quotes', () => {
+    assert.equal(jsonDepthExceeds('{"a":[1,{"b":2}]}', 3), false)
+    assert.equal(jsonDepthExceeds('{"a":[1,{"b":2}]}', 2), true)
+    assert.equal(jsonDepthExceeds('null', 0), false)
+    assert.equal(jsonDepthExceeds('{"name":"[[[[{{{{"}', 1), false)
+    // An escaped quote does not end the string; an escaped backslash before the closing quote does not hide it.
+    assert.equal(jsonDepthExceeds(JSON.stringify({ name: 'say \"[[[[' }), 1), false)
+    assert.equal(jsonDepthExceeds(JSON.stringify({ name: 'c:\\', x: [[[]]] }), 3), true)
+    assert.equal(jsonDepthExceeds(JSON.stringify({ name: 'c:\\', x: [[[]]] }), 4), false)
+    // Siblings do not add up: depth is nesting, not count.
+    assert.equal(jsonDepthExceeds(JSON.stringify(Array.from({ length: 1_000 }, () => [[]])), 3), false)
+    assert.equal(jsonDepthExceeds('['.repeat(100_000), 32), true)
   })
 })
