@@ -12,6 +12,7 @@ import {
   readExtensionMessage,
   type Notice,
 } from '../shared/extensionProtocol.ts'
+import { tokenSubprotocols } from '../shared/tokenTransport.ts'
 import { countingWebSocketClass, type CountedMessage, type WebSocketClass } from './outgoingMessages.ts'
 
 /**
@@ -107,7 +108,7 @@ type Phase = 'idle' | 'preparing' | 'waiting' | 'socket'
  * One document's link to the server, built on the stock y-websocket WebsocketProvider. The
  * provider does the sync and awareness protocol; this class owns *when* to connect, because a
  * token must be fetched (asynchronously) before each attempt, and the provider's own reconnect
- * timer builds the URL synchronously. Invariant: `provider.shouldConnect` is true only while the
+ * timer opens its socket synchronously. Invariant: `provider.shouldConnect` is true only while the
  * provider has a socket, so the provider's reconnect timers always find nothing to do.
  */
 export class Connection extends ObservableV2<ConnectionEvents> {
@@ -141,7 +142,10 @@ export class Connection extends ObservableV2<ConnectionEvents> {
       // Node has no tabs; in browsers, cross-tab sync would bypass the server's validation gate.
       disableBc: true,
       WebSocketPolyfill: CountingWebSocket,
-      params: this.paramsWith(options.token),
+      params: { [EXTENSION_QUERY_PARAM]: EXTENSION_VERSION },
+      // The token travels in Sec-WebSocket-Protocol, never in the URL: a URL shows up in the
+      // browser console at every refused or retried connection (and in proxy logs).
+      protocols: tokenSubprotocols(options.token),
       maxBackoffTime: options.maxBackoffMs,
       // onConnectionClose decides about reconnecting; the provider must never stop on its own.
       shouldReconnect: () => true,
@@ -230,8 +234,8 @@ export class Connection extends ObservableV2<ConnectionEvents> {
       }
     }
     if (!current()) return
-    // y-websocket reads `params` each time it builds the socket URL.
-    this.provider.params = this.paramsWith(token)
+    // y-websocket reads `protocols` each time it opens a socket.
+    this.provider.protocols = tokenSubprotocols(token)
     this.phase = 'socket'
     try {
       this.provider.connect()
@@ -355,10 +359,6 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     // Only read the provider's flags while it owns a socket: during a close they are stale.
     if (this.phase === 'socket' && this.provider.wsconnected) return this.provider.synced ? 'synced' : 'syncing'
     return this.lastAttemptFailed ? 'offline' : 'connecting'
-  }
-
-  private paramsWith(token: string | undefined): Record<string, string> {
-    return { [EXTENSION_QUERY_PARAM]: EXTENSION_VERSION, ...(token ? { token } : {}) }
   }
 }
 

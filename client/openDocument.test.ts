@@ -10,6 +10,7 @@ import { ErrorCode } from '../shared/errors.ts'
 import { eventually, nextEvent } from '../shared/testing/eventually.ts'
 import { fetchDevToken } from '../shared/testing/devTokens.ts'
 import { tempDir } from '../shared/testing/tempDir.ts'
+import { spawnServer } from '../shared/testing/serverProcess.ts'
 import { startServer, type TestServer } from '../server/testing/startServer.ts'
 import type { CloseInfo, ConnectionStatus } from './connection.ts'
 import type { DocumentHandle } from './documentHandle.ts'
@@ -285,7 +286,7 @@ describe('openDocument (Node)', () => {
       await eventually(() => assert.equal(handle.status, 'synced', `${code} reconnects`))
       const urls = server.connections(`/proposal/close-${code}`)
       assert.equal(urls.length, 2)
-      assert.ok(urls[1]!.endsWith('token=t2'), `a fresh token for the new attempt: ${urls[1]}`)
+      assert.deepEqual(server.subprotocols(`/proposal/close-${code}`), ['posalpro-collab,bearer.t1', 'posalpro-collab,bearer.t2'], 'a fresh token for the new attempt')
     }
     // A reconnect would have come within one backoff (maxBackoffMs 100), as it did for 1001 and
     // 4401 above; give the terminal ones several times that to make sure none comes.
@@ -333,13 +334,17 @@ describe('openDocument (Node)', () => {
     assert.deepEqual(await readFromServer(server, 'not-held'), { title: 'three messages', body: 'bc' })
   })
 
-  test('getToken is called before every connection attempt, and each socket URL carries its token', async () => {
+  test('getToken is called before every connection attempt, and each socket carries its token in Sec-WebSocket-Protocol, not in the URL', async () => {
     let server = cleanup.add(await startServer(), (s) => s.dispose())
     const urls: string[] = []
+    const offered: Array<string | string[] | undefined> = []
+    const answered: string[] = []
     class RecordingWebSocket extends WebSocket {
       constructor(address: string | URL, protocols?: string | string[]) {
         urls.push(String(address))
+        offered.push(protocols)
         super(address, protocols)
+        this.once('open', () => answered.push(this.protocol))
       }
     }
     /** Every token getToken returned, in order (a different one each time: the name claim differs). */
@@ -360,7 +365,10 @@ describe('openDocument (Node)', () => {
     )
     await handle.whenSynced()
     assert.equal(issued.length, 1)
-    assert.deepEqual(urls, [`${server.url}/proposal/token?ext=1&token=${issued[0]}`])
+    assert.deepEqual(urls, [`${server.url}/proposal/token?ext=1`])
+    assert.deepEqual(offered, [['posalpro-collab', `bearer.${issued[0]}`]])
+    // The server accepted the token from there and answered without echoing it.
+    assert.deepEqual(answered, ['posalpro-collab'])
 
     server = cleanup.add(await server.restart(), (s) => s.stop())
     await eventually(() => {
@@ -369,7 +377,30 @@ describe('openDocument (Node)', () => {
     })
     assert.equal(new Set(issued).size, issued.length, 'a fresh token each time')
     assert.equal(urls.length, issued.length, 'one token per attempt')
-    urls.forEach((url, index) => assert.ok(url.endsWith(`token=${issued[index]}`), url))
+    assert.ok(urls.every((url) => url === `${server.url}/proposal/token?ext=1`), urls.join(' '))
+    assert.deepEqual(offered, issued.map((token) => ['posalpro-collab', `bearer.${token}`]))
+  })
+
+  test('the server never sees the token in a URL: its refusal of a bad token logs the URL without one, and no log line holds a token', async () => {
+    const dir = cleanup.add(await tempDir('posalpro-token-'), (d) => d.remove())
+    const server = cleanup.add(await spawnServer({ dataDir: dir.path }), (s) => s.stop())
+    const good = await server.token()
+    // The same token with its signature changed: a credential-shaped string the server refuses.
+    const forged = `${good.slice(0, -4)}${good.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`
+    const issued: string[] = []
+    const handle = open('no-url-token', {
+      url: server.url,
+      getToken: () => {
+        issued.push(issued.length === 0 ? forged : good)
+        return issued.at(-1)!
+      },
+    })
+    await handle.whenSynced()
+    const refusals = server.logs
+      .filter((line) => line.includes('refused upgrade'))
+      .map((line) => JSON.parse(line) as { url: string; code: string })
+    assert.deepEqual(refusals.map(({ url, code }) => ({ url, code })), [{ url: '/proposal/no-url-token?ext=1', code: ErrorCode.TokenInvalid }])
+    for (const token of [forged, good]) assert.equal(server.logs.some((line) => line.includes(token)), false)
   })
 
   test('a platform network signal: offline drops the socket at once and makes no attempt; online reconnects without waiting out the backoff', async () => {

@@ -8,11 +8,11 @@ import type { WebSocketClass } from './outgoingMessages.ts'
 export interface OpenDocumentOptions {
   /** The server's WebSocket URL without a path (`wss://collab.example.com`); `/<type>/<id>` is appended. */
   readonly url: string
-  /** Sent as the `token` query parameter. Ignored when `getToken` is given. */
+  /** Sent in `Sec-WebSocket-Protocol` (`bearer.<token>`), never in the URL. Ignored when `getToken` is given. */
   readonly token?: string
   /**
-   * Called before every connection attempt (the first and each reconnect); its result is sent as
-   * the `token` query parameter, so an expired token is replaced without reopening the document.
+   * Called before every connection attempt (the first and each reconnect); its result is sent in
+   * `Sec-WebSocket-Protocol`, so an expired token is replaced without reopening the document.
    * When it throws, the attempt counts as failed (an `error` event) and is retried with backoff.
    */
   readonly getToken?: () => Promise<string> | string

@@ -1,7 +1,7 @@
 import { fetchDevToken } from '../shared/testing/devTokens.ts'
 import { editor, expect, openDocumentPage, sharedServerUrl, test, uniqueId } from './fixtures.ts'
 
-test('a stored token about to expire is replaced before the app connects (getToken), and the new one is kept', async ({ browser }) => {
+test('a stored token about to expire is replaced before the app connects (getToken), and the new one is kept; it travels in Sec-WebSocket-Protocol, never in the URL', async ({ browser }) => {
   const server = sharedServerUrl()
   const context = await browser.newContext({ baseURL: server })
   try {
@@ -14,6 +14,17 @@ test('a stored token about to expire is replaced before the app connects (getTok
       },
       [JSON.stringify({ userId: 'tess', name: 'Tess', role: 'editor', tenant: 'acme', legal: false, token, expiresAt })],
     )
+    // The subprotocols each socket offers (Playwright shows a socket's URL, not its handshake headers).
+    await context.addInitScript(() => {
+      const offered: unknown[] = ((window as unknown as { offeredProtocols: unknown[] }).offeredProtocols = [])
+      const Native = window.WebSocket
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          offered.push(protocols)
+          super(url, protocols)
+        }
+      }
+    })
     const page = await context.newPage()
     const socketUrls: string[] = []
     page.on('websocket', (socket) => socketUrls.push(socket.url()))
@@ -26,9 +37,10 @@ test('a stored token about to expire is replaced before the app connects (getTok
     expect(stored.token).not.toBe(token)
     expect(stored.expiresAt).toBeGreaterThan(Date.now() + 30 * 60_000)
     expect(socketUrls.length).toBeGreaterThan(0)
-    for (const url of socketUrls) {
-      expect(new URL(url).searchParams.get('token')).toBe(stored.token)
-    }
+    for (const url of socketUrls) expect(new URL(url).searchParams.has('token')).toBe(false)
+    const offered = await page.evaluate(() => (window as unknown as { offeredProtocols: unknown[] }).offeredProtocols)
+    expect(offered.length).toBe(socketUrls.length)
+    for (const protocols of offered) expect(protocols).toEqual(['posalpro-collab', `bearer.${stored.token}`])
   } finally {
     await context.close()
   }

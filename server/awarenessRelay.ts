@@ -39,7 +39,7 @@ export class AwarenessRelay<Owner> {
   }
 
   /**
-   * Applies an awareness update (already checked by `checkAwarenessUpdate`) from `owner`; returns
+   * Applies an awareness update (already screened by `screenAwarenessUpdate`) from `owner`; returns
    * the client ids to rebroadcast (added, updated or removed), as y-protocols' `update` event lists them.
    */
   apply(update: Uint8Array, owner: Owner, now = Date.now()): number[] {
@@ -71,6 +71,15 @@ export class AwarenessRelay<Owner> {
       ;(json === null ? removed : updated).push(client)
     }
     return added.length + removed.length === 0 ? updated : [...added, ...updated, ...removed]
+  }
+
+  /**
+   * Would a state of `client` at `clock` change anything? Only a newer clock can (or a removal at
+   * the same clock, which needs no check). Stock providers echo every remote state they receive,
+   * at its own clock: those echoes are not news, and are not the sender's own state.
+   */
+  isNewer(client: number, clock: number): boolean {
+    return (this.entries?.get(client)?.clock ?? 0) < clock
   }
 
   /** Removes the states `owner` set (its connection left); returns the removed client ids. */

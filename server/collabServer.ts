@@ -64,6 +64,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       verifier,
       index,
       appDir: config.appDir,
+      serveSourceMaps: config.serveSourceMaps,
       metrics: {
         token: config.metricsToken,
         render: async () => {
@@ -106,6 +107,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxPendingUpgrades: config.maxPendingUpgrades,
       maxBufferedBytes: config.maxBufferedBytes,
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
+      maxAwarenessStateBytes: config.maxAwarenessStateBytes,
     }),
   )
 

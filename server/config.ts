@@ -161,6 +161,14 @@ export const OPTIONS = {
    */
   maxViewerAwarenessBytes: option('max-viewer-awareness', ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], integer(64), 4096),
   /**
+   * Largest awareness state (one client's JSON, bytes) relayed for any role; larger states are
+   * refused (not relayed, the connection stays). Every joiner is sent every state, so one big state
+   * costs each peer that much at every join and every change. The project's client sends ~330
+   * bytes (user id, name, colour, role and a rich-text selection); 8 KiB leaves room for long
+   * names and other presence fields.
+   */
+  maxAwarenessStateBytes: option('max-awareness-state', ['COLLAB_MAX_AWARENESS_STATE_BYTES'], integer(64), 8192),
+  /**
    * The semantic validation gate (rules + compensation). Only ever turned off to measure what it
    * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
    */
@@ -180,6 +188,12 @@ export const OPTIONS = {
    * of this installation. A directory without index.html serves no app (the API still works).
    */
   appDir: option('app-dir', ['COLLAB_APP_DIR'], text(), ''),
+  /**
+   * Serve the app's source map (`/app.js.map`, ~2.4 MB: the whole client source) and point
+   * developer tools to it. Off by default: it is for debugging, and a public server need not hand
+   * out its source.
+   */
+  serveSourceMaps: option('serve-source-maps', ['COLLAB_SERVE_SOURCE_MAPS'], boolean(), false),
 }
 
 type Options = typeof OPTIONS

@@ -1,6 +1,7 @@
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Peer } from './peer.ts'
-import { checkAwarenessUpdate, decodeMessage, encodeAwareness } from './protocol.ts'
+import { screenAwarenessUpdate, tellAwarenessRefused } from './awarenessStates.ts'
+import { decodeMessage, encodeAwareness } from './protocol.ts'
 import type { Room } from './room.ts'
 import { acceptUpdate } from './writePath.ts'
 
@@ -37,20 +38,25 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
     }
     case 'update':
       return acceptUpdate(room, peer, message.update, message.step)
-    case 'awareness':
+    case 'awareness': {
       if (message.update.byteLength > peer.limits.maxAwarenessBytes) {
         return new CollabError(
           ErrorCode.AwarenessTooLarge,
           `awareness update of ${message.update.byteLength} bytes; at most ${peer.limits.maxAwarenessBytes} for your role`,
         )
       }
+      let screened
       try {
-        checkAwarenessUpdate(message.update)
+        const isNewer = (client: number, clock: number) => room.awareness.isNewer(client, clock)
+        screened = screenAwarenessUpdate(message.update, peer.identity, peer.limits.maxAwarenessStateBytes, isNewer)
       } catch (error) {
         return error as CollabError
       }
-      room.receiveAwareness(peer, message.update)
+      // Refused states are not relayed; the connection stays (see tellAwarenessRefused).
+      for (const refusal of screened.refusals) tellAwarenessRefused(peer, refusal, room.logger)
+      if (screened.update !== null) room.receiveAwareness(peer, screened.update)
       return null
+    }
     case 'query-awareness':
       peer.send(encodeAwareness(room.awareness.encode(room.awareness.clients())))
       return null

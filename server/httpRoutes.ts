@@ -18,6 +18,8 @@ export interface HttpContext {
   readonly index: DocumentIndex
   /** The built demo app's directory (served at `/`). */
   readonly appDir: string
+  /** Serve `/app.js.map` (off by default: debugging only). */
+  readonly serveSourceMaps: boolean
   readonly metrics: {
     /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
     readonly token: string
@@ -42,8 +44,8 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return
   }
-  if (isAppPath(pathname)) {
-    serveAppFile(request, response, context.appDir, pathname).catch(fail)
+  if (isAppPath(pathname, context.serveSourceMaps)) {
+    serveAppFile(request, response, context, pathname).catch(fail)
     return
   }
   switch (pathname) {

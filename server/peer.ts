@@ -10,6 +10,8 @@ export interface PeerLimits {
   readonly maxBufferedBytes: number
   /** Largest awareness update accepted from this peer (small for viewers). */
   readonly maxAwarenessBytes: number
+  /** Largest single awareness state (one client's JSON) relayed from this peer; larger ones are refused. */
+  readonly maxAwarenessStateBytes: number
 }
 
 /**
@@ -50,7 +52,7 @@ export class Peer {
     readonly identity: Identity,
     /** Opted in to extension messages (acks, notices) with `?ext=1`. */
     readonly wantsExtensions: boolean,
-    readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity },
+    readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity, maxAwarenessStateBytes: Infinity },
   ) {
     peerBySocket.set(socket, this)
     socket.on('pong', onPong)

@@ -59,22 +59,51 @@ export const decodeMessage = (frame: Uint8Array): IncomingMessage => {
   return message
 }
 
-/** Awareness updates are decoded by y-protocols itself; check the structure before it does. */
-export const checkAwarenessUpdate = (update: Uint8Array): void => {
+/** One client's entry in an awareness update: its state still as the UTF-8 JSON bytes it arrived in. */
+export interface AwarenessEntry {
+  readonly client: number
+  readonly clock: number
+  readonly state: Uint8Array
+}
+
+/**
+ * The entries of an awareness update, structure only (the states are not decoded: what a state
+ * may hold is `awarenessStates.ts`'s business). Fails closed on a count its bytes cannot hold, a
+ * length past the end, or trailing bytes.
+ */
+export const decodeAwarenessUpdate = (update: Uint8Array): AwarenessEntry[] => {
   const decoder = decoding.createDecoder(update)
+  const entries: AwarenessEntry[] = []
   try {
     const count = decoding.readVarUint(decoder)
-    if (count > update.length) throw new Error(`claims ${count} states in ${update.length} bytes`)
+    // Each entry takes at least 3 bytes (client, clock, state length).
+    if (count * 3 > update.length) throw new Error(`claims ${count} states in ${update.length} bytes`)
     for (let i = 0; i < count; i++) {
-      decoding.readVarUint(decoder) // client id
-      decoding.readVarUint(decoder) // clock
-      JSON.parse(decoding.readVarString(decoder))
+      const client = decoding.readVarUint(decoder)
+      const clock = decoding.readVarUint(decoder)
+      const state = decoding.readVarUint8Array(decoder)
+      // lib0's readVarUint8Array does not check that the declared length was really there.
+      if (decoder.pos > update.length) throw new Error('truncated')
+      entries.push({ client, clock, state })
     }
     if (decoder.pos !== update.length) throw new Error('trailing bytes')
   } catch (error) {
     throw malformed(`bad awareness update: ${(error as Error).message}`)
   }
+  return entries
 }
+
+/** An awareness update of these entries, as y-protocols' `encodeAwarenessUpdate` writes it. */
+export const encodeAwarenessUpdate = (entries: readonly AwarenessEntry[]): Uint8Array =>
+  message((encoder) => {
+    encoding.writeVarUint(encoder, entries.length)
+    for (const { client, clock, state } of entries) {
+      encoding.writeVarUint(encoder, client)
+      encoding.writeVarUint(encoder, clock)
+      // A varString is its UTF-8 bytes behind their length: the same bytes as this.
+      encoding.writeVarUint8Array(encoder, state)
+    }
+  })
 
 const message = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
   const encoder = encoding.createEncoder()

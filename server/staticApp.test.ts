@@ -11,6 +11,7 @@ const appFixture = async () => {
   await mkdir(dir.path, { recursive: true })
   await writeFile(path.join(dir.path, 'index.html'), '<!doctype html><title>app</title>')
   await writeFile(path.join(dir.path, 'app.js'), 'console.log("app")')
+  await writeFile(path.join(dir.path, 'app.js.map'), '{"version":3,"sources":["../../client/app/main.ts"]}')
   await writeFile(path.join(dir.path, 'app.css'), 'body{}')
   await writeFile(path.join(dir.path, 'sw.js'), 'self.addEventListener("fetch",()=>{})')
   await writeFile(path.join(dir.path, 'secret.txt'), 'not for the web')
@@ -65,6 +66,31 @@ describe('the demo app is served at /', () => {
       assert.equal(post.status, 405)
     } finally {
       await server.dispose()
+      await app.remove()
+    }
+  })
+
+  test('the source map is not served by default (404, and app.js does not point to it); with serveSourceMaps it is', async () => {
+    const app = await appFixture()
+    const hidden = await startServer({ appDir: app.path })
+    try {
+      const map = await fetch(`${hidden.httpUrl}/app.js.map`)
+      assert.equal(map.status, 404)
+      assert.doesNotMatch(await map.text(), /client\/app/)
+      assert.equal((await fetch(`${hidden.httpUrl}/app.js`)).headers.get('sourcemap'), null)
+    } finally {
+      await hidden.dispose()
+    }
+    const shown = await startServer({ appDir: app.path, serveSourceMaps: true })
+    try {
+      const map = await fetch(`${shown.httpUrl}/app.js.map`)
+      assert.equal(map.status, 200)
+      assert.equal(map.headers.get('content-type'), 'application/json')
+      assert.equal(await map.text(), '{"version":3,"sources":["../../client/app/main.ts"]}')
+      // The build writes no sourceMappingURL comment: the header is how developer tools find the map.
+      assert.equal((await fetch(`${shown.httpUrl}/app.js`)).headers.get('sourcemap'), '/app.js.map')
+    } finally {
+      await shown.dispose()
       await app.remove()
     }
   })

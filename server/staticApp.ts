@@ -16,16 +16,31 @@ const APP_FILES: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/index.html', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/app.js', { file: 'app.js', type: 'text/javascript; charset=utf-8' }],
-  ['/app.js.map', { file: 'app.js.map', type: 'application/json' }],
   ['/app.css', { file: 'app.css', type: 'text/css; charset=utf-8' }],
   ['/sw.js', { file: 'sw.js', type: 'text/javascript; charset=utf-8' }],
   ['/favicon.svg', { file: 'favicon.svg', type: 'image/svg+xml' }],
 ])
 
-export const isAppPath = (pathname: string): boolean => APP_FILES.has(pathname)
+/**
+ * The source map holds the whole client source (~2.4 MB). The build writes it without a
+ * `sourceMappingURL` comment; only a server configured to serve it (`serveSourceMaps`) does, and
+ * then names it in app.js's `SourceMap` header, which is how developer tools find it.
+ */
+const SOURCE_MAP_PATH = '/app.js.map'
+const SOURCE_MAP = { file: 'app.js.map', type: 'application/json' }
 
-export const serveAppFile = async (request: IncomingMessage, response: ServerResponse, appDir: string, pathname: string): Promise<void> => {
-  const entry = APP_FILES.get(pathname)!
+const appFile = (pathname: string, serveSourceMaps: boolean) =>
+  APP_FILES.get(pathname) ?? (serveSourceMaps && pathname === SOURCE_MAP_PATH ? SOURCE_MAP : undefined)
+
+export const isAppPath = (pathname: string, serveSourceMaps: boolean): boolean => appFile(pathname, serveSourceMaps) !== undefined
+
+export const serveAppFile = async (
+  request: IncomingMessage,
+  response: ServerResponse,
+  { appDir, serveSourceMaps }: { appDir: string; serveSourceMaps: boolean },
+  pathname: string,
+): Promise<void> => {
+  const entry = appFile(pathname, serveSourceMaps)!
   const file = path.join(appDir, entry.file)
   let info
   try {
@@ -44,6 +59,7 @@ export const serveAppFile = async (request: IncomingMessage, response: ServerRes
     'x-content-type-options': 'nosniff',
     ...(entry.file === 'index.html' ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
     ...(entry.file === 'sw.js' ? { 'service-worker-allowed': '/' } : {}),
+    ...(entry.file === 'app.js' && serveSourceMaps ? { sourcemap: SOURCE_MAP_PATH } : {}),
   }
   if (request.headers['if-none-match'] === etag) {
     response.writeHead(304, headers)

@@ -24,6 +24,7 @@ export interface UpgradeContext {
   readonly maxPendingUpgrades: number
   readonly maxBufferedBytes: number
   readonly maxViewerAwarenessBytes: number
+  readonly maxAwarenessStateBytes: number
 }
 
 /**
@@ -35,8 +36,12 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
   let pending = 0
   const connections: Connections = {
     ...context,
-    editorLimits: { maxBufferedBytes: context.maxBufferedBytes, maxAwarenessBytes: Infinity },
-    viewerLimits: { maxBufferedBytes: context.maxBufferedBytes, maxAwarenessBytes: context.maxViewerAwarenessBytes },
+    editorLimits: { maxBufferedBytes: context.maxBufferedBytes, maxAwarenessBytes: Infinity, maxAwarenessStateBytes: context.maxAwarenessStateBytes },
+    viewerLimits: {
+      maxBufferedBytes: context.maxBufferedBytes,
+      maxAwarenessBytes: context.maxViewerAwarenessBytes,
+      maxAwarenessStateBytes: context.maxAwarenessStateBytes,
+    },
   }
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!context.accepting()) {

@@ -51,6 +51,15 @@ export const ErrorCode = {
   ReadOnly: 'ERR_READ_ONLY',
   /** An awareness update above the size allowed for this connection. */
   AwarenessTooLarge: 'ERR_AWARENESS_TOO_LARGE',
+  /**
+   * An awareness state (one client's presence) above maxAwarenessStateBytes: refused, not relayed;
+   * the connection stays (a notice tells a client that asked for extension messages).
+   */
+  AwarenessStateTooLarge: 'ERR_AWARENESS_STATE_TOO_LARGE',
+  /** An awareness state nested deeper than stock clients can re-encode (they recurse): refused, not relayed. */
+  AwarenessStateTooDeep: 'ERR_AWARENESS_STATE_TOO_DEEP',
+  /** An awareness state whose `user` names someone other than the token's user: refused, not relayed. */
+  AwarenessIdentityMismatch: 'ERR_AWARENESS_IDENTITY_MISMATCH',
   /** Too many upgrade requests are waiting for their token to be verified. */
   TooManyPendingConnections: 'ERR_TOO_MANY_PENDING_CONNECTIONS',
   /** No review item with this id in the caller's tenant. */

@@ -7,7 +7,9 @@ import * as esbuild from 'esbuild'
 /**
  * Builds the demo app into dist/app: app.js (client/app/main.ts and everything it imports, one
  * ES module), sw.js (the service worker, with the build's hash as its cache name), the page, the
- * style and the icon. `npm run build` (and so `npm start`) runs it.
+ * style and the icon. `npm run build` (and so `npm start`) runs it. The source map (app.js.map) is
+ * written without a `sourceMappingURL` comment in app.js: the server serves it, and names it in a
+ * header, only when `serveSourceMaps` is on.
  */
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
@@ -16,7 +18,7 @@ const out = path.join(root, 'dist', 'app')
 const build = async (): Promise<void> => {
   await mkdir(out, { recursive: true })
   const common = { bundle: true, minify: true, target: 'es2022', logLevel: 'warning' } as const
-  await esbuild.build({ ...common, entryPoints: [path.join(here, 'main.ts')], outfile: path.join(out, 'app.js'), format: 'esm', sourcemap: true })
+  await esbuild.build({ ...common, entryPoints: [path.join(here, 'main.ts')], outfile: path.join(out, 'app.js'), format: 'esm', sourcemap: 'external' })
   for (const file of ['index.html', 'app.css', 'favicon.svg']) await copyFile(path.join(here, file), path.join(out, file))
   const hash = createHash('sha256')
   for (const file of ['app.js', 'index.html', 'app.css', 'favicon.svg']) hash.update(await readFile(path.join(out, file)))

@@ -16,6 +16,8 @@ export interface ClosingServer {
   readonly url: string
   /** The request URLs of the connections to `path` (`/proposal/<id>`), in order. */
   connections(path: string): string[]
+  /** The `Sec-WebSocket-Protocol` header of each connection to `path`, in order. */
+  subprotocols(path: string): string[]
   close(): Promise<void>
 }
 
@@ -33,6 +35,7 @@ export const startClosingServer = async (closeWith: (path: string, connection: n
     wss.once('error', reject)
   })
   const seen = new Map<string, string[]>()
+  const offered = new Map<string, string[]>()
   const docs = new Map<string, Y.Doc>()
   wss.on('connection', (socket: WebSocket, request) => {
     const url = request.url ?? '/'
@@ -40,6 +43,7 @@ export const startClosingServer = async (closeWith: (path: string, connection: n
     const urls = seen.get(path) ?? []
     urls.push(url)
     seen.set(path, urls)
+    offered.set(path, [...(offered.get(path) ?? []), request.headers['sec-websocket-protocol'] ?? ''])
     const scripted = closeWith(path, urls.length)
     let doc = docs.get(path)
     if (!doc) docs.set(path, (doc = new Y.Doc()))
@@ -60,6 +64,7 @@ export const startClosingServer = async (closeWith: (path: string, connection: n
   return {
     url: `ws://127.0.0.1:${port}`,
     connections: (path) => [...(seen.get(path) ?? [])],
+    subprotocols: (path) => [...(offered.get(path) ?? [])],
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate()

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { BEARER_SUBPROTOCOL_PREFIX, COLLAB_SUBPROTOCOL } from '../../shared/tokenTransport.ts'
 import { AuthError, AuthErrorCode } from './authError.ts'
 import type { Identity } from './identity.ts'
 import type { TokenVerifier } from './tokenVerifier.ts'
@@ -6,24 +7,18 @@ import type { TokenVerifier } from './tokenVerifier.ts'
 /**
  * Where a WebSocket client puts its token. Two ways, because clients differ:
  *
- * 1. Query parameter `token` — what y-websocket sends with `params: { token }`, and what
- *    `openDocument` does: `ws://host/proposal/p1?token=<jwt>`.
- * 2. `Sec-WebSocket-Protocol` — for clients that keep tokens out of URLs (URLs end up in proxy
- *    logs). The client offers two subprotocols:
- *
- *        new WebSocket(url, ['posalpro-collab', 'bearer.<jwt>'])
- *        → Sec-WebSocket-Protocol: posalpro-collab, bearer.<jwt>
- *
- *    `bearer.` followed by the compact JWT (base64url and dots are valid subprotocol characters).
- *    The server must answer with `Sec-WebSocket-Protocol: posalpro-collab` (see
- *    `selectSubprotocol`): browsers and `ws` fail a handshake whose answer names no offered
- *    protocol, and echoing the `bearer.` entry would copy the token into the response.
+ * 1. Query parameter `token` — what a stock y-websocket client sends with `params: { token }`:
+ *    `ws://host/proposal/p1?token=<jwt>`.
+ * 2. `Sec-WebSocket-Protocol: posalpro-collab, bearer.<jwt>` — what the project's client
+ *    (`openDocument`) sends, keeping the token out of URLs (shared/tokenTransport.ts). The server
+ *    must answer with `Sec-WebSocket-Protocol: posalpro-collab` (see `selectSubprotocol`):
+ *    browsers and `ws` fail a handshake whose answer names no offered protocol, and echoing the
+ *    `bearer.` entry would copy the token into the response.
  *
  * If both carry a token they must be the same token.
  */
 export const TOKEN_QUERY_PARAM = 'token'
-export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.'
-export const COLLAB_SUBPROTOCOL = 'posalpro-collab'
+export { BEARER_SUBPROTOCOL_PREFIX, COLLAB_SUBPROTOCOL }
 
 const headerValues = (value: string | string[] | undefined): string[] =>
   (Array.isArray(value) ? value : value === undefined ? [] : [value])
