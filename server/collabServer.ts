@@ -47,6 +47,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPendingWrites: config.maxPendingWrites,
     index,
     validationGate: config.validationGate,
+    maxRichTextDepth: config.maxRichTextDepth,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
   })
   const peers = new Set<Peer>()

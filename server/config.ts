@@ -121,6 +121,15 @@ export const DEFAULT_CONFIG = {
    */
   validationGate: true,
   /**
+   * Deepest nesting of shared types (rich-text elements in elements) an update may create; a
+   * root's children are at depth 1. Yjs's toJSON/toString/clone and editors' renderers recurse once
+   * per level, so a chain of a few thousand levels overflows a stack in the server or in every
+   * client that opens the document. 64 is far above real documents (lists in lists in quotes stay
+   * below ~20) and far below any stack limit; raising it toward the thousands brings the crash back
+   * for clients.
+   */
+  maxRichTextDepth: 64,
+  /**
    * Days of event-log history kept per document (audit trail and time travel). Older events are
    * folded into a base snapshot when a document loads and hourly while it stays loaded, so the log
    * still rebuilds the document. 0 keeps no history beyond the current state.
@@ -165,6 +174,7 @@ export type ServerConfig = {
   maxPendingUpgrades: number
   maxViewerAwarenessBytes: number
   validationGate: boolean
+  maxRichTextDepth: number
   eventRetentionDays: number
   metricsToken: string
   logLevel: string
@@ -201,6 +211,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   maxPendingUpgrades: { flag: 'max-pending-upgrades', env: ['COLLAB_MAX_PENDING_UPGRADES'], kind: 'integer' },
   maxViewerAwarenessBytes: { flag: 'max-viewer-awareness', env: ['COLLAB_MAX_VIEWER_AWARENESS_BYTES'], kind: 'integer' },
   validationGate: { flag: 'validation-gate', env: ['COLLAB_VALIDATION_GATE'], kind: 'boolean' },
+  maxRichTextDepth: { flag: 'max-rich-text-depth', env: ['COLLAB_MAX_RICH_TEXT_DEPTH'], kind: 'integer' },
   eventRetentionDays: { flag: 'event-retention-days', env: ['COLLAB_EVENT_RETENTION_DAYS'], kind: 'integer' },
   metricsToken: { flag: 'metrics-token', env: ['COLLAB_METRICS_TOKEN'], kind: 'string' },
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },

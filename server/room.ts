@@ -48,6 +48,8 @@ export interface RoomOptions {
   readonly compactAfterUpdates: number
   /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
   readonly validationGate: boolean
+  /** Deepest nesting of shared types an update may create (the write path refuses deeper). */
+  readonly maxRichTextDepth: number
   readonly metrics: CollabMetrics
   /** Event-log history kept, in ms (retention). */
   readonly eventRetentionMs: number
@@ -333,6 +335,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   get validationGate(): boolean {
     return this.options.validationGate
+  }
+
+  get maxRichTextDepth(): number {
+    return this.options.maxRichTextDepth
   }
 
   /** Which user wrote each Yjs client id seen since this room loaded (to name both sides of a conflict). */

@@ -53,6 +53,7 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.UpdateCountsOutOfRange:
     case ErrorCode.UpdateApplyFailed:
     case ErrorCode.UnknownRoot:
+    case ErrorCode.NestingTooDeep:
       return CloseCode.InvalidUpdate
     case ErrorCode.ResyncRequired:
       return CloseCode.ResyncRequired

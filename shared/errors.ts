@@ -25,6 +25,11 @@ export const ErrorCode = {
   ResyncRequired: 'ERR_RESYNC_REQUIRED',
   /** Y.applyUpdate threw: the room was reloaded from disk and the update dropped. */
   UpdateApplyFailed: 'ERR_UPDATE_APPLY_FAILED',
+  /**
+   * The update would nest shared types (rich-text elements) deeper than maxRichTextDepth. Refused
+   * whole, before it is applied: deep trees overflow the stack of whatever walks them.
+   */
+  NestingTooDeep: 'ERR_NESTING_TOO_DEEP',
   /** A frame exceeded maxPayload. */
   MessageTooBig: 'ERR_MESSAGE_TOO_BIG',
   /** A write to LevelDB failed: nothing was acknowledged, the room is reloaded from disk. */
