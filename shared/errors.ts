@@ -30,6 +30,11 @@ export const ErrorCode = {
    * whole, before it is applied: deep trees overflow the stack of whatever walks them.
    */
   NestingTooDeep: 'ERR_NESTING_TOO_DEEP',
+  /**
+   * Handling a frame threw unexpectedly (a bug, not the peer's fault): the room's peers are closed,
+   * the room reloads from disk, and they reconnect and resync. Other rooms are not affected.
+   */
+  RoomFailed: 'ERR_ROOM_FAILED',
   /** A frame exceeded maxPayload. */
   MessageTooBig: 'ERR_MESSAGE_TOO_BIG',
   /** A write to LevelDB failed: nothing was acknowledged, the room is reloaded from disk. */
