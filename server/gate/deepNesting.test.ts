@@ -4,6 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import type * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { CloseCode, parseCloseReason } from '../../shared/closeCodes.ts'
 import { MESSAGE_EXTENSION, readExtensionMessage, type Notice } from '../../shared/extensionProtocol.ts'
@@ -15,6 +16,8 @@ import { tempDir } from '../../shared/testing/tempDir.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import { appendElementChain, elementDepth } from '../testing/deepContent.ts'
+import { syncUpdateFrame } from '../testing/attackFrames.ts'
+import { connectRawPeer } from '../../shared/testing/rawPeer.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -150,6 +153,8 @@ describe('deeply nested rich text', () => {
   describe('stored before the limit existed', () => {
     const dir = { path: '' }
     const NAME = 'content/c-stored'
+    /** The id of the stored chain's outermost element. */
+    let chainId: Y.ID
 
     before(async () => {
       const made = await tempDir()
@@ -164,6 +169,7 @@ describe('deeply nested rich text', () => {
         author.getXmlFragment('body').insert(0, [new Y.XmlText('Approved clause.')])
       })
       appendElementChain(author, 'body', STORED_DEPTH)
+      chainId = (author.getXmlFragment('body').get(1) as Y.XmlElement)._item!.id
       const store = await DocumentStore.open(dir.path)
       const event = (seq: number, update: Uint8Array): EventRecord => ({
         seq,
@@ -220,6 +226,21 @@ describe('deeply nested rich text', () => {
       insertBelowInnermost(editor.doc.getXmlFragment('body').get(1) as Y.XmlElement)
       await eventually(() => assert.deepEqual(editor.closes[0], { code: CloseCode.InvalidUpdate, errorCode: 'ERR_NESTING_TOO_DEEP' }))
       assert.equal(server.child.exitCode, null)
+
+      // Deleting the whole deep chain: Yjs's deletion (and garbage collection) recurses once per level, so
+      // applying it fails; the update is refused and the room reloaded, the process goes on.
+      // (Built byte by byte: Yjs would recurse making the deletion too.) No structs; one deletion.
+      const deletion = encoding.encode((encoder) => {
+        encoding.writeVarUint(encoder, 0)
+        for (const value of [1, chainId.client, 1, chainId.clock, 1]) encoding.writeVarUint(encoder, value)
+      })
+      const raw = await connectRawPeer(`${server.url}/${NAME}?token=${await server.token({ user: 'lea', legal: true })}`)
+      raw.send(syncUpdateFrame(deletion))
+      assert.deepEqual(await raw.closed.then(({ code, errorCode }) => ({ code, errorCode })), { code: CloseCode.InvalidUpdate, errorCode: 'ERR_UPDATE_APPLY_FAILED' })
+      assert.equal(server.child.exitCode, null)
+      const reader = await openClient(server, NAME, { user: 'rita', role: 'viewer' })
+      cleanups.push(() => reader.destroy())
+      assert.equal(elementDepth(reader.doc.getXmlFragment('body')), STORED_DEPTH)
       await expectOtherTenantWorks(server, 'Unaffected')
     })
   })
