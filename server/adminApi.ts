@@ -3,6 +3,7 @@ import { parseDocumentName, type DocumentName } from '../shared/documentName.ts'
 import { documentAsOf } from './persistence/eventLog.ts'
 import { revertTo } from './documentRevert.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
+import { checkNestingDepth } from './gate/nestingDepth.ts'
 import * as Y from 'yjs'
 import { CollabError, ErrorCode, isCollabError } from '../shared/errors.ts'
 import { hasRole, verifyBearer, type Identity, type TokenVerifier } from './auth/index.ts'
@@ -192,6 +193,9 @@ const importDocument = async (context: AdminContext, admin: Identity, document: 
   if (!check.ok) throw new CollabError(check.code, check.message)
   const room = await context.rooms.open(admin.tenant, document)
   try {
+    // An export is nested no deeper than peers may nest (a tree too deep overflows every walker).
+    const tooDeep = checkNestingDepth(room.doc, update, room.maxRichTextDepth)
+    if (tooDeep) throw tooDeep
     await room.applyServerChange(
       (doc) => Y.applyUpdate(doc, update),
       (merged) => ({

@@ -148,6 +148,20 @@ describe('deeply nested rich text', () => {
       await eventually(() => assert.deepEqual(editor.closes[0], { code: CloseCode.InvalidUpdate, errorCode: 'ERR_NESTING_TOO_DEEP' }))
       assert.equal(server.child.exitCode, null)
     })
+    test('an admin import of too-deep rich text is refused (400 ERR_NESTING_TOO_DEEP) before it is applied', async () => {
+      const exported = new Y.Doc()
+      appendElementChain(exported, 'body', 1_000)
+      const response = await fetch(`${server.httpUrl}/admin/docs/content/c-imported/import`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await server.token({ user: 'ada', role: 'admin' })}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ update: Buffer.from(Y.encodeStateAsUpdate(exported)).toString('base64') }),
+      })
+      assert.equal(response.status, 400)
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'ERR_NESTING_TOO_DEEP')
+      const reader = await openClient(server, 'content/c-imported', { user: 'rita', role: 'viewer' })
+      cleanups.push(() => reader.destroy())
+      assert.equal(reader.doc.getXmlFragment('body').length, 0)
+    })
   })
 
   describe('stored before the limit existed', () => {
