@@ -9,11 +9,14 @@ type Piece = string | Y.AbstractType<any>
  * nested a few thousand levels deep (stored before the nesting limit, or by another server)
  * overflows the stack of whoever prints it; this does not, whatever the depth.
  */
-export const richTextToString = (fragment: Y.XmlFragment): string => {
+export const richTextToString = (fragment: Y.XmlFragment): string => xmlToString(fragment)
+
+/** One rich-text node (fragment, element or text) as Yjs's `toString` prints it, with the same loop. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Yjs type: only its class is read
+export const xmlToString = (node: Y.AbstractType<any>): string => {
   const out: string[] = []
   // What is still to be written, last first: literal strings, or shared types to expand.
-  const work: Piece[] = []
-  pushReversed(work, fragment.toArray())
+  const work: Piece[] = [node]
   while (work.length > 0) {
     const next = work.pop()!
     if (typeof next === 'string') out.push(next)

@@ -167,6 +167,7 @@ describe('deeply nested rich text', () => {
   describe('stored before the limit existed', () => {
     const dir = { path: '' }
     const NAME = 'content/c-stored'
+    const MAP_NAME = 'content/c-deep-map'
     /** The id of the stored chain's outermost element. */
     let chainId: Y.ID
 
@@ -184,7 +185,18 @@ describe('deeply nested rich text', () => {
       })
       appendElementChain(author, 'body', STORED_DEPTH)
       chainId = (author.getXmlFragment('body').get(1) as Y.XmlElement)._item!.id
+      // And a document whose map field holds maps nested as deep (written with the gate off, say).
+      const mapAuthor = new Y.Doc()
+      mapAuthor.transact(() => {
+        let map = mapAuthor.getMap<unknown>('meta')
+        for (let level = 0; level < STORED_DEPTH; level++) {
+          const inner = new Y.Map<unknown>()
+          map.set(level === 0 ? 'title' : 'inner', inner)
+          map = inner
+        }
+      })
       const store = await DocumentStore.open(dir.path)
+      await store.appendBatch(`acme/${MAP_NAME}`, { update: Y.encodeStateAsUpdate(mapAuthor), stateVector: Y.encodeStateVector(mapAuthor) })
       const event = (seq: number, update: Uint8Array): EventRecord => ({
         seq,
         at: Date.now(),
@@ -219,6 +231,18 @@ describe('deeply nested rich text', () => {
       const verified = await cli([...offline, '--json', 'docs', 'verify', NAME])
       assert.equal(verified.code, 0, verified.stdout + verified.stderr)
       assert.equal((JSON.parse(verified.stdout) as Array<{ ok: boolean }>)[0]!.ok, true)
+    })
+
+    test('the CLI shows and verifies a document with maps nested as deep (a marker below 256 levels; verify names the field)', async () => {
+      const offline = ['--data-dir', dir.path, '--tenant', 'acme']
+      const shown = await cli([...offline, 'docs', 'show', MAP_NAME])
+      assert.equal(shown.code, 0, shown.stderr)
+      assert.match(shown.stdout, /"inner": "\[nested deeper than 256 levels\]"/)
+      const verified = await cli([...offline, '--json', 'docs', 'verify', MAP_NAME])
+      assert.equal(verified.code, 1, verified.stderr)
+      const [report] = JSON.parse(verified.stdout) as Array<{ ok: boolean; problems: string[] }>
+      assert.equal(report!.ok, false)
+      assert.match(report!.problems.join('; '), /meta\.title = .* breaks its schema/)
     })
 
     test('the server loads it; a non-legal edit is compensated over it; going deeper is refused; the process survives', async () => {
