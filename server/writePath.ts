@@ -22,7 +22,7 @@ import { checkUpdateStructure } from './updateGuard.ts'
 /**
  * The write path (design §5), top to bottom, for one update from one peer:
  *
- *   decode-check → authorize → apply, capturing the change set → rules → compensate
+ *   decode-check → authorize → nesting depth → apply, capturing the change set → rules → compensate
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
