@@ -48,11 +48,12 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPendingWrites: config.maxPendingWrites,
     index,
     validationGate: config.validationGate,
+    maxRichTextDepth: config.maxRichTextDepth,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
   })
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
-  const operations = new AdminOperations(liveDocuments(store, rooms))
+  const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   let accepting = true
 
   const httpServer = http.createServer((request, response) =>

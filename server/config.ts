@@ -169,6 +169,15 @@ export const OPTIONS = {
    */
   maxAwarenessStateBytes: option('max-awareness-state', ['COLLAB_MAX_AWARENESS_STATE_BYTES'], integer(64), 8192),
   /**
+   * Deepest nesting of shared types (rich-text elements in elements) an update may create; a
+   * root's children are at depth 1. Yjs's toJSON/toString/clone and editors' renderers recurse once
+   * per level, so a chain of a few thousand levels overflows a stack in the server or in every
+   * client that opens the document. 64 is far above real documents (lists in lists in quotes stay
+   * below ~20) and far below any stack limit; raising it toward the thousands brings the crash back
+   * for clients.
+   */
+  maxRichTextDepth: option('max-rich-text-depth', ['COLLAB_MAX_RICH_TEXT_DEPTH'], integer(1, 1000), 64),
+  /**
    * The semantic validation gate (rules + compensation). Only ever turned off to measure what it
    * costs (bench/); with it off, any editor can write anything the schema of Yjs allows.
    */

@@ -2,11 +2,12 @@ import { isDeepStrictEqual } from 'node:util'
 import * as Y from 'yjs'
 import { rootNames } from '../shared/documentModel.ts'
 import type { DocumentType } from '../shared/documentName.ts'
+import { restoreRichText, richTextContent, snapshotRichText } from './gate/richTextRestore.ts'
 
 /**
  * Makes `doc` equal to `target` (the document as of an earlier event), as one set of ordinary
  * changes — so it reaches every replica like any edit: map fields set back or deleted, a rich-text
- * root whose content differs replaced by a copy of the target's. Returns the paths it changed.
+ * root whose content differs brought back to the target's tree. Returns the paths it changed.
  */
 export const revertTo = (doc: Y.Doc, target: Y.Doc, type: DocumentType): string[] => {
   const { maps, richText } = rootNames(type)
@@ -30,9 +31,10 @@ export const revertTo = (doc: Y.Doc, target: Y.Doc, type: DocumentType): string[
   for (const root of richText) {
     const current = doc.getXmlFragment(root)
     const wanted = target.getXmlFragment(root)
-    if (current.toString() === wanted.toString()) continue
-    current.delete(0, current.length)
-    current.insert(0, wanted.toArray().map((node) => node.clone() as Y.XmlElement | Y.XmlText))
+    if (richTextContent(current) === richTextContent(wanted)) continue
+    // Brought to the target's tree by identity, with loops (Yjs's clone and toString recurse once
+    // per level): what both share is kept, the rest deleted or inserted as copies.
+    restoreRichText({ fragment: current, children: snapshotRichText(wanted).children })
     changed.push(root)
   }
   return changed

@@ -1,5 +1,6 @@
 import * as Y from 'yjs'
 import { MAP_SCHEMAS } from '../shared/schemas.ts'
+import { sharedToJSON } from '../shared/sharedTypeJson.ts'
 import type { DocumentType } from '../shared/documentName.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
 import { documentAsOf } from './persistence/eventLog.ts'
@@ -45,7 +46,7 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
     if (!sameState(rebuilt, stored)) problems.push('the event log does not rebuild the stored document')
   }
   for (const [root, { kind, schema }] of Object.entries(MAP_SCHEMAS[type]) as Array<[string, { kind: string; schema: unknown }]>) {
-    for (const [key, value] of Object.entries(stored.getMap(root).toJSON())) {
+    for (const [key, value] of Object.entries(sharedToJSON(stored.getMap(root)) as Record<string, unknown>)) {
       const fieldSchema =
         kind === 'fields' ? (schema as { shape: Record<string, { safeParse(v: unknown): { success: boolean } }> }).shape[key] : (schema as { safeParse(v: unknown): { success: boolean } })
       if (!fieldSchema) problems.push(`${root}.${key} is not a field of a ${type}`)

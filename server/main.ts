@@ -39,6 +39,10 @@ const main = async (): Promise<void> => {
       },
     )
   }
+  // A rejected promise nobody handled is a bug in one operation (one room's load, one request): it
+  // is logged, not a reason to drop every connection of every tenant (Node's default exits). A
+  // thrown exception still ends the process; frame handling has its own boundary per room.
+  process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 }

@@ -48,6 +48,8 @@ export interface RoomOptions {
   readonly compactAfterUpdates: number
   /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
   readonly validationGate: boolean
+  /** Deepest nesting of shared types an update may create (the write path refuses deeper). */
+  readonly maxRichTextDepth: number
   readonly metrics: CollabMetrics
   /** Event-log history kept, in ms (retention). */
   readonly eventRetentionMs: number
@@ -231,7 +233,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   receive(peer: Peer, frame: Uint8Array): void {
-    if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
+    if (this.state === 'ready') this.handle(peer, frame)
     else if (this.state === 'loading' || this.state === 'reloading') (this.waiting ??= []).push({ peer, frame })
   }
 
@@ -261,6 +263,29 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.becomeReady()
     } catch (error) {
       this.batchFailed(error, [])
+    }
+  }
+
+  /**
+   * The room's exception boundary. Every refusal the frame handler knows of comes back as a coded
+   * error that closes one peer; a throw is a bug, and it must not take the process (every other
+   * room, every tenant) with it. What this doc holds after a throw is unknown — part of a change
+   * may be in it — so it is read back from disk (after every write queued before the failure is
+   * durable), and every peer is closed with a code stock clients retry: their reconnect handshake
+   * resyncs them with the reloaded doc and resends what the server lacks.
+   */
+  private handle(peer: Peer, frame: Uint8Array): void {
+    try {
+      this.options.handleFrame(this, peer, frame)
+    } catch (error) {
+      this.logger.error({ err: error, peer: peer.id }, 'handling a frame failed; reloading the room, its peers resync')
+      // A room nobody came back to is let go as usual.
+      void this.reloadFromDisk('handling a frame failed').then(() => this.peers.size === 0 && this.state === 'ready' && this.becameIdle())
+      const reason = formatCloseReason(ErrorCode.RoomFailed, 'the server failed handling a change; reconnect to resync')
+      for (const each of [...this.peers]) {
+        each.close(CloseCode.InternalError, reason)
+        this.leave(each)
+      }
     }
   }
 
@@ -335,6 +360,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     return this.options.validationGate
   }
 
+  get maxRichTextDepth(): number {
+    return this.options.maxRichTextDepth
+  }
+
   /** Which user wrote each Yjs client id seen since this room loaded (to name both sides of a conflict). */
   readonly authors = new Map<number, string>()
   /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
@@ -397,7 +426,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     for (const { peer, frame } of waiting) {
       if (!this.peers.has(peer)) continue
       if (frame === null) this.greet(peer)
-      else if (this.state === 'ready') this.options.handleFrame(this, peer, frame)
+      else if (this.state === 'ready') this.handle(peer, frame)
       else (this.waiting ??= []).push({ peer, frame }) // a frame above started another reload: keep order
     }
   }

@@ -17,6 +17,7 @@ export interface RoomRegistryOptions {
   readonly maxPendingWrites: number
   readonly index: DocumentIndex
   readonly validationGate: boolean
+  readonly maxRichTextDepth: number
   readonly eventRetentionMs: number
   readonly metrics: CollabMetrics
 }
@@ -39,6 +40,7 @@ export class RoomRegistry {
       maxPendingWrites: options.maxPendingWrites,
       index: options.index,
       validationGate: options.validationGate,
+      maxRichTextDepth: options.maxRichTextDepth,
       eventRetentionMs: options.eventRetentionMs,
       metrics: options.metrics,
       handleFrame,

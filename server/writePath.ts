@@ -11,6 +11,7 @@ import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
+import { checkNestingDepth } from './gate/nestingDepth.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
 import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './gate/conflicts.ts'
 import type { Peer } from './peer.ts'
@@ -21,7 +22,7 @@ import { checkUpdateStructure } from './updateGuard.ts'
 /**
  * The write path (design §5), top to bottom, for one update from one peer:
  *
- *   decode-check → authorize → apply, capturing the change set → rules → compensate
+ *   decode-check → authorize → nesting depth → apply, capturing the change set → rules → compensate
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -77,6 +78,10 @@ export const acceptUpdate = (
   // rest later, inside someone else's transaction): refused whole, before it touches the doc.
   const missing = missingDependencies(room.doc, check.dependencies)
   if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
+
+  // Nesting: a tree too deep for the stack of whatever walks it (server, CLI, every client) is refused whole.
+  const tooDeep = checkNestingDepth(room.doc, update, room.maxRichTextDepth)
+  if (tooDeep) return tooDeep
 
   if (!room.validationGate) return applyUnvalidated(room, peer, update)
 
@@ -230,7 +235,7 @@ const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(c
 const heldTextProposals = (room: Room, violations: readonly Violation[]): ReadonlyMap<string, NodeSnapshot[] | null> => {
   const { richText } = rootNames(room.document.type)
   const held = violations.filter((violation) => violation.outcome === 'review' && richText.includes(violation.path))
-  return new Map(held.map((violation) => [violation.path, storableRichText(snapshotRichText(room.doc.getXmlFragment(violation.path)))]))
+  return new Map(held.map((violation) => [violation.path, storableRichText(snapshotRichText(room.doc.getXmlFragment(violation.path)), room.maxRichTextDepth)]))
 }
 
 /** The changes held for review in this update, as one review item, or null when none was. */

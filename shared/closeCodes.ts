@@ -10,6 +10,11 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A frame above maxPayload; `ws` closes with this itself. */
   MessageTooBig: 1009,
+  /**
+   * Handling a frame failed unexpectedly (RFC 6455 "internal error"): the room reloads from disk.
+   * Stock clients reconnect and resync (it is outside 4400–4499, which they treat as permanent).
+   */
+  InternalError: 1011,
   /** A frame that is not a y-protocols message, or an unknown message type. */
   MalformedMessage: 4400,
   /** The token expired during the connection; reconnect with a fresh one (getToken). */
@@ -53,9 +58,12 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.UpdateCountsOutOfRange:
     case ErrorCode.UpdateApplyFailed:
     case ErrorCode.UnknownRoot:
+    case ErrorCode.NestingTooDeep:
       return CloseCode.InvalidUpdate
     case ErrorCode.ResyncRequired:
       return CloseCode.ResyncRequired
+    case ErrorCode.RoomFailed:
+      return CloseCode.InternalError
     case ErrorCode.MessageTooBig:
       return CloseCode.MessageTooBig
     case ErrorCode.PersistenceFailed:

@@ -1,5 +1,7 @@
 import * as Y from 'yjs'
 import type { DocumentType } from './documentName.ts'
+import { richTextToString } from './richTextString.ts'
+import { sharedToJSON } from './sharedTypeJson.ts'
 import {
   MAP_SCHEMAS,
   RICH_TEXT_ROOTS,
@@ -98,11 +100,15 @@ export const rootNames = (type: DocumentType): { maps: string[]; richText: strin
   richText: [...RICH_TEXT_ROOTS[type]],
 })
 
-/** The document as plain JSON: every map as an object, every rich-text root as its XML string. */
+/**
+ * The document as plain JSON: every map as an object, every rich-text root as its XML string
+ * (written with loops, not Yjs's recursive toString/toJSON: a stored tree may be nested thousands
+ * deep; nested maps deeper than MAX_JSON_NESTING read as a marker).
+ */
 export const documentToJSON = (type: DocumentType, doc: Y.Doc): Record<string, unknown> => {
   const { maps, richText } = rootNames(type)
   const json: Record<string, unknown> = {}
-  for (const name of maps) json[name] = doc.getMap(name).toJSON()
-  for (const name of richText) json[name] = doc.getXmlFragment(name).toString()
+  for (const name of maps) json[name] = sharedToJSON(doc.getMap(name))
+  for (const name of richText) json[name] = richTextToString(doc.getXmlFragment(name))
   return json
 }

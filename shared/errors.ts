@@ -25,6 +25,16 @@ export const ErrorCode = {
   ResyncRequired: 'ERR_RESYNC_REQUIRED',
   /** Y.applyUpdate threw: the room was reloaded from disk and the update dropped. */
   UpdateApplyFailed: 'ERR_UPDATE_APPLY_FAILED',
+  /**
+   * The update would nest shared types (rich-text elements) deeper than maxRichTextDepth. Refused
+   * whole, before it is applied: deep trees overflow the stack of whatever walks them.
+   */
+  NestingTooDeep: 'ERR_NESTING_TOO_DEEP',
+  /**
+   * Handling a frame threw unexpectedly (a bug, not the peer's fault): the room's peers are closed,
+   * the room reloads from disk, and they reconnect and resync. Other rooms are not affected.
+   */
+  RoomFailed: 'ERR_ROOM_FAILED',
   /** A frame exceeded maxPayload. */
   MessageTooBig: 'ERR_MESSAGE_TOO_BIG',
   /** A write to LevelDB failed: nothing was acknowledged, the room is reloaded from disk. */

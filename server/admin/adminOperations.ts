@@ -11,6 +11,8 @@ import { documentAsOf, type EventBase, type EventRecord } from '../persistence/e
 import { ReviewDecisions, type Decision } from '../reviews/reviewDecisions.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { checkUpdateStructure } from '../updateGuard.ts'
+import { checkNestingDepth } from '../gate/nestingDepth.ts'
+import { DEFAULT_CONFIG } from '../config.ts'
 import type { AdminActor, DocumentSource, LiveClient } from './documentSource.ts'
 
 /**
@@ -21,7 +23,11 @@ import type { AdminActor, DocumentSource, LiveClient } from './documentSource.ts
 export class AdminOperations {
   private readonly reviews: ReviewDecisions
 
-  constructor(private readonly source: DocumentSource) {
+  constructor(
+    private readonly source: DocumentSource,
+    /** Imports nest no deeper than peers may (a tree too deep overflows every walker). */
+    private readonly maxRichTextDepth: number = DEFAULT_CONFIG.maxRichTextDepth,
+  ) {
     this.reviews = new ReviewDecisions(source)
   }
 
@@ -114,6 +120,8 @@ export class AdminOperations {
       (doc) => {
         const missing = missingDependencies(doc, check.dependencies)
         if (missing !== null) throw new CollabError(ErrorCode.ImportIncomplete, `the import depends on changes ${document.name} does not have (${missing})`)
+        const tooDeep = checkNestingDepth(doc, update, this.maxRichTextDepth)
+        if (tooDeep) throw tooDeep
         Y.applyUpdate(doc, update)
         return documentToJSON(document.type, doc)
       },

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { seededRandom, type SeededRandom } from '../testing/seededRandom.ts'
-import { restoreRichText, snapshotRichText } from './richTextRestore.ts'
+import { restoreRichText, richTextContent, snapshotRichText, storableRichText } from './richTextRestore.ts'
+import { appendElementChain, elementDepth } from '../testing/deepContent.ts'
 
 /**
  * A text's delta with adjacent runs of equal format merged: Yjs splits a run at a format item even
@@ -40,6 +41,16 @@ const applyHeld = (server: Y.Doc, update: Uint8Array): void => {
   const snapshot = snapshotRichText(body(server))
   Y.applyUpdate(server, update, 'editor')
   server.transact(() => restoreRichText(snapshot), 'gate')
+}
+
+/** The update a change makes. */
+const captureUpdate = (doc: Y.Doc, change: () => void): Uint8Array => {
+  let captured: Uint8Array | null = null
+  const capture = (update: Uint8Array) => (captured = update)
+  doc.on('update', capture)
+  doc.transact(change)
+  doc.off('update', capture)
+  return captured!
 }
 
 const paragraph = (text: string, attributes?: Record<string, unknown>): Y.XmlElement => {
@@ -175,4 +186,26 @@ describe('rich-text restore (exact compensation)', () => {
       assert.deepEqual(contentOf(body(lawyer)), final, `seed ${seed}: lawyer converged`)
     }
   })
+  test('a tree 5,000 levels deep is snapshotted, restored (deleted subtree re-inserted, inserts removed) and printed without recursion', () => {
+    // gc off on both sides: Yjs's own garbage collection of a deleted subtree recurses per level.
+    const server = new Y.Doc({ gc: false })
+    const editor = new Y.Doc({ gc: false })
+    server.transact(() => body(server).insert(0, [new Y.XmlText('Approved clause.')]))
+    appendElementChain(server, 'body', 5_000)
+    exchange(server, editor)
+    const before = richTextContent(body(server))
+    const edit = captureUpdate(editor, () => {
+      body(editor).delete(1, 1)
+      body(editor).insert(0, [paragraph('inserted')])
+    })
+    applyHeld(server, edit)
+    assert.equal(richTextContent(body(server)), before)
+    assert.equal(elementDepth(body(server)), 5_000)
+    // A review item keeps the proposed tree only when it is no deeper than a document may be made.
+    assert.equal(storableRichText(snapshotRichText(body(server)), 64), null)
+    const shallow = new Y.Doc()
+    body(shallow).insert(0, [paragraph('bold', { bold: true })])
+    assert.deepEqual(storableRichText(snapshotRichText(body(shallow)), 64), JSON.parse(JSON.stringify(snapshotRichText(body(shallow)).children)))
+  })
 })
+

@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import { richTextToString } from '../../shared/richTextString.ts'
 
 /**
  * Exact compensation for rich text: restores an XmlFragment to what it was before an update, by
@@ -63,17 +64,28 @@ const itemId = (item: Y.Item, offset = 0): string => `${item.id.client}:${item.i
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Yjs type: only its item is read
 const typeId = (type: Y.AbstractType<any>): string => (type._item ? itemId(type._item) : 'root')
 
-export const snapshotRichText = (fragment: Y.XmlFragment): RichTextSnapshot => ({ fragment, children: snapshotChildren(fragment) })
-
-const snapshotChildren = (parent: Y.XmlFragment | Y.XmlElement): NodeSnapshot[] =>
-  parent.toArray().map((child): NodeSnapshot => {
-    if (child instanceof Y.XmlText) return { kind: 'text', id: typeId(child), units: textUnits(child), attributes: { ...child.getAttributes() } }
-    if (child instanceof Y.XmlElement) {
-      return { kind: 'element', id: typeId(child), nodeName: child.nodeName, attributes: { ...child.getAttributes() }, children: snapshotChildren(child) }
+export const snapshotRichText = (fragment: Y.XmlFragment): RichTextSnapshot => {
+  const children: NodeSnapshot[] = []
+  // Children to describe, each with the list its snapshot goes into: a loop, not a recursion.
+  const work: Array<{ parent: Y.XmlFragment | Y.XmlElement; into: NodeSnapshot[] }> = [{ parent: fragment, into: children }]
+  while (work.length > 0) {
+    const { parent, into } = work.pop()!
+    for (const child of parent.toArray()) {
+      if (child instanceof Y.XmlText) {
+        into.push({ kind: 'text', id: typeId(child), units: textUnits(child), attributes: { ...child.getAttributes() } })
+      } else if (child instanceof Y.XmlElement) {
+        const element: ElementSnapshot = { kind: 'element', id: typeId(child), nodeName: child.nodeName, attributes: { ...child.getAttributes() }, children: [] }
+        into.push(element)
+        work.push({ parent: child, into: element.children })
+      } else {
+        // An XmlHook: its clone copies its entries one level deep (no recursion).
+        const copy = child.clone()
+        into.push({ kind: 'opaque', id: typeId(child), copy: () => copy.clone() })
+      }
     }
-    const copy = child.clone()
-    return { kind: 'opaque', id: typeId(child), copy: () => copy.clone() }
-  })
+  }
+  return { fragment, children }
+}
 
 /** Each visible unit of a text with its item id (from the item list) and its format (from the delta, in the same order). */
 const textUnits = (text: Y.XmlText): TextUnit[] => {
@@ -100,9 +112,28 @@ const splitUnits = (text: string): string[] => Array.from({ length: text.length 
  * Brings the fragment back to the snapshot (call it inside the compensating transaction). Returns
  * whether anything had to change.
  */
-export const restoreRichText = (snapshot: RichTextSnapshot): boolean => restoreChildren(snapshot.fragment, snapshot.children)
+export const restoreRichText = (snapshot: RichTextSnapshot): boolean => {
+  let changed = false
+  // Parents whose children to bring back, with what they should be: a loop, not a recursion (the
+  // tree is user content, as deep as a stored document may be). Siblings are independent subtrees,
+  // so the order in which they are visited does not change the result.
+  const work: Array<{ parent: Y.XmlFragment | Y.XmlElement; wanted: readonly NodeSnapshot[] }> = [{ parent: snapshot.fragment, wanted: snapshot.children }]
+  while (work.length > 0) {
+    const { parent, wanted } = work.pop()!
+    changed = restoreChildren(parent, wanted, (element, node) => {
+      changed = restoreAttributes(element, node.attributes) || changed
+      work.push({ parent: element, wanted: node.children })
+    }) || changed
+  }
+  return changed
+}
 
-const restoreChildren = (parent: Y.XmlFragment | Y.XmlElement, wanted: readonly NodeSnapshot[]): boolean => {
+/** Brings one parent's child list back; surviving elements are handed to `descend` (their attributes and children). */
+const restoreChildren = (
+  parent: Y.XmlFragment | Y.XmlElement,
+  wanted: readonly NodeSnapshot[],
+  descend: (element: Y.XmlElement, node: ElementSnapshot) => void,
+): boolean => {
   let changed = false
   const wantedIds = new Set(wanted.map((node) => node.id))
   // Children the update inserted.
@@ -119,19 +150,13 @@ const restoreChildren = (parent: Y.XmlFragment | Y.XmlElement, wanted: readonly 
     const live = alive.get(node.id)
     if (live) {
       if (node.kind === 'text') changed = restoreText(live as Y.XmlText, node) || changed
-      else if (node.kind === 'element') changed = restoreElement(live as Y.XmlElement, node) || changed
+      else if (node.kind === 'element') descend(live as Y.XmlElement, node)
       return
     }
     insertCopy(parent, index, node)
     changed = true
   })
   return changed
-}
-
-const restoreElement = (element: Y.XmlElement, wanted: ElementSnapshot): boolean => {
-  const attributes = restoreAttributes(element, wanted.attributes)
-  const children = restoreChildren(element, wanted.children)
-  return attributes || children
 }
 
 const restoreAttributes = (node: Y.XmlElement | Y.XmlText, wanted: Attributes): boolean => {
@@ -232,26 +257,34 @@ const formatPatch = (current: Attributes | undefined, wanted: Attributes | undef
 const samePatch = (a: Attributes | null, b: Attributes): boolean => a !== null && sameValue(a, b)
 
 const insertCopy = (parent: Y.XmlFragment | Y.XmlElement, index: number, node: NodeSnapshot): void => {
-  if (node.kind === 'opaque') {
-    parent.insert(index, [node.copy() as Y.XmlElement])
-    return
-  }
-  if (node.kind === 'text') {
-    const text = new Y.XmlText()
-    parent.insert(index, [text])
-    for (const [key, value] of Object.entries(node.attributes)) text.setAttribute(key, value as string)
-    for (let start = 0; start < node.units.length; ) {
-      let end = start
-      while (end + 1 < node.units.length && sameRun(node.units[start]!, node.units[end + 1]!)) end++
-      insertUnits(text, start, node.units.slice(start, end + 1))
-      start = end + 1
+  // Each copied element's children are inserted after it is: a loop over the subtree, not a recursion.
+  const work: Array<{ parent: Y.XmlFragment | Y.XmlElement; index: number; node: NodeSnapshot }> = [{ parent, index, node }]
+  while (work.length > 0) {
+    const { parent: into, index: at, node: copied } = work.pop()!
+    if (copied.kind === 'opaque') {
+      into.insert(at, [copied.copy() as Y.XmlElement])
+    } else if (copied.kind === 'text') {
+      insertTextCopy(into, at, copied)
+    } else {
+      const element = new Y.XmlElement(copied.nodeName)
+      into.insert(at, [element])
+      for (const [key, value] of Object.entries(copied.attributes)) element.setAttribute(key, value as string)
+      // Pushed last first, so they are inserted first to last (each at its final index).
+      for (let child = copied.children.length - 1; child >= 0; child--) work.push({ parent: element, index: child, node: copied.children[child]! })
     }
-    return
   }
-  const element = new Y.XmlElement(node.nodeName)
-  parent.insert(index, [element])
-  for (const [key, value] of Object.entries(node.attributes)) element.setAttribute(key, value as string)
-  node.children.forEach((child, childIndex) => insertCopy(element, childIndex, child))
+}
+
+const insertTextCopy = (parent: Y.XmlFragment | Y.XmlElement, index: number, node: TextSnapshot): void => {
+  const text = new Y.XmlText()
+  parent.insert(index, [text])
+  for (const [key, value] of Object.entries(node.attributes)) text.setAttribute(key, value as string)
+  for (let start = 0; start < node.units.length; ) {
+    let end = start
+    while (end + 1 < node.units.length && sameRun(node.units[start]!, node.units[end + 1]!)) end++
+    insertUnits(text, start, node.units.slice(start, end + 1))
+    start = end + 1
+  }
 }
 
 /** Structural equality of format values (plain JSON: strings, numbers, booleans, objects). */
@@ -265,13 +298,38 @@ const sameValue = (a: unknown, b: unknown): boolean => {
 
 /**
  * A snapshot's tree as plain JSON (to store it, e.g. in a review item), or null when it holds a
- * node this module cannot describe (an XmlHook).
+ * node this module cannot describe (an XmlHook) or nests deeper than `maxDepth` (its JSON would be
+ * as deep, and JSON.stringify recurses once per level: a stored document from before the nesting
+ * limit must not make its review item unstorable). Copied with a loop, not JSON round trips.
  */
-export const storableRichText = (snapshot: RichTextSnapshot): NodeSnapshot[] | null =>
-  describable(snapshot.children) ? (JSON.parse(JSON.stringify(snapshot.children)) as NodeSnapshot[]) : null
+export const storableRichText = (snapshot: RichTextSnapshot, maxDepth: number): NodeSnapshot[] | null => {
+  const children: NodeSnapshot[] = []
+  const work: Array<{ from: readonly NodeSnapshot[]; into: NodeSnapshot[]; depth: number }> = [{ from: snapshot.children, into: children, depth: 1 }]
+  while (work.length > 0) {
+    const { from, into, depth } = work.pop()!
+    for (const node of from) {
+      if (node.kind === 'opaque' || depth > maxDepth) return null
+      if (node.kind === 'text') {
+        into.push({ ...node, units: node.units.map((unit) => plainUnit(unit)), attributes: plainValue(node.attributes) as Attributes })
+        continue
+      }
+      const element: ElementSnapshot = { kind: 'element', id: node.id, nodeName: node.nodeName, attributes: plainValue(node.attributes) as Attributes, children: [] }
+      into.push(element)
+      work.push({ from: node.children, into: element.children, depth: depth + 1 })
+    }
+  }
+  return children
+}
 
-const describable = (nodes: readonly NodeSnapshot[]): boolean =>
-  nodes.every((node) => node.kind === 'text' || (node.kind === 'element' && describable(node.children)))
+/** A unit as JSON stores it (an absent format is left out, as JSON.stringify leaves out undefined). */
+const plainUnit = (unit: TextUnit): TextUnit =>
+  unit.attributes === undefined ? { id: unit.id, insert: plainValue(unit.insert) as TextUnit['insert'] } as TextUnit : { id: unit.id, insert: plainValue(unit.insert) as TextUnit['insert'], attributes: plainValue(unit.attributes) as Attributes }
+
+/**
+ * A JSON copy of a format or embed value. These are Yjs "Any" values, whose depth the update check
+ * bounds (MAX_VALUE_DEPTH), so JSON's own recursion is bounded here.
+ */
+const plainValue = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown
 
 /**
  * Brings `fragment` to a stored tree (from `storableRichText`): what the tree's ids still name is
@@ -281,4 +339,4 @@ export const restoreRichTextTo = (fragment: Y.XmlFragment, children: readonly No
   restoreRichText({ fragment, children: [...children] })
 
 /** What a rich-text root reads as (elements, attributes, text and its formats): for "did it change?". */
-export const richTextContent = (fragment: Y.XmlFragment): string => fragment.toString()
+export const richTextContent = (fragment: Y.XmlFragment): string => richTextToString(fragment)
