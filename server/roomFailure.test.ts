@@ -41,7 +41,7 @@ describe('a room whose frame handling throws', () => {
       room.receiveAwareness = receiveAwareness
       throw new Error('a bug while handling a frame')
     }
-    writer.provider.awareness.setLocalStateField('user', { name: 'Alice' })
+    writer.provider.awareness.setLocalStateField('user', { name: 'alice' })
 
     const failed = { code: CloseCode.InternalError, errorCode: 'ERR_ROOM_FAILED' }
     await eventually(() => {
@@ -52,7 +52,7 @@ describe('a room whose frame handling throws', () => {
     await eventually(() => assert.ok(writer.provider.wsconnected && writer.provider.synced && reader.provider.wsconnected && reader.provider.synced, 'both reconnected and synced'))
     writer.doc.getMap('meta').set('title', 'After')
     await eventually(() => assert.equal(reader.doc.getMap('meta').get('title'), 'After'))
-    await eventually(() => assert.equal(reader.provider.awareness.getStates().get(writer.doc.clientID)?.user?.name, 'Alice'))
+    await eventually(() => assert.equal(reader.provider.awareness.getStates().get(writer.doc.clientID)?.user?.name, 'alice'))
 
     // The other room never noticed.
     elsewhere.doc.getMap('meta').set('title', 'Unaffected')
