@@ -4,6 +4,7 @@ import type { DocumentType } from '../shared/documentName.ts'
 import type { DocumentStore } from './persistence/documentStore.ts'
 import { documentAsOf } from './persistence/eventLog.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
+import { burntRangeIn } from './gate/clientOwnership.ts'
 
 export interface VerificationReport {
   readonly name: string
@@ -14,8 +15,8 @@ export interface VerificationReport {
 }
 
 /**
- * Checks one stored document (design §9 `verify`): every stored update passes the structural check
- * and applies; the event log (base + events) rebuilds exactly the stored state; every map field of
+ * Checks one stored document (`posalpro-admin docs verify`): every stored update passes the structural check,
+ * claims no clock range nobody wrote (a GC it does not delete), and applies; the event log (base + events) rebuilds exactly the stored state; every map field of
  * the current state satisfies its schema (the rules that are state invariants).
  */
 export const verifyDocument = async (store: DocumentStore, tenant: string, type: DocumentType, name: string): Promise<VerificationReport> => {
@@ -29,6 +30,10 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
       problems.push(`stored update #${index} is damaged: ${check.code}: ${check.message}`)
       return
     }
+    // Yjs lists every GC range in the delete set of the update that carries it; one that is not is a
+    // clock range nobody wrote, and whoever owns that client id loses their edits up to its end.
+    const burnt = burntRangeIn(check.dependencies)
+    if (burnt !== null) problems.push(`stored update #${index} ${burnt}`)
     try {
       Y.applyUpdate(stored, update)
     } catch (error) {

@@ -53,6 +53,9 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.UpdateCountsOutOfRange:
     case ErrorCode.UpdateApplyFailed:
     case ErrorCode.UnknownRoot:
+    case ErrorCode.ForeignClientId:
+    case ErrorCode.UndeletedGcRange:
+    case ErrorCode.UnkeyedMapContent:
       return CloseCode.InvalidUpdate
     case ErrorCode.ResyncRequired:
       return CloseCode.ResyncRequired
