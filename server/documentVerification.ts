@@ -22,7 +22,7 @@ export interface VerificationReport {
 export const verifyDocument = async (store: DocumentStore, tenant: string, type: DocumentType, name: string): Promise<VerificationReport> => {
   const storageName = `${tenant}/${name}`
   const problems: string[] = []
-  const updates = await store.loadUpdates(storageName)
+  const { updates, base, events } = await readTogether(store, storageName)
   const stored = new Y.Doc()
   updates.forEach((update, index) => {
     const check = checkUpdateStructure(update)
@@ -40,7 +40,6 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
       problems.push(`stored update #${index} does not apply: ${(error as Error).message}`)
     }
   })
-  const [base, events] = await Promise.all([store.eventBase(storageName), store.readEvents(storageName)])
   const last = events.at(-1)?.seq ?? base?.seq ?? 0
   if (last > 0) {
     const seqs = events.map((event) => event.seq)
@@ -58,6 +57,22 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
     }
   }
   return { name, ok: problems.length === 0, storedUpdates: updates.length, events: events.length, problems }
+}
+
+/**
+ * The stored updates and the event log as of one moment. They are separate reads, and a live
+ * server's write can land between them (the log would then seem not to rebuild the document): read
+ * the updates again after the log, and start over (a few times at most) when they changed.
+ */
+const readTogether = async (store: DocumentStore, storageName: string) => {
+  let updates = await store.loadUpdates(storageName)
+  for (let attempt = 1; ; attempt++) {
+    const [base, events] = await Promise.all([store.eventBase(storageName), store.readEvents(storageName)])
+    const after = await store.loadUpdates(storageName)
+    const unchanged = after.length === updates.length && after.every((update, index) => Buffer.compare(update, updates[index]!) === 0)
+    if (unchanged || attempt === 3) return { updates, base, events }
+    updates = after
+  }
 }
 
 const sameState = (a: Y.Doc, b: Y.Doc): boolean => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, describe, test } from 'node:test'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
@@ -12,9 +15,11 @@ import { frame, syncUpdateFrame } from '../testing/attackFrames.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
+import { ownerKey } from './clientOwnership.ts'
 import type { VerificationReport } from '../documentVerification.ts'
 
 const BURNT = 2 ** 40
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 /**
  * The issue's attack: one GC struct under `client` from `clock` with `length`, and a delete set of
@@ -194,6 +199,54 @@ describe('Yjs client ids belong to their first writer', () => {
     bob.close()
   })
 
+  test('a document stored before owners were gets them from its event log: its ids stay their writers’', async () => {
+    let server = await startServer()
+    cleanup.push(() => server.dispose())
+    const room = 'proposal/legacy'
+    const storageName = `${server.tenant}/${room}`
+    const bob = await open(server.connect(room, { user: 'bob' }))
+    await bob.whenSynced()
+    bob.doc.getMap('meta').set('title', 'before the upgrade')
+    const id = bob.doc.clientID
+    await eventually(() => assert.equal(stateOf(server, room, id), 1))
+    bob.provider.disconnect()
+    await server.stop()
+    // Take the owner records away: what a data directory written before them holds.
+    const store = await DocumentStore.open(server.dataDir)
+    assert.deepEqual(await store.clientOwners(storageName), [{ client: id, userId: 'bob' }])
+    await (store as unknown as { persistence: { _transact(f: (db: { del(key: unknown): Promise<void> }) => Promise<void>): Promise<void> } }).persistence._transact((db) =>
+      db.del(ownerKey(storageName, id)),
+    )
+    assert.deepEqual(await store.clientOwners(storageName), [])
+    await store.close()
+
+    server = await server.restart()
+    const thief = await server.raw(`/${room}`, { user: 'mallory' })
+    thief.send(syncUpdateFrame(itemUpdate(id, 1, 'meta', 'title', 'mallory as bob', Y.createID(id, 0))))
+    assert.equal((await closeOf(thief)).errorCode, ErrorCode.ForeignClientId)
+    await server.stop()
+    const reopened = await DocumentStore.open(server.dataDir)
+    assert.deepEqual(await reopened.clientOwners(storageName), [{ client: id, userId: 'bob' }], 'rebuilt and stored')
+    await reopened.close()
+    server = await server.restart()
+  })
+
+  test('a viewer claims nothing: its update is not applied and the id stays free', async () => {
+    const server = await startServer()
+    cleanup.push(() => server.dispose())
+    const room = 'proposal/viewer-id'
+    const id = 0x7777
+    const viewer = await server.raw(`/${room}`, { user: 'vera', role: 'viewer' })
+    viewer.send(syncUpdateFrame(itemUpdate(id, 0, 'meta', 'title', 'from a viewer')))
+    await eventually(() => assert.equal(viewer.messagesOfType(MessageType.Auth).length, 1, 'told it is read-only'))
+    const editor = await server.raw(`/${room}`, { user: 'bob' })
+    editor.send(syncUpdateFrame(itemUpdate(id, 0, 'meta', 'title', 'from bob')))
+    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, room)!.doc.getMap('meta').get('title'), 'from bob'))
+    assert.equal(server.server.rooms.find(server.tenant, room)!.clientOwners.users.get(id), 'bob')
+    viewer.close()
+    editor.close()
+  })
+
   test("the server's own client id (compensations) belongs to no user", async () => {
     const server = await startServer()
     cleanup.push(() => server.dispose())
@@ -363,5 +416,19 @@ describe('Yjs client ids belong to their first writer', () => {
     assert.equal(report.body.ok, false)
     assert.match(report.body.problems.join('\n'), new RegExp(`client ${id} .*clock ${BURNT}`))
     assert.match(report.body.problems.join('\n'), /GC range .* it does not delete/)
+    // The CLI offline, on the stopped server's data directory, runs the same check.
+    await server.stop()
+    const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'server/cli/main.ts'), '--data-dir', server.dataDir, '--tenant', server.tenant, '--json', 'docs', 'verify', room],
+        { cwd: ROOT },
+        (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+      ),
+    )
+    assert.equal(cli.code, 1)
+    const [offline] = JSON.parse(cli.stdout) as VerificationReport[]
+    assert.match(offline!.problems.join('\n'), new RegExp(`stored update #\\d+ holds a GC range of client ${id} from clock 0 up to clock ${BURNT}`))
+    server = await server.restart()
   })
 })
