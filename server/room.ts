@@ -409,7 +409,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     } finally {
       this.doc.off('update', capture)
     }
-    const owners = update ? this.clientOwners.serverClaim(this.doc.clientID) : []
+    const owners = update ? this.clientOwners.serverClaim(this.doc) : []
     this.persist({ update, source: null, owners, ...record(update ?? new Uint8Array()) })
     await this.commits.drain()
   }

@@ -173,7 +173,7 @@ export const acceptUpdate = (
     update: compensation ? Y.mergeUpdates([update, compensation]) : update,
     source: peer,
     echo: compensation,
-    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc.clientID)] : claims,
+    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: review ? [review] : [],
     conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),

@@ -56,9 +56,13 @@ describe('client-id owners (without a server)', () => {
     assert.ok('error' in refused && refused.error.code === ErrorCode.ForeignClientId)
     // Re-sending what the server has is no claim at all.
     assert.deepEqual(owners.check(doc, 'mallory', dependencies(first)), { claims: [] })
-    assert.deepEqual(owners.serverClaim(9), [{ client: 9, userId: null }])
-    assert.deepEqual(owners.serverClaim(9), [])
-    assert.deepEqual(owners.serverClaim(5), [], 'a user’s id stays theirs')
+    doc.clientID = 9
+    assert.deepEqual(owners.serverClaim(doc), [], 'nothing written under it yet')
+    doc.getMap('meta').set('title', 'server')
+    assert.deepEqual(owners.serverClaim(doc), [{ client: 9, userId: null }])
+    assert.deepEqual(owners.serverClaim(doc), [])
+    doc.clientID = 5
+    assert.deepEqual(owners.serverClaim(doc), [], 'a user’s id stays theirs')
     // Announced in awareness by another user: not up for grabs.
     const announced = owners.check(new Y.Doc(), 'mallory', dependencies(first), () => 'bob')
     assert.ok('error' in announced && announced.error.code === ErrorCode.ForeignClientId)

@@ -56,9 +56,14 @@ export class ClientOwners {
     }
   }
 
-  /** The claim to store when the server writes under `client` for the first time; none otherwise. */
-  serverClaim(client: number): OwnerClaim[] {
-    if (this.has(client)) return []
+  /**
+   * The claim to store after the server changed `doc` (a compensation, an approval, an admin
+   * change) when that is the first time it wrote structs under the doc's client id; none otherwise
+   * (a change that only deleted claims nothing).
+   */
+  serverClaim(doc: Y.Doc): OwnerClaim[] {
+    const client = doc.clientID
+    if (this.has(client) || Y.getState(doc.store, client) === 0) return []
     const claim = { client, userId: null }
     this.record([claim])
     return [claim]
