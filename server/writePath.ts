@@ -9,7 +9,7 @@ import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
-import type { OwnerClaim } from './gate/clientOwnership.ts'
+import { checkClientIds, type OwnerClaim } from './gate/clientOwnership.ts'
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
@@ -83,9 +83,8 @@ export const acceptUpdate = (
   const missing = missingDependencies(room.doc, check.dependencies)
   if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
 
-  // Client ids: new clock ranges only under ids that are this user's (or nobody's yet), no GC range nobody wrote.
-  const announcedBy = (client: number) => room.awareness.ownerOf(client)?.identity.userId ?? null
-  const ownership = room.clientOwners.check(room.doc, peer.identity.userId, check.dependencies, announcedBy)
+  // Client ids: new clocks only under ids that are this user's (or nobody's yet), no GC range nobody wrote.
+  const ownership = checkClientIds(room, peer, check.dependencies)
   if ('error' in ownership) return ownership.error
   const { claims } = ownership
 

@@ -113,6 +113,19 @@ export class ClientOwners {
   }
 }
 
+/** A connection as this check sees it (a Peer; named structurally so the room and this module do not import each other). */
+interface Writer {
+  readonly identity: { readonly userId: string }
+}
+
+/** The write path's step: an update of `peer` against its room's document, owners and awareness. */
+export const checkClientIds = (
+  room: { readonly doc: Y.Doc; readonly clientOwners: ClientOwners; readonly awareness: { ownerOf(client: number): Writer | null } },
+  peer: Writer,
+  dependencies: UpdateDependencies,
+): { claims: OwnerClaim[] } | { error: CollabError } =>
+  room.clientOwners.check(room.doc, peer.identity.userId, dependencies, (client) => room.awareness.ownerOf(client)?.identity.userId ?? null)
+
 /**
  * The first GC range (its part at or after `known(client)`) that the delete set does not cover, or
  * null. Cost: O(GC structs + delete ranges · log) per update; the delete ranges of a client are
