@@ -55,6 +55,10 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
       if (!fieldSchema) problems.push(`${root}.${key} is not a field of a ${type}`)
       else if (!fieldSchema.safeParse(value).success) problems.push(`${root}.${key} = ${JSON.stringify(value)} breaks its schema`)
     }
+    // Items without a key sit in a map's list, where no field (and no rule) ever sees them.
+    let unkeyed = 0
+    for (let item = stored.getMap(root)._start; item !== null; item = item.right) if (!item.deleted) unkeyed++
+    if (unkeyed > 0) problems.push(`${root} holds ${unkeyed} item(s) without a key: content no field shows`)
   }
   return { name, ok: problems.length === 0, storedUpdates: updates.length, events: events.length, problems }
 }

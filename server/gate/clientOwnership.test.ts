@@ -391,7 +391,7 @@ describe('Yjs client ids belong to their first writer', () => {
     keyed.close()
   })
 
-  test('docs verify (admin API and offline CLI store) reports a stored document whose state vector holds a burnt range', async () => {
+  test('docs verify (admin API and offline CLI) reports a stored document whose state vector holds a burnt range, and unkeyed content in a map root', async () => {
     let server = await startServer()
     cleanup.push(() => server.dispose())
     const room = 'proposal/verify-burnt'
@@ -410,12 +410,15 @@ describe('Yjs client ids belong to their first writer', () => {
     await server.stop()
     const store = await DocumentStore.open(server.dataDir)
     await store.storeUpdate(`${server.tenant}/${room}`, gcUpdate(id, 0, BURNT))
+    // And what it stored of array-style content under a map root.
+    await store.storeUpdate(`${server.tenant}/${room}`, itemUpdate(0x5eed, 0, 'meta', null, 'hidden'))
     await store.close()
     server = await server.restart()
     const report = await adminRequest<VerificationReport>(server, await server.token({ user: 'ada', role: 'admin' }), 'GET', `/docs/${room}/verify`)
     assert.equal(report.body.ok, false)
     assert.match(report.body.problems.join('\n'), new RegExp(`client ${id} .*clock ${BURNT}`))
     assert.match(report.body.problems.join('\n'), /GC range .* it does not delete/)
+    assert.match(report.body.problems.join('\n'), /meta holds 1 item\(s\) without a key/)
     // The CLI offline, on the stopped server's data directory, runs the same check.
     await server.stop()
     const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
