@@ -25,6 +25,7 @@ export interface RoomWrite extends PendingWrite<Peer> {
 import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
+import { hasRole } from './auth/index.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
@@ -618,7 +619,13 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
   receiveAwareness(peer: Peer, update: Uint8Array): void {
-    this.broadcastAwareness(this.awareness.apply(update, peer))
+    const changed = this.awareness.apply(update, peer)
+    // An editor's client shows its id here before its sync step 2 brings its offline edits: the id
+    // is kept for that user (clientOwners.announce), also once the connection is gone.
+    if (hasRole(peer.identity, 'editor')) {
+      for (const client of changed) if (this.awareness.ownerOf(client) === peer) this.clientOwners.announce(client, peer)
+    }
+    this.broadcastAwareness(changed)
   }
 
   /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */

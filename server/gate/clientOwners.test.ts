@@ -24,6 +24,14 @@ const event = (seq: number, userId: string, update: Uint8Array, outcome: EventRe
   update,
 })
 
+/** One map field written under `client`. */
+const idUpdate = (client: number): Uint8Array => {
+  const doc = new Y.Doc()
+  doc.clientID = client
+  doc.getMap('meta').set('title', 'x')
+  return Y.encodeStateAsUpdate(doc)
+}
+
 describe('client-id owners (without a server)', () => {
   test('a GC range is covered only where the delete set covers all of its part past the known clock', () => {
     const known = (clock: number) => () => clock
@@ -63,9 +71,17 @@ describe('client-id owners (without a server)', () => {
     assert.deepEqual(owners.serverClaim(doc), [])
     doc.clientID = 5
     assert.deepEqual(owners.serverClaim(doc), [], 'a user’s id stays theirs')
-    // Announced in awareness by another user: not up for grabs.
-    const announced = owners.check(new Y.Doc(), 'mallory', dependencies(first), () => 'bob')
+    // Announced in awareness by another user's client: not up for grabs; its own user goes on.
+    const fresh = new ClientOwners()
+    const connection = { identity: { userId: 'bob' } }
+    fresh.announce(5, connection)
+    const announced = fresh.check(new Y.Doc(), 'mallory', dependencies(first))
     assert.ok('error' in announced && announced.error.code === ErrorCode.ForeignClientId)
+    assert.deepEqual(fresh.check(new Y.Doc(), 'bob', dependencies(first)), { claims: [{ client: 5, userId: 'bob' }] })
+    // A connection reserves a few ids at most (a stock client shows one).
+    for (let client = 100; client < 110; client++) fresh.announce(client, connection)
+    const reserved = [...Array(10).keys()].filter((i) => 'error' in fresh.check(new Y.Doc(), 'mallory', dependencies(idUpdate(100 + i))))
+    assert.deepEqual(reserved, [0, 1, 2])
   })
 
   test('rebuilt from an event log: the first applied event that brings a client’s clocks; the server’s changes are nobody’s', () => {

@@ -171,7 +171,7 @@ describe('Yjs client ids belong to their first writer', () => {
     bobLater.close()
   })
 
-  test('an id a user announced in awareness but has not written under yet cannot be taken by another user first', async () => {
+  test("an id an editor's client showed in awareness but has not written under yet cannot be taken by another user, also after that connection dropped", async () => {
     const server = await startServer()
     cleanup.push(() => server.dispose())
     const room = 'proposal/announced'
@@ -189,14 +189,21 @@ describe('Yjs client ids belong to their first writer', () => {
         encoding.writeVarUint8Array(encoder, encoding.toUint8Array(update))
       }),
     )
-    await eventually(() => assert.notEqual(server.server.rooms.find(server.tenant, room)?.awareness.ownerOf(id) ?? null, null))
+    const roomOf = () => server.server.rooms.find(server.tenant, room)!
+    await eventually(() => assert.notEqual(roomOf().awareness.ownerOf(id), null))
+    // Mallory saw the id in awareness and stays connected; bob's connection drops (he goes on offline).
     const thief = await server.raw(`/${room}`, { user: 'mallory' })
+    bob.close()
+    await eventually(() => assert.equal(roomOf().awareness.ownerOf(id), null))
+    // A GC its update deletes, as Yjs would write one: only the id stops it.
     thief.send(syncUpdateFrame(gcUpdate(id, 0, BURNT, [[0, BURNT]])))
     const closed = await closeOf(thief)
     assert.equal(closed.errorCode, ErrorCode.ForeignClientId)
-    bob.send(syncUpdateFrame(itemUpdate(id, 0, 'meta', 'title', 'offline edit'), SyncStep.Step2))
-    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, room)!.doc.getMap('meta').get('title'), 'offline edit'))
-    bob.close()
+    assert.equal(stateOf(server, room, id), 0)
+    const back = await server.raw(`/${room}`, { user: 'bob' })
+    back.send(syncUpdateFrame(itemUpdate(id, 0, 'meta', 'title', 'offline edit'), SyncStep.Step2))
+    await eventually(() => assert.equal(roomOf().doc.getMap('meta').get('title'), 'offline edit'))
+    back.close()
   })
 
   test('a document stored before owners were gets them from its event log: its ids stay their writers’', async () => {

@@ -34,6 +34,14 @@ export class ClientOwners {
   readonly users = new Map<number, string>()
   /** Client ids the server wrote under: they belong to no user. */
   private readonly server = new Set<number>()
+  /**
+   * Client ids an editor's connection showed in awareness before anything was written under them,
+   * and whose: kept while the room is loaded (not stored), so an id seen there is not up for grabs
+   * by whoever saw it, while its client is offline with edits it has not sent yet.
+   */
+  private readonly announced = new Map<number, string>()
+  /** How many ids each connection announced: a stock client has one; a few bound what a hostile one can fill. */
+  private readonly announcements = new WeakMap<object, number>()
 
   constructor(claims: readonly OwnerClaim[] = []) {
     this.record(claims)
@@ -50,6 +58,7 @@ export class ClientOwners {
   /** Records claims (first writer wins: a claim for an owned id changes nothing). */
   record(claims: readonly OwnerClaim[]): void {
     for (const { client, userId } of claims) {
+      this.announced.delete(client)
       if (this.has(client)) continue
       if (userId === null) this.server.add(client)
       else this.users.set(client, userId)
@@ -69,13 +78,22 @@ export class ClientOwners {
     return [claim]
   }
 
+  /** `connection` (of `connection.identity.userId`) shows `client` in awareness. */
+  announce(client: number, connection: Writer): void {
+    if (this.has(client) || this.announced.has(client)) return
+    const count = this.announcements.get(connection) ?? 0
+    if (count >= MAX_ANNOUNCED_PER_CONNECTION) return
+    this.announcements.set(connection, count + 1)
+    this.announced.set(client, connection.identity.userId)
+  }
+
   /** Whom an id belongs to, for a refusal: never the user's name (nobody learns who edits under which id). */
-  private refusal(client: number, userId: string, announcedBy: (client: number) => string | null): string | null {
+  private refusal(client: number, userId: string): string | null {
     if (this.server.has(client)) return `client id ${client} is the server's in this document`
     const owner = this.users.get(client)
     if (owner !== undefined) return owner === userId ? null : `client id ${client} belongs to another user in this document`
-    const announcer = announcedBy(client)
-    return announcer === null || announcer === userId ? null : `client id ${client} is in use by another user's connection`
+    const announcer = this.announced.get(client)
+    return announcer === undefined || announcer === userId ? null : `client id ${client} is in use by another user's client`
   }
 
   /**
@@ -84,21 +102,14 @@ export class ClientOwners {
    * past the known clock must be deleted by the update itself. Returns the claims the update makes
    * (record them with its write), or the error to refuse it with.
    *
-   * `announcedBy` names the user whose connection shows a client id in the room's awareness. A
-   * client announces its id there before its sync step 2 brings its offline edits, so an id nobody
-   * wrote under yet is not up for grabs by whoever saw it first in awareness.
+   * An id nobody wrote under yet that another user's connection announced is refused too (see `announced`).
    */
-  check(
-    doc: Y.Doc,
-    userId: string,
-    { brought, gcs, deletes }: UpdateDependencies,
-    announcedBy: (client: number) => string | null = () => null,
-  ): { claims: OwnerClaim[] } | { error: CollabError } {
+  check(doc: Y.Doc, userId: string, { brought, gcs, deletes }: UpdateDependencies): { claims: OwnerClaim[] } | { error: CollabError } {
     const claims: OwnerClaim[] = []
     for (const [client, { to }] of brought) {
       const known = Y.getState(doc.store, client)
       if (to <= known) continue // all of it known: Yjs skips it
-      const refused = this.refusal(client, userId, announcedBy)
+      const refused = this.refusal(client, userId)
       if (refused !== null) return { error: new CollabError(ErrorCode.ForeignClientId, `${refused}; clocks ${known}…${to - 1} refused`) }
       if (!this.has(client)) claims.push({ client, userId })
     }
@@ -113,18 +124,19 @@ export class ClientOwners {
   }
 }
 
-/** A connection as this check sees it (a Peer; named structurally so the room and this module do not import each other). */
+/** A connection as this module sees it (a Peer, named by shape so the room and this module do not import each other). */
 interface Writer {
   readonly identity: { readonly userId: string }
 }
 
-/** The write path's step: an update of `peer` against its room's document, owners and awareness. */
+const MAX_ANNOUNCED_PER_CONNECTION = 4
+
+/** The write path's step: an update of `peer` against its room's document and the owners of its client ids. */
 export const checkClientIds = (
-  room: { readonly doc: Y.Doc; readonly clientOwners: ClientOwners; readonly awareness: { ownerOf(client: number): Writer | null } },
+  room: { readonly doc: Y.Doc; readonly clientOwners: ClientOwners },
   peer: Writer,
   dependencies: UpdateDependencies,
-): { claims: OwnerClaim[] } | { error: CollabError } =>
-  room.clientOwners.check(room.doc, peer.identity.userId, dependencies, (client) => room.awareness.ownerOf(client)?.identity.userId ?? null)
+): { claims: OwnerClaim[] } | { error: CollabError } => room.clientOwners.check(room.doc, peer.identity.userId, dependencies)
 
 /**
  * The first GC range (its part at or after `known(client)`) that the delete set does not cover, or
