@@ -122,6 +122,12 @@ export class AwarenessRelay<Owner> {
     return removed
   }
 
+  /** The connection whose state `client` currently is, or null (none, or removed). */
+  ownerOf(client: number): Owner | null {
+    const entry = this.entries?.get(client)
+    return entry !== undefined && entry.json !== null ? entry.owner : null
+  }
+
   /** The client ids that have a state (what a joining peer is sent). */
   clients(): number[] {
     const clients: number[] = []

@@ -11,6 +11,7 @@ import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWr
 import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import type { Conflict } from './gate/conflicts.ts'
+import { ClientOwners, ownersFromEventLog, type OwnerClaim } from './gate/clientOwnership.ts'
 import type { CollabMetrics } from './metrics.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
@@ -18,10 +19,13 @@ export interface RoomWrite extends PendingWrite<Peer> {
   readonly events: readonly EventRecord[]
   readonly reviews: readonly ReviewItem[]
   readonly conflicts: readonly Conflict[]
+  /** Client ids this write is the first to write under (stored with it: ownership is as durable as the structs). */
+  readonly owners: readonly OwnerClaim[]
 }
 import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
 import { Peer } from './peer.ts'
+import { hasRole } from './auth/index.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
@@ -201,6 +205,13 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.options.store.lastEventSeq(this.storageName),
     ])
     this.answerSyncRequestsFromDisk(updates, stateVector)
+    // Only the write path needs the owners: read after the waiting peers were answered, and never
+    // for a new document (a range scan costs ~3× the point read that found it new).
+    if (updates.length > 0) {
+      const owners = await this.options.store.clientOwners(this.storageName)
+      this.clientOwners.record(owners)
+      if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+    }
     this.lastEventSeq = lastEventSeq
     this.liveDoc = buildDoc(updates)
     this.docUsedAt = Date.now()
@@ -209,6 +220,18 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.becomeReady()
     this.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
+  }
+
+  /**
+   * A document stored before client-id owners were: its owners are read from its event log once and
+   * stored, so nobody can take over an id its user wrote under before the upgrade.
+   */
+  private async rebuildClientOwners(): Promise<void> {
+    const claims = ownersFromEventLog(await this.options.store.readEvents(this.storageName))
+    if (claims.length === 0) return
+    this.clientOwners.record(claims)
+    await this.options.store.appendBatch(this.storageName, { update: null, owners: claims })
+    this.logger.info({ owners: claims.length }, 'client-id owners rebuilt from the event log')
   }
 
   /**
@@ -332,6 +355,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     events?: readonly EventRecord[]
     reviews?: readonly ReviewItem[]
     conflicts?: readonly Conflict[]
+    owners?: readonly OwnerClaim[]
   }): void {
     const { source } = write
     if (write.update) this.approxSize += write.update.byteLength
@@ -339,6 +363,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       events: [],
       reviews: [],
       conflicts: [],
+      owners: [],
       ...write,
       sequence: source ? source.updatesReceived : 0,
       receivedAt: performance.now(),
@@ -364,8 +389,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     return this.options.maxRichTextDepth
   }
 
-  /** Which user wrote each Yjs client id seen since this room loaded (to name both sides of a conflict). */
-  readonly authors = new Map<number, string>()
+  /**
+   * Who owns each Yjs client id of the document (its first writer; loaded with it, claims stored
+   * with the writes that make them). Its users also name both sides of a conflict.
+   */
+  readonly clientOwners = new ClientOwners()
   /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
   conflictCount = 0
 
@@ -411,7 +439,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     } finally {
       this.doc.off('update', capture)
     }
-    this.persist({ update, source: null, ...record(update ?? new Uint8Array()) })
+    const owners = update ? this.clientOwners.serverClaim(this.doc) : []
+    this.persist({ update, source: null, owners, ...record(update ?? new Uint8Array()) })
     await this.commits.drain()
   }
 
@@ -513,6 +542,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       events: writes.flatMap((write) => write.events),
       reviews: writes.flatMap((write) => write.reviews),
       conflicts: writes.flatMap((write) => write.conflicts),
+      owners: writes.flatMap((write) => write.owners),
     })
     stopTimer()
   }
@@ -618,7 +648,13 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
   receiveAwareness(peer: Peer, update: Uint8Array): void {
-    this.broadcastAwareness(this.awareness.apply(update, peer))
+    const changed = this.awareness.apply(update, peer)
+    // An editor's client shows its id here before its sync step 2 brings its offline edits: the id
+    // is kept for that user (clientOwners.announce), also once the connection is gone.
+    if (hasRole(peer.identity, 'editor')) {
+      for (const client of changed) if (this.awareness.ownerOf(client) === peer) this.clientOwners.announce(client, peer)
+    }
+    this.broadcastAwareness(changed)
   }
 
   /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */

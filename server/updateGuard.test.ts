@@ -218,7 +218,8 @@ describe('real updates pass, with the counts Yjs reports', () => {
       clients: 0,
       deleteRanges: 0,
       roots: new Set(),
-      dependencies: { brought: new Map(), skips: false, refs: [], deletes: [] },
+      unkeyedRoots: new Set(),
+      dependencies: { brought: new Map(), skips: false, gcs: [], refs: [], deletes: [] },
     })
   })
 
@@ -607,5 +608,22 @@ describe('root names', () => {
     const check = checkUpdateStructure(Y.encodeStateAsUpdate(doc))
     assert.ok(check.ok)
     assert.deepEqual([...check.roots].sort(), ['body', 'meta', 'stray'])
+    // Map fields carry a key; text and fragment content does not.
+    assert.deepEqual([...check.unkeyedRoots].sort(), ['body', 'stray'])
+  })
+
+  test('the GC ranges are reported with the delete set that covers them, as Yjs writes them for a deleted subtree', () => {
+    const doc = new Y.Doc()
+    doc.clientID = 42
+    const nested = new Y.Map<unknown>()
+    doc.getMap('meta').set('draft', nested)
+    nested.set('a', 'hello')
+    nested.set('b', 'world')
+    doc.getMap('meta').delete('draft')
+    const check = checkUpdateStructure(Y.encodeStateAsUpdate(doc))
+    assert.ok(check.ok)
+    assert.deepEqual(check.dependencies.gcs, [42, 1, 2])
+    assert.deepEqual(check.dependencies.deletes, [42, 0, 3])
+    assert.deepEqual(check.dependencies.brought, new Map([[42, { from: 0, to: 3 }]]))
   })
 })

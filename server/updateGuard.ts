@@ -31,6 +31,12 @@ export interface UpdateDependencies {
   readonly brought: ReadonlyMap<number, { from: number; to: number }>
   /** Whether it contains a Skip (a gap it admits to). */
   readonly skips: boolean
+  /**
+   * Its GC structs, flat: client, clock, length, … A GC claims its clock range as known without
+   * content, so where it reaches past what the server knows it must be garbage of something the
+   * update deletes (clientOwnership.ts).
+   */
+  readonly gcs: readonly number[]
   /** The IDs its items point at (origin, right origin, parent), flat: client, clock, client, clock… */
   readonly refs: readonly number[]
   /** Its deletions, flat: client, clock, length, … */
@@ -39,7 +45,7 @@ export interface UpdateDependencies {
 
 /** The structural check alone (checkStoredUpdateStructure). */
 export type StructureCheck =
-  | { ok: true; structs: number; clients: number; deleteRanges: number; roots: ReadonlySet<string> }
+  | { ok: true; structs: number; clients: number; deleteRanges: number; roots: ReadonlySet<string>; unkeyedRoots: ReadonlySet<string> }
   | Extract<UpdateCheck, { ok: false }>
 
 export type UpdateCheck =
@@ -50,6 +56,8 @@ export type UpdateCheck =
       deleteRanges: number
       /** Root type names the update names as parents (the gate refuses roots a doc type does not have). */
       roots: ReadonlySet<string>
+      /** The roots among them that get an item without a key (array-style content; refused in a map root). */
+      unkeyedRoots: ReadonlySet<string>
       /** What the update refers to and brings, for the dependency check before applying it. */
       dependencies: UpdateDependencies
     }
@@ -402,8 +410,11 @@ interface StructWalk {
   clients: number
   structs: number
   roots: Set<string>
+  unkeyedRoots: Set<string>
   brought: Map<number, { from: number; to: number }>
   skips: boolean
+  /** null when not collected, like refs. */
+  gcs: number[] | null
   /** null when the dependencies are not collected (a stored update only needs the check). */
   refs: number[] | null
 }
@@ -415,8 +426,17 @@ interface StructWalk {
  */
 const readStructs = (r: Reader, collect: boolean): StructWalk => {
   const clients = r.count('number of clients')
-  const walk: StructWalk = { clients, structs: 0, roots: new Set<string>(), brought: new Map(), skips: false, refs: collect ? [] : null }
-  const { roots, refs } = walk
+  const walk: StructWalk = {
+    clients,
+    structs: 0,
+    roots: new Set<string>(),
+    unkeyedRoots: new Set<string>(),
+    brought: new Map(),
+    skips: false,
+    gcs: collect ? [] : null,
+    refs: collect ? [] : null,
+  }
+  const { roots, refs, gcs } = walk
   for (let c = 0; c < clients; c++) {
     const n = r.count(`client section ${c}: number of structs`)
     const client = r.varUint(`client section ${c}: client id`)
@@ -434,14 +454,18 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
         if (info !== ref) r.malformed(`unknown info byte 0x${info.toString(16)} at byte ${at}`)
         length = r.len(ref === REF_GC ? 'GC length' : 'Skip length')
         if (ref === REF_SKIP) walk.skips = true
+        else gcs?.push(client, clock, length)
       } else if (ref <= 9) {
         if (info & BIT8) readId(r, 'origin', client, clock, refs)
         if (info & BIT7) readId(r, 'right origin', client, clock, refs)
         // Without origins the parent is written explicitly: parentInfo 1 → root type name, else an ID.
+        // (With an origin, Yjs takes the parent and the key from the origin item.)
         if ((info & (BIT7 | BIT8)) === 0) {
-          if (r.varUint('parent info') === 1) roots.add(r.string('parent type name'))
-          else readId(r, 'parent', client, clock, refs)
+          const rootName = r.varUint('parent info') === 1 ? r.string('parent type name') : null
+          if (rootName === null) readId(r, 'parent', client, clock, refs)
+          else roots.add(rootName)
           if (info & BIT6) r.string('parentSub key')
+          else if (rootName !== null) walk.unkeyedRoots.add(rootName)
         }
         length = readContent(r, ref, at)
       } else {
@@ -505,12 +529,12 @@ function walkUpdate(update: Uint8Array, collect: boolean): UpdateCheck | Structu
   }
   try {
     const r = new Reader(update)
-    const { clients, structs, roots, brought, skips, refs } = readStructs(r, collect)
+    const { clients, structs, roots, unkeyedRoots, brought, skips, gcs, refs } = readStructs(r, collect)
     const deletes: number[] | null = collect ? [] : null
     const deleteRanges = readDeleteSet(r, deletes)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
-    const checked = { ok: true as const, structs, clients, deleteRanges, roots }
-    return refs && deletes ? { ...checked, dependencies: { brought, skips, refs, deletes } } : checked
+    const checked = { ok: true as const, structs, clients, deleteRanges, roots, unkeyedRoots }
+    return refs && deletes && gcs ? { ...checked, dependencies: { brought, skips, gcs, refs, deletes } } : checked
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }
     // Not expected (every failure above is a Refusal), but this guard must never throw at the boundary.

@@ -9,6 +9,7 @@ import type { EventRecord } from './persistence/eventLog.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
+import { checkClientIds, type OwnerClaim } from './gate/clientOwnership.ts'
 import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { checkNestingDepth } from './gate/nestingDepth.ts'
@@ -22,7 +23,7 @@ import { checkUpdateStructure } from './updateGuard.ts'
 /**
  * The write path (design §5), top to bottom, for one update from one peer:
  *
- *   decode-check → authorize → nesting depth → apply, capturing the change set → rules → compensate
+ *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set → rules → compensate
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -73,6 +74,10 @@ export const acceptUpdate = (
       return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText].join(', ')}`)
     }
   }
+  // Items without a key in a map root are invisible to the map (and to every rule) but stored and synced.
+  for (const root of check.unkeyedRoots) {
+    if (maps.includes(root)) return new CollabError(ErrorCode.UnkeyedMapContent, `"${root}" is a map: every item in it needs a key`)
+  }
 
   // An update that needs changes the server has not received would integrate only partly (the
   // rest later, inside someone else's transaction): refused whole, before it touches the doc.
@@ -83,7 +88,12 @@ export const acceptUpdate = (
   const tooDeep = checkNestingDepth(room.doc, update, room.maxRichTextDepth)
   if (tooDeep) return tooDeep
 
-  if (!room.validationGate) return applyUnvalidated(room, peer, update)
+  // Client ids: new clocks only under ids that are this user's (or nobody's yet), no GC range nobody wrote.
+  const ownership = checkClientIds(room, peer, check.dependencies)
+  if ('error' in ownership) return ownership.error
+  const { claims } = ownership
+
+  if (!room.validationGate) return applyUnvalidated(room, peer, update, claims)
 
   // 3. Apply, capturing the change set. Where a rule may hold a rich-text edit back, the rich-text
   //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
@@ -122,9 +132,9 @@ export const acceptUpdate = (
   // Conflicts: fields this update overwrote without having seen their current value.
   // Only an update that set map keys can have overwritten a field; only then is it decoded for that.
   const possibleConflicts = setsMapKeys(room.doc, check.dependencies.brought)
-    ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.authors)
+    ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
     : []
-  for (const client of check.dependencies.brought.keys()) room.authors.set(client, peer.identity.userId)
+  room.clientOwners.record(claims)
 
   // 4. Rules, on the change set and the actor.
   const actor: Actor = {
@@ -167,6 +177,7 @@ export const acceptUpdate = (
     update: compensation ? Y.mergeUpdates([update, compensation]) : update,
     source: peer,
     echo: compensation,
+    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: review ? [review] : [],
     conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
@@ -183,13 +194,14 @@ export const acceptUpdate = (
 }
 
 /** The write path without rules (validationGate off, for measuring the gate's cost). */
-const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array): CollabError | null => {
+const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array, claims: readonly OwnerClaim[]): CollabError | null => {
   try {
     Y.applyUpdate(room.doc, update, peer)
   } catch (error) {
     return applyFailed(room, error)
   }
-  room.persist({ update, source: peer, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
+  room.clientOwners.record(claims)
+  room.persist({ update, source: peer, owners: claims, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
   room.metrics.updates.inc({ outcome: 'accepted' })
   return null
 }

@@ -59,6 +59,9 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.UpdateApplyFailed:
     case ErrorCode.UnknownRoot:
     case ErrorCode.NestingTooDeep:
+    case ErrorCode.ForeignClientId:
+    case ErrorCode.UndeletedGcRange:
+    case ErrorCode.UnkeyedMapContent:
       return CloseCode.InvalidUpdate
     case ErrorCode.ResyncRequired:
       return CloseCode.ResyncRequired

@@ -23,6 +23,20 @@ export const ErrorCode = {
    * retryable code; the client's reconnect handshake sends everything in order.
    */
   ResyncRequired: 'ERR_RESYNC_REQUIRED',
+  /**
+   * The update creates structs under a Yjs client id another user (or the server) already wrote
+   * under in this document: Yjs would take them as that user's, and that user's own later changes
+   * under the id as already known, and drop them. The first writer of a client id owns it.
+   */
+  ForeignClientId: 'ERR_FOREIGN_CLIENT_ID',
+  /**
+   * The update carries a GC range past what the server knows of its client id that the update
+   * itself does not delete. Yjs writes a GC only for deleted content, so such a range is garbage
+   * of nothing: it would mark clocks as known that nobody wrote (a burnt range).
+   */
+  UndeletedGcRange: 'ERR_UNDELETED_GC_RANGE',
+  /** Content without a key written into a map root (array-style items under a map such as `meta`). */
+  UnkeyedMapContent: 'ERR_UNKEYED_MAP_CONTENT',
   /** Y.applyUpdate threw: the room was reloaded from disk and the update dropped. */
   UpdateApplyFailed: 'ERR_UPDATE_APPLY_FAILED',
   /**

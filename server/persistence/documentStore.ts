@@ -19,6 +19,7 @@ import {
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
+import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { checkStoredUpdateStructure } from '../updateGuard.ts'
 import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -252,6 +253,8 @@ export class DocumentStore {
       events?: readonly EventRecord[]
       reviews?: readonly ReviewItem[]
       conflicts?: readonly Conflict[]
+      /** Client ids first written by this batch: their owners, stored with the structs. */
+      owners?: readonly OwnerClaim[]
     },
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
@@ -335,7 +338,7 @@ export class DocumentStore {
   /** The LevelDB operations of a write, with the update at the document's next clock. */
   private recordOf(
     storageName: string,
-    { update, stateVector, events = [], reviews = [], conflicts = [] }: Parameters<DocumentStore['appendBatch']>[1],
+    { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] }: Parameters<DocumentStore['appendBatch']>[1],
   ): LogRecord {
     const ops: BatchOp[] = []
     let updateClock: number | null = null
@@ -360,6 +363,7 @@ export class DocumentStore {
       const key = conflictKey(storageName, conflict.eventSeq ?? 0, index)
       ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
     })
+    for (const owner of owners) ops.push({ type: 'put', key: ownerKey(storageName, owner.client), value: encodeOwner(owner) })
     return { storageName, updateClock, firstEventSeq: events[0]?.seq ?? null, ops }
   }
 
@@ -421,6 +425,13 @@ export class DocumentStore {
     // Everything may have been pruned: numbering continues after the base.
     const base = await getOptional(db, eventBaseKey(storageName))
     return base ? decodeBase(base).seq : 0
+  }
+
+  /** The owners of a document's Yjs client ids (clientOwnership.ts). */
+  clientOwners(storageName: string): Promise<OwnerClaim[]> {
+    return this.runFor(storageName, `owners ${storageName}`, async (db) =>
+      (await db.iterator(ownerRange(storageName)).all()).map(([key, value]) => decodeOwner(key, value)),
+    )
   }
 
   /** The conflicts recorded for a document, oldest first. */
