@@ -52,11 +52,15 @@ export const DEFAULT_CONFIG = {
    */
   storeBatchIntervalMs: 10,
   /**
-   * Accepted updates of one document waiting for LevelDB. Above this the room stops reading from
-   * its sockets until the store catches up, so a burst cannot grow memory without bound. Group
-   * commit merges the queue into one write, so the queue rarely grows unless the disk stalls.
+   * Writes durable in the write-ahead log that LevelDB has not caught up with (all documents), and
+   * their bytes: held in memory until it does. From either limit on, rooms stop reading from their
+   * sockets (TCP pushes back on the senders) until the backlog has drained to half, so a stalled
+   * disk cannot grow memory without bound. LevelDB normally lags by one batch interval, a few
+   * writes; 10,000 writes or 64 MiB is seconds of a heavy load. Lower = pauses sooner under a slow
+   * disk; higher = more memory held before anyone waits.
    */
-  maxPendingWrites: 1000,
+  maxStoreBacklogWrites: 10_000,
+  maxStoreBacklogBytes: 64 * 1024 * 1024,
   /**
    * Browser origins allowed to connect (comma-separated in flags/env); empty allows any. Refused
    * origins get HTTP 403 before the upgrade. Non-browser clients send no Origin and are not affected.
@@ -84,6 +88,15 @@ export const DEFAULT_CONFIG = {
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
    */
   maxBufferedBytes: 16 * 1024 * 1024,
+  /**
+   * Largest encoded document (Y.encodeStateAsUpdate) the server accepts: an update that would take
+   * a document past it is compensated whole, with a `document-size` notice. Every document must be
+   * openable: a fresh joiner gets the whole document in one sync step 2, so this plus
+   * JOINER_HEADROOM_BYTES must stay under maxBufferedBytes (checked at load) or the joiner is cut
+   * off (4408). An ordinary proposal is tens of KB; 8 MiB is hundreds of times that and leaves half
+   * of the default maxBufferedBytes for what else a joiner is sent.
+   */
+  maxDocumentBytes: 8 * 1024 * 1024,
   /**
    * Dev mode (`npm start` turns it on): an HS256 secret is created in the data directory on first
    * start and `GET /dev/token?user=…&role=…&tenant=…` hands out tokens to anyone who can reach the
@@ -146,7 +159,8 @@ export type ServerConfig = {
   roomUnloadGraceMs: number
   compactAfterUpdates: number
   storeBatchIntervalMs: number
-  maxPendingWrites: number
+  maxStoreBacklogWrites: number
+  maxStoreBacklogBytes: number
   allowedOrigins: string
   trustProxy: boolean
   rateMessagesPerSecond: number
@@ -154,6 +168,7 @@ export type ServerConfig = {
   rateBytesPerSecond: number
   rateByteBurst: number
   maxBufferedBytes: number
+  maxDocumentBytes: number
   devMode: boolean
   jwtSecret: string
   jwtPublicKeyFile: string
@@ -182,7 +197,8 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   roomUnloadGraceMs: { flag: 'room-unload-grace', env: ['COLLAB_ROOM_UNLOAD_GRACE_MS'], kind: 'integer' },
   compactAfterUpdates: { flag: 'compact-after', env: ['COLLAB_COMPACT_AFTER_UPDATES'], kind: 'integer' },
   storeBatchIntervalMs: { flag: 'store-batch-interval', env: ['COLLAB_STORE_BATCH_INTERVAL_MS'], kind: 'integer' },
-  maxPendingWrites: { flag: 'max-pending-writes', env: ['COLLAB_MAX_PENDING_WRITES'], kind: 'integer' },
+  maxStoreBacklogWrites: { flag: 'max-store-backlog-writes', env: ['COLLAB_MAX_STORE_BACKLOG_WRITES'], kind: 'integer' },
+  maxStoreBacklogBytes: { flag: 'max-store-backlog-bytes', env: ['COLLAB_MAX_STORE_BACKLOG_BYTES'], kind: 'integer' },
   allowedOrigins: { flag: 'allowed-origins', env: ['COLLAB_ALLOWED_ORIGINS'], kind: 'string' },
   trustProxy: { flag: 'trust-proxy', env: ['COLLAB_TRUST_PROXY'], kind: 'boolean' },
   rateMessagesPerSecond: { flag: 'rate-messages', env: ['COLLAB_RATE_MESSAGES_PER_SECOND'], kind: 'integer' },
@@ -190,6 +206,7 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   rateBytesPerSecond: { flag: 'rate-bytes', env: ['COLLAB_RATE_BYTES_PER_SECOND'], kind: 'integer' },
   rateByteBurst: { flag: 'rate-byte-burst', env: ['COLLAB_RATE_BYTE_BURST'], kind: 'integer' },
   maxBufferedBytes: { flag: 'max-buffered', env: ['COLLAB_MAX_BUFFERED_BYTES'], kind: 'integer' },
+  maxDocumentBytes: { flag: 'max-document-bytes', env: ['COLLAB_MAX_DOCUMENT_BYTES'], kind: 'integer' },
   devMode: { flag: 'dev', env: ['COLLAB_DEV_MODE'], kind: 'boolean' },
   jwtSecret: { flag: 'jwt-secret', env: ['COLLAB_JWT_SECRET'], kind: 'string' },
   jwtPublicKeyFile: { flag: 'jwt-public-key-file', env: ['COLLAB_JWT_PUBLIC_KEY_FILE'], kind: 'string' },
@@ -206,6 +223,12 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   logLevel: { flag: 'log-level', env: ['COLLAB_LOG_LEVEL', 'LOG_LEVEL'], kind: 'string' },
   appDir: { flag: 'app-dir', env: ['COLLAB_APP_DIR'], kind: 'string' },
 }
+
+/**
+ * What a fresh joiner is sent besides the document's sync step 2, and must fit in its send buffer
+ * with it: the server's sync step 1, the awareness states, updates broadcast while it reads.
+ */
+export const JOINER_HEADROOM_BYTES = 1024 * 1024
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
@@ -237,7 +260,14 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   const result = config as ServerConfig
   if (result.port > 65535) throw new CollabError(ErrorCode.BadConfig, `port must be ≤ 65535, got ${result.port}`)
   if (result.maxPayloadBytes < 1024) throw new CollabError(ErrorCode.BadConfig, 'max-payload must be at least 1024 bytes')
-  if (result.maxPendingWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-pending-writes must be at least 1')
+  if (result.maxStoreBacklogWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-store-backlog-writes must be at least 1')
+  if (result.maxStoreBacklogBytes < 1) throw new CollabError(ErrorCode.BadConfig, 'max-store-backlog-bytes must be at least 1')
+  if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
+    throw new CollabError(
+      ErrorCode.BadConfig,
+      `max-document-bytes (${result.maxDocumentBytes}) plus ${JOINER_HEADROOM_BYTES} bytes of headroom must not exceed max-buffered (${result.maxBufferedBytes}): a fresh joiner could not be sent the whole document`,
+    )
+  }
   if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
   if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
   if (result.jwtAlgorithm !== 'RS256' && result.jwtAlgorithm !== 'ES256') {

@@ -14,7 +14,7 @@ export interface RoomRegistryOptions {
   readonly logger: Logger
   readonly roomUnloadGraceMs: number
   readonly compactAfterUpdates: number
-  readonly maxPendingWrites: number
+  readonly maxDocumentBytes: number
   readonly index: DocumentIndex
   readonly validationGate: boolean
   readonly eventRetentionMs: number
@@ -36,7 +36,7 @@ export class RoomRegistry {
       store: options.store,
       logger: options.logger,
       compactAfterUpdates: options.compactAfterUpdates,
-      maxPendingWrites: options.maxPendingWrites,
+      maxDocumentBytes: options.maxDocumentBytes,
       index: options.index,
       validationGate: options.validationGate,
       eventRetentionMs: options.eventRetentionMs,

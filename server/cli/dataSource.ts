@@ -114,7 +114,7 @@ export const offlineSource = async (dataDir: string, tenant: string): Promise<Da
       const event = { seq, at: Date.now(), userId: admin, device: null, outcome: 'admin' as const, ruleIds: ['import'], paths: [], update, applied: true }
       await store.appendBatch(storageName(name), { update, events: [event] })
     },
-    compact: (name) => store.compact(storageName(name)),
+    compact: async (name) => void (await store.compact(storageName(name))),
     listReviews: async () => (await store.listReviews(tenant)).sort((a, b) => a.proposedAt - b.proposedAt),
     getReview: async (id) => {
       const item = await store.getReview(tenant, id)
