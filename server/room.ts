@@ -95,6 +95,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * idle), or the stored updates' bytes when loaded, plus the bytes of every update stored since.
    */
   private sizeBound = 0
+  /** Bytes added to the bound since it was last exact (Infinity: never measured). */
+  private bytesSinceMeasured = Infinity
   /** Awareness is independent of the content doc: it must survive a reload of it. */
   readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
@@ -140,11 +142,17 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     return this.sizeBound
   }
 
+  /** How many bytes the bound may be above the exact size: what was added since it was measured. */
+  get encodedSizeSlack(): number {
+    return this.bytesSinceMeasured
+  }
+
   /** The document's encoded size, exactly (cost ∝ the document): the bound becomes exact. */
   measureEncodedSize(): number {
     this.sizeBound = this.idleState
       ? this.idleState.byteLength - this.idleStateVectorLength
       : Y.encodeStateAsUpdate(this.liveDoc).byteLength
+    this.bytesSinceMeasured = 0
     return this.sizeBound
   }
 
@@ -196,6 +204,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.idleStateVectorLength = stateVector.length
     this.idleClientID = doc.clientID
     this.sizeBound = update.length
+    this.bytesSinceMeasured = 0
     this.liveDoc = NOT_LOADED
     doc.destroy()
   }
@@ -341,7 +350,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     conflicts?: readonly Conflict[]
   }): void {
     const { source } = write
-    if (write.update) this.sizeBound += write.update.byteLength
+    if (write.update) {
+      this.sizeBound += write.update.byteLength
+      this.bytesSinceMeasured += write.update.byteLength
+    }
     this.commits.enqueue({
       events: [],
       reviews: [],

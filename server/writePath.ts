@@ -18,7 +18,7 @@ import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
 import type { Room } from './room.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
-import { checkSizeBefore, compensateWhole, sizeViolations } from './documentSize.ts'
+import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSize.ts'
 
 /**
  * The write path (design §5), top to bottom, for one update from one peer:
@@ -93,9 +93,9 @@ export const acceptUpdate = (
   //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
   //    nested parents by id, so which root it touches is only known after applying it). The fields'
   //    current items are noted to recognise concurrent overwrites (conflicts).
-  //    An update that could take the document past its maximum size notes the state it started from.
+  //    An update that would take the document past its maximum size is refused (compensated whole).
   const fieldsBefore = currentItems(room.doc, room.document.type)
-  const sizeCheck = checkSizeBefore(room, update)
+  const sizeRefusal = checkDocumentSize(room, update)
   const stateBefore = stateBeforeLargeUpdate(room.doc, update)
   const textBefore = mayRefuseTextEdits(room, peer)
     ? snapshotTextRoots(new Map(richText.map((name) => [name, room.doc.getXmlFragment(name)])))
@@ -133,7 +133,7 @@ export const acceptUpdate = (
     : []
   for (const client of check.dependencies.brought.keys()) room.authors.set(client, peer.identity.userId)
 
-  // 4. Rules, on the change set and the actor — unless the update took the document past its
+  // 4. Rules, on the change set and the actor — unless the update would take the document past its
   //    maximum size: then every path it changed is compensated.
   const actor: Actor = {
     userId: peer.identity.userId,
@@ -141,7 +141,7 @@ export const acceptUpdate = (
     tenant: peer.identity.tenant,
     legal: peer.identity.legal,
   }
-  const oversize = sizeViolations(room, captured.changes, sizeCheck)
+  const oversize = sizeViolations(room, captured.changes, sizeRefusal)
   const violations = oversize ?? evaluateRules({
     docType: room.document.type,
     actor,
@@ -155,7 +155,7 @@ export const acceptUpdate = (
   //    recorded as proposed first, so approving it can bring exactly that text back.
   const textProposals = heldTextProposals(room, violations)
   const compensation =
-    oversize && sizeCheck ? compensateWhole(room, sizeCheck, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
+    oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
