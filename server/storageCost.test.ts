@@ -105,4 +105,29 @@ describe('what the document costs on disk', () => {
     const report = await verifyDocument(server.server.store, server.tenant, 'proposal', room)
     assert.deepEqual(report.problems, [])
   })
+  test("a viewer's refused 200 KiB update: its event keeps who, when, the rule, the size and hash, not the bytes", async () => {
+    const server = await startServer(UNLIMITED_BYTES)
+    cleanups.push(() => server.dispose())
+    const room = 'proposal/viewer-paste'
+    const viewer = await connectGateClient(server, room, { user: 'vera', role: 'viewer' })
+    cleanups.push(() => viewer.destroy())
+    const sent: Uint8Array[] = []
+    viewer.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== viewer.provider) sent.push(update)
+    })
+    viewer.map('meta').set('title', 'v'.repeat(200 * 1024))
+    await eventually(() => assert.ok(viewer.notices.some((notice) => notice.ruleId === 'read-only')))
+    const events = await eventually(async () => {
+      const found = await server.server.store.readEvents(`${server.tenant}/${room}`)
+      assert.equal(found.length, 1)
+      return found
+    })
+    const [event] = events
+    assert.equal(event!.userId, 'vera')
+    assert.deepEqual(event!.ruleIds, ['read-only'])
+    assert.equal(event!.applied, false)
+    assert.equal(event!.update.byteLength, 0)
+    assert.equal(event!.refused?.bytes, sent[0]!.byteLength)
+    assert.equal(event!.refused?.sha256, createHash('sha256').update(sent[0]!).digest('hex'))
+  })
 })
