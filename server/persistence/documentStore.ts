@@ -315,6 +315,10 @@ export class DocumentStore {
     this.backlogBytes -= bytes
     if (this.drainListeners.size === 0) return
     if (this.backlogWrites > this.maxBacklogWrites / 2 || this.backlogBytes > this.maxBacklogBytes / 2) return
+    this.notifyDrained()
+  }
+
+  private notifyDrained(): void {
     const listeners = [...this.drainListeners]
     this.drainListeners.clear()
     for (const listener of listeners) listener()
@@ -345,6 +349,8 @@ export class DocumentStore {
         this.clocks.delete(storageName)
         this.wal?.fail((error as Error).message)
         this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
+        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
+        this.notifyDrained()
       },
     )
   }
