@@ -375,8 +375,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   /**
    * Backpressure on what can actually grow: the writes durable in the write-ahead log that
    * LevelDB has not caught up with (held in memory until it does; the group-commit queue itself is
-   * written out every tick). While that backlog is full the room reads nothing from its peers;
-   * joiners are still greeted and answered, their frames wait in the kernel like everyone's.
+   * written out every tick). While that backlog is full the room reads nothing from its writers;
+   * a peer that joins meanwhile is read (its handshake is answered) until its first write.
    */
   private pauseIfStoreBehind(): void {
     if (this.cancelDrainWait || this.state === 'closed' || !this.options.store.backlogFull) return
