@@ -36,7 +36,12 @@ export interface CollabServer {
  * is locked by another server).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
-  const store = await DocumentStore.open(config.dataDir, { logger, batchIntervalMs: config.storeBatchIntervalMs })
+  const store = await DocumentStore.open(config.dataDir, {
+    logger,
+    batchIntervalMs: config.storeBatchIntervalMs,
+    maxBacklogWrites: config.maxStoreBacklogWrites,
+    maxBacklogBytes: config.maxStoreBacklogBytes,
+  })
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({
@@ -45,7 +50,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     logger,
     roomUnloadGraceMs: config.roomUnloadGraceMs,
     compactAfterUpdates: config.compactAfterUpdates,
-    maxPendingWrites: config.maxPendingWrites,
+    maxDocumentBytes: config.maxDocumentBytes,
     index,
     validationGate: config.validationGate,
     maxRichTextDepth: config.maxRichTextDepth,
@@ -71,9 +76,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
         render: async () => {
           metrics.connections.set(peers.size)
           metrics.rooms.set(rooms.size)
-          let depth = 0
-          for (const room of rooms.all()) depth += room.commits.depth
-          metrics.queueDepth.set(depth)
+          metrics.storeBacklogWrites.set(store.backlog.writes)
+          metrics.storeBacklogBytes.set(store.backlog.bytes)
           return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
         },
       },

@@ -92,11 +92,15 @@ export const OPTIONS = {
    */
   storeBatchIntervalMs: option('store-batch-interval', ['COLLAB_STORE_BATCH_INTERVAL_MS'], integer(0), 10),
   /**
-   * Accepted updates of one document waiting for LevelDB. Above this the room stops reading from
-   * its sockets until the store catches up, so a burst cannot grow memory without bound. Group
-   * commit merges the queue into one write, so the queue rarely grows unless the disk stalls.
+   * Writes durable in the write-ahead log that LevelDB has not caught up with (all documents), and
+   * their bytes: held in memory until it does. From either limit on, rooms stop reading from their
+   * sockets (TCP pushes back on the senders) until the backlog has drained to half, so a stalled
+   * disk cannot grow memory without bound. LevelDB normally lags by one batch interval, a few
+   * writes; 10,000 writes or 64 MiB is seconds of a heavy load. Lower = pauses sooner under a slow
+   * disk; higher = more memory held before anyone waits.
    */
-  maxPendingWrites: option('max-pending-writes', ['COLLAB_MAX_PENDING_WRITES'], integer(1), 1000),
+  maxStoreBacklogWrites: option('max-store-backlog-writes', ['COLLAB_MAX_STORE_BACKLOG_WRITES'], integer(1), 10_000),
+  maxStoreBacklogBytes: option('max-store-backlog-bytes', ['COLLAB_MAX_STORE_BACKLOG_BYTES'], integer(1), 64 * 1024 * 1024),
   /**
    * Browser origins allowed to connect (comma-separated); empty allows any. Refused origins get
    * HTTP 403 before the upgrade. Non-browser clients send no Origin and are not affected.
@@ -124,6 +128,15 @@ export const OPTIONS = {
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
    */
   maxBufferedBytes: option('max-buffered', ['COLLAB_MAX_BUFFERED_BYTES'], integer(1024), 16 * 1024 * 1024),
+  /**
+   * Largest encoded document (Y.encodeStateAsUpdate) the server accepts: an update that would take
+   * a document past it is compensated whole, with a `document-size` notice. Every document must be
+   * openable: a fresh joiner gets the whole document in one sync step 2, so this plus
+   * JOINER_HEADROOM_BYTES must stay under maxBufferedBytes (checked at load) or the joiner is cut
+   * off (4408). An ordinary proposal is tens of KB; 8 MiB is hundreds of times that and leaves half
+   * of the default maxBufferedBytes for what else a joiner is sent.
+   */
+  maxDocumentBytes: option('max-document-bytes', ['COLLAB_MAX_DOCUMENT_BYTES'], integer(1024), 8 * 1024 * 1024),
   /**
    * Dev mode (`npm start` turns it on): an HS256 secret is created in the data directory on first
    * start and `GET /dev/token?user=…&role=…&tenant=…` hands out tokens to anyone who can reach the
@@ -213,6 +226,12 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze(
   Object.fromEntries(Object.entries(OPTIONS).map(([key, spec]) => [key, spec.default])) as ServerConfig,
 )
 
+/**
+ * What a fresh joiner is sent besides the document's sync step 2, and must fit in its send buffer
+ * with it: the server's sync step 1, the awareness states, updates broadcast while it reads.
+ */
+export const JOINER_HEADROOM_BYTES = 1024 * 1024
+
 const isSwitch = (spec: OptionSpec<unknown>): boolean => typeof spec.default === 'boolean'
 
 const badConfig = (message: string) => new CollabError(ErrorCode.BadConfig, message)
@@ -250,6 +269,11 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   }
   const result = config as ServerConfig
   checkKeySources(result)
+  if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
+    throw badConfig(
+      `max-document-bytes (${result.maxDocumentBytes}) plus ${JOINER_HEADROOM_BYTES} bytes of headroom must not exceed max-buffered (${result.maxBufferedBytes}): a fresh joiner could not be sent the whole document`,
+    )
+  }
   result.dataDir = path.resolve(result.dataDir)
   result.appDir = result.appDir ? path.resolve(result.appDir) : BUILT_APP_DIR
   return result

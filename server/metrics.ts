@@ -34,7 +34,21 @@ export class CollabMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   })
-  readonly queueDepth = new Gauge({ name: 'collab_write_queue_depth', help: 'Updates waiting for LevelDB, all documents', registers: [this.registry] })
+  readonly storeBacklogWrites = new Gauge({
+    name: 'collab_store_backlog_writes',
+    help: 'Writes durable in the write-ahead log and not yet in LevelDB, all documents (bounded by maxStoreBacklogWrites)',
+    registers: [this.registry],
+  })
+  readonly storeBacklogBytes = new Gauge({
+    name: 'collab_store_backlog_bytes',
+    help: 'Bytes of those writes, held in memory until LevelDB has them (bounded by maxStoreBacklogBytes)',
+    registers: [this.registry],
+  })
+  readonly readPauses = new Counter({
+    name: 'collab_read_pauses_total',
+    help: "Times a room stopped reading from its sockets because the store's backlog was full",
+    registers: [this.registry],
+  })
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })

@@ -39,7 +39,12 @@ const writerAckedOnce = async (server: Parameters<typeof connectAckedClient>[0],
   return { writer, closes }
 }
 
-const UNLIMITED = ['--rate-messages', '1000000', '--rate-message-burst', '1000000', '--rate-bytes', '1000000000', '--rate-byte-burst', '1000000000']
+// A slow machine lets a burst outgrow the default maximum document size (8 MiB) before the
+// first acks arrive; a refused (compensated) key would then be missing for a reason other than durability.
+const UNLIMITED = [
+  ...['--rate-messages', '1000000', '--rate-message-burst', '1000000', '--rate-bytes', '1000000000', '--rate-byte-burst', '1000000000'],
+  ...['--max-buffered', String(2 ** 30), '--max-document-bytes', String(2 ** 29)],
+]
 
 const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
   stateVector ? (Y.decodeStateVector(stateVector).get(client) ?? 0) : 0

@@ -41,6 +41,11 @@ const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
  * state is never read from disk for it. The server's sweep looks once a second, so a document of a
  * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
  */
+/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
+const COMPACT_STORED_MULTIPLE = 2
+/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
+const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
+
 export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
 
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
@@ -50,6 +55,8 @@ export interface RoomOptions {
   readonly store: DocumentStore
   readonly logger: Logger
   readonly compactAfterUpdates: number
+  /** Largest encoded document accepted (documentSize.ts): every document fits a fresh joiner's send buffer. */
+  readonly maxDocumentBytes: number
   /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
   readonly validationGate: boolean
   /** Deepest nesting of shared types an update may create (the write path refuses deeper). */
@@ -59,8 +66,6 @@ export interface RoomOptions {
   readonly eventRetentionMs: number
   /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
   readonly index: DocumentIndex
-  /** Write-queue depth at which the room stops reading from its peers' sockets (backpressure). */
-  readonly maxPendingWrites: number
   /** Handles one frame of a peer once the room is ready (the frame handler / write path). */
   readonly handleFrame: (room: Room, peer: Peer, frame: Uint8Array) => void
   /** The room has no peers left and nothing to write: the registry may drop it. */
@@ -91,8 +96,13 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   private docUsedAt = Date.now()
   /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
   private docUsed = false
-  /** Roughly the document's encoded size: its stored updates plus what was accepted since. */
-  private approxSize = 0
+  /**
+   * An upper bound of the document's encoded size: exact when last measured (or let go while
+   * idle), or the stored updates' bytes when loaded, plus the bytes of every update stored since.
+   */
+  private sizeBound = 0
+  /** Bytes added to the bound since it was last exact (Infinity: never measured). */
+  private bytesSinceMeasured = Infinity
   /** Awareness is independent of the content doc: it must survive a reload of it. */
   readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
@@ -106,11 +116,14 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   private loaded = false
   private loadError: { error: unknown } | null = null
   private storedUpdates = 0
+  /** Bytes of the document's stored updates, and of the one its last compaction wrote (0: unknown). */
+  private storedBytes = 0
+  private compactedBytes = 0
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
   private compacting = false
-  /** True while the write queue is full and the peers' sockets are paused. */
-  private readingPaused = false
+  /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
+  private cancelDrainWait: (() => void) | null = null
 
   constructor(
     readonly tenant: string,
@@ -128,6 +141,29 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     if (this.idleState !== null) this.rebuildDoc()
     this.docUsed = true
     return this.liveDoc
+  }
+
+  /** An upper bound of the document's encoded size (see documentSize.ts), without encoding it. */
+  get encodedSizeBound(): number {
+    return this.sizeBound
+  }
+
+  /** How many bytes the bound may be above the exact size: what was added since it was measured. */
+  get encodedSizeSlack(): number {
+    return this.bytesSinceMeasured
+  }
+
+  /** The document's encoded size, exactly (cost ∝ the document): the bound becomes exact. */
+  measureEncodedSize(): number {
+    this.sizeBound = this.idleState
+      ? this.idleState.byteLength - this.idleStateVectorLength
+      : Y.encodeStateAsUpdate(this.liveDoc).byteLength
+    this.bytesSinceMeasured = 0
+    return this.sizeBound
+  }
+
+  get maxDocumentBytes(): number {
+    return this.options.maxDocumentBytes
   }
 
   /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
@@ -162,7 +198,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.docUsed = false
       this.docUsedAt = now
     }
-    if (now - this.docUsedAt < keepIdleDocMs(this.approxSize)) return
+    if (now - this.docUsedAt < keepIdleDocMs(this.sizeBound)) return
     const doc = this.liveDoc
     if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
     const stateVector = Y.encodeStateVector(doc)
@@ -173,7 +209,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.idleState = state
     this.idleStateVectorLength = stateVector.length
     this.idleClientID = doc.clientID
-    this.approxSize = update.length
+    this.sizeBound = update.length
+    this.bytesSinceMeasured = 0
     this.liveDoc = NOT_LOADED
     doc.destroy()
   }
@@ -215,8 +252,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.lastEventSeq = lastEventSeq
     this.liveDoc = buildDoc(updates)
     this.docUsedAt = Date.now()
-    this.approxSize = updates.reduce((size, update) => size + update.byteLength, 0)
+    this.sizeBound = updates.reduce((size, update) => size + update.byteLength, 0)
     this.storedUpdates = updates.length
+    this.storedBytes = this.sizeBound
+    this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
     this.becomeReady()
     this.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
@@ -334,6 +373,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   /** Closes all peers and releases the doc (server shutdown or discard). */
   close(code: number = CloseCode.GoingAway, reason = ''): void {
     this.state = 'closed'
+    this.cancelDrainWait?.()
+    this.cancelDrainWait = null
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = null
@@ -345,8 +386,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /**
    * Queues an accepted update for the group commit. A burst must not outrun the store: when the
-   * queue is full, stop reading from this room's sockets (TCP pushes back on the senders) until
-   * the store has caught up.
+   * store's backlog is full, stop reading from this room's sockets (TCP pushes back on the
+   * senders) until it has drained.
    */
   persist(write: {
     update: Uint8Array | null
@@ -358,7 +399,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     owners?: readonly OwnerClaim[]
   }): void {
     const { source } = write
-    if (write.update) this.approxSize += write.update.byteLength
+    if (write.update) {
+      this.sizeBound += write.update.byteLength
+      this.bytesSinceMeasured += write.update.byteLength
+    }
     this.commits.enqueue({
       events: [],
       reviews: [],
@@ -368,13 +412,31 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       sequence: source ? source.updatesReceived : 0,
       receivedAt: performance.now(),
     })
-    // A writer whose update arrives while the queue is full is paused too (one that joined meanwhile).
+    // A writer whose update arrives while paused is paused too (one that joined meanwhile).
     if (this.readingPaused && source) source.pauseReading()
-    if (!this.readingPaused && this.commits.depth >= this.options.maxPendingWrites) {
-      this.readingPaused = true
-      this.logger.warn({ depth: this.commits.depth }, 'write queue full; pausing reads')
-      for (const peer of this.peers) peer.pauseReading()
-    }
+    this.pauseIfStoreBehind()
+  }
+
+  /** True while the store's backlog is full and this room does not read from its peers' sockets. */
+  get readingPaused(): boolean {
+    return this.cancelDrainWait !== null
+  }
+
+  /**
+   * Backpressure on what can actually grow: the writes durable in the write-ahead log that
+   * LevelDB has not caught up with (held in memory until it does; the group-commit queue itself is
+   * written out every tick). While that backlog is full the room reads nothing from its writers;
+   * a peer that joins meanwhile is read (its handshake is answered) until its first write.
+   */
+  private pauseIfStoreBehind(): void {
+    if (this.cancelDrainWait || this.state === 'closed' || !this.options.store.backlogFull) return
+    this.options.metrics.readPauses.inc()
+    this.logger.warn({ backlog: this.options.store.backlog }, 'store backlog full; pausing reads')
+    for (const peer of this.peers) peer.pauseReading()
+    this.cancelDrainWait = this.options.store.whenBacklogDrains(() => {
+      this.cancelDrainWait = null
+      for (const peer of this.peers) peer.resumeReading()
+    })
   }
 
   get metrics(): CollabMetrics {
@@ -476,6 +538,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    */
   private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
     if (updates.length === 0 || !this.waiting) return
+    // Stored updates not yet compacted may hold far more than the document (content deleted or
+    // compensated since): more than a joiner's send buffer may take. The built document is sent then.
+    if (updates.reduce((size, update) => size + update.byteLength, 0) > this.options.maxDocumentBytes) return
     let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
     const storedState = () => {
       if (stored) return stored
@@ -558,15 +623,14 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
     for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
+    const storedSize = mergedByBatch.get(writes)?.byteLength ?? 0
     this.broadcastBatch(writes)
     for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
-    if (this.readingPaused && this.commits.depth < this.options.maxPendingWrites / 2) {
-      this.readingPaused = false
-      for (const peer of this.peers) peer.resumeReading()
-    }
+    this.pauseIfStoreBehind()
     this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
+    this.storedBytes += storedSize
     this.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
@@ -616,19 +680,31 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     }
   }
 
+  /**
+   * Compacts after `compactAfterUpdates` stored updates (cold loads stay fast), and when the stored
+   * bytes pass COMPACT_STORED_MULTIPLE times what the last compaction kept plus
+   * COMPACT_STORED_FLOOR_BYTES: content deleted or compensated since costs storage only until then,
+   * so what a document takes on disk stays in proportion to what it holds.
+   */
   private maybeCompact(): void {
-    if (this.compacting || this.storedUpdates < this.options.compactAfterUpdates) return
-    this.compact()
+    if (this.compacting || this.storedUpdates <= 1) return
+    const manyUpdates = this.storedUpdates >= this.options.compactAfterUpdates
+    const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
+    if (manyUpdates || manyBytes) this.compact()
   }
 
   /** Compaction runs on the store's chain for this document, so it never interleaves with our writes. */
   private compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
     this.compacting = true
     const before = this.storedUpdates
+    const bytesBefore = this.storedBytes
     this.options.store
       .compact(this.storageName, state)
-      .then(() => {
+      .then((merged) => {
+        if (merged === null) return
         this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
+        this.storedBytes = this.storedBytes - bytesBefore + merged
+        this.compactedBytes = merged
         this.logger.debug({ merged: before }, 'compacted')
       })
       .catch((error: unknown) => this.logger.error({ err: error }, 'compaction failed'))

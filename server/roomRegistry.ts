@@ -14,7 +14,7 @@ export interface RoomRegistryOptions {
   readonly logger: Logger
   readonly roomUnloadGraceMs: number
   readonly compactAfterUpdates: number
-  readonly maxPendingWrites: number
+  readonly maxDocumentBytes: number
   readonly index: DocumentIndex
   readonly validationGate: boolean
   readonly maxRichTextDepth: number
@@ -37,7 +37,7 @@ export class RoomRegistry {
       store: options.store,
       logger: options.logger,
       compactAfterUpdates: options.compactAfterUpdates,
-      maxPendingWrites: options.maxPendingWrites,
+      maxDocumentBytes: options.maxDocumentBytes,
       index: options.index,
       validationGate: options.validationGate,
       maxRichTextDepth: options.maxRichTextDepth,

@@ -5,7 +5,8 @@ import { encodeNotice, type Notice } from '../shared/extensionProtocol.ts'
 import { evaluateRules } from '../shared/rules/index.ts'
 import type { Actor, FieldChange, Violation } from '../shared/rules/ruleTypes.ts'
 import { randomUUID } from 'node:crypto'
-import type { EventRecord } from './persistence/eventLog.ts'
+import { REFUSED_UPDATE_BYTES_KEPT, type EventRecord } from './persistence/eventLog.ts'
+import { refusedUpdate, stateBeforeLargeUpdate, storedRefusal } from './persistence/refusedUpdates.ts'
 import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
@@ -19,11 +20,13 @@ import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
 import type { Room } from './room.ts'
 import { checkUpdateStructure } from './updateGuard.ts'
+import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSize.ts'
 
 /**
- * The write path (design §5), top to bottom, for one update from one peer:
+ * The write path, top to bottom, for one update from one peer:
  *
- *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set → rules → compensate
+ *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
+ *   → rules (or the maximum size) → compensate
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -63,7 +66,13 @@ export const acceptUpdate = (
     }
     tellReadOnly(peer)
     // Not applied; recorded (with the bytes, for the audit trail) and acknowledged as handled.
-    const refused = { ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update }), applied: false }
+    // Never applied, so never needed for a rebuild: above the kept size only its size and hash are.
+    const big = update.byteLength > REFUSED_UPDATE_BYTES_KEPT
+    const refused = {
+      ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update: big ? new Uint8Array() : update }),
+      ...(big ? { refused: refusedUpdate(update) } : {}),
+      applied: false,
+    }
     room.metrics.updates.inc({ outcome: 'read-only' })
     room.persist({ update: null, source: peer, events: [refused] })
     return null
@@ -99,7 +108,10 @@ export const acceptUpdate = (
   //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
   //    nested parents by id, so which root it touches is only known after applying it). The fields'
   //    current items are noted to recognise concurrent overwrites (conflicts).
+  //    An update that would take the document past its maximum size is refused (compensated whole).
   const fieldsBefore = currentItems(room.doc, room.document.type)
+  const sizeRefusal = checkDocumentSize(room, update)
+  const stateBefore = stateBeforeLargeUpdate(room.doc, update)
   const textBefore = mayRefuseTextEdits(room, peer)
     ? snapshotTextRoots(new Map(richText.map((name) => [name, room.doc.getXmlFragment(name)])))
     : null
@@ -118,7 +130,7 @@ export const acceptUpdate = (
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
     // A safety net behind missingDependencies: its missing part would integrate later inside someone
-    // else's transaction, unvalidated and credited to them (design §11). Drop it and resync.
+    // else's transaction, unvalidated and credited to them. Drop it and resync.
     void room.reloadFromDisk('update with missing dependencies')
     return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
   }
@@ -136,14 +148,16 @@ export const acceptUpdate = (
     : []
   room.clientOwners.record(claims)
 
-  // 4. Rules, on the change set and the actor.
+  // 4. Rules, on the change set and the actor — unless the update would take the document past its
+  //    maximum size: then every path it changed is compensated.
   const actor: Actor = {
     userId: peer.identity.userId,
     role: peer.identity.role,
     tenant: peer.identity.tenant,
     legal: peer.identity.legal,
   }
-  const violations = evaluateRules({
+  const oversize = sizeViolations(room, captured.changes, sizeRefusal)
+  const violations = oversize ?? evaluateRules({
     docType: room.document.type,
     actor,
     changes: captured.changes,
@@ -155,13 +169,19 @@ export const acceptUpdate = (
   // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
   //    recorded as proposed first, so approving it can bring exactly that text back.
   const textProposals = heldTextProposals(room, violations)
-  const compensation = compensate(room.doc, captured.changes, violations, textBefore)
+  const compensation =
+    oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
-  const received = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update })
+  // A big compensated update is stored as what it left in the document, not as received.
+  const stored = compensation ? storedRefusal(room.doc, update, compensation, stateBefore) : null
+  const received = {
+    ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
+    ...(stored?.refused ? { refused: stored.refused } : {}),
+  }
   room.metrics.updates.inc({ outcome })
   for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
   const events = [received]
@@ -174,7 +194,7 @@ export const acceptUpdate = (
   const violatedPaths = new Set(violations.map((violation) => violation.path))
   const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
   room.persist({
-    update: compensation ? Y.mergeUpdates([update, compensation]) : update,
+    update: stored?.net ?? update,
     source: peer,
     echo: compensation,
     owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,

@@ -213,7 +213,7 @@ describe('document store', () => {
   test('appends issued together keep their order per document, and documents do not mix', async () => {
     const { store } = await openStore()
     const writers = [new Y.Doc(), new Y.Doc(), new Y.Doc()]
-    const pending: Array<Promise<void>> = []
+    const pending: Array<Promise<unknown>> = []
     for (let i = 0; i < 60; i++) {
       const d = i % writers.length
       pending.push(store.appendBatch(`t/proposal/d${d}`, { update: titleUpdate(writers[d]!, `d${d}-${i}`) }))

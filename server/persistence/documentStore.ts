@@ -50,6 +50,13 @@ export interface DocumentStoreOptions {
   readonly slowOperationMs?: number
   /** Under load, at most one LevelDB batch per this many ms (see applyLogged). Default 10. */
   readonly batchIntervalMs?: number
+  /**
+   * The backlog (writes logged but not yet in LevelDB, all documents) counts as full from this many
+   * writes or bytes: rooms then stop reading from their sockets until it drains to half (see
+   * `backlogFull`). Defaults: unbounded.
+   */
+  readonly maxBacklogWrites?: number
+  readonly maxBacklogBytes?: number
 }
 
 /** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
@@ -87,6 +94,16 @@ export class DocumentStore {
   private readonly logger: Logger | null
   private readonly slowOperationMs: number
   private readonly batchIntervalMs: number
+  private readonly maxBacklogWrites: number
+  private readonly maxBacklogBytes: number
+  /**
+   * Writes (and their bytes) durable in the log whose LevelDB write has not completed: what grows
+   * when LevelDB falls behind, held in memory until it catches up.
+   */
+  private backlogWrites = 0
+  private backlogBytes = 0
+  /** Called once when the backlog, after being full, has drained to half its limits. */
+  private readonly drainListeners = new Set<() => void>()
 
   private constructor(
     readonly location: string,
@@ -96,6 +113,8 @@ export class DocumentStore {
     this.logger = options.logger ?? null
     this.slowOperationMs = options.slowOperationMs ?? 1000
     this.batchIntervalMs = options.batchIntervalMs ?? 10
+    this.maxBacklogWrites = options.maxBacklogWrites ?? Infinity
+    this.maxBacklogBytes = options.maxBacklogBytes ?? Infinity
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
@@ -266,7 +285,46 @@ export class DocumentStore {
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
-    this.queueForLevelDb(storageName, record.ops, applied)
+    const bytes = opBytes(record.ops)
+    this.backlogWrites++
+    this.backlogBytes += bytes
+    this.queueForLevelDb(storageName, record.ops, () => {
+      applied()
+      this.leftBacklog(bytes)
+    })
+  }
+
+  /** Writes logged and not yet in LevelDB (all documents), and their bytes. */
+  get backlog(): { readonly writes: number; readonly bytes: number } {
+    return { writes: this.backlogWrites, bytes: this.backlogBytes }
+  }
+
+  /** Has the backlog reached maxBacklogWrites or maxBacklogBytes? Writers should wait (`whenBacklogDrains`). */
+  get backlogFull(): boolean {
+    return this.backlogWrites >= this.maxBacklogWrites || this.backlogBytes >= this.maxBacklogBytes
+  }
+
+  /**
+   * Calls `listener` once the backlog has drained to half its limits (hysteresis: a room that
+   * resumes at once would pause again at the next write). Returns a function that cancels it.
+   */
+  whenBacklogDrains(listener: () => void): () => void {
+    this.drainListeners.add(listener)
+    return () => this.drainListeners.delete(listener)
+  }
+
+  private leftBacklog(bytes: number): void {
+    this.backlogWrites--
+    this.backlogBytes -= bytes
+    if (this.drainListeners.size === 0) return
+    if (this.backlogWrites > this.maxBacklogWrites / 2 || this.backlogBytes > this.maxBacklogBytes / 2) return
+    this.notifyDrained()
+  }
+
+  private notifyDrained(): void {
+    const listeners = [...this.drainListeners]
+    this.drainListeners.clear()
+    for (const listener of listeners) listener()
   }
 
   /**
@@ -294,6 +352,8 @@ export class DocumentStore {
         this.clocks.delete(storageName)
         this.wal?.fail((error as Error).message)
         this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
+        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
+        this.notifyDrained()
       },
     )
   }
@@ -469,16 +529,18 @@ export class DocumentStore {
    * `state`: the document as the caller holds it, which must be exactly what is stored when the
    * call is made (a room whose writes are all durable and none is queued): then nothing is read
    * back and rebuilt. Writes queued after the call come after it on the chain, as usual.
+   *
+   * Resolves with the merged update's size in bytes, or null when there was nothing to merge.
    */
-  async compact(storageName: string, state?: { update: Uint8Array; stateVector: Uint8Array }): Promise<void> {
+  async compact(storageName: string, state?: { update: Uint8Array; stateVector: Uint8Array }): Promise<number | null> {
     // The merged update's clock is taken now, in call order: a write logged after this call gets a
     // later clock even though LevelDB receives it after the compaction (it waits on the chain).
     const known = this.clocks.get(storageName)
     const reserved = known === undefined ? null : known + 1
     if (reserved !== null) this.clocks.set(storageName, reserved)
-    await this.runFor(storageName, `compact ${storageName}`, async (db) => {
+    return this.runFor(storageName, `compact ${storageName}`, async (db) => {
       const keys = await db.keys({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
-      if (keys.length <= 1) return
+      if (keys.length <= 1) return null
       let merged = state
       if (!merged) {
         const doc = new Y.Doc(SERVER_DOC_OPTIONS)
@@ -500,6 +562,7 @@ export class DocumentStore {
           ...keys.map((key): BatchOp => ({ type: 'del', key })),
         ])
         if (reserved === null) this.clocks.set(storageName, Math.max(clock, this.clocks.get(storageName) ?? -1))
+        return merged.update.byteLength
       } catch (error) {
         this.clocks.delete(storageName)
         throw error
@@ -642,6 +705,13 @@ interface LevelBatchDb {
 
 /** A point read: the value, or undefined when the key is not there (getMany: no error object for a miss). */
 const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promise<Uint8Array | undefined> => (await db.getMany([key]))[0]
+
+/** The bytes a logged write holds in memory until LevelDB has it (keys are small; values count). */
+const opBytes = (ops: readonly LogOp[]): number => {
+  let bytes = 0
+  for (const op of ops) if (op.type === 'put') bytes += op.value.byteLength
+  return bytes
+}
 
 /** The highest event sequence number a logged write stores (its events are in order). */
 const lastEventSeqOf = (record: LogRecord): number => {

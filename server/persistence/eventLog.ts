@@ -23,9 +23,30 @@ export interface EventRecord {
   readonly ruleIds: readonly string[]
   /** The paths the update touched (`meta.title`, `body`). */
   readonly paths: readonly string[]
-  /** The Yjs update. For a rejected/reviewed update: the update as received; its compensation is the next record. */
+  /**
+   * The Yjs update. For a rejected/reviewed update: the update as received, its compensation the
+   * next record — or, when it was above REFUSED_UPDATE_BYTES_KEPT, what it and its compensation left
+   * in the document (its content gone; `refused` tells what was received). Either way the log
+   * rebuilds the document exactly. Empty for a viewer's update above that size (never applied).
+   */
   readonly update: Uint8Array
+  /** Size and hash of a refused update whose bytes are not kept (see REFUSED_UPDATE_BYTES_KEPT). */
+  readonly refused?: RefusedUpdate
   readonly reviewId?: string
+}
+
+/**
+ * The most bytes of a refused update (rejected, held for review, or a viewer's) an event keeps.
+ * Beyond it the event records the update's size and hash instead (who, when and which rule stay):
+ * refused content must not cost storage out of proportion to what was kept.
+ */
+export const REFUSED_UPDATE_BYTES_KEPT = 64 * 1024
+
+export interface RefusedUpdate {
+  /** Its size as received. */
+  readonly bytes: number
+  /** SHA-256 of it as received (hex): matches a copy the sender or an auditor still has. */
+  readonly sha256: string
 }
 
 /** y-leveldb key arrays (strings and uint32s), in namespaces of our own beside y-leveldb's `v1`. */
@@ -49,8 +70,9 @@ export const eventBaseKey = (storageName: string) => ['posalpro_events_base', st
 
 /**
  * The document as of event `seq`: the retention base (if any), then every applied update up to and
- * including `seq`, in order. As of a rejected update you see what its author wrote; as of the
- * compensation after it, the valid state.
+ * including `seq`, in order. As of a rejected update you see what its author wrote (for one above
+ * REFUSED_UPDATE_BYTES_KEPT, already without its refused content); as of the compensation after
+ * it, the valid state.
  */
 export const documentAsOf = (base: EventBase | null, events: readonly EventRecord[], seq: number): Y.Doc => {
   if (base && seq < base.seq) throw new RangeError(`event ${seq} is older than the retained history (from ${base.seq})`)

@@ -60,6 +60,8 @@ export type RuleId =
   | 'higher-role-wins'
   | 'legal-review'
   | 'customer-required'
+  /** Not a rule over values: the server's bound on a document's encoded size (server/documentSize.ts). */
+  | 'document-size'
 
 /** A rule's verdict on one change: reject it, or hold it for review. Accepted changes yield nothing. */
 export interface Violation {
