@@ -3,6 +3,7 @@ import { prefetch } from '../browser.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { h } from './dom.ts'
 import { titleOf } from './documentTitle.ts'
+import { createDocument } from './newDocument.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
@@ -25,7 +26,16 @@ export const documentListView = (
   const newButtons = DOCUMENT_TYPES.map((type) => {
     const button = h('button', { type: 'button', 'data-new': type, disabled: session.role === 'viewer' }, NEW_LABELS[type])
     button.addEventListener('click', () => {
-      location.hash = `#/doc/${type}/${newId(type)}?new=1`
+      button.disabled = true
+      createDocument(session, type, catalog).then(
+        (id) => {
+          location.hash = `#/doc/${type}/${id}`
+        },
+        (error: Error) => {
+          button.disabled = false
+          toasts.show(`The new document could not be stored on this device: ${error.message}`, 'error')
+        },
+      )
     })
     return button
   })
@@ -95,9 +105,4 @@ export const documentListView = (
     lists,
   )
   return { element, dispose: () => {} }
-}
-
-const newId = (type: DocumentType): string => {
-  const random = crypto.getRandomValues(new Uint8Array(6))
-  return `${type[0]}-${[...random].map((byte) => byte.toString(36).padStart(2, '0')).join('').slice(0, 10)}`
 }

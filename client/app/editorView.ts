@@ -23,7 +23,7 @@ export const editorView = (
   session: Session,
   type: DocumentType,
   id: string,
-  { toasts, catalog, isNew }: { toasts: Toasts; catalog: LocalCatalog; isNew: boolean },
+  { toasts, catalog }: { toasts: Toasts; catalog: LocalCatalog },
 ): { element: HTMLElement; dispose: () => void } => {
   const disposables = new Disposables()
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } })
@@ -94,7 +94,6 @@ export const editorView = (
   void handle.whenLoaded().then(
     () => {
       if (handle.doc.isDestroyed) return
-      if (isNew && !readOnly) initialize(model, session)
       showTitle()
       form.replaceChildren(formFor(model, context))
       form.removeAttribute('aria-busy')
@@ -114,30 +113,6 @@ export const editorView = (
     }
   }
   return { element, dispose: disposables.dispose }
-}
-
-/** The first values of a new document, in one change (an empty doc only: "new" links can be reopened). */
-const initialize = (model: DocumentModel, session: Session): void => {
-  const fields = model.type === 'customer' ? model.fields.ymap : model.meta.ymap
-  if (fields.size > 0) return
-  fields.doc!.transact(() => {
-    switch (model.type) {
-      case 'proposal':
-        model.meta.set('title', 'Untitled proposal')
-        model.meta.set('status', 'draft')
-        model.meta.set('ownerId', session.userId)
-        model.meta.set('currency', 'EUR')
-        return
-      case 'customer':
-        model.fields.set('name', 'New customer')
-        return
-      case 'content':
-        model.meta.set('title', 'Untitled content')
-        model.meta.set('legal', false)
-        model.meta.set('locale', 'en')
-        return
-    }
-  })
 }
 
 const formFor = (model: DocumentModel, context: EditorContext): HTMLElement => {

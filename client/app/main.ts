@@ -58,7 +58,10 @@ const route = () => {
   const catalog = new LocalCatalog(localNamespace(session))
   const match = /^#\/doc\/([a-z]+)\/([A-Za-z0-9_-]{1,64})(\?new=1)?$/.exec(location.hash)
   if (match && isDocumentType(match[1]!)) {
-    show(editorView(session, match[1], match[2]!, { toasts, catalog, isNew: match[3] !== undefined }))
+    // Links from before creation moved out of the URL still carry `?new=1`: they only open the
+    // document (it writes nothing), under its plain link.
+    if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
+    show(editorView(session, match[1], match[2]!, { toasts, catalog }))
     return
   }
   document.title = 'Documents — PosalPro'
