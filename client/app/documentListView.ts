@@ -1,5 +1,6 @@
 import { DOCUMENT_TYPES, type DocumentType } from '../../shared/documentName.ts'
 import { prefetch } from '../browser.ts'
+import type { UnsavedEntry, UnsavedLedger } from '../unsavedLedger.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { h } from './dom.ts'
 import { titleOf } from './documentTitle.ts'
@@ -18,7 +19,7 @@ const NEW_LABELS: Record<DocumentType, string> = { proposal: 'New proposal', cus
  */
 export const documentListView = (
   session: Session,
-  { toasts, catalog }: { toasts: Toasts; catalog: LocalCatalog },
+  { toasts, catalog, ledger }: { toasts: Toasts; catalog: LocalCatalog; ledger: UnsavedLedger },
 ): { element: HTMLElement; dispose: () => void } => {
   const lists = h('div', { class: 'document-lists', 'aria-busy': 'true' })
   const source = h('p', { class: 'hint', role: 'status' })
@@ -27,7 +28,7 @@ export const documentListView = (
     const button = h('button', { type: 'button', 'data-new': type, disabled: session.role === 'viewer' }, NEW_LABELS[type])
     button.addEventListener('click', () => {
       button.disabled = true
-      createDocument(session, type, catalog).then(
+      createDocument(session, type, { catalog, ledger }).then(
         (id) => {
           location.hash = `#/doc/${type}/${id}`
         },
@@ -41,6 +42,7 @@ export const documentListView = (
   })
   let known: Array<{ type: DocumentType; id: string }> = []
   const render = () => {
+    const unsaved = ledger.entries()
     lists.replaceChildren(
       ...DOCUMENT_TYPES.map((type) => {
         const ofType = known.filter((doc) => doc.type === type)
@@ -54,7 +56,13 @@ export const documentListView = (
                 'ul',
                 { class: 'documents' },
                 ...ofType.map((doc) =>
-                  h('li', {}, h('a', { href: `#/doc/${doc.type}/${doc.id}`, 'data-document': `${doc.type}/${doc.id}` }, catalog.titleOf(doc.type, doc.id) || doc.id), h('span', { class: 'document-id' }, doc.id)),
+                  h(
+                    'li',
+                    {},
+                    h('a', { href: `#/doc/${doc.type}/${doc.id}`, 'data-document': `${doc.type}/${doc.id}` }, catalog.titleOf(doc.type, doc.id) || doc.id),
+                    uploadMark(unsaved.get(`${doc.type}/${doc.id}`)),
+                    h('span', { class: 'document-id' }, doc.id),
+                  ),
                 ),
               ),
         )
@@ -97,6 +105,11 @@ export const documentListView = (
     })
   })
   void load()
+  // The marks follow the background sync as it uploads.
+  const onLedgerChange = () => {
+    if (!lists.hasAttribute('aria-busy')) render()
+  }
+  ledger.on('change', onLedgerChange)
   const element = h(
     'section',
     { class: 'document-list' },
@@ -104,5 +117,12 @@ export const documentListView = (
     source,
     lists,
   )
-  return { element, dispose: () => {} }
+  return { element, dispose: () => ledger.off('change', onLedgerChange) }
+}
+
+/** A document whose changes are only on this device says so; one the server refused says why. */
+const uploadMark = (entry: UnsavedEntry | undefined): HTMLElement | null => {
+  if (!entry) return null
+  if (entry.refused) return h('span', { class: 'not-uploaded refused', title: entry.refused }, 'Not uploaded: refused by the server')
+  return h('span', { class: 'not-uploaded', title: `${entry.changes} ${entry.changes === 1 ? 'change' : 'changes'} only on this device` }, 'Not uploaded yet')
 }

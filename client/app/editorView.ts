@@ -1,6 +1,7 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { openDocument, type DocumentHandle } from '../browser.ts'
+import { trackUnsaved, type UnsavedLedger } from '../unsavedLedger.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
@@ -23,7 +24,7 @@ export const editorView = (
   session: Session,
   type: DocumentType,
   id: string,
-  { toasts, catalog }: { toasts: Toasts; catalog: LocalCatalog },
+  { toasts, catalog, ledger }: { toasts: Toasts; catalog: LocalCatalog; ledger: UnsavedLedger },
 ): { element: HTMLElement; dispose: () => void } => {
   const disposables = new Disposables()
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } })
@@ -32,6 +33,8 @@ export const editorView = (
     if (window.posalpro?.handle === handle) delete window.posalpro
   })
   window.posalpro = { handle }
+  // The ledger knows this document's unsent changes, for the list, the header and the background sync.
+  disposables.add(trackUnsaved(handle, ledger))
 
   const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
   handle.awareness.setLocalStateField('user', user)

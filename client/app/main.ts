@@ -1,4 +1,5 @@
 import { isDocumentType } from '../../shared/documentName.ts'
+import { BackgroundSync, pendingUploads } from './backgroundSync.ts'
 import { documentListView } from './documentListView.ts'
 import { h } from './dom.ts'
 import { editorView } from './editorView.ts'
@@ -23,6 +24,18 @@ document.body.replaceChildren(
 )
 
 let current: { dispose: () => void } | null = null
+/** The signed-in account's background sync; replaced when another account signs in. */
+let sync: BackgroundSync | null = null
+/** The document the editor shows (its own handle uploads it), or null on other pages. */
+let openDocumentName: string | null = null
+let disposeAccount = () => {}
+
+const syncFor = (session: Session): BackgroundSync => {
+  if (sync && localNamespace(sync.session) === localNamespace(session)) return sync
+  void sync?.dispose()
+  sync = new BackgroundSync(session, (name) => name === openDocumentName)
+  return sync
+}
 
 const show = (view: { element: HTMLElement; dispose: () => void }) => {
   current?.dispose()
@@ -30,24 +43,39 @@ const show = (view: { element: HTMLElement; dispose: () => void }) => {
   main.replaceChildren(view.element)
 }
 
-const renderAccount = (session: Session | null) => {
-  if (!session) {
+const renderAccount = (session: Session | null, background: BackgroundSync | null) => {
+  disposeAccount()
+  disposeAccount = () => {}
+  if (!session || !background) {
     account.replaceChildren()
     return
   }
   const out = h('button', { type: 'button', class: 'secondary' }, 'Sign out')
   out.addEventListener('click', () => {
+    // The changes stay in this device's store and upload when this account signs in here again;
+    // until then nobody else sees them, so signing out asks first.
+    const waiting = background.ledger.totalChanges()
+    const warning = `${waiting} ${waiting === 1 ? 'change is' : 'changes are'} not uploaded yet. They stay on this device and upload when you sign in here again. Sign out anyway?`
+    if (waiting > 0 && !confirm(warning)) return
+    void background.dispose()
+    sync = null
     signOut()
     location.hash = '#/'
     route()
   })
-  account.replaceChildren(h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  const pending = pendingUploads(background.ledger)
+  disposeAccount = pending.dispose
+  account.replaceChildren(pending.element, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
   const session = loadSession()
-  renderAccount(session)
-  if (!session) {
+  const background = session ? syncFor(session) : null
+  renderAccount(session, background)
+  if (!session || !background) {
+    void sync?.dispose()
+    sync = null
+    openDocumentName = null
     show(
       signInView(() => {
         route()
@@ -61,11 +89,16 @@ const route = () => {
     // Links from before creation moved out of the URL still carry `?new=1`: they only open the
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
-    show(editorView(session, match[1], match[2]!, { toasts, catalog }))
+    openDocumentName = `${match[1]}/${match[2]}`
+    show(editorView(session, match[1], match[2]!, { toasts, catalog, ledger: background.ledger }))
+    background.poke()
     return
   }
+  openDocumentName = null
   document.title = 'Documents — PosalPro'
-  show(documentListView(session, { toasts, catalog }))
+  show(documentListView(session, { toasts, catalog, ledger: background.ledger }))
+  // The document the editor had open may have changes left: the queue takes it over.
+  background.poke()
 }
 
 window.addEventListener('hashchange', route)

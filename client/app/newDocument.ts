@@ -1,6 +1,7 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { openDocument } from '../browser.ts'
+import { trackUnsaved, type UnsavedLedger } from '../unsavedLedger.ts'
 import { titleOf } from './documentTitle.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { collabUrl } from './serverApi.ts'
@@ -14,17 +15,21 @@ import { localNamespace, tokenSource, type Session } from './session.ts'
  * any server sync cannot overwrite someone's values, and it works offline. The values go into the
  * local store (IndexedDB) before the editor opens, so the link the editor shows is the plain
  * `#/doc/<type>/<id>` — opening it (a reload, someone it was shared with) only ever reads.
- * The local copy reaches the server when the editor opens it, or through the background sync.
+ * The local copy reaches the server when the editor opens it, or through the background sync
+ * (the ledger counts it from the first value on).
  */
-export const createDocument = async (session: Session, type: DocumentType, catalog: LocalCatalog): Promise<string> => {
+export const createDocument = async (session: Session, type: DocumentType, { catalog, ledger }: { catalog: LocalCatalog; ledger: UnsavedLedger }): Promise<string> => {
   const id = newId(type)
   // Not connected: the editor opened next does the syncing; this handle only writes locally.
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) }, connect: false })
+  // Counted as not uploaded from the first value on, in case the editor never gets to open it.
+  const untrack = trackUnsaved(handle, ledger)
   try {
     await handle.whenLoaded()
     initialize(handle.model, session)
     catalog.remember({ type, id, title: titleOf(handle.model) })
   } finally {
+    untrack()
     // Resolves once the values are stored locally.
     await handle.destroy()
   }

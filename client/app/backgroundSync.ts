@@ -1,0 +1,65 @@
+import { openDocument } from '../browser.ts'
+import { SyncQueue } from '../syncQueue.ts'
+import { UnsavedLedger } from '../unsavedLedger.ts'
+import { h } from './dom.ts'
+import { collabUrl } from './serverApi.ts'
+import { localNamespace, tokenSource, type Session } from './session.ts'
+
+/**
+ * One account's background sync on this device: the ledger of documents with changes not on the
+ * server (kept in localStorage, next to the documents' IndexedDB), and the queue that uploads them
+ * whenever the device is online — at start, on the `online` event, and when the ledger gains an
+ * entry (a document left with unsent changes). Offline, the queue lets its documents go at once.
+ */
+export class BackgroundSync {
+  readonly ledger: UnsavedLedger
+  private readonly queue: SyncQueue
+  private readonly onOnline = () => void this.queue.run()
+  private readonly onOffline = () => void this.queue.stop()
+  private readonly onLedgerChange = () => {
+    if (navigator.onLine) void this.queue.run()
+  }
+
+  constructor(
+    readonly session: Session,
+    /** True for the document an editor has open: that editor's handle uploads it. */
+    isOpenElsewhere: (name: string) => boolean,
+  ) {
+    const key = `posalpro.unsaved.${localNamespace(session)}`
+    this.ledger = new UnsavedLedger({ read: () => localStorage.getItem(key), write: (value) => localStorage.setItem(key, value) })
+    const getToken = tokenSource(session)
+    this.queue = new SyncQueue({
+      open: (type, id) => openDocument(type, id, { url: collabUrl(), getToken, offline: { namespace: localNamespace(session) } }),
+      ledger: this.ledger,
+      isOpenElsewhere,
+    })
+    globalThis.addEventListener('online', this.onOnline)
+    globalThis.addEventListener('offline', this.onOffline)
+    this.ledger.on('change', this.onLedgerChange)
+  }
+
+  /** Looks for documents to upload (after a view changed: the document it had open may need it). */
+  poke(): void {
+    this.onLedgerChange()
+  }
+
+  async dispose(): Promise<void> {
+    globalThis.removeEventListener('online', this.onOnline)
+    globalThis.removeEventListener('offline', this.onOffline)
+    this.ledger.off('change', this.onLedgerChange)
+    await this.queue.stop()
+  }
+}
+
+/** The header's "N changes not uploaded yet" across all documents; hidden when there are none. */
+export const pendingUploads = (ledger: UnsavedLedger): { element: HTMLElement; dispose: () => void } => {
+  const element = h('span', { class: 'pending-uploads', role: 'status' })
+  const render = () => {
+    const count = ledger.totalChanges()
+    element.hidden = count === 0
+    element.textContent = count === 0 ? '' : `${count} ${count === 1 ? 'change' : 'changes'} not uploaded yet`
+  }
+  ledger.on('change', render)
+  render()
+  return { element, dispose: () => ledger.off('change', render) }
+}
