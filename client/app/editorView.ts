@@ -76,7 +76,7 @@ export const editorView = (
       { class: 'editor-header' },
       h('a', { href: '#/', class: 'back' }, '← Documents'),
       heading,
-      saveIndicator(handle, disposables),
+      saveIndicator(handle, disposables, { refused: ledger.get(handle.name)?.refused !== undefined }),
       presenceList(handle.awareness, disposables),
     ),
     readOnly ? h('p', { class: 'read-only-banner', role: 'note' }, 'Read-only: you are signed in as a viewer.') : null,
