@@ -1,10 +1,10 @@
 import type { Awareness } from 'y-protocols/awareness'
 import type { ContentModel, CustomerModel, ProposalModel } from '../../shared/documentModel.ts'
-import { PROPOSAL_STATUSES, type ProposalStatus } from '../../shared/schemas.ts'
+import { PROPOSAL_STATUSES, customerFieldsSchema, type ProposalStatus } from '../../shared/schemas.ts'
 import { precheckEdits } from '../../shared/rules/precheck.ts'
 import { STATUS_TRANSITIONS, isProposalStatus } from '../../shared/rules/proposalStatus.ts'
 import type { Actor } from '../../shared/rules/ruleTypes.ts'
-import { choiceCodec, numberCodec, textCodec } from './fieldBinding.ts'
+import { choiceCodec, numberCodec, textCodec, validatedCodec } from './fieldBinding.ts'
 import { checkboxField, fieldset, inputField, selectField, type FormContext } from './formControls.ts'
 import { h } from './dom.ts'
 import { richTextEditor } from './richTextEditor.ts'
@@ -89,14 +89,18 @@ export const proposalForm = (model: ProposalModel, context: EditorContext): HTML
 export const customerForm = (model: CustomerModel, context: EditorContext): HTMLElement => {
   const fields = model.fields.ymap
   const text = { ...textCodec, commitOn: 'change' as const }
+  // Checked against the server's own schema before writing: a refused value would be reverted,
+  // erasing what was typed; kept in the field with the error beside it instead.
+  const email = validatedCodec(text, (value) => customerFieldsSchema.shape.email.safeParse(value).success, 'Enter an e-mail address like name@example.com.')
+  const phone = validatedCodec(text, (value) => customerFieldsSchema.shape.phone.safeParse(value).success, 'Enter a phone number: digits, spaces, + ( ) -, 3 to 32 characters.')
   return h(
     'div',
     { class: 'document-form' },
     fieldset(
       'Customer',
       inputField('Name', fields, 'name', textCodec, context, { maxlength: 200, required: true }),
-      inputField('Email', fields, 'email', text, context, { type: 'email', maxlength: 254 }),
-      inputField('Phone', fields, 'phone', text, context, { type: 'tel', maxlength: 32 }),
+      inputField('Email', fields, 'email', email, context, { type: 'email', maxlength: 254 }),
+      inputField('Phone', fields, 'phone', phone, context, { type: 'tel', maxlength: 32 }),
       inputField('Address', fields, 'address', textCodec, context, { maxlength: 500 }),
       inputField('Industry', fields, 'industry', textCodec, context, { maxlength: 100 }),
     ),
