@@ -9,6 +9,8 @@ export interface Person {
   readonly name: string
   readonly role: Role
   readonly tenant?: string
+  /** Signs in as a legal reviewer (edits legal content). */
+  readonly legal?: boolean
 }
 
 export const ALICE: Person = { userId: 'alice', name: 'Alice Editor', role: 'editor' }
@@ -39,6 +41,7 @@ export const signInAs = async (browser: Browser, person: Person, serverUrl = sha
   await page.getByLabel('Display name').fill(person.name)
   await page.getByLabel('Role').selectOption(person.role)
   await page.getByLabel('Tenant').fill(person.tenant ?? 'acme')
+  if (person.legal) await page.getByLabel('Legal reviewer').check()
   await page.getByRole('button', { name: 'Sign in' }).click()
   await expect(page.getByText(`${person.name} · ${person.role}`)).toBeVisible()
   return { context, page, person }

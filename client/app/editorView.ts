@@ -66,6 +66,8 @@ export const editorView = (
     customers: () => customers,
   }
 
+  let unavailable = false
+  const indicator = saveIndicator(handle, disposables, { refused: ledger.get(handle.name)?.refused !== undefined, unavailable: () => unavailable })
   const heading = h('h1', { class: 'document-title' })
   const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
   const element = h(
@@ -76,7 +78,7 @@ export const editorView = (
       { class: 'editor-header' },
       h('a', { href: '#/', class: 'back' }, '← Documents'),
       heading,
-      saveIndicator(handle, disposables, { refused: ledger.get(handle.name)?.refused !== undefined }),
+      indicator,
       presenceList(handle.awareness, disposables),
     ),
     readOnly ? h('p', { class: 'read-only-banner', role: 'note' }, 'Read-only: you are signed in as a viewer.') : null,
@@ -94,13 +96,44 @@ export const editorView = (
   disposables.add(() => handle.doc.off('update', showTitle))
 
   // The form is built once the local copy is in the doc, so it opens with content, offline too.
+  const buildForm = () => {
+    showTitle()
+    form.replaceChildren(formFor(model, context))
+    form.removeAttribute('aria-busy')
+    if (type === 'proposal') void loadCustomers()
+  }
+  // A document this device never held (nothing in the local store) is shown once the server's copy
+  // is in: an empty form would invite edits over values not seen yet — for legal content before the
+  // editor knows it must be read-only. Offline it says it is not available instead of showing an
+  // empty form as if it were saved.
+  const waitForServerCopy = () => {
+    const describeWait = () => {
+      unavailable = handle.status === 'offline'
+      form.replaceChildren(
+        unavailable
+          ? h('p', { class: 'error', role: 'alert' }, 'Not available offline: this document was never opened or kept on this device. It opens as soon as the server can be reached.')
+          : h('p', {}, 'Opening…'),
+      )
+      indicator.dispatchEvent(new Event('posalpro:refresh'))
+    }
+    handle.on('status', describeWait)
+    disposables.add(() => handle.off('status', describeWait))
+    describeWait()
+    handle.whenSynced().then(
+      () => {
+        handle.off('status', describeWait)
+        unavailable = false
+        indicator.dispatchEvent(new Event('posalpro:refresh'))
+        buildForm()
+      },
+      () => {}, // destroyed first: the view is gone
+    )
+  }
   void handle.whenLoaded().then(
     () => {
       if (handle.doc.isDestroyed) return
-      showTitle()
-      form.replaceChildren(formFor(model, context))
-      form.removeAttribute('aria-busy')
-      if (type === 'proposal') void loadCustomers()
+      if (handle.doc.store.clients.size === 0 && handle.status !== 'synced') waitForServerCopy()
+      else buildForm()
     },
     (error: Error) => {
       form.replaceChildren(h('p', { class: 'error' }, `This device could not open its copy: ${error.message}`))
