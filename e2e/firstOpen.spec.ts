@@ -76,3 +76,45 @@ test('legal text opened for the first time by a non-legal user accepts no keystr
     await alice.context.close()
   }
 })
+
+test('legal text turns read-only for a non-legal user the moment the flag changes, and a stale local copy is not trusted before the server answers', async ({ browser }) => {
+  const lawyer: Person = { ...BOB, userId: 'lena', name: 'Lena Legal', legal: true }
+  const legal = await signInAs(browser, lawyer)
+  const alice = await signInAs(browser, ALICE)
+  try {
+    const name = await createDocument(legal, 'content')
+    const legalFlag = legal.page.getByLabel('Legal text (edited by legal reviewers only)')
+    await legal.page.getByRole('textbox', { name: 'Content text' }).click()
+    await legal.page.keyboard.type('Draft terms.')
+    await expect(legal.page.locator('.save-indicator')).toHaveText('Saved')
+
+    await alice.page.goto(`/#/doc/${name}`)
+    const body = alice.page.getByRole('textbox', { name: 'Content text' })
+    await expect.poll(() => textWithoutCarets(body)).toBe('Draft terms.')
+    await expect(body).toHaveAttribute('contenteditable', 'true')
+
+    // Live: the flag flips while Alice has it open.
+    await legalFlag.check()
+    await expect(body).toHaveAttribute('contenteditable', 'false')
+    await expect(body).toHaveAttribute('aria-readonly', 'true')
+    await legalFlag.uncheck()
+    await expect(body).toHaveAttribute('contenteditable', 'true')
+
+    // Alice leaves with a copy that says "not legal"; it becomes legal meanwhile.
+    await alice.page.goto('/#/')
+    await legalFlag.check()
+    await expect(legal.page.locator('.save-indicator')).toHaveText('Saved')
+    const release = await holdServerMessages(alice.page)
+    await alice.page.reload()
+    await alice.page.goto(`/#/doc/${name}`)
+    await expect.poll(() => textWithoutCarets(body)).toBe('Draft terms.')
+    await expect(alice.page.locator('.save-indicator')).toHaveAttribute('data-state', 'connecting')
+    await expect(body).toHaveAttribute('contenteditable', 'false')
+    release()
+    await expect(alice.page.locator('.save-indicator')).toHaveText('Saved')
+    await expect(body).toHaveAttribute('contenteditable', 'false')
+  } finally {
+    await legal.context.close()
+    await alice.context.close()
+  }
+})

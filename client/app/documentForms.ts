@@ -1,4 +1,5 @@
 import type { Awareness } from 'y-protocols/awareness'
+import type * as Y from 'yjs'
 import type { ContentModel, CustomerModel, ProposalModel } from '../../shared/documentModel.ts'
 import { PROPOSAL_STATUSES, customerFieldsSchema, type ProposalStatus } from '../../shared/schemas.ts'
 import { precheckEdits } from '../../shared/rules/precheck.ts'
@@ -14,6 +15,12 @@ export interface EditorContext extends FormContext {
   readonly awareness: Awareness
   /** Customers of the tenant the picker offers: id and name when known. */
   readonly customers: () => ReadonlyArray<{ id: string; name: string }>
+  /**
+   * Whether the document's values can be trusted to decide what is editable: synced with the
+   * server once, or offline (then this device's copy is all there is). `subscribe` calls back
+   * when that may have changed.
+   */
+  readonly serverState: { readonly known: () => boolean; readonly subscribe: (listener: () => void) => () => void }
 }
 
 const STATUS_LABELS: Record<ProposalStatus, string> = {
@@ -110,8 +117,19 @@ export const customerForm = (model: CustomerModel, context: EditorContext): HTML
 
 export const contentForm = (model: ContentModel, context: EditorContext): HTMLElement => {
   const meta = model.meta.ymap
-  // Legal text is edited by legal users only (legal-review): others see it read-only.
-  const bodyReadOnly = context.readOnly || (model.meta.get('legal') === true && !context.actor.legal)
+  // Legal text is edited by legal users only (legal-review): others see it read-only — decided
+  // before the editor takes a keystroke, so a copy that may be stale (not yet synced) counts as
+  // legal, and again whenever the flag changes.
+  const bodyReadOnly = () =>
+    context.readOnly || (!context.actor.legal && (model.meta.get('legal') === true || !context.serverState.known()))
+  const body = richTextEditor(model.body, context.awareness, { label: 'Content text', readOnly: bodyReadOnly }, context.disposables)
+  const refreshBody = () => body.dispatchEvent(new Event('posalpro:refresh'))
+  const onMeta = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has('legal')) refreshBody()
+  }
+  meta.observe(onMeta)
+  context.disposables.add(() => meta.unobserve(onMeta))
+  context.disposables.add(context.serverState.subscribe(refreshBody))
   return h(
     'div',
     { class: 'document-form' },
@@ -122,6 +140,6 @@ export const contentForm = (model: ContentModel, context: EditorContext): HTMLEl
       inputField('Locale', meta, 'locale', { ...textCodec, commitOn: 'change' }, context, { placeholder: 'en-US', maxlength: 5 }),
       checkboxField('Legal text (edited by legal reviewers only)', meta, 'legal', context),
     ),
-    h('section', { class: 'body-section' }, h('h2', {}, 'Text'), richTextEditor(model.body, context.awareness, { label: 'Content text', readOnly: bodyReadOnly }, context.disposables)),
+    h('section', { class: 'body-section' }, h('h2', {}, 'Text'), body),
   )
 }

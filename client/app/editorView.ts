@@ -54,6 +54,13 @@ export const editorView = (
   })
 
   const readOnly = session.role === 'viewer'
+  let serverStateKnown = false
+  // Registered before any form: the `status` listeners forms add read it already updated.
+  const onSynced = (status: string) => {
+    if (status === 'synced') serverStateKnown = true
+  }
+  handle.on('status', onSynced)
+  disposables.add(() => handle.off('status', onSynced))
   let customers: ReadonlyArray<{ id: string; name: string }> = catalog
     .entries()
     .filter((entry) => entry.type === 'customer')
@@ -64,6 +71,13 @@ export const editorView = (
     actor: { userId: session.userId, role: session.role, tenant: session.tenant, legal: session.legal },
     awareness: handle.awareness,
     customers: () => customers,
+    serverState: {
+      known: () => serverStateKnown || handle.status === 'offline',
+      subscribe: (listener) => {
+        handle.on('status', listener)
+        return () => handle.off('status', listener)
+      },
+    },
   }
 
   let unavailable = false
