@@ -20,25 +20,43 @@ export class BackgroundSync {
     if (navigator.onLine) void this.queue.run()
   }
 
-  constructor(
-    readonly session: Session,
-    /** True for the document an editor has open: that editor's handle uploads it. */
-    isOpenElsewhere: (name: string) => boolean,
-  ) {
+  /** Documents a view has open, with how many hold each: their own handles upload them. */
+  private readonly holds = new Map<string, number>()
+
+  constructor(readonly session: Session) {
     const key = `posalpro.unsaved.${localNamespace(session)}`
     this.ledger = new UnsavedLedger({ read: () => localStorage.getItem(key), write: (value) => localStorage.setItem(key, value) })
     const getToken = tokenSource(session)
     this.queue = new SyncQueue({
       open: (type, id) => openDocument(type, id, { url: collabUrl(), getToken, offline: { namespace: localNamespace(session) } }),
       ledger: this.ledger,
-      isOpenElsewhere,
+      isOpenElsewhere: (name) => this.holds.has(name),
     })
     globalThis.addEventListener('online', this.onOnline)
     globalThis.addEventListener('offline', this.onOffline)
     this.ledger.on('change', this.onLedgerChange)
   }
 
-  /** Looks for documents to upload (after a view changed: the document it had open may need it). */
+  /**
+   * Keeps the queue away from `name` while a view has it open, until the returned function is
+   * called — after that view's handle is released, so everything it wrote is in the local store
+   * before the queue loads it (a second handle opened earlier would miss the last edits, upload
+   * the rest and clear the ledger). Releasing looks for work at once.
+   */
+  hold(name: string): () => void {
+    this.holds.set(name, (this.holds.get(name) ?? 0) + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (this.holds.get(name) ?? 1) - 1
+      if (left > 0) this.holds.set(name, left)
+      else this.holds.delete(name)
+      this.onLedgerChange()
+    }
+  }
+
+  /** Looks for documents to upload. */
   poke(): void {
     this.onLedgerChange()
   }

@@ -1,6 +1,7 @@
 import { DOCUMENT_TYPES, type DocumentType } from '../../shared/documentName.ts'
 import { prefetch } from '../browser.ts'
-import type { UnsavedEntry, UnsavedLedger } from '../unsavedLedger.ts'
+import type { UnsavedEntry } from '../unsavedLedger.ts'
+import type { BackgroundSync } from './backgroundSync.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { h } from './dom.ts'
 import { titleOf } from './documentTitle.ts'
@@ -19,8 +20,9 @@ const NEW_LABELS: Record<DocumentType, string> = { proposal: 'New proposal', cus
  */
 export const documentListView = (
   session: Session,
-  { toasts, catalog, ledger }: { toasts: Toasts; catalog: LocalCatalog; ledger: UnsavedLedger },
+  { toasts, catalog, background }: { toasts: Toasts; catalog: LocalCatalog; background: BackgroundSync },
 ): { element: HTMLElement; dispose: () => void } => {
+  const { ledger } = background
   const lists = h('div', { class: 'document-lists', 'aria-busy': 'true' })
   const source = h('p', { class: 'hint', role: 'status' })
   const keep = h('button', { type: 'button', class: 'secondary' }, 'Keep all on this device')
@@ -28,7 +30,7 @@ export const documentListView = (
     const button = h('button', { type: 'button', 'data-new': type, disabled: session.role === 'viewer' }, NEW_LABELS[type])
     button.addEventListener('click', () => {
       button.disabled = true
-      createDocument(session, type, { catalog, ledger }).then(
+      createDocument(session, type, { catalog, background }).then(
         (id) => {
           location.hash = `#/doc/${type}/${id}`
         },

@@ -1,7 +1,8 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { openDocument, type DocumentHandle } from '../browser.ts'
-import { trackUnsaved, type UnsavedLedger } from '../unsavedLedger.ts'
+import { trackUnsaved } from '../unsavedLedger.ts'
+import type { BackgroundSync } from './backgroundSync.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
@@ -24,12 +25,18 @@ export const editorView = (
   session: Session,
   type: DocumentType,
   id: string,
-  { toasts, catalog, ledger }: { toasts: Toasts; catalog: LocalCatalog; ledger: UnsavedLedger },
+  { toasts, catalog, background }: { toasts: Toasts; catalog: LocalCatalog; background: BackgroundSync },
 ): { element: HTMLElement; dispose: () => void } => {
   const disposables = new Disposables()
+  const { ledger } = background
+  // The background sync leaves this document to this handle until it is released (stored).
+  const release = background.hold(`${type}/${id}`)
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } })
   disposables.add(() => {
-    void handle.destroy()
+    handle
+      .destroy()
+      .catch((error: Error) => toasts.show(`Changes to ${handle.name} could not be stored on this device: ${error.message}`, 'error', 30_000))
+      .finally(release)
     if (window.posalpro?.handle === handle) delete window.posalpro
   })
   window.posalpro = { handle }

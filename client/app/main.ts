@@ -26,14 +26,12 @@ document.body.replaceChildren(
 let current: { dispose: () => void } | null = null
 /** The signed-in account's background sync; replaced when another account signs in. */
 let sync: BackgroundSync | null = null
-/** The document the editor shows (its own handle uploads it), or null on other pages. */
-let openDocumentName: string | null = null
 let disposeAccount = () => {}
 
 const syncFor = (session: Session): BackgroundSync => {
   if (sync && localNamespace(sync.session) === localNamespace(session)) return sync
   void sync?.dispose()
-  sync = new BackgroundSync(session, (name) => name === openDocumentName)
+  sync = new BackgroundSync(session)
   return sync
 }
 
@@ -75,7 +73,6 @@ const route = () => {
   if (!session || !background) {
     void sync?.dispose()
     sync = null
-    openDocumentName = null
     show(
       signInView(() => {
         route()
@@ -89,15 +86,11 @@ const route = () => {
     // Links from before creation moved out of the URL still carry `?new=1`: they only open the
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
-    openDocumentName = `${match[1]}/${match[2]}`
-    show(editorView(session, match[1], match[2]!, { toasts, catalog, ledger: background.ledger }))
-    background.poke()
+    show(editorView(session, match[1], match[2]!, { toasts, catalog, background }))
     return
   }
-  openDocumentName = null
   document.title = 'Documents — PosalPro'
-  show(documentListView(session, { toasts, catalog, ledger: background.ledger }))
-  // The document the editor had open may have changes left: the queue takes it over.
+  show(documentListView(session, { toasts, catalog, background }))
   background.poke()
 }
 

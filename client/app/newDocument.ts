@@ -1,7 +1,8 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { openDocument } from '../browser.ts'
-import { trackUnsaved, type UnsavedLedger } from '../unsavedLedger.ts'
+import { trackUnsaved } from '../unsavedLedger.ts'
+import type { BackgroundSync } from './backgroundSync.ts'
 import { titleOf } from './documentTitle.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { collabUrl } from './serverApi.ts'
@@ -18,8 +19,10 @@ import { localNamespace, tokenSource, type Session } from './session.ts'
  * The local copy reaches the server when the editor opens it, or through the background sync
  * (the ledger counts it from the first value on).
  */
-export const createDocument = async (session: Session, type: DocumentType, { catalog, ledger }: { catalog: LocalCatalog; ledger: UnsavedLedger }): Promise<string> => {
+export const createDocument = async (session: Session, type: DocumentType, { catalog, background }: { catalog: LocalCatalog; background: BackgroundSync }): Promise<string> => {
   const id = newId(type)
+  const { ledger } = background
+  const release = background.hold(`${type}/${id}`)
   // Not connected: the editor opened next does the syncing; this handle only writes locally.
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) }, connect: false })
   // Counted as not uploaded from the first value on, in case the editor never gets to open it.
@@ -31,7 +34,7 @@ export const createDocument = async (session: Session, type: DocumentType, { cat
   } finally {
     untrack()
     // Resolves once the values are stored locally.
-    await handle.destroy()
+    await handle.destroy().finally(release)
   }
   return id
 }
