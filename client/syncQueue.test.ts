@@ -113,4 +113,23 @@ describe('background sync queue', () => {
       await local.remove()
     }
   })
+
+  test('the ledger reads only well-formed entries from what is stored, whatever was stored', () => {
+    for (const stored of ['not json', 'null', '42', '[1,2]', '"text"']) {
+      const ledger = new UnsavedLedger({ read: () => stored, write: () => {} })
+      assert.deepEqual([...ledger.entries()], [], stored)
+      assert.equal(ledger.totalChanges(), 0)
+    }
+    const mixed = JSON.stringify({
+      'proposal/a': { changes: 2 },
+      'proposal/b': { changes: -1 },
+      'proposal/c': { changes: 'many' },
+      'proposal/d': null,
+      'proposal/e': { changes: 1, refused: 'read-only' },
+      'proposal/f': { changes: Number.NaN },
+    })
+    const ledger = new UnsavedLedger({ read: () => mixed, write: () => {} })
+    assert.deepEqual(Object.fromEntries(ledger.entries()), { 'proposal/a': { changes: 2 }, 'proposal/e': { changes: 1, refused: 'read-only' } })
+    assert.equal(ledger.totalChanges(), 3)
+  })
 })
