@@ -139,6 +139,8 @@ export const editorView = (
     }
     handle.on('status', describeWait)
     disposables.add(() => handle.off('status', describeWait))
+    // Named by its id until its title arrives; not remembered in the catalog, which lists what this device holds.
+    heading.textContent = `${type} ${id}`
     describeWait()
     handle.whenSynced().then(
       () => {
