@@ -14,10 +14,14 @@ import { localNamespace, tokenSource, type Session } from './session.ts'
 export class BackgroundSync {
   readonly ledger: UnsavedLedger
   private readonly queue: SyncQueue
-  private readonly onOnline = () => void this.queue.run()
+  /** Set by `dispose()`: a view released afterwards (signing out from an editor) starts nothing. */
+  private disposed = false
+  private readonly onOnline = () => {
+    if (!this.disposed) void this.queue.run()
+  }
   private readonly onOffline = () => void this.queue.stop()
   private readonly onLedgerChange = () => {
-    if (navigator.onLine) void this.queue.run()
+    if (!this.disposed && navigator.onLine) void this.queue.run()
   }
 
   /** Documents a view has open, with how many hold each: their own handles upload them. */
@@ -62,6 +66,7 @@ export class BackgroundSync {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true
     globalThis.removeEventListener('online', this.onOnline)
     globalThis.removeEventListener('offline', this.onOffline)
     this.ledger.off('change', this.onLedgerChange)

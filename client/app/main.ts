@@ -87,10 +87,11 @@ const route = () => {
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
     show(editorView(session, match[1], match[2]!, { toasts, catalog, background }))
-    return
+  } else {
+    document.title = 'Documents — PosalPro'
+    show(documentListView(session, { toasts, catalog, background }))
   }
-  document.title = 'Documents — PosalPro'
-  show(documentListView(session, { toasts, catalog, background }))
+  // After the view holds its document: the queue uploads the others (on a fresh page, too).
   background.poke()
 }
 
