@@ -1,4 +1,4 @@
-import { ALICE, BOB, createDocument, expect, signInAs, test } from './fixtures.ts'
+import { ALICE, BOB, createDocument, expect, signInAs, test, uniqueId } from './fixtures.ts'
 
 test('a document created offline is uploaded in the background once online, from the list page; the list and header say what waits; sign-out warns', async ({ browser }) => {
   const alice = await signInAs(browser, ALICE)
@@ -42,6 +42,30 @@ test('a document created offline is uploaded in the background once online, from
     await page.getByRole('button', { name: 'Sign out' }).click()
     await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible()
     expect(warnings).toHaveLength(1)
+  } finally {
+    await alice.context.close()
+    await bob.context.close()
+  }
+})
+
+test('changes left on the device when the page closed are uploaded by the next page, whatever it opens first', async ({ browser }) => {
+  const alice = await signInAs(browser, ALICE)
+  const bob = await signInAs(browser, BOB)
+  try {
+    await alice.context.setOffline(true)
+    const name = await createDocument(alice, 'customer')
+    await alice.page.getByLabel('Name').fill('Closed offline')
+    await expect(alice.page.locator('.save-indicator')).toHaveText(/^Offline — \d+ changes? kept on this device$/)
+    await alice.page.close()
+    await alice.context.setOffline(false)
+
+    // The next page opens straight on another document: the customer goes up meanwhile.
+    const page = await alice.context.newPage()
+    await page.goto(`/#/doc/proposal/${uniqueId('elsewhere')}`)
+    await expect(page.locator('.save-indicator')).toHaveText('Saved')
+    await expect(page.locator('.pending-uploads')).toBeHidden()
+    await bob.page.goto(`/#/doc/${name}`)
+    await expect(bob.page.getByLabel('Name')).toHaveValue('Closed offline')
   } finally {
     await alice.context.close()
     await bob.context.close()
