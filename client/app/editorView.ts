@@ -88,7 +88,11 @@ export const editorView = (
   }
 
   let unavailable = false
-  const indicator = saveIndicator(handle, disposables, { refused: ledger.get(handle.name)?.refused !== undefined, unavailable: () => unavailable })
+  const indicator = saveIndicator(handle, disposables, {
+    refused: ledger.get(handle.name)?.refused !== undefined,
+    unavailable: () => unavailable,
+    unsavedChanges: () => (handle.saved ? 0 : (ledger.get(handle.name)?.changes ?? 0)),
+  })
   const heading = h('h1', { class: 'document-title' })
   const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
   const element = h(

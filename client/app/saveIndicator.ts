@@ -6,6 +6,11 @@ export interface SaveIndicatorOptions {
   readonly refused?: boolean
   /** True while the document cannot be shown (offline, never downloaded); re-read on `posalpro:refresh`. */
   readonly unavailable?: () => boolean
+  /**
+   * How many changes wait to upload, when known better than the handle's count (which counts a
+   * reloaded copy as one change): the ledger's, so the header and the indicator agree.
+   */
+  readonly unsavedChanges?: () => number
 }
 
 /**
@@ -24,7 +29,7 @@ export const saveIndicator = (handle: DocumentHandle, disposables: Disposables, 
       ? { state: 'unavailable', text: 'Not available offline' }
       : refused
         ? { state: 'refused', text: 'Not saved — you have read-only access' }
-        : describe(handle)
+        : describe(handle, options.unsavedChanges?.() ?? handle.unsavedChanges)
     element.dataset.state = state
     element.textContent = text
   }
@@ -54,9 +59,8 @@ export const saveIndicator = (handle: DocumentHandle, disposables: Disposables, 
   return element
 }
 
-const describe = (handle: DocumentHandle): { state: string; text: string } => {
+const describe = (handle: DocumentHandle, count: number): { state: string; text: string } => {
   if (handle.status === 'offline') {
-    const count = handle.unsavedChanges
     if (count === 0) return { state: 'offline', text: 'Offline — everything is saved' }
     return { state: 'offline', text: `Offline — ${count} ${count === 1 ? 'change' : 'changes'} kept on this device` }
   }
