@@ -1,4 +1,5 @@
 import { test as base, expect, type Browser, type BrowserContext, type Locator, type Page } from 'playwright/test'
+import type { DocumentType } from '../shared/documentName.ts'
 import type { Role } from '../shared/schemas.ts'
 import { fetchDevToken, type TestUser } from '../shared/testing/devTokens.ts'
 
@@ -8,6 +9,8 @@ export interface Person {
   readonly name: string
   readonly role: Role
   readonly tenant?: string
+  /** Signs in as a legal reviewer (edits legal content). */
+  readonly legal?: boolean
 }
 
 export const ALICE: Person = { userId: 'alice', name: 'Alice Editor', role: 'editor' }
@@ -38,33 +41,49 @@ export const signInAs = async (browser: Browser, person: Person, serverUrl = sha
   await page.getByLabel('Display name').fill(person.name)
   await page.getByLabel('Role').selectOption(person.role)
   await page.getByLabel('Tenant').fill(person.tenant ?? 'acme')
+  if (person.legal) await page.getByLabel('Legal reviewer').check()
   await page.getByRole('button', { name: 'Sign in' }).click()
   await expect(page.getByText(`${person.name} · ${person.role}`)).toBeVisible()
   return { context, page, person }
 }
 
 /** Opens `<type>/<id>` in the session's page and waits until it is synced with the server. */
-export const openDocumentPage = async (session: Session, name: string, { isNew = false } = {}): Promise<void> => {
-  await session.page.goto(`/#/doc/${name}${isNew ? '?new=1' : ''}`)
+export const openDocumentPage = async (session: Session, name: string): Promise<void> => {
+  await session.page.goto(`/#/doc/${name}`)
   await expect(session.page.locator('.save-indicator')).toHaveAttribute('data-state', /saved|saving/)
 }
 
+const NEW_BUTTONS: Record<DocumentType, string> = { proposal: 'New proposal', customer: 'New customer', content: 'New content' }
+
 /**
- * Two people with the same new proposal open (the first creates it, `?new=1`), each in a browser
- * context of its own; the contexts are closed whatever happens.
+ * Creates a document the way a person does (the list's "new" button) and returns its name,
+ * `<type>/<id>`, once its editor is open.
+ */
+export const createDocument = async (session: Session, type: DocumentType): Promise<string> => {
+  const { page } = session
+  await page.goto('/#/')
+  await page.getByRole('button', { name: NEW_BUTTONS[type] }).click()
+  await expect(page).toHaveURL(new RegExp(`#/doc/${type}/[\\w-]+$`))
+  await expect(page.locator('.document-form')).toBeVisible()
+  return new URL(page.url()).hash.slice('#/doc/'.length)
+}
+
+/**
+ * Two people with the same new proposal open (the first creates it), each in a browser context of
+ * its own; the contexts are closed whatever happens.
  */
 export const withSharedProposal = async (
   browser: Browser,
   [first, second]: readonly [Person, Person],
   run: (a: Session, b: Session, name: string) => Promise<void>,
-  { prefix = 'p', serverUrl = sharedServerUrl() }: { prefix?: string; serverUrl?: string } = {},
+  { serverUrl = sharedServerUrl() }: { serverUrl?: string } = {},
 ): Promise<void> => {
-  const name = `proposal/${uniqueId(prefix)}`
   const sessions: Session[] = []
   try {
     sessions.push(await signInAs(browser, first, serverUrl), await signInAs(browser, second, serverUrl))
     const [a, b] = sessions as [Session, Session]
-    await openDocumentPage(a, name, { isNew: true })
+    const name = await createDocument(a, 'proposal')
+    await expect(a.page.locator('.save-indicator')).toHaveAttribute('data-state', /saved|saving/)
     await openDocumentPage(b, name)
     await run(a, b, name)
   } finally {

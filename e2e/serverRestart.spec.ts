@@ -43,7 +43,7 @@ test('the server is killed and restarted during editing: both clients reconnect 
           await carol.context.close()
         }
       },
-      { prefix: 'crash', serverUrl: server.httpUrl },
+      { serverUrl: server.httpUrl },
     )
   } finally {
     await server.stop()

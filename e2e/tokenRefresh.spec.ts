@@ -1,5 +1,5 @@
 import { fetchDevToken } from '../shared/testing/devTokens.ts'
-import { editor, expect, openDocumentPage, sharedServerUrl, test, uniqueId } from './fixtures.ts'
+import { createDocument, editor, expect, sharedServerUrl, test } from './fixtures.ts'
 
 test('a stored token about to expire is replaced before the app connects (getToken), and the new one is kept; it travels in Sec-WebSocket-Protocol, never in the URL', async ({ browser }) => {
   const server = sharedServerUrl()
@@ -28,7 +28,7 @@ test('a stored token about to expire is replaced before the app connects (getTok
     const page = await context.newPage()
     const socketUrls: string[] = []
     page.on('websocket', (socket) => socketUrls.push(socket.url()))
-    await openDocumentPage({ context, page, person: { userId: 'tess', name: 'Tess', role: 'editor' } }, `proposal/${uniqueId('ttl')}`, { isNew: true })
+    await createDocument({ context, page, person: { userId: 'tess', name: 'Tess', role: 'editor' } }, 'proposal')
     const fields = editor(page)
     await fields.title.fill('Saved with a fresh token')
     await expect(fields.saveState).toHaveText('Saved')

@@ -1,4 +1,4 @@
-import { expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId, type Person } from './fixtures.ts'
+import { createDocument, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId, type Person } from './fixtures.ts'
 
 test('travel mode: "Keep all on this device" brings documents never opened here into IndexedDB; offline they open with their content', async ({ browser }) => {
   // A tenant of its own, so "all" is exactly what this test made.
@@ -45,8 +45,7 @@ test('travel mode: "Keep all on this device" brings documents never opened here 
 
     // Back online, a new proposal offers the customer by name in its picker.
     await traveller.context.setOffline(false)
-    const proposal = `proposal/${uniqueId('trip')}`
-    await openDocumentPage(traveller, proposal, { isNew: true })
+    const proposal = await createDocument(traveller, 'proposal')
     await traveller.page.getByLabel('Customer').selectOption({ label: `ACME Corporation (${customerId})` })
     await openDocumentPage(author, proposal)
     await expect(author.page.getByLabel('Customer')).toHaveValue(customerId)

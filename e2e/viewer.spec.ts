@@ -1,3 +1,4 @@
+import type { DocumentHandle } from '../client/browser.ts'
 import { ALICE, VERA, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('a viewer sees a read-only editor, cannot change anything, and still sees live changes', async ({ browser }) => {
@@ -28,5 +29,22 @@ test('a viewer sees a read-only editor, cannot change anything, and still sees l
     // The document list has no "new" buttons for a viewer.
     await vera.page.goto('/#/')
     await expect(vera.page.getByRole('button', { name: 'New proposal' })).toBeDisabled()
+  })
+})
+
+test('a viewer\'s change forced through the console is shown as refused, not "Saving…", also after a reload', async ({ browser }) => {
+  await withSharedProposal(browser, [ALICE, VERA], async (_alice, vera) => {
+    const v = editor(vera.page)
+    await expect(v.saveState).toHaveText('Saved')
+    await vera.page.evaluate(() => {
+      const handle = (window as unknown as { posalpro: { handle: DocumentHandle<'proposal'> } }).posalpro.handle
+      handle.model.meta.set('title', 'Forced by a viewer')
+    })
+    await expect(v.saveState).toHaveAttribute('data-state', 'refused')
+    await expect(v.saveState).toHaveText('Not saved — you have read-only access')
+
+    await vera.page.reload()
+    await expect(v.saveState).toHaveAttribute('data-state', 'refused')
+    await expect(v.saveState).toHaveText('Not saved — you have read-only access')
   })
 })

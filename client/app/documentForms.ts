@@ -1,10 +1,11 @@
 import type { Awareness } from 'y-protocols/awareness'
+import type * as Y from 'yjs'
 import type { ContentModel, CustomerModel, ProposalModel } from '../../shared/documentModel.ts'
-import { PROPOSAL_STATUSES, type ProposalStatus } from '../../shared/schemas.ts'
+import { PROPOSAL_STATUSES, customerFieldsSchema, type ProposalStatus } from '../../shared/schemas.ts'
 import { precheckEdits } from '../../shared/rules/precheck.ts'
 import { STATUS_TRANSITIONS, isProposalStatus } from '../../shared/rules/proposalStatus.ts'
 import type { Actor } from '../../shared/rules/ruleTypes.ts'
-import { choiceCodec, numberCodec, textCodec } from './fieldBinding.ts'
+import { choiceCodec, numberCodec, textCodec, validatedCodec } from './fieldBinding.ts'
 import { checkboxField, fieldset, inputField, selectField, type FormContext } from './formControls.ts'
 import { h } from './dom.ts'
 import { richTextEditor } from './richTextEditor.ts'
@@ -14,6 +15,12 @@ export interface EditorContext extends FormContext {
   readonly awareness: Awareness
   /** Customers of the tenant the picker offers: id and name when known. */
   readonly customers: () => ReadonlyArray<{ id: string; name: string }>
+  /**
+   * Whether the document's values can be trusted to decide what is editable: synced with the
+   * server once, or offline (then this device's copy is all there is). `subscribe` calls back
+   * when that may have changed.
+   */
+  readonly serverState: { readonly known: () => boolean; readonly subscribe: (listener: () => void) => () => void }
 }
 
 const STATUS_LABELS: Record<ProposalStatus, string> = {
@@ -89,14 +96,18 @@ export const proposalForm = (model: ProposalModel, context: EditorContext): HTML
 export const customerForm = (model: CustomerModel, context: EditorContext): HTMLElement => {
   const fields = model.fields.ymap
   const text = { ...textCodec, commitOn: 'change' as const }
+  // Checked against the server's own schema before writing: a refused value would be reverted,
+  // erasing what was typed; kept in the field with the error beside it instead.
+  const email = validatedCodec(text, (value) => customerFieldsSchema.shape.email.safeParse(value).success, 'Enter an e-mail address like name@example.com.')
+  const phone = validatedCodec(text, (value) => customerFieldsSchema.shape.phone.safeParse(value).success, 'Enter a phone number: digits, spaces, + ( ) -, 3 to 32 characters.')
   return h(
     'div',
     { class: 'document-form' },
     fieldset(
       'Customer',
       inputField('Name', fields, 'name', textCodec, context, { maxlength: 200, required: true }),
-      inputField('Email', fields, 'email', text, context, { type: 'email', maxlength: 254 }),
-      inputField('Phone', fields, 'phone', text, context, { type: 'tel', maxlength: 32 }),
+      inputField('Email', fields, 'email', email, context, { type: 'email', maxlength: 254 }),
+      inputField('Phone', fields, 'phone', phone, context, { type: 'tel', maxlength: 32 }),
       inputField('Address', fields, 'address', textCodec, context, { maxlength: 500 }),
       inputField('Industry', fields, 'industry', textCodec, context, { maxlength: 100 }),
     ),
@@ -106,8 +117,19 @@ export const customerForm = (model: CustomerModel, context: EditorContext): HTML
 
 export const contentForm = (model: ContentModel, context: EditorContext): HTMLElement => {
   const meta = model.meta.ymap
-  // Legal text is edited by legal users only (legal-review): others see it read-only.
-  const bodyReadOnly = context.readOnly || (model.meta.get('legal') === true && !context.actor.legal)
+  // Legal text is edited by legal users only (legal-review): others see it read-only — decided
+  // before the editor takes a keystroke, so a copy that may be stale (not yet synced) counts as
+  // legal, and again whenever the flag changes.
+  const bodyReadOnly = () =>
+    context.readOnly || (!context.actor.legal && (model.meta.get('legal') === true || !context.serverState.known()))
+  const body = richTextEditor(model.body, context.awareness, { label: 'Content text', readOnly: bodyReadOnly }, context.disposables)
+  const refreshBody = () => body.dispatchEvent(new Event('posalpro:refresh'))
+  const onMeta = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has('legal')) refreshBody()
+  }
+  meta.observe(onMeta)
+  context.disposables.add(() => meta.unobserve(onMeta))
+  context.disposables.add(context.serverState.subscribe(refreshBody))
   return h(
     'div',
     { class: 'document-form' },
@@ -118,6 +140,6 @@ export const contentForm = (model: ContentModel, context: EditorContext): HTMLEl
       inputField('Locale', meta, 'locale', { ...textCodec, commitOn: 'change' }, context, { placeholder: 'en-US', maxlength: 5 }),
       checkboxField('Legal text (edited by legal reviewers only)', meta, 'legal', context),
     ),
-    h('section', { class: 'body-section' }, h('h2', {}, 'Text'), richTextEditor(model.body, context.awareness, { label: 'Content text', readOnly: bodyReadOnly }, context.disposables)),
+    h('section', { class: 'body-section' }, h('h2', {}, 'Text'), body),
   )
 }

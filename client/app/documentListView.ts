@@ -1,8 +1,11 @@
 import { DOCUMENT_TYPES, type DocumentType } from '../../shared/documentName.ts'
 import { prefetch } from '../browser.ts'
+import type { UnsavedEntry } from '../unsavedLedger.ts'
+import type { BackgroundSync } from './backgroundSync.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { h } from './dom.ts'
 import { titleOf } from './documentTitle.ts'
+import { createDocument } from './newDocument.ts'
 import type { LocalCatalog } from './localCatalog.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
@@ -17,20 +20,31 @@ const NEW_LABELS: Record<DocumentType, string> = { proposal: 'New proposal', cus
  */
 export const documentListView = (
   session: Session,
-  { toasts, catalog }: { toasts: Toasts; catalog: LocalCatalog },
+  { toasts, catalog, background }: { toasts: Toasts; catalog: LocalCatalog; background: BackgroundSync },
 ): { element: HTMLElement; dispose: () => void } => {
+  const { ledger } = background
   const lists = h('div', { class: 'document-lists', 'aria-busy': 'true' })
   const source = h('p', { class: 'hint', role: 'status' })
   const keep = h('button', { type: 'button', class: 'secondary' }, 'Keep all on this device')
   const newButtons = DOCUMENT_TYPES.map((type) => {
     const button = h('button', { type: 'button', 'data-new': type, disabled: session.role === 'viewer' }, NEW_LABELS[type])
     button.addEventListener('click', () => {
-      location.hash = `#/doc/${type}/${newId(type)}?new=1`
+      button.disabled = true
+      createDocument(session, type, { catalog, background }).then(
+        (id) => {
+          location.hash = `#/doc/${type}/${id}`
+        },
+        (error: Error) => {
+          button.disabled = false
+          toasts.show(`The new document could not be stored on this device: ${error.message}`, 'error')
+        },
+      )
     })
     return button
   })
   let known: Array<{ type: DocumentType; id: string }> = []
   const render = () => {
+    const unsaved = ledger.entries()
     lists.replaceChildren(
       ...DOCUMENT_TYPES.map((type) => {
         const ofType = known.filter((doc) => doc.type === type)
@@ -44,7 +58,13 @@ export const documentListView = (
                 'ul',
                 { class: 'documents' },
                 ...ofType.map((doc) =>
-                  h('li', {}, h('a', { href: `#/doc/${doc.type}/${doc.id}`, 'data-document': `${doc.type}/${doc.id}` }, catalog.titleOf(doc.type, doc.id) || doc.id), h('span', { class: 'document-id' }, doc.id)),
+                  h(
+                    'li',
+                    {},
+                    h('a', { href: `#/doc/${doc.type}/${doc.id}`, 'data-document': `${doc.type}/${doc.id}` }, catalog.titleOf(doc.type, doc.id) || doc.id),
+                    uploadMark(unsaved.get(`${doc.type}/${doc.id}`)),
+                    h('span', { class: 'document-id' }, doc.id),
+                  ),
                 ),
               ),
         )
@@ -87,6 +107,11 @@ export const documentListView = (
     })
   })
   void load()
+  // The marks follow the background sync as it uploads.
+  const onLedgerChange = () => {
+    if (!lists.hasAttribute('aria-busy')) render()
+  }
+  ledger.on('change', onLedgerChange)
   const element = h(
     'section',
     { class: 'document-list' },
@@ -94,10 +119,12 @@ export const documentListView = (
     source,
     lists,
   )
-  return { element, dispose: () => {} }
+  return { element, dispose: () => ledger.off('change', onLedgerChange) }
 }
 
-const newId = (type: DocumentType): string => {
-  const random = crypto.getRandomValues(new Uint8Array(6))
-  return `${type[0]}-${[...random].map((byte) => byte.toString(36).padStart(2, '0')).join('').slice(0, 10)}`
+/** A document whose changes are only on this device says so; one the server refused says why. */
+const uploadMark = (entry: UnsavedEntry | undefined): HTMLElement | null => {
+  if (!entry) return null
+  if (entry.refused) return h('span', { class: 'not-uploaded refused', title: entry.refused }, 'Not uploaded: refused by the server')
+  return h('span', { class: 'not-uploaded', title: `${entry.changes} ${entry.changes === 1 ? 'change' : 'changes'} only on this device` }, 'Not uploaded yet')
 }

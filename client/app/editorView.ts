@@ -1,6 +1,8 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import { openDocument, type DocumentHandle } from '../browser.ts'
+import { trackUnsaved } from '../unsavedLedger.ts'
+import type { BackgroundSync } from './backgroundSync.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
@@ -23,15 +25,23 @@ export const editorView = (
   session: Session,
   type: DocumentType,
   id: string,
-  { toasts, catalog, isNew }: { toasts: Toasts; catalog: LocalCatalog; isNew: boolean },
+  { toasts, catalog, background }: { toasts: Toasts; catalog: LocalCatalog; background: BackgroundSync },
 ): { element: HTMLElement; dispose: () => void } => {
   const disposables = new Disposables()
+  const { ledger } = background
+  // The background sync leaves this document to this handle until it is released (stored).
+  const release = background.hold(`${type}/${id}`)
   const handle = openDocument(type, id, { url: collabUrl(), getToken: tokenSource(session), offline: { namespace: localNamespace(session) } })
   disposables.add(() => {
-    void handle.destroy()
+    handle
+      .destroy()
+      .catch((error: Error) => toasts.show(`Changes to ${handle.name} could not be stored on this device: ${error.message}`, 'error', 30_000))
+      .finally(release)
     if (window.posalpro?.handle === handle) delete window.posalpro
   })
   window.posalpro = { handle }
+  // The ledger knows this document's unsent changes, for the list, the header and the background sync.
+  disposables.add(trackUnsaved(handle, ledger))
 
   const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
   handle.awareness.setLocalStateField('user', user)
@@ -51,6 +61,13 @@ export const editorView = (
   })
 
   const readOnly = session.role === 'viewer'
+  let serverStateKnown = false
+  // Registered before any form: the `status` listeners forms add read it already updated.
+  const onSynced = (status: string) => {
+    if (status === 'synced') serverStateKnown = true
+  }
+  handle.on('status', onSynced)
+  disposables.add(() => handle.off('status', onSynced))
   let customers: ReadonlyArray<{ id: string; name: string }> = catalog
     .entries()
     .filter((entry) => entry.type === 'customer')
@@ -61,8 +78,21 @@ export const editorView = (
     actor: { userId: session.userId, role: session.role, tenant: session.tenant, legal: session.legal },
     awareness: handle.awareness,
     customers: () => customers,
+    serverState: {
+      known: () => serverStateKnown || handle.status === 'offline',
+      subscribe: (listener) => {
+        handle.on('status', listener)
+        return () => handle.off('status', listener)
+      },
+    },
   }
 
+  let unavailable = false
+  const indicator = saveIndicator(handle, disposables, {
+    refused: ledger.get(handle.name)?.refused !== undefined,
+    unavailable: () => unavailable,
+    unsavedChanges: () => (handle.saved ? 0 : (ledger.get(handle.name)?.changes ?? 0)),
+  })
   const heading = h('h1', { class: 'document-title' })
   const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
   const element = h(
@@ -73,7 +103,7 @@ export const editorView = (
       { class: 'editor-header' },
       h('a', { href: '#/', class: 'back' }, '← Documents'),
       heading,
-      saveIndicator(handle, disposables),
+      indicator,
       presenceList(handle.awareness, disposables),
     ),
     readOnly ? h('p', { class: 'read-only-banner', role: 'note' }, 'Read-only: you are signed in as a viewer.') : null,
@@ -91,14 +121,46 @@ export const editorView = (
   disposables.add(() => handle.doc.off('update', showTitle))
 
   // The form is built once the local copy is in the doc, so it opens with content, offline too.
+  const buildForm = () => {
+    showTitle()
+    form.replaceChildren(formFor(model, context))
+    form.removeAttribute('aria-busy')
+    if (type === 'proposal') void loadCustomers()
+  }
+  // A document this device never held (nothing in the local store) is shown once the server's copy
+  // is in: an empty form would invite edits over values not seen yet — for legal content before the
+  // editor knows it must be read-only. Offline it says it is not available instead of showing an
+  // empty form as if it were saved.
+  const waitForServerCopy = () => {
+    const describeWait = () => {
+      unavailable = handle.status === 'offline'
+      form.replaceChildren(
+        unavailable
+          ? h('p', { class: 'error', role: 'alert' }, 'Not available offline: this document was never opened or kept on this device. It opens as soon as the server can be reached.')
+          : h('p', {}, 'Opening…'),
+      )
+      indicator.dispatchEvent(new Event('posalpro:refresh'))
+    }
+    handle.on('status', describeWait)
+    disposables.add(() => handle.off('status', describeWait))
+    // Named by its id until its title arrives; not remembered in the catalog, which lists what this device holds.
+    heading.textContent = `${type} ${id}`
+    describeWait()
+    handle.whenSynced().then(
+      () => {
+        handle.off('status', describeWait)
+        unavailable = false
+        indicator.dispatchEvent(new Event('posalpro:refresh'))
+        buildForm()
+      },
+      () => {}, // destroyed first: the view is gone
+    )
+  }
   void handle.whenLoaded().then(
     () => {
       if (handle.doc.isDestroyed) return
-      if (isNew && !readOnly) initialize(model, session)
-      showTitle()
-      form.replaceChildren(formFor(model, context))
-      form.removeAttribute('aria-busy')
-      if (type === 'proposal') void loadCustomers()
+      if (handle.doc.store.clients.size === 0 && handle.status !== 'synced') waitForServerCopy()
+      else buildForm()
     },
     (error: Error) => {
       form.replaceChildren(h('p', { class: 'error' }, `This device could not open its copy: ${error.message}`))
@@ -114,30 +176,6 @@ export const editorView = (
     }
   }
   return { element, dispose: disposables.dispose }
-}
-
-/** The first values of a new document, in one change (an empty doc only: "new" links can be reopened). */
-const initialize = (model: DocumentModel, session: Session): void => {
-  const fields = model.type === 'customer' ? model.fields.ymap : model.meta.ymap
-  if (fields.size > 0) return
-  fields.doc!.transact(() => {
-    switch (model.type) {
-      case 'proposal':
-        model.meta.set('title', 'Untitled proposal')
-        model.meta.set('status', 'draft')
-        model.meta.set('ownerId', session.userId)
-        model.meta.set('currency', 'EUR')
-        return
-      case 'customer':
-        model.fields.set('name', 'New customer')
-        return
-      case 'content':
-        model.meta.set('title', 'Untitled content')
-        model.meta.set('legal', false)
-        model.meta.set('locale', 'en')
-        return
-    }
-  })
 }
 
 const formFor = (model: DocumentModel, context: EditorContext): HTMLElement => {

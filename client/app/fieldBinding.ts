@@ -29,14 +29,35 @@ export const numberCodec: FieldCodec = {
 
 export const choiceCodec: FieldCodec = { ...textCodec, commitOn: 'change' }
 
+/** What a codec throws for text that is not a valid value: the message is shown beside the field. */
+export class InvalidFieldText extends Error {}
+
+/**
+ * `codec` that only lets through values `isValid` accepts (the server's own schema): anything else
+ * is never written — the server would refuse it and revert the field, erasing what was typed.
+ */
+export const validatedCodec = (codec: FieldCodec, isValid: (value: unknown) => boolean, message: string): FieldCodec => ({
+  ...codec,
+  parse: (text) => {
+    const value = codec.parse(text)
+    if (value !== undefined && !isValid(value)) throw new InvalidFieldText(message)
+    return value
+  },
+})
+
 export const bindField = (
   control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
   map: Y.Map<unknown>,
   key: string,
   codec: FieldCodec,
   disposables: Disposables,
+  /** Shows (a message) or clears (null) the field's error; text the codec refuses stays in the control. */
+  showError: (message: string | null) => void = () => {},
 ): void => {
+  /** The control holds text the codec refused: kept as typed until the user changes it. */
+  let invalid = false
   const show = () => {
+    if (invalid) return
     const text = codec.format(map.get(key))
     if (control.value === text) return
     // Keep the caret where it was when a remote change lands while typing.
@@ -56,7 +77,21 @@ export const bindField = (
   map.observe(observer)
   disposables.add(() => map.unobserve(observer))
   disposables.listen(control, codec.commitOn, () => {
-    const value = codec.parse(control.value)
+    let value: unknown
+    try {
+      value = codec.parse(control.value)
+    } catch (error) {
+      if (!(error instanceof InvalidFieldText)) throw error
+      invalid = true
+      control.setAttribute('aria-invalid', 'true')
+      showError(error.message)
+      return
+    }
+    if (invalid) {
+      invalid = false
+      control.removeAttribute('aria-invalid')
+      showError(null)
+    }
     if (typeof value === 'number' && !Number.isFinite(value)) return
     if (value === map.get(key)) return
     if (value === undefined) map.delete(key)

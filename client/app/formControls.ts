@@ -22,8 +22,16 @@ export const inputField = (
 ): HTMLElement => {
   const id = controlId(key)
   const input = h('input', { id, name: key, disabled: context.readOnly, 'data-field': `${key}`, ...attributes })
-  bindField(input, map, key, codec, context.disposables)
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input)
+  const field = h('div', { class: 'field' }, h('label', { for: id }, label), input)
+  const showError = (message: string | null) => {
+    field.querySelector('.field-error')?.remove()
+    input.removeAttribute('aria-describedby')
+    if (message === null) return
+    field.append(h('p', { class: 'field-error', id: `${id}-error` }, message))
+    input.setAttribute('aria-describedby', `${id}-error`)
+  }
+  bindField(input, map, key, codec, context.disposables, showError)
+  return field
 }
 
 export const checkboxField = (label: string, map: Y.Map<unknown>, key: string, context: FormContext): HTMLElement => {

@@ -1,4 +1,5 @@
 import { isDocumentType } from '../../shared/documentName.ts'
+import { BackgroundSync, pendingUploads } from './backgroundSync.ts'
 import { documentListView } from './documentListView.ts'
 import { h } from './dom.ts'
 import { editorView } from './editorView.ts'
@@ -23,6 +24,16 @@ document.body.replaceChildren(
 )
 
 let current: { dispose: () => void } | null = null
+/** The signed-in account's background sync; replaced when another account signs in. */
+let sync: BackgroundSync | null = null
+let disposeAccount = () => {}
+
+const syncFor = (session: Session): BackgroundSync => {
+  if (sync && localNamespace(sync.session) === localNamespace(session)) return sync
+  void sync?.dispose()
+  sync = new BackgroundSync(session)
+  return sync
+}
 
 const show = (view: { element: HTMLElement; dispose: () => void }) => {
   current?.dispose()
@@ -30,24 +41,38 @@ const show = (view: { element: HTMLElement; dispose: () => void }) => {
   main.replaceChildren(view.element)
 }
 
-const renderAccount = (session: Session | null) => {
-  if (!session) {
+const renderAccount = (session: Session | null, background: BackgroundSync | null) => {
+  disposeAccount()
+  disposeAccount = () => {}
+  if (!session || !background) {
     account.replaceChildren()
     return
   }
   const out = h('button', { type: 'button', class: 'secondary' }, 'Sign out')
   out.addEventListener('click', () => {
+    // The changes stay in this device's store and upload when this account signs in here again;
+    // until then nobody else sees them, so signing out asks first.
+    const waiting = background.ledger.totalChanges()
+    const warning = `${waiting} ${waiting === 1 ? 'change is' : 'changes are'} not uploaded yet. They stay on this device and upload when you sign in here again. Sign out anyway?`
+    if (waiting > 0 && !confirm(warning)) return
+    void background.dispose()
+    sync = null
     signOut()
     location.hash = '#/'
     route()
   })
-  account.replaceChildren(h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  const pending = pendingUploads(background.ledger)
+  disposeAccount = pending.dispose
+  account.replaceChildren(pending.element, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
   const session = loadSession()
-  renderAccount(session)
-  if (!session) {
+  const background = session ? syncFor(session) : null
+  renderAccount(session, background)
+  if (!session || !background) {
+    void sync?.dispose()
+    sync = null
     show(
       signInView(() => {
         route()
@@ -58,11 +83,16 @@ const route = () => {
   const catalog = new LocalCatalog(localNamespace(session))
   const match = /^#\/doc\/([a-z]+)\/([A-Za-z0-9_-]{1,64})(\?new=1)?$/.exec(location.hash)
   if (match && isDocumentType(match[1]!)) {
-    show(editorView(session, match[1], match[2]!, { toasts, catalog, isNew: match[3] !== undefined }))
-    return
+    // Links from before creation moved out of the URL still carry `?new=1`: they only open the
+    // document (it writes nothing), under its plain link.
+    if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
+    show(editorView(session, match[1], match[2]!, { toasts, catalog, background }))
+  } else {
+    document.title = 'Documents — PosalPro'
+    show(documentListView(session, { toasts, catalog, background }))
   }
-  document.title = 'Documents — PosalPro'
-  show(documentListView(session, { toasts, catalog }))
+  // After the view holds its document: the queue uploads the others (on a fresh page, too).
+  background.poke()
 }
 
 window.addEventListener('hashchange', route)

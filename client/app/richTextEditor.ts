@@ -17,16 +17,18 @@ import { Disposables, h } from './dom.ts'
 export const richTextEditor = (
   fragment: Y.XmlFragment,
   awareness: Awareness,
-  { label, readOnly }: { label: string; readOnly: boolean },
+  /** `readOnly` as a function is read again on the returned element's `posalpro:refresh` event. */
+  { label, readOnly: readOnlyOption }: { label: string; readOnly: boolean | (() => boolean) },
   disposables: Disposables,
 ): HTMLElement => {
+  const readOnly = () => (typeof readOnlyOption === 'function' ? readOnlyOption() : readOnlyOption)
   const mount = h('div', { class: 'rich-text' })
   const command = (run: Command) => () => {
     run(view.state, view.dispatch, view)
     view.focus()
   }
   const button = (text: string, title: string, run: Command) => {
-    const element = h('button', { type: 'button', title, 'aria-label': title, disabled: readOnly }, text)
+    const element = h('button', { type: 'button', title, 'aria-label': title }, text)
     element.addEventListener('mousedown', (event) => event.preventDefault()) // keep the selection
     element.addEventListener('click', command(run))
     return element
@@ -59,9 +61,17 @@ export const richTextEditor = (
   })
   const view = new EditorView(mount, {
     state,
-    editable: () => !readOnly,
-    attributes: { role: 'textbox', 'aria-multiline': 'true', 'aria-label': label, 'aria-readonly': String(readOnly), class: 'prose' },
+    editable: () => !readOnly(),
+    attributes: () => ({ role: 'textbox', 'aria-multiline': 'true', 'aria-label': label, 'aria-readonly': String(readOnly()), class: 'prose' }),
   })
   disposables.add(() => view.destroy())
-  return h('div', { class: 'rich-text-field' }, readOnly ? null : toolbar, mount)
+  const field = h('div', { class: 'rich-text-field' }, toolbar, mount)
+  const refresh = () => {
+    // A new props object makes ProseMirror read `editable` and `attributes` again.
+    view.setProps({ editable: () => !readOnly() })
+    toolbar.hidden = readOnly()
+  }
+  disposables.listen(field, 'posalpro:refresh', refresh)
+  toolbar.hidden = readOnly()
+  return field
 }
