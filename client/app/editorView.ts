@@ -63,7 +63,8 @@ export const editorView = (
     customers: () => customers,
   }
 
-  const heading = h('h1', { class: 'document-title' })
+  // Named before the document has loaded: an empty heading is announced as nothing.
+  const heading = h('h1', { class: 'document-title' }, `${type} ${id}`)
   const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
   const element = h(
     'article',
