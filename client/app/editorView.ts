@@ -4,6 +4,7 @@ import { openDocument, type DocumentHandle } from '../browser.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
+import { announcePresence } from './localPresence.ts'
 import { presenceList, type PresenceUser } from './presenceList.ts'
 import { saveIndicator } from './saveIndicator.ts'
 import { titleOf } from './documentTitle.ts'
@@ -34,7 +35,7 @@ export const editorView = (
   window.posalpro = { handle }
 
   const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
-  handle.awareness.setLocalStateField('user', user)
+  announcePresence(handle, user, disposables)
 
   const onNotice = toasts.notice.bind(toasts)
   const onError = (error: Error) => toasts.show(error.message, 'error')
