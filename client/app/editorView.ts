@@ -1,5 +1,6 @@
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
+import type { Notice } from '../../shared/extensionProtocol.ts'
 import { openDocument, type DocumentHandle } from '../browser.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
@@ -11,6 +12,7 @@ import { titleOf } from './documentTitle.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
+import { describeNotice } from './noticeText.ts'
 
 declare global {
   interface Window {
@@ -37,7 +39,10 @@ export const editorView = (
   const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
   announcePresence(handle, user, disposables)
 
-  const onNotice = toasts.notice.bind(toasts)
+  const onNotice = (notice: Notice) => {
+    const { text, kind, detail } = describeNotice(type, notice)
+    toasts.show(text, kind, undefined, detail)
+  }
   const onError = (error: Error) => toasts.show(error.message, 'error')
   const onClosed = (info: { willReconnect: boolean; reason: string }) => {
     if (!info.willReconnect) toasts.show(`Disconnected for good: ${info.reason}`, 'error', 30_000)

@@ -29,6 +29,8 @@ let current: { dispose: () => void } | null = null
 
 const show = (view: { element: HTMLElement; dispose: () => void }) => {
   current?.dispose()
+  // Notices are about the view that raised them (and the account): they go with it.
+  toasts.clear()
   current = view
   main.replaceChildren(view.element)
   announcer.viewShown(view.element)
