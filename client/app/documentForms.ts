@@ -6,6 +6,8 @@ import { checkboxField, fieldset, inputField, selectField, type FormContext } fr
 import { h } from './dom.ts'
 import { richTextEditor } from './richTextEditor.ts'
 import { statusControl } from './statusControl.ts'
+import { lockReasons } from './fieldLocks.ts'
+import { lockedNote } from './lockedNote.ts'
 
 export interface EditorContext extends FormContext {
   readonly actor: Actor
@@ -14,9 +16,12 @@ export interface EditorContext extends FormContext {
   readonly customers: () => ReadonlyArray<{ id: string; name: string }>
 }
 
-export const proposalForm = (model: ProposalModel, context: EditorContext): HTMLElement => {
+export const proposalForm = (model: ProposalModel, editorContext: EditorContext): HTMLElement => {
   const meta = model.meta.ymap
   const financial = model.financial.ymap
+  // Fields the rules lock for this user (an approved proposal's customer and figures) show it.
+  const context: EditorContext = { ...editorContext, lockOf: lockReasons('proposal', editorContext.actor, meta.doc!) }
+  const locked = lockedNote(model, context)
   const status = statusControl(model, context)
   const customer = selectField('Customer', meta, 'customerId', choiceCodec, context, () => {
     const known = context.customers().map(({ id, name }) => ({ value: id, label: name ? `${name} (${id})` : id }))
@@ -27,6 +32,7 @@ export const proposalForm = (model: ProposalModel, context: EditorContext): HTML
   return h(
     'div',
     { class: 'document-form' },
+    locked,
     fieldset(
       'Proposal',
       inputField('Title', meta, 'title', textCodec, context, { maxlength: 200, required: true }),

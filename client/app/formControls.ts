@@ -6,6 +6,31 @@ import { Disposables, h } from './dom.ts'
 export interface FormContext {
   readonly readOnly: boolean
   readonly disposables: Disposables
+  /** Why this user cannot change `map[key]` now (e.g. the proposal is approved), or null. */
+  readonly lockOf?: (map: Y.Map<unknown>, key: string) => string | null
+}
+
+/**
+ * Shows a field the rules lock for this user as locked, with the reason (and opens it again when
+ * the document changes so that it is no longer locked): disabled, described by the reason.
+ */
+const watchLock = (control: HTMLInputElement | HTMLSelectElement, map: Y.Map<unknown>, key: string, context: FormContext): HTMLElement | null => {
+  const lockOf = context.lockOf
+  const doc = map.doc
+  if (!lockOf || !doc || context.readOnly) return null
+  const reason = h('p', { class: 'lock-reason', id: `${control.id}-lock` })
+  const update = () => {
+    const locked = lockOf(map, key)
+    control.disabled = locked !== null
+    reason.hidden = locked === null
+    reason.textContent = locked === null ? '' : `Locked: ${locked}`
+    if (locked === null) control.removeAttribute('aria-describedby')
+    else control.setAttribute('aria-describedby', reason.id)
+  }
+  doc.on('update', update)
+  context.disposables.add(() => doc.off('update', update))
+  update()
+  return reason
 }
 
 let nextId = 0
@@ -23,7 +48,7 @@ export const inputField = (
   const id = controlId(key)
   const input = h('input', { id, name: key, disabled: context.readOnly, 'data-field': `${key}`, ...attributes })
   bindField(input, map, key, codec, context.disposables)
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input)
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, watchLock(input, map, key, context))
 }
 
 export const checkboxField = (label: string, map: Y.Map<unknown>, key: string, context: FormContext): HTMLElement => {
@@ -62,7 +87,7 @@ export const selectField = (
   }
   map.observe(observer)
   context.disposables.add(() => map.unobserve(observer))
-  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select), refresh }
+  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select, watchLock(select, map, key, context)), refresh }
 }
 
 export const fieldset = (legend: string, ...children: HTMLElement[]): HTMLElement =>
