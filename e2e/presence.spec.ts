@@ -1,4 +1,5 @@
 import type { DocumentHandle } from '../client/browser.ts'
+import { expectNoAxeViolations } from './axe.ts'
 import { ALICE, BOB, editor, expect, test, withSharedProposal } from './fixtures.ts'
 
 test("another user's selection is shown in their colour, and no colour is refused by the editor binding", async ({ browser }) => {
@@ -20,6 +21,9 @@ test("another user's selection is shown in their colour, and no colour is refuse
     const dot = await bob.page.locator('.presence li[data-user="alice"] .presence-dot').evaluate((element) => getComputedStyle(element).backgroundColor)
     expect(colour.startsWith(dot.replace(/\)$/, '').replace('rgb(', 'rgba('))).toBe(true)
     expect(warnings.filter((text) => text.includes('color'))).toEqual([])
+    // The caret's name label (white on the user's colour) is readable.
+    await expect(bob.page.locator('.ProseMirror-yjs-cursor', { hasText: 'Alice Editor' })).toBeVisible()
+    await expectNoAxeViolations(bob.page, "proposal with another user's caret and selection")
   })
 })
 

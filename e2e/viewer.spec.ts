@@ -1,3 +1,4 @@
+import { expectNoAxeViolations } from './axe.ts'
 import { ALICE, VERA, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('a viewer sees a read-only editor, cannot change anything, and still sees live changes', async ({ browser }) => {
@@ -14,6 +15,7 @@ test('a viewer sees a read-only editor, cannot change anything, and still sees l
     await expect(v.status.getByRole('button')).toHaveCount(0)
     await expect(v.body).toHaveAttribute('contenteditable', 'false')
     await expect(vera.page.getByRole('toolbar')).toHaveCount(0)
+    await expectNoAxeViolations(vera.page, 'read-only proposal')
 
     // Typing into the text does nothing.
     await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me.')
