@@ -29,8 +29,10 @@ test('a status move is an explicit action; one the user cannot undo asks first, 
     await expect(toReview).toBeFocused()
 
     await toReview.click()
-    await dialog.getByRole('button', { name: 'Move to In review' }).click()
+    await dialog.getByRole('button', { name: 'Move to In review' }).press('Enter')
     await expect(a.statusValue).toHaveText('In review')
+    // The button pressed is gone (no such move from in review): focus stays in the status control.
+    await expect(a.statusValue).toBeFocused()
     await expect(b.statusValue).toHaveText('In review')
     await expect(a.saveState).toHaveText('Saved')
     await expect(a.statusValue).toHaveText('In review')

@@ -67,7 +67,7 @@ export const statusControl = (model: ProposalModel, context: StatusControlContex
   const doc = meta.doc!
   const view: DocumentView = { get: (root, key) => doc.getMap(root).get(key) }
   const labelId = `status-label-${++nextId}`
-  const current = h('output', { class: 'status-current', 'aria-live': 'polite' })
+  const current = h('output', { class: 'status-current', 'aria-live': 'polite', tabindex: '-1' })
   const moves = h('ul', { class: 'status-moves' })
   const element = h(
     'div',
@@ -95,6 +95,17 @@ export const statusControl = (model: ProposalModel, context: StatusControlContex
   }
 
   const refresh = () => {
+    // The buttons are rebuilt: a keyboard user who was on one stays in this control.
+    const hadFocus = element.contains(document.activeElement)
+    render()
+    if (hadFocus && !element.contains(document.activeElement)) {
+      const next = moves.querySelector<HTMLButtonElement>('button:not([disabled])')
+      if (next) next.focus()
+      else current.focus()
+    }
+  }
+
+  const render = () => {
     const status = meta.get('status')
     current.textContent = labelOf(status)
     current.dataset.status = typeof status === 'string' ? status : ''
