@@ -49,6 +49,6 @@ export const fieldLabel = (type: DocumentType, path: string): string | null => {
 /** Any field path of a known root, as it appears inside rule messages ("needs financial.value > 0"). */
 const PATH_IN_TEXT = /\b(?:meta|financial|fields|team|approvals)\.[A-Za-z0-9_-]+/g
 
-/** A rule's message with the paths in it replaced by the fields' labels. */
+/** A rule's message with the paths in it replaced by the fields' labels (and `in_review` in words). */
 export const withFieldLabels = (type: DocumentType, text: string): string =>
-  text.replace(PATH_IN_TEXT, (path) => fieldLabel(type, path) ?? path)
+  text.replace(PATH_IN_TEXT, (path) => fieldLabel(type, path) ?? path).replace(/\bin_review\b/g, 'in review')
