@@ -71,3 +71,45 @@ test('the offered moves follow the document live: Approved opens as soon as a ma
     await expect(b.status.getByRole('button', { name: 'Move to Submitted' })).toBeEnabled()
   })
 })
+
+test("Approved is not offered for a customer the tenant's list does not have, and says why", async ({ browser }) => {
+  await withSharedProposal(browser, [BOB, ALICE], async (bob) => {
+    const b = editor(bob.page)
+    // Another client wrote a customer id that names no customer (the picker never offers one).
+    await bob.page.evaluate(() => {
+      const handle = (window as unknown as { posalpro: { handle: DocumentHandle<'proposal'> } }).posalpro.handle
+      handle.doc.transact(() => {
+        handle.model.meta.set('customerId', 'no-such-customer')
+        handle.model.financial.set('value', 1000)
+        handle.model.meta.set('status', 'in_review')
+      })
+    })
+    await expect(b.statusValue).toHaveText('In review')
+    await expect(b.status.getByRole('button', { name: 'Move to Approved' })).toBeDisabled()
+    await expect(b.status).toContainText('customer/no-such-customer does not exist')
+  })
+})
+
+test('a customer created and picked by another user after the proposal opened counts as existing', async ({ browser }) => {
+  await withSharedProposal(browser, [BOB, ALICE], async (bob, alice, name) => {
+    const b = editor(bob.page)
+    await bob.page.evaluate(() => {
+      const handle = (window as unknown as { posalpro: { handle: DocumentHandle<'proposal'> } }).posalpro.handle
+      handle.doc.transact(() => {
+        handle.model.financial.set('value', 1000)
+        handle.model.meta.set('status', 'in_review')
+      })
+    })
+    await expect(b.status).toContainText('approving needs a Customer')
+
+    // Bob's customer list was fetched when he opened the proposal; Alice makes a customer now.
+    const customer = uniqueId('c')
+    await openDocumentPage(alice, `customer/${customer}`, { isNew: true })
+    await openDocumentPage(alice, name)
+    await alice.page.getByLabel('Customer').selectOption(customer)
+
+    await expect(bob.page.getByLabel('Customer')).toHaveValue(customer)
+    await expect(b.status.getByRole('button', { name: 'Move to Approved' })).toBeEnabled()
+    await expect(b.status).not.toContainText('does not exist')
+  })
+})

@@ -14,6 +14,10 @@ export interface EditorContext extends FormContext {
   readonly awareness: Awareness
   /** Customers of the tenant the picker offers: id and name when known. */
   readonly customers: () => ReadonlyArray<{ id: string; name: string }>
+  /** Whether `customer/<id>` exists in the tenant, as far as this client knows (true until it knows). */
+  readonly customerExists: (id: string) => boolean
+  /** Calls `listener` whenever the customer list changed (the server's list arrived). */
+  readonly onCustomersChanged: (listener: () => void) => void
 }
 
 export const proposalForm = (model: ProposalModel, editorContext: EditorContext): HTMLElement => {

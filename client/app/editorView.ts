@@ -1,3 +1,4 @@
+import type * as Y from 'yjs'
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
 import type { Notice } from '../../shared/extensionProtocol.ts'
@@ -61,12 +62,20 @@ export const editorView = (
     .entries()
     .filter((entry) => entry.type === 'customer')
     .map((entry) => ({ id: entry.id, name: entry.title }))
+  let customersListed = false
+  const customerListeners = new Set<() => void>()
   const context: EditorContext = {
     readOnly,
     disposables,
     actor: { userId: session.userId, role: session.role, tenant: session.tenant, legal: session.legal },
     awareness: handle.awareness,
     customers: () => customers,
+    // Before the server's list arrived (or offline) the rules are not second-guessed: the server decides.
+    customerExists: (customerId) => !customersListed || customers.some((customer) => customer.id === customerId),
+    onCustomersChanged: (listener) => {
+      customerListeners.add(listener)
+      disposables.add(() => customerListeners.delete(listener))
+    },
   }
 
   // Named before the document has loaded: an empty heading is announced as nothing.
@@ -115,10 +124,27 @@ export const editorView = (
     try {
       const listed = await fetchDocumentList(await tokenSource(session)())
       customers = listed.filter((doc) => doc.type === 'customer').map((doc) => ({ id: doc.id, name: catalog.titleOf('customer', doc.id) }))
+      customersListed = true
       form.querySelector<HTMLSelectElement>('select[name=customerId]')?.dispatchEvent(new Event('posalpro:refresh'))
+      for (const listener of customerListeners) listener()
     } catch {
-      // offline: the customers this device knows are offered
+      // Offline: the customers this device knows are offered; whether another exists is unknown
+      // now (it may have been made since), so the rules' customer check is left to the server.
+      if (!customersListed) return
+      customersListed = false
+      for (const listener of customerListeners) listener()
     }
+  }
+  // A customer this list does not have was picked (someone made it since): the list is stale.
+  if (type === 'proposal') {
+    const meta = handle.doc.getMap('meta')
+    const onCustomerPicked = (event: Y.YMapEvent<unknown>) => {
+      const picked = meta.get('customerId')
+      if (!event.keysChanged.has('customerId') || typeof picked !== 'string' || customers.some((customer) => customer.id === picked)) return
+      void loadCustomers()
+    }
+    meta.observe(onCustomerPicked)
+    disposables.add(() => meta.unobserve(onCustomerPicked))
   }
   return { element, dispose: disposables.dispose }
 }

@@ -25,6 +25,9 @@ export interface StatusControlContext {
   readonly actor: Actor
   readonly readOnly: boolean
   readonly disposables: Disposables
+  /** Approving needs an existing customer: what this client knows of the tenant's customers. */
+  readonly customerExists: (id: string) => boolean
+  readonly onCustomersChanged: (listener: () => void) => void
 }
 
 /** One possible move from the current status, as the shared rules (the server's own) judge it now. */
@@ -37,16 +40,15 @@ interface Move {
   readonly undoable: boolean
 }
 
-const judge = (actor: Actor, view: DocumentView, to: unknown): Violation[] =>
-  precheckEdits('proposal', actor, view, [{ root: 'meta', key: 'status', value: to }], () => true)
-
-const movesFrom = (from: ProposalStatus, actor: Actor, view: DocumentView): Move[] =>
-  (STATUS_TRANSITIONS.get(from) ?? []).map((to) => {
-    const violations = judge(actor, view, to)
+const movesFrom = (from: ProposalStatus, { actor, customerExists }: StatusControlContext, view: DocumentView): Move[] => {
+  const judge = (current: DocumentView, to: unknown): Violation[] =>
+    precheckEdits('proposal', actor, current, [{ root: 'meta', key: 'status', value: to }], customerExists)
+  return (STATUS_TRANSITIONS.get(from) ?? []).map((to) => {
+    const violations = judge(view, to)
     const rejected = violations.find((violation) => violation.outcome === 'reject')
     // Undoable: in the document as it would be after the move, moving back is accepted outright.
     const after: DocumentView = { get: (root, key) => (root === 'meta' && key === 'status' ? to : view.get(root, key)) }
-    const undoable = (STATUS_TRANSITIONS.get(to) ?? []).includes(from) && judge(actor, after, from).length === 0
+    const undoable = (STATUS_TRANSITIONS.get(to) ?? []).includes(from) && judge(after, from).length === 0
     return {
       to,
       refused: rejected ? withFieldLabels('proposal', rejected.message) : null,
@@ -54,13 +56,14 @@ const movesFrom = (from: ProposalStatus, actor: Actor, view: DocumentView): Move
       undoable,
     }
   })
+}
 
 /**
  * The proposal's status and the moves this user can make from it, as buttons: a move is an
- * explicit action (a select committed on one arrow key), and one the user cannot take back asks
+ * explicit action (a select used to commit on one arrow key), and one the user cannot take back asks
  * for confirmation first. Moves the rules refuse now are shown disabled with the reason, so a
  * manager sees what approving still needs. Everything is re-judged whenever the document changes
- * (status, customer, value: another user's change too).
+ * (status, customer, value: another user's change too) or the tenant's customer list arrives.
  */
 export const statusControl = (model: ProposalModel, context: StatusControlContext): HTMLElement => {
   const meta = model.meta.ymap
@@ -115,7 +118,7 @@ export const statusControl = (model: ProposalModel, context: StatusControlContex
     }
     const from: ProposalStatus | null = isProposalStatus(status) ? status : status === undefined ? 'draft' : null
     // A status the rules do not know (an old client wrote it) has no moves: it is shown as is.
-    const list = from === null ? [] : movesFrom(from, context.actor, view)
+    const list = from === null ? [] : movesFrom(from, context, view)
     if (list.length === 0) {
       moves.replaceChildren(h('li', { class: 'hint' }, from === null ? 'Unknown status: no moves.' : 'Final: no further moves.'))
       return
@@ -134,7 +137,9 @@ export const statusControl = (model: ProposalModel, context: StatusControlContex
     )
   }
 
-  // Which moves are open depends on other fields too (customer, value): any change re-judges.
+  // Which moves are open depends on other fields too (customer, value) and on which customers
+  // exist: any change of either re-judges.
+  context.onCustomersChanged(() => refresh())
   const observer = () => refresh()
   meta.observe(observer)
   model.financial.ymap.observe(observer)
