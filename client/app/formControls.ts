@@ -21,7 +21,14 @@ const watchLock = (control: HTMLInputElement | HTMLSelectElement, map: Y.Map<unk
   const reason = h('p', { class: 'lock-reason', id: `${control.id}-lock` })
   const update = () => {
     const locked = lockOf(map, key)
-    control.disabled = locked !== null
+    // Only what the lock disabled is enabled again (other code may disable the control too).
+    if (locked !== null) {
+      control.disabled = true
+      control.dataset.locked = ''
+    } else if (control.dataset.locked !== undefined) {
+      control.disabled = false
+      delete control.dataset.locked
+    }
     reason.hidden = locked === null
     reason.textContent = locked === null ? '' : `Locked: ${locked}`
     if (locked === null) control.removeAttribute('aria-describedby')
