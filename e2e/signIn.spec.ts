@@ -1,7 +1,7 @@
-import { expect, test } from './fixtures.ts'
+import { expect, sharedServerUrl, test } from './fixtures.ts'
 
 test('the sign-in form loads without console errors, and its user-id pattern checks what the server checks', async ({ browser }) => {
-  const context = await browser.newContext({ baseURL: process.env.E2E_HTTP_URL })
+  const context = await browser.newContext({ baseURL: sharedServerUrl() })
   try {
     const page = await context.newPage()
     const problems: string[] = []

@@ -13,10 +13,10 @@ const LOCKING_RULES: ReadonlySet<RuleId> = new Set(['approver-role', 'financial-
 
 /** A different value of the same kind as `current`: what a user could type into the field. */
 const probeFor = (current: unknown): unknown => {
-  if (typeof current === 'number') return current + 1
+  if (typeof current === 'number') return Math.abs(current) + 1 // positive: a value rule (> 0) is no lock
   if (typeof current === 'boolean') return !current
   if (typeof current === 'string' && current !== '') return `${current}-changed`
-  return 1
+  return 1 // an empty field: a number is as good a probe as any (value rules are not locks)
 }
 
 /**
@@ -30,10 +30,7 @@ export const lockReasons = (type: DocumentType, actor: Actor, doc: Y.Doc) => {
   return (map: Y.Map<unknown>, key: string): string | null => {
     const root = rootName(doc, map)
     if (root === null) return null
-    const current = view.get(root, key)
-    const numeric = typeof current === 'number' || root === 'financial'
-    const probe = numeric && typeof current !== 'number' ? 1 : probeFor(current)
-    const violations = precheckEdits(type, actor, view, [{ root, key, value: probe }], () => true)
+    const violations = precheckEdits(type, actor, view, [{ root, key, value: probeFor(view.get(root, key)) }], () => true)
     const lock = violations.find((violation) => violation.outcome === 'reject' && LOCKING_RULES.has(violation.ruleId))
     return lock ? withFieldLabels(type, lock.message) : null
   }
