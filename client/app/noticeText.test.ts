@@ -27,6 +27,10 @@ test('paths without a form field are named by their root, or generically; status
     describeNotice('proposal', { outcome: 'rejected', ruleId: 'status-transition', path: 'meta.status', message: 'status cannot move from "draft" to "approved" (allowed: in_review)' }).text,
     'Your change to Status was not saved: status cannot move from "draft" to "approved" (allowed: in review)',
   )
+  assert.equal(
+    describeNotice('proposal', { outcome: 'conflict', ruleId: 'higher-role-wins', path: 'financial.marginPct', message: 'bob changed financial.marginPct at the same time' }).text,
+    'Conflict on Margin %: bob changed Margin % at the same time',
+  )
   const decided = describeNotice('proposal', { outcome: 'review-decided', ruleId: 'financial-review', path: 'financial.value', message: 'approved', reviewId: 'r-1' })
   assert.equal(decided.text, 'Review of your change to Value: approved')
   assert.equal(decided.detail, 'Rule: financial-review · field: financial.value · review: r-1')

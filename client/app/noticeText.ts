@@ -25,7 +25,8 @@ export const describeNotice = (type: DocumentType, notice: Notice): NoticeText =
     case 'review':
       return { text: `${change} is held for review: ${message}`, kind: 'warning', detail }
     case 'conflict':
-      return { text: `${label ? `${label} was` : 'This document was'} changed by someone else at the same time: ${message}`, kind: 'warning', detail }
+      // The server's message says who changed it and whose value was kept.
+      return { text: `Conflict on ${label ?? 'this document'}: ${message}`, kind: 'warning', detail }
     case 'review-decided':
       return { text: `Review of ${label ? `your change to ${label}` : 'your change'}: ${message}`, kind: 'info', detail }
   }
