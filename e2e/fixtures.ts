@@ -101,7 +101,9 @@ export const adminToken = (serverUrl = sharedServerUrl(), user: TestUser = {}): 
 /** Locators of the editor form, by label, so tests read like what a person does. */
 export const editor = (page: Page) => ({
   title: page.getByLabel('Title', { exact: true }),
-  status: page.getByLabel('Status'),
+  /** The status and its move buttons; `statusValue` carries the current status in `data-status`. */
+  status: page.getByRole('group', { name: 'Status' }),
+  statusValue: page.locator('.status-current'),
   value: page.getByLabel('Value'),
   body: page.getByRole('textbox', { name: 'Proposal text' }),
   saveState: page.locator('.save-indicator'),

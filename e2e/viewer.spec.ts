@@ -1,4 +1,5 @@
 import type { DocumentHandle } from '../client/browser.ts'
+import { expectNoAxeViolations } from './axe.ts'
 import { ALICE, VERA, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('a viewer sees a read-only editor, cannot change anything, and still sees live changes', async ({ browser }) => {
@@ -11,9 +12,11 @@ test('a viewer sees a read-only editor, cannot change anything, and still sees l
 
     await expect(vera.page.getByRole('note')).toHaveText('Read-only: you are signed in as a viewer.')
     await expect(v.title).toHaveValue('Visible to viewers')
-    for (const field of [v.title, v.status, v.value, vera.page.getByLabel('Customer'), vera.page.getByLabel('Due date')]) await expect(field).toBeDisabled()
+    for (const field of [v.title, v.value, vera.page.getByLabel('Customer'), vera.page.getByLabel('Due date')]) await expect(field).toBeDisabled()
+    await expect(v.status.getByRole('button')).toHaveCount(0)
     await expect(v.body).toHaveAttribute('contenteditable', 'false')
     await expect(vera.page.getByRole('toolbar')).toHaveCount(0)
+    await expectNoAxeViolations(vera.page, 'read-only proposal')
 
     // Typing into the text does nothing.
     await expect.poll(() => textWithoutCarets(v.body)).toBe('Read me.')

@@ -1,14 +1,15 @@
 import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
 import type { ContentModel, CustomerModel, ProposalModel } from '../../shared/documentModel.ts'
-import { PROPOSAL_STATUSES, customerFieldsSchema, type ProposalStatus } from '../../shared/schemas.ts'
-import { precheckEdits } from '../../shared/rules/precheck.ts'
-import { STATUS_TRANSITIONS, isProposalStatus } from '../../shared/rules/proposalStatus.ts'
+import { customerFieldsSchema } from '../../shared/schemas.ts'
 import type { Actor } from '../../shared/rules/ruleTypes.ts'
 import { choiceCodec, numberCodec, textCodec, validatedCodec } from './fieldBinding.ts'
 import { checkboxField, fieldset, inputField, selectField, type FormContext } from './formControls.ts'
 import { h } from './dom.ts'
 import { richTextEditor } from './richTextEditor.ts'
+import { statusControl } from './statusControl.ts'
+import { lockReasons } from './fieldLocks.ts'
+import { lockedNote } from './lockedNote.ts'
 
 export interface EditorContext extends FormContext {
   readonly actor: Actor
@@ -21,64 +22,34 @@ export interface EditorContext extends FormContext {
    * when that may have changed.
    */
   readonly serverState: { readonly known: () => boolean; readonly subscribe: (listener: () => void) => () => void }
+  /** Whether `customer/<id>` exists in the tenant, as far as this client knows (true until it knows). */
+  readonly customerExists: (id: string) => boolean
+  /** Calls `listener` whenever the customer list changed (the server's list arrived). */
+  readonly onCustomersChanged: (listener: () => void) => void
 }
 
-const STATUS_LABELS: Record<ProposalStatus, string> = {
-  draft: 'Draft',
-  in_review: 'In review',
-  approved: 'Approved',
-  rejected: 'Rejected',
-  submitted: 'Submitted',
-  won: 'Won',
-  lost: 'Lost',
-}
-
-/**
- * The statuses this user may pick: the current one, and each transition the shared rules (the
- * server's own) accept for this actor now; one that would be held for review says so.
- */
-const statusOptions = (model: ProposalModel, context: EditorContext) => {
-  const current = model.meta.get('status')
-  const from: ProposalStatus = isProposalStatus(current) ? current : 'draft'
-  const doc = model.meta.ymap.doc!
-  const view = { get: (root: string, key: string) => doc.getMap(root).get(key) }
-  const options = [{ value: from, label: STATUS_LABELS[from] }]
-  for (const to of STATUS_TRANSITIONS.get(from) ?? []) {
-    const violations = precheckEdits('proposal', context.actor, view, [{ root: 'meta', key: 'status', value: to }], () => true)
-    if (violations.some((violation) => violation.outcome === 'reject')) continue
-    const review = violations.some((violation) => violation.outcome === 'review')
-    options.push({ value: to, label: `${STATUS_LABELS[to]}${review ? ' (needs review)' : ''}` })
-  }
-  // A status the rules do not know (an old client wrote it) is still shown, not silently replaced.
-  if (typeof current === 'string' && !(PROPOSAL_STATUSES as readonly string[]).includes(current)) options.push({ value: current, label: current })
-  return options
-}
-
-export const proposalForm = (model: ProposalModel, context: EditorContext): HTMLElement => {
+export const proposalForm = (model: ProposalModel, editorContext: EditorContext): HTMLElement => {
   const meta = model.meta.ymap
   const financial = model.financial.ymap
-  const status = selectField('Status', meta, 'status', choiceCodec, context, () => statusOptions(model, context))
+  // Fields the rules lock for this user (an approved proposal's customer and figures) show it.
+  const context: EditorContext = { ...editorContext, lockOf: lockReasons('proposal', editorContext.actor, meta.doc!) }
+  const locked = lockedNote(model, context)
+  const status = statusControl(model, context)
   const customer = selectField('Customer', meta, 'customerId', choiceCodec, context, () => {
     const known = context.customers().map(({ id, name }) => ({ value: id, label: name ? `${name} (${id})` : id }))
     const current = model.meta.get('customerId')
     if (current && !known.some((option) => option.value === current)) known.push({ value: current, label: current })
     return known
   })
-  // Who may approve depends on values elsewhere in the doc (financial review): refresh on any change.
-  const refresh = () => {
-    status.refresh()
-    customer.refresh()
-  }
-  financial.observe(refresh)
-  context.disposables.add(() => financial.unobserve(refresh))
   return h(
     'div',
     { class: 'document-form' },
+    locked,
     fieldset(
       'Proposal',
       inputField('Title', meta, 'title', textCodec, context, { maxlength: 200, required: true }),
       customer.element,
-      status.element,
+      status,
       inputField('Due date', meta, 'dueDate', choiceCodec, context, { type: 'date' }),
       inputField('Currency', meta, 'currency', { ...textCodec, commitOn: 'change' }, context, { maxlength: 3, pattern: '[A-Z]{3}', placeholder: 'EUR' }),
     ),

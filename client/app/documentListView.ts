@@ -115,6 +115,7 @@ export const documentListView = (
   const element = h(
     'section',
     { class: 'document-list' },
+    h('h1', {}, 'Documents'),
     h('div', { class: 'list-actions' }, ...newButtons, keep),
     source,
     lists,

@@ -33,9 +33,25 @@ export class Disposables {
   }
 }
 
-/** A stable colour per user id (carets, presence dots). */
+/**
+ * A stable colour per user id (carets, selections, presence dots), as `#rrggbb`: y-prosemirror
+ * accepts only that form (it appends an alpha for the selection, so any other form made the
+ * selection invisible and logged a warning at every render).
+ */
 export const colorFor = (userId: string): string => {
   let hash = 0
   for (const char of userId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0
-  return `hsl(${hash % 360} 70% 38%)`
+  // Hue from the id; lightness low enough that the white caret label reads at 4.5:1 on every hue
+  // (yellow is the lightest: at 38 % it was 2.6:1).
+  return hslToHex(hash % 360, 0.7, 0.28)
+}
+
+const hslToHex = (hue: number, saturation: number, lightness: number): string => {
+  const chroma = (1 - Math.abs(2 * lightness - 1)) * saturation
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12
+    const value = lightness - chroma / 2 * Math.max(-1, Math.min(k - 3, 9 - k, 1))
+    return Math.round(value * 255).toString(16).padStart(2, '0')
+  }
+  return `#${channel(0)}${channel(8)}${channel(4)}`
 }

@@ -1,17 +1,21 @@
+import type * as Y from 'yjs'
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentModel } from '../../shared/documentModel.ts'
+import type { Notice } from '../../shared/extensionProtocol.ts'
 import { openDocument, type DocumentHandle } from '../browser.ts'
 import { trackUnsaved } from '../unsavedLedger.ts'
 import type { BackgroundSync } from './backgroundSync.ts'
 import { contentForm, customerForm, proposalForm, type EditorContext } from './documentForms.ts'
 import { Disposables, colorFor, h } from './dom.ts'
 import type { LocalCatalog } from './localCatalog.ts'
+import { announcePresence } from './localPresence.ts'
 import { presenceList, type PresenceUser } from './presenceList.ts'
 import { saveIndicator } from './saveIndicator.ts'
 import { titleOf } from './documentTitle.ts'
 import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
+import { describeNotice } from './noticeText.ts'
 
 declare global {
   interface Window {
@@ -44,9 +48,12 @@ export const editorView = (
   disposables.add(trackUnsaved(handle, ledger))
 
   const user: PresenceUser = { id: session.userId, name: session.name, color: colorFor(session.userId), role: session.role }
-  handle.awareness.setLocalStateField('user', user)
+  announcePresence(handle, user, disposables)
 
-  const onNotice = toasts.notice.bind(toasts)
+  const onNotice = (notice: Notice) => {
+    const { text, kind, detail } = describeNotice(type, notice)
+    toasts.show(text, kind, undefined, detail)
+  }
   const onError = (error: Error) => toasts.show(error.message, 'error')
   const onClosed = (info: { willReconnect: boolean; reason: string }) => {
     if (!info.willReconnect) toasts.show(`Disconnected for good: ${info.reason}`, 'error', 30_000)
@@ -72,6 +79,8 @@ export const editorView = (
     .entries()
     .filter((entry) => entry.type === 'customer')
     .map((entry) => ({ id: entry.id, name: entry.title }))
+  let customersListed = false
+  const customerListeners = new Set<() => void>()
   const context: EditorContext = {
     readOnly,
     disposables,
@@ -85,6 +94,12 @@ export const editorView = (
         return () => handle.off('status', listener)
       },
     },
+    // Before the server's list arrived (or offline) the rules are not second-guessed: the server decides.
+    customerExists: (customerId) => !customersListed || customers.some((customer) => customer.id === customerId),
+    onCustomersChanged: (listener) => {
+      customerListeners.add(listener)
+      disposables.add(() => customerListeners.delete(listener))
+    },
   }
 
   let unavailable = false
@@ -93,7 +108,8 @@ export const editorView = (
     unavailable: () => unavailable,
     unsavedChanges: () => (handle.saved ? 0 : (ledger.get(handle.name)?.changes ?? 0)),
   })
-  const heading = h('h1', { class: 'document-title' })
+  // Named before the document has loaded: an empty heading is announced as nothing.
+  const heading = h('h1', { class: 'document-title' }, `${type} ${id}`)
   const form = h('div', { class: 'form-slot', 'aria-busy': 'true' }, h('p', {}, 'Opening…'))
   const element = h(
     'article',
@@ -170,10 +186,27 @@ export const editorView = (
     try {
       const listed = await fetchDocumentList(await tokenSource(session)())
       customers = listed.filter((doc) => doc.type === 'customer').map((doc) => ({ id: doc.id, name: catalog.titleOf('customer', doc.id) }))
+      customersListed = true
       form.querySelector<HTMLSelectElement>('select[name=customerId]')?.dispatchEvent(new Event('posalpro:refresh'))
+      for (const listener of customerListeners) listener()
     } catch {
-      // offline: the customers this device knows are offered
+      // Offline: the customers this device knows are offered; whether another exists is unknown
+      // now (it may have been made since), so the rules' customer check is left to the server.
+      if (!customersListed) return
+      customersListed = false
+      for (const listener of customerListeners) listener()
     }
+  }
+  // A customer this list does not have was picked (someone made it since): the list is stale.
+  if (type === 'proposal') {
+    const meta = handle.doc.getMap('meta')
+    const onCustomerPicked = (event: Y.YMapEvent<unknown>) => {
+      const picked = meta.get('customerId')
+      if (!event.keysChanged.has('customerId') || typeof picked !== 'string' || customers.some((customer) => customer.id === picked)) return
+      void loadCustomers()
+    }
+    meta.observe(onCustomerPicked)
+    disposables.add(() => meta.unobserve(onCustomerPicked))
   }
   return { element, dispose: disposables.dispose }
 }

@@ -6,6 +6,38 @@ import { Disposables, h } from './dom.ts'
 export interface FormContext {
   readonly readOnly: boolean
   readonly disposables: Disposables
+  /** Why this user cannot change `map[key]` now (e.g. the proposal is approved), or null. */
+  readonly lockOf?: (map: Y.Map<unknown>, key: string) => string | null
+}
+
+/**
+ * Shows a field the rules lock for this user as locked, with the reason (and opens it again when
+ * the document changes so that it is no longer locked): disabled, described by the reason.
+ */
+const watchLock = (control: HTMLInputElement | HTMLSelectElement, map: Y.Map<unknown>, key: string, context: FormContext): HTMLElement | null => {
+  const lockOf = context.lockOf
+  const doc = map.doc
+  if (!lockOf || !doc || context.readOnly) return null
+  const reason = h('p', { class: 'lock-reason', id: `${control.id}-lock` })
+  const update = () => {
+    const locked = lockOf(map, key)
+    // Only what the lock disabled is enabled again (other code may disable the control too).
+    if (locked !== null) {
+      control.disabled = true
+      control.dataset.locked = ''
+    } else if (control.dataset.locked !== undefined) {
+      control.disabled = false
+      delete control.dataset.locked
+    }
+    reason.hidden = locked === null
+    reason.textContent = locked === null ? '' : `Locked: ${locked}`
+    if (locked === null) control.removeAttribute('aria-describedby')
+    else control.setAttribute('aria-describedby', reason.id)
+  }
+  doc.on('update', update)
+  context.disposables.add(() => doc.off('update', update))
+  update()
+  return reason
 }
 
 let nextId = 0
@@ -31,6 +63,8 @@ export const inputField = (
     input.setAttribute('aria-describedby', `${id}-error`)
   }
   bindField(input, map, key, codec, context.disposables, showError)
+  const lock = watchLock(input, map, key, context)
+  if (lock) field.append(lock)
   return field
 }
 
@@ -70,7 +104,7 @@ export const selectField = (
   }
   map.observe(observer)
   context.disposables.add(() => map.unobserve(observer))
-  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select), refresh }
+  return { element: h('div', { class: 'field' }, h('label', { for: id }, label), select, watchLock(select, map, key, context)), refresh }
 }
 
 export const fieldset = (legend: string, ...children: HTMLElement[]): HTMLElement =>

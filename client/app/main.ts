@@ -7,6 +7,7 @@ import { LocalCatalog } from './localCatalog.ts'
 import { loadSession, localNamespace, signOut, type Session } from './session.ts'
 import { signInView } from './signInView.ts'
 import { Toasts } from './toasts.ts'
+import { ViewAnnouncer } from './viewAnnouncer.ts'
 
 /**
  * The demo app: sign in (dev mode), the document list, and an editor per document. Routes live in
@@ -14,6 +15,7 @@ import { Toasts } from './toasts.ts'
  * caches one shell.
  */
 const toasts = new Toasts()
+const announcer = new ViewAnnouncer()
 const main = h('main', { id: 'main', tabindex: '-1' })
 const account = h('div', { class: 'account' })
 document.body.replaceChildren(
@@ -21,6 +23,7 @@ document.body.replaceChildren(
   h('header', { class: 'app-header' }, h('a', { href: '#/', class: 'brand' }, 'PosalPro'), account),
   main,
   toasts.element,
+  announcer.element,
 )
 
 let current: { dispose: () => void } | null = null
@@ -37,8 +40,11 @@ const syncFor = (session: Session): BackgroundSync => {
 
 const show = (view: { element: HTMLElement; dispose: () => void }) => {
   current?.dispose()
+  // Notices are about the view that raised them (and the account): they go with it.
+  toasts.clear()
   current = view
   main.replaceChildren(view.element)
+  announcer.viewShown(view.element)
 }
 
 const renderAccount = (session: Session | null, background: BackgroundSync | null) => {

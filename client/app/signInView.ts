@@ -4,7 +4,16 @@ import { signIn, type Session } from './session.ts'
 
 /** Dev-mode sign-in: pick who you are. Tokens come from the server's `/dev/token`. */
 export const signInView = (onSignedIn: (session: Session) => void): { element: HTMLElement; dispose: () => void } => {
-  const userId = h('input', { id: 'sign-in-user', name: 'user', required: true, value: 'alice', autocomplete: 'username', pattern: '[A-Za-z0-9][A-Za-z0-9._@-]{0,63}' })
+  const userId = h('input', {
+    id: 'sign-in-user',
+    name: 'user',
+    required: true,
+    value: 'alice',
+    autocomplete: 'username',
+    // The server's user-id pattern. Browsers compile `pattern` with the `v` flag, where a bare
+    // `-` at the end of a class is a syntax error (the whole check was then dropped): escaped.
+    pattern: '[A-Za-z0-9][A-Za-z0-9._@\\-]{0,63}',
+  })
   const name = h('input', { id: 'sign-in-name', name: 'name', required: true, value: 'Alice' })
   const role = h('select', { id: 'sign-in-role', name: 'role' }, ...ROLES.map((value) => h('option', { value, selected: value === 'editor' }, value)))
   const tenant = h('input', { id: 'sign-in-tenant', name: 'tenant', required: true, value: 'acme' })
