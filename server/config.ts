@@ -63,22 +63,73 @@ export const DEFAULT_CONFIG = {
    */
   allowedOrigins: '',
   /**
-   * Take the client address for rate limits from the first X-Forwarded-For entry. Only behind a
-   * proxy you run: otherwise any client picks its own address and escapes its limits.
+   * Take the client address from the first X-Forwarded-For entry (logs, refusals). Only behind a
+   * proxy you run: otherwise any client picks its own address. Every socket then comes from the
+   * proxy, so the per-address cap on unauthenticated sockets is not applied (the global one is).
    */
   trustProxy: false,
   /**
-   * Sustained messages per second per client address (all its connections together); bursts up to
-   * rateMessageBurst. Typing produces ~10-30 messages/s; a reconnect storm of many docs more.
+   * Inbound budget per user (tenant + user id, all its connections together): sustained messages
+   * per second, bursts up to rateMessageBurst. Keyed by who is connected, never by address, so a
+   * hundred editors behind one office NAT have a hundred budgets. A user over budget is slowed
+   * (its sockets are not read until the debt is paid: TCP backpressure), not closed. Typing with a
+   * cursor is ~10 messages/s per tab; 300/s leaves a user many busy tabs.
    */
   rateMessagesPerSecond: 300,
   rateMessageBurst: 2000,
   /**
-   * Sustained bytes per second per client address; bursts up to rateByteBurst, which must exceed
-   * maxPayloadBytes or a large (legal) offline sync step 2 would be refused.
+   * Inbound bytes per second per user; bursts up to rateByteBurst, which must exceed
+   * maxPayloadBytes or a large (legal) offline sync step 2 would be slowed at once.
    */
   rateBytesPerSecond: 2 * 1024 * 1024,
   rateByteBurst: 32 * 1024 * 1024,
+  /**
+   * Inbound budget per connection, inside its user's: one runaway tab is slowed before it spends
+   * its user's budget for the user's other tabs. 100/s is ten times typing with a cursor update
+   * per keystroke (5 characters/s); the burst covers a reconnect's catch-up.
+   */
+  connectionMessagesPerSecond: 100,
+  connectionMessageBurst: 1000,
+  /** Inbound bytes per connection; the burst exceeds maxPayloadBytes (one offline sync at once). */
+  connectionBytesPerSecond: 1024 * 1024,
+  connectionByteBurst: 16 * 1024 * 1024,
+  /**
+   * What a connection's own requests (sync step 1, query-awareness: a few bytes each) may make
+   * the server send it: bytes per second and burst. A request beyond it is answered late (the
+   * latest of each kind), never dropped. Without it a 1-byte query-awareness costs the room's
+   * whole presence, and a viewer pulls ~100 MB/s. Broadcasts of others' changes are not counted.
+   * The first answer at connect is always sent at once, however big the document.
+   */
+  replyBytesPerSecond: 1024 * 1024,
+  replyByteBurst: 8 * 1024 * 1024,
+  /** A query-awareness is answered at most once per this many ms per connection (coalesced). */
+  awarenessQueryIntervalMs: 1000,
+  /**
+   * Time a client has to send its request headers (and the upgrade request). Short, so stalled
+   * half-sent requests cannot hold file descriptors: they get a JSON 408 and are closed. Node's
+   * 60 s default lets one address park thousands of sockets.
+   */
+  headersTimeoutMs: 10_000,
+  /** Time for a whole HTTP request (admin API bodies); at least headersTimeoutMs. */
+  requestTimeoutMs: 30_000,
+  /**
+   * Largest request head (request line + headers). Tokens are ~1 KB; 16 KiB (Node's default)
+   * leaves room. Larger requests get a JSON 431 instead of a reset.
+   */
+  maxHeaderBytes: 16 * 1024,
+  /**
+   * Sockets of one address that have not completed an authenticated upgrade (connecting, sending
+   * headers, waiting for their token to verify, plain HTTP requests). Past this the address's
+   * oldest such socket is closed to make room, so stalled requests cannot pile up while a fresh
+   * request (a health check, a neighbour's connect) still gets in. 64 covers an office reconnecting
+   * at once: each socket is unauthenticated only for a round trip or two.
+   */
+  maxUnauthenticatedPerAddress: 64,
+  /**
+   * The same over all addresses, so the descriptors left (the process's limit, `ulimit -n`) serve
+   * authenticated users and health checks. 0: a quarter of the process's descriptor limit.
+   */
+  maxUnauthenticatedSockets: 0,
   /**
    * A peer whose unsent data passes this is closed (4408): it reads slower than the document
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
@@ -153,6 +204,18 @@ export type ServerConfig = {
   rateMessageBurst: number
   rateBytesPerSecond: number
   rateByteBurst: number
+  connectionMessagesPerSecond: number
+  connectionMessageBurst: number
+  connectionBytesPerSecond: number
+  connectionByteBurst: number
+  replyBytesPerSecond: number
+  replyByteBurst: number
+  awarenessQueryIntervalMs: number
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  maxHeaderBytes: number
+  maxUnauthenticatedPerAddress: number
+  maxUnauthenticatedSockets: number
   maxBufferedBytes: number
   devMode: boolean
   jwtSecret: string
@@ -189,6 +252,18 @@ export const CONFIG_SOURCES: { [K in keyof ServerConfig]: { flag: string; env: s
   rateMessageBurst: { flag: 'rate-message-burst', env: ['COLLAB_RATE_MESSAGE_BURST'], kind: 'integer' },
   rateBytesPerSecond: { flag: 'rate-bytes', env: ['COLLAB_RATE_BYTES_PER_SECOND'], kind: 'integer' },
   rateByteBurst: { flag: 'rate-byte-burst', env: ['COLLAB_RATE_BYTE_BURST'], kind: 'integer' },
+  connectionMessagesPerSecond: { flag: 'connection-messages', env: ['COLLAB_CONNECTION_MESSAGES_PER_SECOND'], kind: 'integer' },
+  connectionMessageBurst: { flag: 'connection-message-burst', env: ['COLLAB_CONNECTION_MESSAGE_BURST'], kind: 'integer' },
+  connectionBytesPerSecond: { flag: 'connection-bytes', env: ['COLLAB_CONNECTION_BYTES_PER_SECOND'], kind: 'integer' },
+  connectionByteBurst: { flag: 'connection-byte-burst', env: ['COLLAB_CONNECTION_BYTE_BURST'], kind: 'integer' },
+  replyBytesPerSecond: { flag: 'reply-bytes', env: ['COLLAB_REPLY_BYTES_PER_SECOND'], kind: 'integer' },
+  replyByteBurst: { flag: 'reply-byte-burst', env: ['COLLAB_REPLY_BYTE_BURST'], kind: 'integer' },
+  awarenessQueryIntervalMs: { flag: 'awareness-query-interval', env: ['COLLAB_AWARENESS_QUERY_INTERVAL_MS'], kind: 'integer' },
+  headersTimeoutMs: { flag: 'headers-timeout', env: ['COLLAB_HEADERS_TIMEOUT_MS'], kind: 'integer' },
+  requestTimeoutMs: { flag: 'request-timeout', env: ['COLLAB_REQUEST_TIMEOUT_MS'], kind: 'integer' },
+  maxHeaderBytes: { flag: 'max-header-size', env: ['COLLAB_MAX_HEADER_BYTES'], kind: 'integer' },
+  maxUnauthenticatedPerAddress: { flag: 'max-unauthenticated-per-address', env: ['COLLAB_MAX_UNAUTHENTICATED_PER_ADDRESS'], kind: 'integer' },
+  maxUnauthenticatedSockets: { flag: 'max-unauthenticated', env: ['COLLAB_MAX_UNAUTHENTICATED_SOCKETS'], kind: 'integer' },
   maxBufferedBytes: { flag: 'max-buffered', env: ['COLLAB_MAX_BUFFERED_BYTES'], kind: 'integer' },
   devMode: { flag: 'dev', env: ['COLLAB_DEV_MODE'], kind: 'boolean' },
   jwtSecret: { flag: 'jwt-secret', env: ['COLLAB_JWT_SECRET'], kind: 'string' },
@@ -238,6 +313,9 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (result.port > 65535) throw new CollabError(ErrorCode.BadConfig, `port must be ≤ 65535, got ${result.port}`)
   if (result.maxPayloadBytes < 1024) throw new CollabError(ErrorCode.BadConfig, 'max-payload must be at least 1024 bytes')
   if (result.maxPendingWrites < 1) throw new CollabError(ErrorCode.BadConfig, 'max-pending-writes must be at least 1')
+  if (result.headersTimeoutMs < 1 || result.requestTimeoutMs < result.headersTimeoutMs) {
+    throw new CollabError(ErrorCode.BadConfig, 'headers-timeout must be at least 1 ms and request-timeout at least headers-timeout')
+  }
   if (result.heartbeatIntervalMs < 10) throw new CollabError(ErrorCode.BadConfig, 'heartbeat-interval must be at least 10 ms')
   if (!LOG_LEVELS.has(result.logLevel)) throw new CollabError(ErrorCode.BadConfig, `unknown log level "${result.logLevel}"`)
   if (result.jwtAlgorithm !== 'RS256' && result.jwtAlgorithm !== 'ES256') {
