@@ -20,7 +20,8 @@ describe('an office behind one address', () => {
       assert.deepEqual([...result.closeCodes], [])
       assert.equal(result.disconnects, 0)
       assert.equal(result.gaveUp, 0)
-      assert.ok(result.typed > 100 * 5 * 6, `only ${result.typed} characters typed`)
+      // How much was typed depends on how busy the machine is; that every document got some does not.
+      assert.equal(result.typedByDocument.size, 20)
       for (const [room, typed] of result.typedByDocument) {
         await eventually(async () => {
           const stored = storedCharacters(await server.server.store.loadUpdates(`${server.tenant}/${room}`))
