@@ -29,6 +29,7 @@ export const refuseUpgrade = (socket: Duplex, error: CollabError): void => {
 const DRAIN_MS = 2_000
 const DRAIN_BYTES = 1024 * 1024
 const answered = new WeakSet<Duplex>()
+const drainedBytes = new WeakMap<Duplex, number>()
 
 /** The typed error for an HTTP parser error or timeout (Node's `clientError`). */
 const errorForClientError = (error: Error & { code?: string }): CollabError => {
@@ -43,8 +44,8 @@ const errorForClientError = (error: Error & { code?: string }): CollabError => {
 }
 
 function discard(this: Duplex, chunk: Buffer): void {
-  const drained = ((this as Duplex & { drainedBytes?: number }).drainedBytes ?? 0) + chunk.byteLength
-  ;(this as Duplex & { drainedBytes?: number }).drainedBytes = drained
+  const drained = (drainedBytes.get(this) ?? 0) + chunk.byteLength
+  drainedBytes.set(this, drained)
   if (drained > DRAIN_BYTES) this.destroy()
 }
 
