@@ -17,7 +17,9 @@ import { DocumentStore } from './persistence/documentStore.ts'
 import { RoomRegistry } from './roomRegistry.ts'
 import { DocumentIndex } from './documentIndex.ts'
 import { parseAllowedOrigins } from './clientAddress.ts'
-import { RateLimiter } from './limits/rateLimiter.ts'
+import { InboundBudgets } from './limits/inboundBudget.ts'
+import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
+import { answerClientError } from './upgradeRefusal.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -61,7 +63,16 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   let accepting = true
 
-  const httpServer = http.createServer((request, response) =>
+  // Short header/request timeouts and a bounded head, checked often enough that a stalled request
+  // is cut close to its timeout (Node checks every 30 s by default).
+  const httpServer = http.createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      maxHeaderSize: config.maxHeaderBytes,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    (request, response) =>
     handleHttpRequest(request, response, {
       ready: () => accepting,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
@@ -83,6 +94,13 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       },
     }),
   )
+  httpServer.on('clientError', answerClientError)
+  const unauthenticated = new UnauthenticatedSockets({
+    // Behind a trusted proxy every socket comes from the proxy's address: only the total applies.
+    perAddress: config.trustProxy ? Infinity : config.maxUnauthenticatedPerAddress,
+    total: config.maxUnauthenticatedSockets || defaultUnauthenticatedCap(),
+  })
+  httpServer.on('connection', (socket) => unauthenticated.add(socket))
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.
   // handleProtocols: answer with our subprotocol, never echo the `bearer.<jwt>` entry.
   const wss = new WebSocketServer({
@@ -91,11 +109,11 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   })
 
-  const rateLimiter = new RateLimiter({
-    messagesPerSecond: config.rateMessagesPerSecond,
-    messageBurst: config.rateMessageBurst,
-    bytesPerSecond: config.rateBytesPerSecond,
-    byteBurst: config.rateByteBurst,
+  const inboundBudgets = new InboundBudgets({
+    connectionMessages: { perSecond: config.connectionMessagesPerSecond, burst: config.connectionMessageBurst },
+    connectionBytes: { perSecond: config.connectionBytesPerSecond, burst: config.connectionByteBurst },
+    userMessages: { perSecond: config.rateMessagesPerSecond, burst: config.rateMessageBurst },
+    userBytes: { perSecond: config.rateBytesPerSecond, burst: config.rateByteBurst },
   })
 
   httpServer.on(
@@ -105,7 +123,12 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       rooms,
       peers,
       policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins) },
-      rateLimiter,
+      inboundBudgets,
+      replyLimits: {
+        bytes: { perSecond: config.replyBytesPerSecond, burst: config.replyByteBurst },
+        awarenessQueryIntervalMs: config.awarenessQueryIntervalMs,
+      },
+      unauthenticated,
       logger,
       accepting: () => accepting,
       trustProxy: config.trustProxy,

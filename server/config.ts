@@ -107,22 +107,73 @@ export const OPTIONS = {
    */
   allowedOrigins: option('allowed-origins', ['COLLAB_ALLOWED_ORIGINS'], text(), ''),
   /**
-   * Take the client address for rate limits from the first X-Forwarded-For entry. Only behind a
-   * proxy you run: otherwise any client picks its own address and escapes its limits.
+   * Take the client address from the first X-Forwarded-For entry. Only behind a
+   * proxy you run: otherwise any client picks its own address. Every socket then comes from the
+   * proxy, so the per-address cap on unauthenticated sockets is not applied (the global one is).
    */
   trustProxy: option('trust-proxy', ['COLLAB_TRUST_PROXY'], boolean(), false),
   /**
-   * Sustained messages per second per client address (all its connections together); bursts up to
-   * rateMessageBurst. Typing produces ~10-30 messages/s; a reconnect storm of many docs more.
+   * Inbound budget per user (tenant + user id, all its connections together): sustained messages
+   * per second, bursts up to rateMessageBurst. Keyed by who is connected, never by address, so a
+   * hundred editors behind one office NAT have a hundred budgets. A user over budget is slowed
+   * (its sockets are not read until the debt is paid: TCP backpressure), not closed. Typing with a
+   * cursor is ~10 messages/s per tab; 300/s leaves a user many busy tabs.
    */
   rateMessagesPerSecond: option('rate-messages', ['COLLAB_RATE_MESSAGES_PER_SECOND'], integer(1), 300),
   rateMessageBurst: option('rate-message-burst', ['COLLAB_RATE_MESSAGE_BURST'], integer(1), 2000),
   /**
-   * Sustained bytes per second per client address; bursts up to rateByteBurst, which must exceed
-   * maxPayloadBytes or a large (legal) offline sync step 2 would be refused.
+   * Inbound bytes per second per user; bursts up to rateByteBurst, which must exceed
+   * maxPayloadBytes or a large (legal) offline sync step 2 would be slowed at once.
    */
   rateBytesPerSecond: option('rate-bytes', ['COLLAB_RATE_BYTES_PER_SECOND'], integer(1), 2 * 1024 * 1024),
   rateByteBurst: option('rate-byte-burst', ['COLLAB_RATE_BYTE_BURST'], integer(1), 32 * 1024 * 1024),
+  /**
+   * Inbound budget per connection, inside its user's: one runaway tab is slowed before it spends
+   * its user's budget for the user's other tabs. 100/s is ten times typing with a cursor update
+   * per keystroke (5 characters/s); the burst covers a reconnect's catch-up.
+   */
+  connectionMessagesPerSecond: option('connection-messages', ['COLLAB_CONNECTION_MESSAGES_PER_SECOND'], integer(1), 100),
+  connectionMessageBurst: option('connection-message-burst', ['COLLAB_CONNECTION_MESSAGE_BURST'], integer(1), 1000),
+  /** Inbound bytes per connection; the burst exceeds maxPayloadBytes (one offline sync at once). */
+  connectionBytesPerSecond: option('connection-bytes', ['COLLAB_CONNECTION_BYTES_PER_SECOND'], integer(1), 1024 * 1024),
+  connectionByteBurst: option('connection-byte-burst', ['COLLAB_CONNECTION_BYTE_BURST'], integer(1), 16 * 1024 * 1024),
+  /**
+   * What a connection's own requests (sync step 1, query-awareness: a few bytes each) may make
+   * the server send it: bytes per second and burst. A request beyond it is answered late (the
+   * latest of each kind), never dropped. Without it a 1-byte query-awareness costs the room's
+   * whole presence, and a viewer pulls ~100 MB/s. Broadcasts of others' changes are not counted.
+   * The first answer at connect is always sent at once, however big the document.
+   */
+  replyBytesPerSecond: option('reply-bytes', ['COLLAB_REPLY_BYTES_PER_SECOND'], integer(1), 1024 * 1024),
+  replyByteBurst: option('reply-byte-burst', ['COLLAB_REPLY_BYTE_BURST'], integer(1), 8 * 1024 * 1024),
+  /** A query-awareness is answered at most once per this many ms per connection (coalesced). */
+  awarenessQueryIntervalMs: option('awareness-query-interval', ['COLLAB_AWARENESS_QUERY_INTERVAL_MS'], integer(0), 1000),
+  /**
+   * Time a client has to send its request headers (and the upgrade request). Short, so stalled
+   * half-sent requests cannot hold file descriptors: they get a JSON 408 and are closed. Node's
+   * 60 s default lets one address park thousands of sockets.
+   */
+  headersTimeoutMs: option('headers-timeout', ['COLLAB_HEADERS_TIMEOUT_MS'], integer(1), 10_000),
+  /** Time for a whole HTTP request (admin API bodies); at least headersTimeoutMs. */
+  requestTimeoutMs: option('request-timeout', ['COLLAB_REQUEST_TIMEOUT_MS'], integer(1), 30_000),
+  /**
+   * Largest request head (request line + headers). Tokens are ~1 KB; 16 KiB (Node's default)
+   * leaves room. Larger requests get a JSON 431 instead of a reset.
+   */
+  maxHeaderBytes: option('max-header-size', ['COLLAB_MAX_HEADER_BYTES'], integer(1024), 16 * 1024),
+  /**
+   * Sockets of one address that have not completed an authenticated upgrade (connecting, sending
+   * headers, waiting for their token to verify, plain HTTP requests). Past this the address's
+   * oldest such socket is closed to make room, so stalled requests cannot pile up while a fresh
+   * request (a health check, a neighbour's connect) still gets in. 64 covers an office reconnecting
+   * at once: each socket is unauthenticated only for a round trip or two.
+   */
+  maxUnauthenticatedPerAddress: option('max-unauthenticated-per-address', ['COLLAB_MAX_UNAUTHENTICATED_PER_ADDRESS'], integer(1), 64),
+  /**
+   * The same over all addresses, so the descriptors left (the process's limit, `ulimit -n`) serve
+   * authenticated users and health checks. 0: a quarter of the process's descriptor limit.
+   */
+  maxUnauthenticatedSockets: option('max-unauthenticated', ['COLLAB_MAX_UNAUTHENTICATED_SOCKETS'], integer(0), 0),
   /**
    * A peer whose unsent data passes this is closed (4408): it reads slower than the document
    * changes, and buffering for it without a cap lets one slow client exhaust the server's memory.
@@ -269,6 +320,7 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   }
   const result = config as ServerConfig
   checkKeySources(result)
+  if (result.requestTimeoutMs < result.headersTimeoutMs) throw badConfig('request-timeout must be at least headers-timeout')
   if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
     throw badConfig(
       `max-document-bytes (${result.maxDocumentBytes}) plus ${JOINER_HEADROOM_BYTES} bytes of headroom must not exceed max-buffered (${result.maxBufferedBytes}): a fresh joiner could not be sent the whole document`,

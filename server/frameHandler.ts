@@ -1,3 +1,4 @@
+import * as Y from 'yjs'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Peer } from './peer.ts'
 import { screenAwarenessUpdate, tellAwarenessRefused } from './awarenessStates.ts'
@@ -27,13 +28,15 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
   }
   switch (message.kind) {
     case 'sync-step-1': {
-      let reply: Uint8Array
+      // Checked now, so a bad state vector closes the peer; the reply is made when it is sent
+      // (at once, or later when this peer's reply budget allows).
+      const { stateVector } = message
       try {
-        reply = room.syncStep2For(message.stateVector)
+        Y.decodeStateVector(stateVector)
       } catch (error) {
         return new CollabError(ErrorCode.MalformedMessage, `bad state vector: ${(error as Error).message}`)
       }
-      peer.send(reply)
+      peer.reply('sync-step-2', () => room.syncStep2For(stateVector))
       return null
     }
     case 'update':
@@ -58,7 +61,9 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
       return null
     }
     case 'query-awareness':
-      peer.send(encodeAwareness(room.awareness.encode(room.awareness.clients())))
+      // A one-byte question whose answer is every peer's presence: answered at most so often and
+      // within the peer's reply budget, with the presence of the moment it is sent.
+      peer.reply('awareness', () => encodeAwareness(room.awareness.encode(room.awareness.clients())))
       return null
     case 'auth':
       return null

@@ -16,6 +16,10 @@ export const httpStatusFor = (code: string): number => {
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409
+    case ErrorCode.RequestTimeout:
+      return 408
+    case ErrorCode.HeadersTooLarge:
+      return 431
     case ErrorCode.PersistenceFailed:
       return 500
     case ErrorCode.TooManyPendingConnections:

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws'
 import { CloseCode, closeCodeFor, formatCloseReason } from '../shared/closeCodes.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import type { Identity } from './auth/index.ts'
+import { ReplyThrottle, type ReplyKind, type ReplyLimits } from './limits/replyThrottle.ts'
 
 let nextPeerId = 1
 
@@ -12,7 +13,24 @@ export interface PeerLimits {
   readonly maxAwarenessBytes: number
   /** Largest single awareness state (one client's JSON) relayed from this peer; larger ones are refused. */
   readonly maxAwarenessStateBytes: number
+  /** What this peer's own requests (sync step 1, query-awareness) may make the server send it. */
+  readonly replies: ReplyLimits
 }
+
+/**
+ * Why reading from a peer's socket is paused. Each reason pauses and resumes on its own: the
+ * socket reads again only when no reason holds it, so the write queue catching up cannot resume a
+ * peer that is over its inbound budget, nor the other way round.
+ */
+export const PauseReason = {
+  /** The room's write queue is full (the room's backpressure). */
+  WriteQueue: 1,
+  /** The peer (or its user) spent its inbound budget; it reads again once the debt is paid. */
+  InboundBudget: 2,
+} as const
+export type PauseReason = (typeof PauseReason)[keyof typeof PauseReason]
+
+const UNLIMITED_REPLIES: ReplyLimits = { bytes: { perSecond: Infinity, burst: Infinity }, awarenessQueryIntervalMs: 0 }
 
 /**
  * The peer of each socket, for listeners shared by all connections (a closure and its context per
@@ -40,8 +58,14 @@ export class Peer {
   /** Sync-step-2 and update messages received so far; each write carries its sequence number. */
   updatesReceived = 0
   bytesIn = 0
+  /** Frames read from the socket (every message type). */
+  messagesIn = 0
   bytesOut = 0
   closed = false
+  /** The PauseReason bits holding the socket paused; 0 while it reads. */
+  private pausedFor = 0
+  /** Made at the first request that needs a reply (most connections ask once, at connect). */
+  private replyThrottle: ReplyThrottle | null = null
 
   /** Told once per connection that it is read-only, not at every keystroke. */
   toldReadOnly = false
@@ -52,7 +76,7 @@ export class Peer {
     readonly identity: Identity,
     /** Opted in to extension messages (acks, notices) with `?ext=1`. */
     readonly wantsExtensions: boolean,
-    readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity, maxAwarenessStateBytes: Infinity },
+    readonly limits: PeerLimits = { maxBufferedBytes: Infinity, maxAwarenessBytes: Infinity, maxAwarenessStateBytes: Infinity, replies: UNLIMITED_REPLIES },
   ) {
     peerBySocket.set(socket, this)
     socket.on('pong', onPong)
@@ -72,6 +96,28 @@ export class Peer {
   /** The socket closed. */
   dispose(): void {
     this.closed = true
+    this.replyThrottle?.dispose()
+  }
+
+  /**
+   * Answers one of this peer's requests now or once its reply budget allows (see ReplyThrottle):
+   * `make` builds the reply when it is sent.
+   */
+  reply(kind: ReplyKind, make: () => Uint8Array): void {
+    this.replyThrottle ??= new ReplyThrottle(this.limits.replies)
+    this.replyThrottle.request(kind, () => {
+      if (this.closed) return 0
+      let message: Uint8Array
+      try {
+        message = make()
+      } catch (error) {
+        // Possibly in a timer: a reply that cannot be made closes this peer, never the process.
+        this.closeWithError(new CollabError(ErrorCode.MalformedMessage, `cannot answer: ${(error as Error).message}`))
+        return 0
+      }
+      this.send(message)
+      return message.byteLength
+    })
   }
 
   send(message: Uint8Array): void {
@@ -104,13 +150,25 @@ export class Peer {
     setTimeout(() => this.socket.terminate(), 2_000).unref()
   }
 
-  /** Stops reading frames from the socket (backpressure); the kernel then pushes back on the sender. */
-  pauseReading(): void {
-    this.socket.pause()
+  /**
+   * Stops reading frames from the socket (backpressure); the kernel then pushes back on the
+   * sender. Frames ws has already read are still delivered.
+   */
+  pauseReading(reason: PauseReason = PauseReason.WriteQueue): void {
+    if (this.pausedFor === 0) this.socket.pause()
+    this.pausedFor |= reason
   }
 
-  resumeReading(): void {
-    this.socket.resume()
+  /** Lifts one reason to pause; reading resumes when none is left. */
+  resumeReading(reason: PauseReason = PauseReason.WriteQueue): void {
+    if ((this.pausedFor & reason) === 0) return
+    this.pausedFor &= ~reason
+    if (this.pausedFor === 0) this.socket.resume()
+  }
+
+  /** Whether reading is paused for `reason`. */
+  pausedBy(reason: PauseReason): boolean {
+    return (this.pausedFor & reason) !== 0
   }
 
   /** Called by the heartbeat every interval: terminate when the last ping went unanswered. */

@@ -1,13 +1,16 @@
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { admit, type Admission, type AdmissionPolicy } from './admission.ts'
 import { redactTokenInUrl } from './auth/index.ts'
 import { clientAddress } from './clientAddress.ts'
-import type { RateLimiter } from './limits/rateLimiter.ts'
+import type { ConnectionBudget, InboundBudgets } from './limits/inboundBudget.ts'
+import type { ReplyLimits } from './limits/replyThrottle.ts'
+import type { UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import type { Logger } from './logger.ts'
-import { Peer, peerOfSocket, type PeerLimits } from './peer.ts'
+import { PauseReason, Peer, peerOfSocket, type PeerLimits } from './peer.ts'
 import type { Room } from './room.ts'
 import type { RoomRegistry } from './roomRegistry.ts'
 import { refuseUpgrade } from './upgradeRefusal.ts'
@@ -17,7 +20,10 @@ export interface UpgradeContext {
   readonly rooms: RoomRegistry
   readonly peers: Set<Peer>
   readonly policy: AdmissionPolicy
-  readonly rateLimiter: RateLimiter
+  readonly inboundBudgets: InboundBudgets
+  readonly replyLimits: ReplyLimits
+  /** Sockets not yet upgraded with a verified token; an upgraded one stops counting there. */
+  readonly unauthenticated: UnauthenticatedSockets
   readonly logger: Logger
   readonly accepting: () => boolean
   readonly trustProxy: boolean
@@ -36,11 +42,17 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
   let pending = 0
   const connections: Connections = {
     ...context,
-    editorLimits: { maxBufferedBytes: context.maxBufferedBytes, maxAwarenessBytes: Infinity, maxAwarenessStateBytes: context.maxAwarenessStateBytes },
+    editorLimits: {
+      maxBufferedBytes: context.maxBufferedBytes,
+      maxAwarenessBytes: Infinity,
+      maxAwarenessStateBytes: context.maxAwarenessStateBytes,
+      replies: context.replyLimits,
+    },
     viewerLimits: {
       maxBufferedBytes: context.maxBufferedBytes,
       maxAwarenessBytes: context.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: context.maxAwarenessStateBytes,
+      replies: context.replyLimits,
     },
   }
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -65,6 +77,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
           context.wss.handleUpgrade(request, socket, head, (ws) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
+            context.unauthenticated.authenticated(socket as Socket)
             connectPeer(ws, request, admission, connections)
           })
         },
@@ -101,6 +114,9 @@ interface Connections extends UpgradeContext {
  */
 class ConnectedPeer extends Peer {
   room!: Room
+  readonly budget: ConnectionBudget
+  /** Set while reading is paused for the inbound budget: when to look at the debt again. */
+  throttleTimer: NodeJS.Timeout | null = null
   /** A child logger per connection only when something is logged: most connections never log. */
   private ownLogger: Logger | null = null
 
@@ -112,6 +128,7 @@ class ConnectedPeer extends Peer {
   ) {
     const { identity } = admission
     super(socket, identity, admission.wantsExtensions, identity.role === 'viewer' ? connections.viewerLimits : connections.editorLimits)
+    this.budget = connections.inboundBudgets.attach(identity.tenant, identity.userId)
   }
 
   get logger(): Logger {
@@ -122,7 +139,6 @@ class ConnectedPeer extends Peer {
 const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admission, connections: Connections): void => {
   const peer = new ConnectedPeer(ws, admission, clientAddress(request, connections.trustProxy), connections)
   connections.peers.add(peer)
-  connections.rateLimiter.attach(peer.address)
   peer.room = connections.rooms.join(peer.identity.tenant, admission.document, peer)
   if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ role: peer.identity.role }, 'peer joined')
   ws.on('message', onMessage)
@@ -130,20 +146,45 @@ const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admissi
   ws.on('close', onClose)
 }
 
+/**
+ * A debt that takes longer than this to pay off is not a burst but sustained abuse: frames keep
+ * arriving faster than a paused socket lets through (many connections of one user, each sending
+ * maxPayload frames). Such a connection is closed with a code every stock client retries later.
+ * A legitimate burst (an 8 MiB offline sync within the byte burst) never owes this much.
+ */
+const SUSTAINED_ABUSE_MS = 60_000
+
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const peer = peerOfSocket(this) as ConnectedPeer
   peer.bytesIn += data.byteLength
+  peer.messagesIn++
   if (peer.closed) return
-  const { rateLimiter } = peer.connections
-  const verdict = rateLimiter.spend(peer.address, data.byteLength)
-  if (verdict !== 'ok') {
-    const code = verdict === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
-    peer.logger.warn({ address: peer.address, code }, 'rate limit exceeded')
-    peer.closeWithError(new CollabError(code, `too many ${verdict} per second from ${peer.address}`))
+  // The frame was already read: it is paid for and handled. Over budget, the socket stops being
+  // read (TCP backpressure slows the sender) until the debt is paid; the neighbours behind the
+  // same address are not affected, their budgets are their own.
+  const waitMs = peer.budget.spend(data.byteLength)
+  if (waitMs > SUSTAINED_ABUSE_MS) {
+    const code = peer.budget.limitedBy === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
+    peer.logger.warn({ address: peer.address, code, waitMs: Math.round(waitMs) }, 'inbound budget overspent; closing')
+    peer.closeWithError(new CollabError(code, `too many ${peer.budget.limitedBy} per second; retry later`))
     return
+  }
+  if (waitMs > 0 && peer.throttleTimer === null) {
+    if (peer.connections.logger.isLevelEnabled('debug')) peer.logger.debug({ waitMs: Math.round(waitMs) }, 'over inbound budget; pausing reads')
+    peer.pauseReading(PauseReason.InboundBudget)
+    peer.throttleTimer = setTimeout(endThrottle, Math.ceil(waitMs), peer).unref()
   }
   if (!isBinary && data.byteLength === 0) return
   peer.room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+}
+
+/** Reads again once the debt is paid (frames read while pausing may have added to it). */
+const endThrottle = (peer: ConnectedPeer): void => {
+  peer.throttleTimer = null
+  if (peer.closed) return
+  const waitMs = peer.budget.msUntilPaid()
+  if (waitMs > 0) peer.throttleTimer = setTimeout(endThrottle, Math.ceil(waitMs), peer).unref()
+  else peer.resumeReading(PauseReason.InboundBudget)
 }
 
 function onError(this: WebSocket, error: Error & { code?: string }): void {
@@ -155,7 +196,9 @@ function onClose(this: WebSocket, code: number): void {
   const peer = peerOfSocket(this) as ConnectedPeer
   const { connections } = peer
   connections.peers.delete(peer)
-  connections.rateLimiter.detach(peer.address)
+  connections.inboundBudgets.detach(peer.budget)
+  if (peer.throttleTimer) clearTimeout(peer.throttleTimer)
+  peer.throttleTimer = null
   peer.dispose()
   peer.room.leave(peer)
   if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ code }, 'peer left')

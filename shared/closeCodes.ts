@@ -15,6 +15,13 @@ export const CloseCode = {
    * Stock clients reconnect and resync (it is outside 4400–4499, which they treat as permanent).
    */
   InternalError: 1011,
+  /**
+   * Sustained abuse of the inbound budget (RFC 6455 "try again later"). Over budget a connection
+   * is first slowed (its socket is not read); it is closed only when it owes more than a minute of
+   * budget. Not 4429: stock y-websocket 3 stops reconnecting after 44xx, and an office behind one
+   * address would stay offline; every client (y-websocket 2 and 3, ours) retries 1013.
+   */
+  RateLimited: 1013,
   /** A frame that is not a y-protocols message, or an unknown message type. */
   MalformedMessage: 4400,
   /** The token expired during the connection; reconnect with a fresh one (getToken). */
@@ -25,8 +32,6 @@ export const CloseCode = {
   SlowReader: 4408,
   /** An update that failed the structural check or threw while being applied. */
   InvalidUpdate: 4422,
-  /** Message or byte rate of the client's address exceeded. */
-  RateLimited: 4429,
   /**
    * Reconnect and resync: the update depended on changes the server does not have yet. In the
    * 4500 range because stock y-websocket (≥ 3) reconnects after 45xx and gives up after 44xx.

@@ -55,9 +55,9 @@ export const ErrorCode = {
   PersistenceFailed: 'ERR_PERSISTENCE_FAILED',
   /** The data directory is held by another process (LevelDB's lock): a server already runs on it. */
   DataDirLocked: 'ERR_DATA_DIR_LOCKED',
-  /** Too many messages per second from one client address. */
+  /** Far more messages than a connection's or its user's budget, for a sustained time: closed, retry later. */
   RateLimitedMessages: 'ERR_RATE_LIMITED_MESSAGES',
-  /** Too many bytes per second from one client address. */
+  /** Far more bytes than a connection's or its user's budget, for a sustained time: closed, retry later. */
   RateLimitedBytes: 'ERR_RATE_LIMITED_BYTES',
   /** The peer reads slower than the document changes: its send buffer passed maxBufferedBytes. */
   SlowReader: 'ERR_SLOW_READER',
@@ -98,8 +98,12 @@ export const ErrorCode = {
    * (An export carries a document's whole state; a part of one cannot be merged on its own.)
    */
   ImportIncomplete: 'ERR_IMPORT_INCOMPLETE',
-  /** A request the admin API cannot read (bad JSON, bad parameter). */
+  /** A request the server cannot read: bad JSON or parameter (admin API), malformed HTTP. */
   BadRequest: 'ERR_BAD_REQUEST',
+  /** The request's headers passed maxHeaderBytes (e.g. a huge token): HTTP 431. */
+  HeadersTooLarge: 'ERR_HEADERS_TOO_LARGE',
+  /** The request's headers did not arrive within headersTimeoutMs: HTTP 408. */
+  RequestTimeout: 'ERR_REQUEST_TIMEOUT',
   /** The request's Origin header is not in the allow-list. */
   OriginNotAllowed: 'ERR_ORIGIN_NOT_ALLOWED',
   /** The server is shutting down. */

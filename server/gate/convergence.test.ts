@@ -500,8 +500,8 @@ test(`seeded randomized convergence (seed ${SEED}, ${STEPS} steps)`, { timeout: 
   let restarting: Promise<TestServer> | null = null
   let phase = 'setup'
   try {
-    // Rate limits are per client address, and every client here is 127.0.0.1: raise them so the
-    // run is about convergence (a 4429 is terminal for a stock client).
+    // Every client here is the same user, and a user's connections share one inbound budget:
+    // raise it so the run is about convergence, not pacing.
     server = await startServer({ rateMessagesPerSecond: 1_000_000, rateMessageBurst: 1_000_000 })
     const current = () => server!
     watch.watchServer(current())
