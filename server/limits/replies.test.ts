@@ -26,7 +26,7 @@ describe('what a connection makes the server send', () => {
       // Five editors with 4 KB presence each: every answer is ~20 KB for a 1-byte question.
       for (let i = 0; i < 5; i++) {
         const editor = await server.connect('proposal/p-query', { user: `editor-${i}` })
-        editor.provider.awareness.setLocalStateField('user', { name: `editor ${i}`.padEnd(4096, '.') })
+        editor.provider.awareness.setLocalStateField('note', `editor ${i}`.padEnd(4096, '.'))
         await editor.whenSynced()
         editors.push(editor)
       }

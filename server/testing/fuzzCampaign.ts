@@ -61,6 +61,9 @@ export const runFuzzCampaign = async (options: FuzzOptions): Promise<FuzzResult>
     await client.whenSynced()
     honest.push({ room, client, edits: [] })
   }
+  // An attacker can only learn the client ids honest clients show: in awareness (the app shows a
+  // cursor at once) and in what they wrote. Each shows its id and writes before attackers arrive.
+  for (const entry of honest) entry.client.provider.awareness.setLocalStateField('cursor', null)
   const legal = honest.find((entry) => entry.room === 'content/fuzz-legal')!
   legal.client.doc.getMap('meta').set('legal', true)
   legal.client.doc.getMap('meta').set('title', 'Legal terms')
@@ -74,6 +77,8 @@ export const runFuzzCampaign = async (options: FuzzOptions): Promise<FuzzResult>
     paragraph.insert(0, [new Y.XmlText(text)])
     fragment.insert(fragment.length, [paragraph])
   }
+
+  for (const entry of honest) honestEdit(entry)
 
   const byKind: Record<string, number> = {}
   const closes: Record<string, number> = {}
