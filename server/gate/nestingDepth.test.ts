@@ -2,17 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { checkNestingDepth } from './nestingDepth.ts'
+import { capturedUpdate } from '../testing/capturedUpdate.ts'
 import { appendElementChain } from '../testing/deepContent.ts'
 
-/** The update a change to `doc` makes. */
-const updateOf = (doc: Y.Doc, change: () => void): Uint8Array => {
-  let captured: Uint8Array | null = null
-  const capture = (update: Uint8Array) => (captured = update)
-  doc.on('update', capture)
-  doc.transact(change)
-  doc.off('update', capture)
-  return captured!
-}
 
 const innermost = (doc: Y.Doc): Y.XmlElement => {
   let element = doc.getXmlFragment('body').get(0) as Y.XmlElement
@@ -30,7 +22,7 @@ describe('checkNestingDepth', () => {
     ] as const) {
       const client = new Y.Doc()
       // elements + the text inside the innermost: elements + 1 levels.
-      const update = updateOf(client, () => appendElementChain(client, 'body', elements))
+      const update = capturedUpdate(client, () => appendElementChain(client, 'body', elements))
       assert.equal(code(checkNestingDepth(new Y.Doc(), update, 8)), expected, `${elements} elements`)
     }
   })
@@ -41,9 +33,9 @@ describe('checkNestingDepth', () => {
     appendElementChain(client, 'body', 6) // elements at 1…6, text at 7
     Y.applyUpdate(server, Y.encodeStateAsUpdate(client))
     // Into the innermost element after its text: the new element names only its left neighbour.
-    const besideText = updateOf(client, () => innermost(client).insert(1, [new Y.XmlElement('p')]))
+    const besideText = capturedUpdate(client, () => innermost(client).insert(1, [new Y.XmlElement('p')]))
     assert.equal(code(checkNestingDepth(server, besideText, 7)), null)
-    const belowIt = updateOf(client, () => {
+    const belowIt = capturedUpdate(client, () => {
       const paragraph = new Y.XmlElement('p')
       paragraph.insert(0, [new Y.XmlText('deeper')])
       innermost(client).insert(0, [paragraph])
@@ -55,9 +47,9 @@ describe('checkNestingDepth', () => {
   test('two writers merged into one update, each building on the other', () => {
     const alice = new Y.Doc()
     const bob = new Y.Doc()
-    const first = updateOf(alice, () => appendElementChain(alice, 'body', 5))
+    const first = capturedUpdate(alice, () => appendElementChain(alice, 'body', 5))
     Y.applyUpdate(bob, first)
-    const second = updateOf(bob, () => {
+    const second = capturedUpdate(bob, () => {
       const deeper = new Y.XmlElement('li')
       deeper.insert(0, [new Y.XmlElement('li')])
       innermost(bob).insert(1, [deeper]) // li at 6, li at 7; bob's items name alice's (in the same update)
@@ -69,7 +61,7 @@ describe('checkNestingDepth', () => {
 
   test('a 100,000-level chain is measured without recursion', () => {
     const client = new Y.Doc()
-    const update = updateOf(client, () => appendElementChain(client, 'body', 100_000))
+    const update = capturedUpdate(client, () => appendElementChain(client, 'body', 100_000))
     assert.equal(code(checkNestingDepth(new Y.Doc(), update, 64)), 'ERR_NESTING_TOO_DEEP')
   })
 })

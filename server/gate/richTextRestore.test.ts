@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { seededRandom, type SeededRandom } from '../testing/seededRandom.ts'
 import { restoreRichText, richTextContent, snapshotRichText, storableRichText } from './richTextRestore.ts'
+import { capturedUpdate } from '../testing/capturedUpdate.ts'
 import { appendElementChain, elementDepth } from '../testing/deepContent.ts'
 
 /**
@@ -43,15 +44,6 @@ const applyHeld = (server: Y.Doc, update: Uint8Array): void => {
   server.transact(() => restoreRichText(snapshot), 'gate')
 }
 
-/** The update a change makes. */
-const captureUpdate = (doc: Y.Doc, change: () => void): Uint8Array => {
-  let captured: Uint8Array | null = null
-  const capture = (update: Uint8Array) => (captured = update)
-  doc.on('update', capture)
-  doc.transact(change)
-  doc.off('update', capture)
-  return captured!
-}
 
 const paragraph = (text: string, attributes?: Record<string, unknown>): Y.XmlElement => {
   const element = new Y.XmlElement('paragraph')
@@ -194,7 +186,7 @@ describe('rich-text restore (exact compensation)', () => {
     appendElementChain(server, 'body', 5_000)
     exchange(server, editor)
     const before = richTextContent(body(server))
-    const edit = captureUpdate(editor, () => {
+    const edit = capturedUpdate(editor, () => {
       body(editor).delete(1, 1)
       body(editor).insert(0, [paragraph('inserted')])
     })

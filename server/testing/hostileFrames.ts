@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { MessageType, SyncStep } from '../protocol.ts'
 import { frame, syncUpdateFrame } from './attackFrames.ts'
+import { appendElementChain } from './deepContent.ts'
 import type { SeededRandom } from './seededRandom.ts'
 
 /**
@@ -76,19 +77,11 @@ const validEditUpdate = (random: SeededRandom, target: FuzzTarget): Uint8Array =
   return Y.encodeStateAsUpdate(doc)
 }
 
-/**
- * A chain of XML elements `depth` deep in a rich-text root, as an editor could send it: built one
- * level at a time on integrated elements, so Yjs itself never recurses to make it.
- */
+/** A chain of XML elements `depth` deep in a rich-text root, as an editor could send it. */
 export const deepRichTextUpdate = (root: string, depth: number, clientId = 424242): Uint8Array => {
   const doc = new Y.Doc()
   doc.clientID = clientId
-  let parent: Y.XmlFragment | Y.XmlElement = doc.getXmlFragment(root)
-  for (let level = 0; level < depth; level++) {
-    const child: Y.XmlElement = new Y.XmlElement('paragraph')
-    parent.insert(0, [child])
-    parent = child
-  }
+  appendElementChain(doc, root, depth)
   return Y.encodeStateAsUpdate(doc)
 }
 
