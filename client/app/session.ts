@@ -51,16 +51,23 @@ export const signIn = async (request: SignInRequest): Promise<Session> => {
   return session
 }
 
+/** The one refresh in flight: every source of this page shares it instead of fetching a token each. */
+let refreshing: Promise<Session> | null = null
+
 /**
  * `getToken` for openDocument: the stored token while it has a minute left, otherwise a new one
  * (offline that fetch fails, the attempt counts as failed and is retried: the document stays
- * usable from IndexedDB).
+ * usable from IndexedDB). Every source reads the session as stored (another one may have renewed
+ * it) and a renewal in flight is shared, so all connections of the page carry the same token.
  */
 export const tokenSource = (initial: Session): (() => Promise<string>) => {
   let session = initial
   return async () => {
+    const stored = loadSession()
+    if (stored && stored.userId === session.userId && stored.tenant === session.tenant && stored.expiresAt > session.expiresAt) session = stored
     if (session.expiresAt - Date.now() > REFRESH_MARGIN_MS) return session.token
-    session = await signIn(session)
+    refreshing ??= signIn(session).finally(() => (refreshing = null))
+    session = await refreshing
     return session.token
   }
 }
