@@ -186,6 +186,28 @@ describe('awareness states are checked before they are relayed', () => {
     assert.equal(witness.provider.wsconnected, true)
   })
 
+  test("another user's presence is theirs: a state or a removal under their client id is refused, their own changes go on", async () => {
+    const victim = await stock('proposal/aw-theft', 'alice')
+    victim.provider.awareness.setLocalStateField('cursor', { anchor: 1 })
+    const witness = await stock('proposal/aw-theft', 'bob')
+    const id = victim.doc.clientID
+    await eventually(() => assert.deepEqual(witness.provider.awareness.getStates().get(id)?.cursor, { anchor: 1 }))
+    const thief = await raw('proposal/aw-theft')
+    const clock = () => victim.provider.awareness.meta.get(id)!.clock
+    thief.send(awarenessFrame([[id, clock() + 5, JSON.stringify({ cursor: { anchor: 666 } })]]))
+    thief.send(awarenessFrame([[id, clock(), 'null']]))
+    thief.send(awarenessFrame([[id, clock() + 6, 'null']]))
+    thief.send(awarenessFrame([[9010, 1, markerState('mallory')]]))
+    await eventually(() => assert.equal(witness.provider.awareness.getStates().has(9010), true))
+    assert.deepEqual(witness.provider.awareness.getStates().get(id)?.cursor, { anchor: 1 })
+    assert.deepEqual(
+      noticesOf(thief).map((notice) => notice.ruleId),
+      [ErrorCode.AwarenessNotYours],
+    )
+    victim.provider.awareness.setLocalStateField('cursor', { anchor: 2 })
+    await eventually(() => assert.deepEqual(witness.provider.awareness.getStates().get(id)?.cursor, { anchor: 2 }))
+  })
+
   test('one refused state in an update does not hold back the others', async () => {
     const witness = await stock('proposal/aw-mixed')
     const sender = await raw('proposal/aw-mixed')

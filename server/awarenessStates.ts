@@ -44,12 +44,21 @@ export const screenAwarenessUpdate = (
   identity: Identity,
   maxStateBytes: number,
   isNewer: (client: number, clock: number) => boolean,
+  ownedByAnotherUser: (client: number) => boolean = () => false,
 ): ScreenedAwareness => {
   const entries = decodeAwarenessUpdate(update)
   const accepted: AwarenessEntry[] = []
   const refusals: CollabError[] = []
   for (const entry of entries) {
-    const refusal = isNewer(entry.client, entry.clock) ? refusalOf(entry, identity, maxStateBytes) : null
+    const news = isNewer(entry.client, entry.clock)
+    // Another user's presence is theirs: neither replaced nor removed (a removal at the same clock
+    // is one too). Echoes of it change nothing and pass.
+    const refusal =
+      (news || isNullState(entry.state)) && ownedByAnotherUser(entry.client)
+        ? new CollabError(ErrorCode.AwarenessNotYours, `the awareness state of client ${entry.client} is another user's`)
+        : news
+          ? refusalOf(entry, identity, maxStateBytes)
+          : null
     if (refusal === null) accepted.push(entry)
     else refusals.push(refusal)
   }
@@ -87,6 +96,8 @@ const refusalOf = ({ client, state }: AwarenessEntry, identity: Identity, maxSta
   }
   return null
 }
+
+const isNullState = (state: Uint8Array): boolean => utf8.decode(state).trim() === 'null'
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 

@@ -51,7 +51,11 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
       let screened
       try {
         const isNewer = (client: number, clock: number) => room.awareness.isNewer(client, clock)
-        screened = screenAwarenessUpdate(message.update, peer.identity, peer.limits.maxAwarenessStateBytes, isNewer)
+        const ownedByAnotherUser = (client: number) => {
+          const owner = room.awareness.ownerOf(client)
+          return owner !== null && owner.identity.userId !== peer.identity.userId
+        }
+        screened = screenAwarenessUpdate(message.update, peer.identity, peer.limits.maxAwarenessStateBytes, isNewer, ownedByAnotherUser)
       } catch (error) {
         return error as CollabError
       }

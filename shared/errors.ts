@@ -84,6 +84,8 @@ export const ErrorCode = {
   AwarenessStateTooDeep: 'ERR_AWARENESS_STATE_TOO_DEEP',
   /** An awareness state whose `user` names someone other than the token's user: refused, not relayed. */
   AwarenessIdentityMismatch: 'ERR_AWARENESS_IDENTITY_MISMATCH',
+  /** An awareness state (or its removal) for a client id whose presence another user set. */
+  AwarenessNotYours: 'ERR_AWARENESS_NOT_YOURS',
   /** Too many upgrade requests are waiting for their token to be verified. */
   TooManyPendingConnections: 'ERR_TOO_MANY_PENDING_CONNECTIONS',
   /** No review item with this id in the caller's tenant. */
