@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import { tempDir } from '../shared/testing/tempDir.ts'
@@ -91,6 +93,54 @@ describe('the demo app is served at /', () => {
       assert.equal((await fetch(`${shown.httpUrl}/app.js`)).headers.get('sourcemap'), '/app.js.map')
     } finally {
       await shown.dispose()
+      await app.remove()
+    }
+  })
+
+  test('precompressed files (what the build writes beside each) are served to clients that accept them: br, then gzip, else the plain file', async () => {
+    const app = await appFixture()
+    const script = 'console.log("app");'.repeat(200)
+    await writeFile(path.join(app.path, 'app.js'), script)
+    await writeFile(path.join(app.path, 'app.js.br'), brotliCompressSync(script))
+    await writeFile(path.join(app.path, 'app.js.gz'), gzipSync(script))
+    const server = await startServer({ appDir: app.path })
+    const get = (acceptEncoding: string | null, method = 'GET') =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const request = http.request(`${server.httpUrl}/app.js`, { method, headers: acceptEncoding === null ? {} : { 'accept-encoding': acceptEncoding } }, (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }))
+        })
+        request.on('error', reject)
+        request.end()
+      })
+    try {
+      const br = await get('gzip, deflate, br')
+      assert.equal(br.headers['content-encoding'], 'br')
+      assert.equal(br.headers['vary'], 'accept-encoding')
+      assert.equal(br.headers['content-type'], 'text/javascript; charset=utf-8')
+      assert.equal(Number(br.headers['content-length']), br.body.length)
+      assert.ok(br.body.length < script.length / 10, `${br.body.length} bytes for ${script.length}`)
+      assert.equal(brotliDecompressSync(br.body).toString(), script)
+
+      const gzip = await get('gzip')
+      assert.equal(gzip.headers['content-encoding'], 'gzip')
+      assert.equal(gunzipSync(gzip.body).toString(), script)
+      assert.equal((await get('br;q=0, gzip')).headers['content-encoding'], 'gzip')
+
+      const plain = await get(null)
+      assert.equal(plain.headers['content-encoding'], undefined)
+      assert.equal(plain.headers['vary'], 'accept-encoding')
+      assert.equal(plain.body.toString(), script)
+      assert.equal((await get('identity')).body.toString(), script)
+      // Each encoding is its own representation: its own ETag, so a cache never mixes them up.
+      assert.notEqual(br.headers['etag'], plain.headers['etag'])
+      assert.notEqual(br.headers['etag'], gzip.headers['etag'])
+      // A file without precompressed copies (the style) is served as it is.
+      const style = await fetch(`${server.httpUrl}/app.css`)
+      assert.equal(style.headers.get('content-encoding'), null)
+    } finally {
+      await server.dispose()
       await app.remove()
     }
   })

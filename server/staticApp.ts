@@ -41,22 +41,24 @@ export const serveAppFile = async (
   pathname: string,
 ): Promise<void> => {
   const entry = appFile(pathname, serveSourceMaps)!
-  const file = path.join(appDir, entry.file)
-  let info
-  try {
-    info = await stat(file)
-  } catch {
+  const plain = path.join(appDir, entry.file)
+  if (!(await statOf(plain))) {
     sendJson(response, 404, {
-      error: { code: 'ERR_NOT_FOUND', message: `the demo app is not built (${file} is missing): run npm run build` },
+      error: { code: 'ERR_NOT_FOUND', message: `the demo app is not built (${plain} is missing): run npm run build` },
     })
     return
   }
-  const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`
+  // The build writes br and gzip copies beside each file; the best one the client accepts is sent.
+  const chosen = await precompressedFor(plain, request.headers['accept-encoding'])
+  const { file, info, encoding } = chosen
+  const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}${encoding ? `-${encoding}` : ''}"`
   const headers = {
     'content-type': entry.type,
     'cache-control': 'no-cache',
     etag,
+    vary: 'accept-encoding',
     'x-content-type-options': 'nosniff',
+    ...(encoding ? { 'content-encoding': encoding } : {}),
     ...(entry.file === 'index.html' ? { 'content-security-policy': CONTENT_SECURITY_POLICY } : {}),
     ...(entry.file === 'sw.js' ? { 'service-worker-allowed': '/' } : {}),
     ...(entry.file === 'app.js' && serveSourceMaps ? { sourcemap: SOURCE_MAP_PATH } : {}),
@@ -74,6 +76,43 @@ export const serveAppFile = async (
   createReadStream(file)
     .on('error', (error) => response.destroy(error))
     .pipe(response)
+}
+
+const statOf = async (file: string) => {
+  try {
+    return await stat(file)
+  } catch {
+    return null
+  }
+}
+
+/** Content codings the build writes, best first, with the suffix of their file. */
+const PRECOMPRESSED = [
+  { encoding: 'br', suffix: '.br' },
+  { encoding: 'gzip', suffix: '.gz' },
+] as const
+
+/** The codings an Accept-Encoding header accepts (a `q=0` refuses one; `*` accepts any). */
+const acceptedCodings = (header: string | undefined): { accepts: (coding: string) => boolean } => {
+  const weights = new Map<string, number>()
+  for (const part of (header ?? '').split(',')) {
+    const [name, ...parameters] = part.trim().toLowerCase().split(';')
+    if (!name) continue
+    const q = parameters.map((parameter) => parameter.trim()).find((parameter) => parameter.startsWith('q='))
+    weights.set(name, q === undefined ? 1 : Number(q.slice(2)) || 0)
+  }
+  return { accepts: (coding) => (weights.get(coding) ?? weights.get('*') ?? 0) > 0 }
+}
+
+/** The file to send for `plain`: its best precompressed copy the client accepts, else itself. */
+const precompressedFor = async (plain: string, acceptEncoding: string | undefined) => {
+  const accepted = acceptedCodings(acceptEncoding)
+  for (const { encoding, suffix } of PRECOMPRESSED) {
+    if (!accepted.accepts(encoding)) continue
+    const info = await statOf(plain + suffix)
+    if (info) return { file: plain + suffix, info, encoding }
+  }
+  return { file: plain, info: (await stat(plain)), encoding: null }
 }
 
 /** The app loads only its own script and style and talks only to this origin (HTTP and WebSocket). */
