@@ -156,6 +156,11 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     return this.synced.promise
   }
 
+  /** Resolves once every local change so far is in the local store (at once without one); rejects when storing failed. */
+  whenStoredLocally(): Promise<void> {
+    return this.localDocument ? this.localDocument.flush() : Promise.resolve()
+  }
+
   /** Resolves when `saved` is true (at once if it is). Rejects with ERR_HANDLE_DESTROYED. */
   whenSaved(): Promise<void> {
     if (this.destroying) return Promise.reject(this.destroyedError())

@@ -1,3 +1,4 @@
+import type { DocumentHandle } from '../client/browser.ts'
 import { ALICE, BOB, editor, expect, test, textWithoutCarets, withSharedProposal } from './fixtures.ts'
 
 test('offline: edits survive a reload without network (IndexedDB, service worker) and reach the other user when back online', async ({ browser }) => {
@@ -14,6 +15,8 @@ test('offline: edits survive a reload without network (IndexedDB, service worker
     await a.body.click()
     await alice.page.keyboard.type('Offline paragraph.')
     await expect(a.saveState).toHaveText(/^Offline — \d+ changes? kept on this device$/)
+    // The last keystrokes are in IndexedDB before the reload (the indicator does not wait for that yet).
+    await alice.page.evaluate(() => (window as unknown as { posalpro: { handle: DocumentHandle } }).posalpro.handle.whenStoredLocally())
 
     // Reload with no network: the page comes from the service worker, the document from IndexedDB.
     await alice.page.reload()

@@ -1,3 +1,4 @@
+import type { DocumentHandle } from '../client/browser.ts'
 import { createDocument, expect, openDocumentPage, signInAs, test, textWithoutCarets, uniqueId, type Person } from './fixtures.ts'
 
 test('travel mode: "Keep all on this device" brings documents never opened here into IndexedDB; offline they open with their content', async ({ browser }) => {
@@ -21,6 +22,8 @@ test('travel mode: "Keep all on this device" brings documents never opened here 
     await author.page.getByLabel('Title', { exact: true }).fill('Standard terms')
     await author.page.getByRole('textbox', { name: 'Content text' }).click()
     await author.page.keyboard.type('Payment within 30 days.')
+    // Saved on the server, text included (the indicator may still show the title's "Saved" for a moment).
+    await author.page.evaluate(() => (window as unknown as { posalpro: { handle: DocumentHandle } }).posalpro.handle.whenSaved())
     await expect(author.page.locator('.save-indicator')).toHaveText('Saved')
 
     // Alice's list (loaded fresh) has both; she keeps them all, then travels.
