@@ -27,7 +27,7 @@ describe('stock y-websocket clients co-editing', () => {
 
   test('two clients converge on map fields and rich text; a late third client gets the full state', async () => {
     const alice = await connect('proposal/p-1')
-    // A manager: financial changes by editors are held for review (issue C's gate).
+    // A manager: financial changes by editors are held for review (the validation gate's financial-review rule).
     const bob = await connect('proposal/p-1', 'manager')
     await Promise.all([alice.whenSynced(), bob.whenSynced()])
 

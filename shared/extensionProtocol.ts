@@ -23,7 +23,7 @@ export const ExtensionSubtype = { Ack: 0, Notice: 1 } as const
 
 export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
 
-/** Told to a client about one of its changes (issue C fills the outcomes in). */
+/** Told to a client about one of its changes (rejected, held for review, lost a concurrent overwrite, review decided). */
 export interface Notice {
   readonly outcome: NoticeOutcome
   readonly ruleId: string

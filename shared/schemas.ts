@@ -2,7 +2,7 @@ import * as z from 'zod'
 
 /**
  * Field schemas for every document type, declared once. They give the static types of
- * the typed accessors and the runtime checks of the `schema` rule (issue C). Every field is
+ * the typed accessors and the runtime checks of the `schema` rule. Every field is
  * optional in a document: a field that was never written is absent, not invalid.
  */
 

@@ -1,4 +1,4 @@
-/** Identity and access (issue B): what the server imports from `server/auth`. */
+/** Identity and access (tokens, roles, dev mode): what the server imports from `server/auth`. */
 export { AuthError, AuthErrorCode, isAuthError, type AuthFailureReason } from './authError.ts'
 export {
   EXP_MILLISECONDS_THRESHOLD,

@@ -12,8 +12,8 @@ export interface CapturedChanges {
 }
 
 /**
- * Applies an update with `origin` and records what it changed, field by field (design §11:
- * map events carry `changes.keys` with action and old value; a rich-text root reports one `edit`).
+ * Applies an update with `origin` and records what it changed, field by field (from Yjs's
+ * own events: map events carry `changes.keys` with action and old value; a rich-text root reports one `edit`).
  * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
  * is proportional to the update. Throws whatever Y.applyUpdate throws.
  */

@@ -14,7 +14,7 @@ export const snapshotTextRoots = (fragments: ReadonlyMap<string, Y.XmlFragment>)
   new Map([...fragments].map(([root, fragment]) => [root, snapshotRichText(fragment)]))
 
 /**
- * Compensation, not refusal (design §5): a CRDT replica cannot un-receive its own edit, so the
+ * Compensation, not refusal: a CRDT replica cannot un-receive its own edit, so the
  * server restores the old value of each violating map field (or deletes a field the update added)
  * and restores a violating rich-text root to its state before the update, in one transaction with the server's own origin. Only the
  * violating paths are touched. Returns the compensating update, or null when nothing was violated.

@@ -9,7 +9,7 @@ export const conflictRange = (storageName: string) => ({
   lte: ['posalpro_conflicts', storageName, 0xffffffff, 0xffffffff],
 })
 
-/** A true concurrent last-writer-wins overwrite of one map field (design §11 "concurrent overwrite"). */
+/** A true concurrent last-writer-wins overwrite of one map field (a write made without having seen the value it replaced). */
 export interface Conflict {
   readonly path: string
   /** The event (of the update that arrived second) this conflict was found in; set when stored. */

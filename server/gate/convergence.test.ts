@@ -26,7 +26,7 @@ import { startServer, type TestServer } from '../testing/startServer.ts'
 import { GATE_ORIGIN } from './compensation.ts'
 
 /**
- * Seeded randomized convergence (issue C; conventions: "seeded randomized convergence"): several
+ * Seeded randomized convergence (as the Yjs tests do it): several
  * stock y-websocket clients with different roles make random edits, valid and rule-breaking, on a
  * proposal, a customer and a content document; they go offline and come back with batches; the
  * server restarts in the middle. At the end every replica must equal the server's (content, state

@@ -7,7 +7,7 @@ import type { UpdateDependencies } from '../updateGuard.ts'
  * content. Returns why, or null when everything it refers to is known.
  *
  * Checked before applying: Yjs would integrate what it can and keep the rest pending, to integrate
- * later inside someone else's transaction (unvalidated, credited to them — design §11), so such an
+ * later inside someone else's transaction (unvalidated, credited to them), so such an
  * update is refused whole and its sender resyncs; refusing it before it touched the document spares
  * the room a reload from disk. (Typical cause: a stock client typing right after reconnecting, before
  * its sync step 2 carried the offline edits the typing depends on.) What the update brings and

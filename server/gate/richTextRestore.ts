@@ -5,7 +5,7 @@ import { richTextToString } from '../../shared/richTextString.ts'
  * Exact compensation for rich text: restores an XmlFragment to what it was before an update, by
  * identity, touching only what the update changed.
  *
- * Why not Y.UndoManager (design §11's hint): undoing a deletion re-creates the deleted content as
+ * Why not Y.UndoManager (the obvious tool): undoing a deletion re-creates the deleted content as
  * copies, and undoing a later deletion over such copies, with someone's concurrent insert between
  * the originals, can lose a character (a known class of UndoManager bugs; our repro is in
  * convergence.test.ts). Compensation must be exact — it is what every replica converges to.

@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 
 /**
- * The append-only event log of a document (design §6): every accepted, rejected and reviewed
+ * The append-only event log of a document (the audit trail and time travel): every accepted, rejected and reviewed
  * update, every compensation and every admin change, with the update bytes, so the document can be
  * rebuilt as of any event (time travel) and audited. Records are written in the same LevelDB
  * batch as the document update they describe, so the log and the document never disagree.
