@@ -32,6 +32,11 @@ export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'close
 /** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
 const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
 
+/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
+const COMPACT_STORED_MULTIPLE = 2
+/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
+const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
+
 /**
  * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
  * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
@@ -41,11 +46,6 @@ const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
  * state is never read from disk for it. The server's sweep looks once a second, so a document of a
  * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
  */
-/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
-const COMPACT_STORED_MULTIPLE = 2
-/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
-const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
-
 export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
 
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */

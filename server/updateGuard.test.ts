@@ -219,8 +219,25 @@ describe('real updates pass, with the counts Yjs reports', () => {
       deleteRanges: 0,
       roots: new Set(),
       unkeyedRoots: new Set(),
+      createsTypes: false,
       dependencies: { brought: new Map(), skips: false, gcs: [], refs: [], deletes: [] },
     })
+  })
+
+  test('createsTypes: set by a shared type in the update (what can nest deeper), not by text or fields', () => {
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    doc.getXmlFragment('body').insert(0, [new Y.XmlElement('paragraph')])
+    doc.getMap('meta').set('title', 'T')
+    ;(doc.getXmlFragment('body').get(0) as Y.XmlElement).insert(0, [new Y.XmlText('x')])
+    ;((doc.getXmlFragment('body').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(1, 'y')
+    const flags = updates.map((update) => {
+      const check = checkUpdateStructure(update)
+      assert.ok(check.ok)
+      return check.createsTypes
+    })
+    assert.deepEqual(flags, [true, false, true, false])
   })
 
   test('text inserts, one update per keystroke and as a whole', () => {

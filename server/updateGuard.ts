@@ -45,7 +45,15 @@ export interface UpdateDependencies {
 
 /** The structural check alone (checkStoredUpdateStructure). */
 export type StructureCheck =
-  | { ok: true; structs: number; clients: number; deleteRanges: number; roots: ReadonlySet<string>; unkeyedRoots: ReadonlySet<string> }
+  | {
+      ok: true
+      structs: number
+      clients: number
+      deleteRanges: number
+      roots: ReadonlySet<string>
+      unkeyedRoots: ReadonlySet<string>
+      createsTypes: boolean
+    }
   | Extract<UpdateCheck, { ok: false }>
 
 export type UpdateCheck =
@@ -58,6 +66,8 @@ export type UpdateCheck =
       roots: ReadonlySet<string>
       /** The roots among them that get an item without a key (array-style content; refused in a map root). */
       unkeyedRoots: ReadonlySet<string>
+      /** Does it hold a shared type (ContentType)? Only those can nest deeper: else no depth check is due. */
+      createsTypes: boolean
       /** What the update refers to and brings, for the dependency check before applying it. */
       dependencies: UpdateDependencies
     }
@@ -81,6 +91,8 @@ const BIT7 = 0b0100_0000
 const BIT8 = 0b1000_0000
 const REF_GC = 0
 const REF_SKIP = 10
+/** An item whose content is a shared type (a map, an XML element, …). */
+const REF_CONTENT_TYPE = 7
 
 // ContentType type refs (ContentType.js typeRefs): 0 YArray … 6 YXmlText. Element and hook carry a name.
 const TYPE_REF_MAX = 6
@@ -411,6 +423,7 @@ interface StructWalk {
   structs: number
   roots: Set<string>
   unkeyedRoots: Set<string>
+  createsTypes: boolean
   brought: Map<number, { from: number; to: number }>
   skips: boolean
   /** null when not collected, like refs. */
@@ -431,6 +444,7 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
     structs: 0,
     roots: new Set<string>(),
     unkeyedRoots: new Set<string>(),
+    createsTypes: false,
     brought: new Map(),
     skips: false,
     gcs: collect ? [] : null,
@@ -467,6 +481,7 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
           if (info & BIT6) r.string('parentSub key')
           else if (rootName !== null) walk.unkeyedRoots.add(rootName)
         }
+        if (ref === REF_CONTENT_TYPE) walk.createsTypes = true
         length = readContent(r, ref, at)
       } else {
         return r.malformed(`unknown content ref ${ref} (info byte 0x${info.toString(16)}) at byte ${at}`)
@@ -529,11 +544,11 @@ function walkUpdate(update: Uint8Array, collect: boolean): UpdateCheck | Structu
   }
   try {
     const r = new Reader(update)
-    const { clients, structs, roots, unkeyedRoots, brought, skips, gcs, refs } = readStructs(r, collect)
+    const { clients, structs, roots, unkeyedRoots, createsTypes, brought, skips, gcs, refs } = readStructs(r, collect)
     const deletes: number[] | null = collect ? [] : null
     const deleteRanges = readDeleteSet(r, deletes)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
-    const checked = { ok: true as const, structs, clients, deleteRanges, roots, unkeyedRoots }
+    const checked = { ok: true as const, structs, clients, deleteRanges, roots, unkeyedRoots, createsTypes }
     return refs && deletes && gcs ? { ...checked, dependencies: { brought, skips, gcs, refs, deletes } } : checked
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }

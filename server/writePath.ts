@@ -93,8 +93,9 @@ export const acceptUpdate = (
   const missing = missingDependencies(room.doc, check.dependencies)
   if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
 
-  // Nesting: a tree too deep for the stack of whatever walks it (server, CLI, every client) is refused whole.
-  const tooDeep = checkNestingDepth(room.doc, update, room.maxRichTextDepth)
+  // Nesting: a tree too deep for the stack of whatever walks it (server, CLI, every client) is refused
+  // whole. Only a new shared type can nest deeper: a keystroke is not decoded again for it.
+  const tooDeep = check.createsTypes ? checkNestingDepth(room.doc, update, room.maxRichTextDepth) : null
   if (tooDeep) return tooDeep
 
   // Client ids: new clocks only under ids that are this user's (or nobody's yet), no GC range nobody wrote.
