@@ -15,6 +15,8 @@ export interface DocumentHandleEvents {
   status: (status: ConnectionStatus) => void
   /** `saved` flipped: false after a local change, true once the server acknowledged everything. */
   saved: (saved: boolean) => void
+  /** `storedLocally` flipped: false after a change, true once every change so far is in the local store. */
+  storedLocally: (stored: boolean) => void
   /** The server told us about one of our changes (rejected, held for review, conflict). */
   notice: (notice: Notice) => void
   /** An open connection was closed by the server or the network. */
@@ -62,6 +64,10 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private savedWaiters: Array<Deferred> = []
   private lastSaved: boolean
   private unsaved = 0
+  /** Changes seen / known stored in the local store (counted, so one flush in flight covers many). */
+  private localChanges = 0
+  private storedChanges = 0
+  private flushing = false
   private destroying: Promise<void> | null = null
 
   constructor(setup: DocumentHandleSetup<T>) {
@@ -134,6 +140,15 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
    */
   get unsavedChanges(): number {
     return this.lastSaved ? 0 : this.unsaved
+  }
+
+  /**
+   * True when every change so far (local edits and the server's alike) is in this device's local
+   * store, so a crash or reload loses none of them; always true without a local store. What
+   * "kept on this device" may claim: a change is typed before the store has written it.
+   */
+  get storedLocally(): boolean {
+    return this.localDocument === null || this.storedChanges === this.localChanges
   }
 
   /** The server's durable state vector (client → clock) from the latest ack; null before the first. */
@@ -210,10 +225,42 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.trackLocalStore()
     // The server's changes are durable before it sends them: only our own changes are tracked.
     if (origin === this.connection.provider) return
     this.unsaved += 1
     this.updateSaved(() => this.tracker.localUpdate(update, this.connection.messageCarrying(update)))
+  }
+
+  /**
+   * Follows the local store's writes with one flush at a time: each flush covers every change
+   * counted before it started. Started after the current update's listeners ran (a microtask), so
+   * the store has queued that update's write before the flush is asked for.
+   */
+  private trackLocalStore(): void {
+    if (this.localDocument === null) return
+    const wasStored = this.storedLocally
+    this.localChanges++
+    if (wasStored) this.emit('storedLocally', [false])
+    if (this.flushing) return
+    this.flushing = true
+    queueMicrotask(() => void this.flushLocalStore())
+  }
+
+  private async flushLocalStore(): Promise<void> {
+    try {
+      while (this.storedChanges < this.localChanges && !this.destroying && this.localDocument) {
+        const covered = this.localChanges
+        // A failed write is reported through the store's onError (→ `error`); stay not-stored.
+        await this.localDocument.flush()
+        this.storedChanges = covered
+        if (this.storedLocally) this.emit('storedLocally', [true])
+      }
+    } catch {
+      // reported by the store; the next change starts another attempt
+    } finally {
+      this.flushing = false
+    }
   }
 
   private readonly onStatus = (status: ConnectionStatus): void => {

@@ -15,7 +15,8 @@ export interface SaveIndicatorOptions {
 
 /**
  * The connection and save state in words: "Saved", "Saving…", "Connecting…",
- * "Offline — N changes kept on this device", "Not saved — you have read-only access" (the server
+ * "Offline — N changes kept on this device" (only once they are in the local store: until then
+ * "Offline — storing N changes on this device…"), "Not saved — you have read-only access" (the server
  * refuses every change, so "Saving…" would never end), "Not available offline".
  * `data-state` carries the same for styles and tests.
  */
@@ -48,11 +49,13 @@ export const saveIndicator = (handle: DocumentHandle, disposables: Disposables, 
   disposables.add(() => handle.off('notice', onNotice))
   handle.on('status', render)
   handle.on('saved', onSaved)
+  handle.on('storedLocally', render)
   // The unsaved count changes with every edit, not only when `saved` flips.
   handle.doc.on('update', render)
   disposables.add(() => {
     handle.off('status', render)
     handle.off('saved', onSaved)
+    handle.off('storedLocally', render)
     handle.doc.off('update', render)
   })
   render()
@@ -62,7 +65,9 @@ export const saveIndicator = (handle: DocumentHandle, disposables: Disposables, 
 const describe = (handle: DocumentHandle, count: number): { state: string; text: string } => {
   if (handle.status === 'offline') {
     if (count === 0) return { state: 'offline', text: 'Offline — everything is saved' }
-    return { state: 'offline', text: `Offline — ${count} ${count === 1 ? 'change' : 'changes'} kept on this device` }
+    const changes = `${count} ${count === 1 ? 'change' : 'changes'}`
+    if (!handle.storedLocally) return { state: 'storing', text: `Offline — storing ${changes} on this device…` }
+    return { state: 'offline', text: `Offline — ${changes} kept on this device` }
   }
   if (handle.status !== 'synced') return { state: 'connecting', text: 'Connecting…' }
   return handle.saved ? { state: 'saved', text: 'Saved' } : { state: 'saving', text: 'Saving…' }
