@@ -5,8 +5,6 @@ import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { AuthError, AuthErrorCode, type AuthFailureReason } from './authError.ts'
 import { describeValue, identityFromClaims, type Identity } from './identity.ts'
 
-export { tokenFromRequest, selectSubprotocol, redactTokenInUrl } from './requestToken.ts'
-
 /**
  * Where the verification key comes from. Each source pins its algorithms: the token's `alg`
  * header is only ever compared against this list, never used to choose how to verify, so
