@@ -1,6 +1,6 @@
 import { loadConfig } from './config.ts'
 import { startCollabServer } from './collabServer.ts'
-import { createLogger } from './logger.ts'
+import { createLogger } from './observability/logger.ts'
 import { ErrorCode, isCollabError } from '../shared/errors.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type * as Y from 'yjs'
 import type { DocumentName } from '../../shared/documentName.ts'
 import type { DocumentStore } from '../persistence/documentStore.ts'
-import type { RoomRegistry } from '../roomRegistry.ts'
+import type { RoomRegistry } from '../rooms/roomRegistry.ts'
 import type { DocumentSource, LiveClient } from './documentSource.ts'
 
 /**

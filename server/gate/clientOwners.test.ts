@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { ErrorCode } from '../../shared/errors.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
-import { checkUpdateStructure } from '../updateGuard.ts'
+import { checkUpdateStructure } from '../protocol/updateGuard.ts'
 import { ClientOwners, decodeOwner, encodeOwner, ownerKey, ownersFromEventLog, undeletedGcRange } from './clientOwnership.ts'
 
 const dependencies = (update: Uint8Array) => {

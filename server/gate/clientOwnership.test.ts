@@ -10,13 +10,13 @@ import { ErrorCode } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import type { CloseInfo, RawPeer } from '../../shared/testing/rawPeer.ts'
 import type { StockClient } from '../../shared/testing/stockClient.ts'
-import { MessageType, SyncStep } from '../protocol.ts'
+import { MessageType, SyncStep } from '../protocol/protocol.ts'
 import { frame, syncUpdateFrame } from '../testing/attackFrames.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { ownerKey } from './clientOwnership.ts'
-import type { VerificationReport } from '../documentVerification.ts'
+import type { VerificationReport } from '../admin/documentVerification.ts'
 
 const BURNT = 2 ** 40
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
-import { checkUpdateStructure, type UpdateDependencies } from '../updateGuard.ts'
+import { checkUpdateStructure, type UpdateDependencies } from '../protocol/updateGuard.ts'
 
 /**
  * Who may create structs under each Yjs client id of a document.

@@ -11,8 +11,8 @@ import { STATUS_TRANSITIONS, isProposalStatus } from '../../shared/rules/proposa
 import { PROPOSAL_STATUSES, ROLES, type Role } from '../../shared/schemas.ts'
 import type { TestUser } from '../../shared/testing/devTokens.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { Peer } from '../peer.ts'
-import type { Room } from '../room.ts'
+import { Peer } from '../connection/peer.ts'
+import type { Room } from '../rooms/room.ts'
 import {
   reachabilityProblems,
   stateProblems,

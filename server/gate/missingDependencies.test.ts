@@ -7,7 +7,7 @@ import { eventually } from '../../shared/testing/eventually.ts'
 import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { startServer } from '../testing/startServer.ts'
 import { missingDependencies } from './missingDependencies.ts'
-import { checkUpdateStructure } from '../updateGuard.ts'
+import { checkUpdateStructure } from '../protocol/updateGuard.ts'
 
 /** What the write path passes: the dependencies read by the structural walk. */
 const walked = (update: Uint8Array) => {

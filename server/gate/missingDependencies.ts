@@ -1,5 +1,5 @@
 import * as Y from 'yjs'
-import type { UpdateDependencies } from '../updateGuard.ts'
+import type { UpdateDependencies } from '../protocol/updateGuard.ts'
 
 /**
  * Whether an update needs structs the document does not have and the update does not bring: a gap

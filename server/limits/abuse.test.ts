@@ -9,7 +9,7 @@ import type { StockClient } from '../../shared/testing/stockClient.ts'
 import { frame, syncUpdateFrame } from '../testing/attackFrames.ts'
 import { proposalBody } from '../testing/officeWorkload.ts'
 import { startServer } from '../testing/startServer.ts'
-import type { Peer } from '../peer.ts'
+import type { Peer } from '../connection/peer.ts'
 
 const awarenessFrame = (update: Uint8Array): Uint8Array =>
   frame((encoder) => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { Identity } from '../auth/index.ts'
-import { PauseReason, Peer } from '../peer.ts'
+import { PauseReason, Peer } from '../connection/peer.ts'
 
 test('reading pauses for the write queue and for the inbound budget independently: lifting one does not resume the other', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })

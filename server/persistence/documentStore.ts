@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
-import type { Logger } from '../logger.ts'
+import type { Logger } from '../observability/logger.ts'
 import {
   decodeBase,
   decodeEvent,
@@ -20,7 +20,7 @@ import {
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
-import { checkStoredUpdateStructure } from '../updateGuard.ts'
+import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
 import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 

@@ -1,5 +1,5 @@
 import * as encoding from 'lib0/encoding'
-import { MessageType, SyncStep } from '../protocol.ts'
+import { MessageType, SyncStep } from '../protocol/protocol.ts'
 
 /** Frames built byte by byte for the bad-input tests. */
 

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import { MessageType, SyncStep } from '../protocol.ts'
+import { MessageType, SyncStep } from '../protocol/protocol.ts'
 import { frame, syncUpdateFrame } from './attackFrames.ts'
 import { appendElementChain } from './deepContent.ts'
 import type { SeededRandom } from './seededRandom.ts'

@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
+import type { AdminOperations } from './adminOperations.ts'
+import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../auth/index.ts'
+import { sendError, sendJson } from '../http/httpReply.ts'
+
+export interface AdminContext {
+  readonly verifier: TokenVerifier
+  /** The admin operations on the running server's documents (the CLI runs the same ones offline). */
+  readonly operations: AdminOperations
+}
+
+/**
+ * The admin HTTP API (`/admin/…`), for the CLI and people with an admin token
+ * (`Authorization: Bearer <jwt>`, role admin; everything is scoped to the token's tenant):
+ *
+ *   GET  /admin/reviews[?status=pending]        review items, oldest first
+ *   GET  /admin/reviews/:id                     one item
+ *   POST /admin/reviews/:id/approve             → the item, status approved or stale
+ *   POST /admin/reviews/:id/reject  {reason}    → the item, status rejected
+ *   GET  /admin/docs[?type=]                    documents: size, stored updates, last change, connections
+ *   GET  /admin/docs/:type/:id                  the document as plain JSON (every root type)
+ *   GET  /admin/docs/:type/:id/events[?from=&to=&limit=]   the event log (update bytes base64) and its
+ *                                               retention base (the document as of the last pruned event)
+ *   GET  /admin/docs/:type/:id/verify           stored updates decode, the log rebuilds the state, fields valid
+ *   POST /admin/docs/:type/:id/revert {seq}     restore the state as of an event, as an audited change
+ *   POST /admin/docs/:type/:id/import {update}  merge an exported state (base64) as an audited change
+ *   POST /admin/docs/:type/:id/compact          merge the stored updates into one
+ *   GET  /admin/clients                         live connections: user, document, since, bytes in/out
+ *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
+ *
+ * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
+ * requests and writes answers; what each route does is in AdminOperations.
+ */
+export const handleAdminRequest = async (request: IncomingMessage, response: ServerResponse, context: AdminContext): Promise<void> => {
+  try {
+    const admin = await authenticateAdmin(request, context.verifier)
+    const { operations } = context
+    const tenant = admin.tenant
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const parts = url.pathname.split('/').filter(Boolean).slice(1) // drop "admin"
+    const method = request.method ?? 'GET'
+    if (parts[0] === 'reviews') {
+      if (method === 'GET' && parts.length === 1) {
+        return sendJson(response, 200, { reviews: await operations.listReviews(tenant, url.searchParams.get('status') ?? undefined) })
+      }
+      const id = parts[1] ?? ''
+      if (method === 'GET' && parts.length === 2) return sendJson(response, 200, await operations.getReview(tenant, id))
+      if (method === 'POST' && parts.length === 3 && parts[2] === 'approve') {
+        return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'approve' }))
+      }
+      if (method === 'POST' && parts.length === 3 && parts[2] === 'reject') {
+        const body = await readJson(request)
+        const reason = typeof body.reason === 'string' ? body.reason : ''
+        return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'reject', reason }))
+      }
+    }
+    if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
+      return sendJson(response, 200, { documents: await operations.listDocuments(tenant, url.searchParams.get('type') ?? undefined) })
+    }
+    if (parts[0] === 'clients' && parts.length === 1 && method === 'GET') {
+      return sendJson(response, 200, { clients: operations.clients(tenant) })
+    }
+    if (parts[0] === 'docs' && (parts.length === 3 || parts.length === 4)) {
+      const document = parseDocumentName(`${parts[1]}/${parts[2]}`)
+      const action = `${method} ${parts[3] ?? ''}`
+      switch (action) {
+        case 'GET ': { // the document itself: /admin/docs/:type/:id
+          const shown = await operations.showDocument(tenant, document)
+          return sendJson(response, 200, { ...shown, update: base64(shown.update) })
+        }
+        case 'POST revert': {
+          const { seq } = await readJson(request)
+          if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) throw new CollabError(ErrorCode.BadRequest, 'body must be {"seq": <event number>}')
+          return sendJson(response, 200, await operations.revert(admin, document, seq))
+        }
+        case 'POST import': {
+          const { update } = await readJson(request)
+          if (typeof update !== 'string') throw new CollabError(ErrorCode.BadRequest, 'body must be {"update": "<base64 Yjs update>"}')
+          return sendJson(response, 200, await operations.importUpdate(admin, document, new Uint8Array(Buffer.from(update, 'base64'))))
+        }
+        case 'POST compact':
+          return sendJson(response, 200, await operations.compact(tenant, document))
+        case 'GET verify':
+          return sendJson(response, 200, await operations.verify(tenant, document))
+        case 'GET conflicts':
+          return sendJson(response, 200, { conflicts: await operations.conflicts(tenant, document) })
+        case 'GET events': {
+          const { base, events } = await operations.events(tenant, document, {
+            fromSeq: integerParameter(url, 'from', 1),
+            toSeq: integerParameter(url, 'to', 0xffffffff),
+            limit: integerParameter(url, 'limit', 1000),
+          })
+          return sendJson(response, 200, {
+            base: base && { seq: base.seq, update: base64(base.update) },
+            events: events.map(({ update, ...meta }) => ({ ...meta, update: base64(update) })),
+          })
+        }
+      }
+    }
+    sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
+  } catch (error) {
+    if (!isCollabError(error)) throw error
+    sendError(response, error)
+  }
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
+
+const integerParameter = (url: URL, name: string, fallback: number): number => {
+  const raw = url.searchParams.get(name)
+  if (raw === null) return fallback
+  if (!/^\d+$/.test(raw)) throw new CollabError(ErrorCode.BadRequest, `${name} must be a non-negative integer`)
+  return Number(raw)
+}
+
+const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifier): Promise<Identity> => {
+  const identity = await verifyBearer(request.headers, verifier)
+  if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
+  return identity
+}
+
+const readJson = async (request: IncomingMessage): Promise<Record<string, unknown>> => {
+  let text = ''
+  for await (const chunk of request) {
+    text += String(chunk)
+    if (text.length > 64 * 1024) throw new CollabError(ErrorCode.BadRequest, 'request body too large')
+  }
+  if (text.trim() === '') return {}
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  } catch {
+    // fall through
+  }
+  throw new CollabError(ErrorCode.BadRequest, 'the request body must be a JSON object')
+}

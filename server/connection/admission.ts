@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http'
+import type { DocumentName } from '../../shared/documentName.ts'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import { EXTENSION_QUERY_PARAM, EXTENSION_VERSION } from '../../shared/extensionProtocol.ts'
+import { tokenFromRequest, type Identity, type TokenVerifier } from '../auth/index.ts'
+import { originAllowed } from './clientAddress.ts'
+import { parseDocumentName } from '../../shared/documentName.ts'
+
+export interface Admission {
+  readonly identity: Identity
+  readonly document: DocumentName
+  /** Opted in to extension messages (acks, notices) with `?ext=1`. */
+  readonly wantsExtensions: boolean
+}
+
+export interface AdmissionPolicy {
+  readonly verifier: TokenVerifier
+  readonly allowedOrigins: ReadonlySet<string>
+}
+
+/**
+ * Decides, before the WebSocket upgrade, whether a request may connect and as whom:
+ * origin (403) → document name (400) → token (401) → access (403). Throws a CollabError whose
+ * code `httpStatusFor` turns into the refusal's status; nothing is upgraded for a refused request.
+ *
+ * Access: an authenticated user may open any document of its own tenant. Tenants are separated by
+ * storage (rooms and keys are prefixed with the token's tenant), so a document name can never
+ * reach another tenant's data; what a role may *write* is decided per update in the write path.
+ */
+export const admit = async (request: IncomingMessage, policy: AdmissionPolicy): Promise<Admission> => {
+  if (!originAllowed(request, policy.allowedOrigins)) {
+    throw new CollabError(ErrorCode.OriginNotAllowed, `origin ${request.headers.origin} is not allowed`)
+  }
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  let path: string
+  try {
+    path = decodeURIComponent(url.pathname.replace(/^\/+/, ''))
+  } catch {
+    path = url.pathname
+  }
+  const document = parseDocumentName(path)
+  const identity = await policy.verifier.verify(tokenFromRequest(url, request.headers) ?? '')
+  return { identity, document, wantsExtensions: url.searchParams.get(EXTENSION_QUERY_PARAM) === EXTENSION_VERSION }
+}

@@ -1,0 +1,205 @@
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { WebSocket, WebSocketServer } from 'ws'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import { admit, type Admission, type AdmissionPolicy } from './admission.ts'
+import { redactTokenInUrl } from '../auth/index.ts'
+import { clientAddress } from './clientAddress.ts'
+import type { ConnectionBudget, InboundBudgets } from '../limits/inboundBudget.ts'
+import type { ReplyLimits } from '../limits/replyThrottle.ts'
+import type { UnauthenticatedSockets } from '../limits/unauthenticatedSockets.ts'
+import type { Logger } from '../observability/logger.ts'
+import { PauseReason, Peer, peerOfSocket, type PeerLimits } from './peer.ts'
+import type { Room } from '../rooms/room.ts'
+import type { RoomRegistry } from '../rooms/roomRegistry.ts'
+import { refuseUpgrade } from './upgradeRefusal.ts'
+
+export interface UpgradeContext {
+  readonly wss: WebSocketServer
+  readonly rooms: RoomRegistry
+  readonly peers: Set<Peer>
+  readonly policy: AdmissionPolicy
+  readonly inboundBudgets: InboundBudgets
+  readonly replyLimits: ReplyLimits
+  /** Sockets not yet upgraded with a verified token; an upgraded one stops counting there. */
+  readonly unauthenticated: UnauthenticatedSockets
+  readonly logger: Logger
+  readonly accepting: () => boolean
+  readonly trustProxy: boolean
+  readonly maxPendingUpgrades: number
+  readonly maxBufferedBytes: number
+  readonly maxViewerAwarenessBytes: number
+  readonly maxAwarenessStateBytes: number
+}
+
+/**
+ * The HTTP `upgrade` handler: admits the request (origin, document, token) while it is still plain
+ * HTTP, so a refused client gets a status and a JSON reason and no socket; then upgrades and joins
+ * the peer to its room.
+ */
+export const createUpgradeHandler = (context: UpgradeContext) => {
+  let pending = 0
+  const connections: Connections = {
+    ...context,
+    editorLimits: {
+      maxBufferedBytes: context.maxBufferedBytes,
+      maxAwarenessBytes: Infinity,
+      maxAwarenessStateBytes: context.maxAwarenessStateBytes,
+      replies: context.replyLimits,
+    },
+    viewerLimits: {
+      maxBufferedBytes: context.maxBufferedBytes,
+      maxAwarenessBytes: context.maxViewerAwarenessBytes,
+      maxAwarenessStateBytes: context.maxAwarenessStateBytes,
+      replies: context.replyLimits,
+    },
+  }
+  return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!context.accepting()) {
+      refuseUpgrade(socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      return
+    }
+    // Verifying a token is async: cap how many requests may wait for it, so junk cannot pile up.
+    if (pending >= context.maxPendingUpgrades) {
+      refuseUpgrade(socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'))
+      return
+    }
+    pending++
+    // A shared listener, not a closure: a closure here would share this call's context and keep the
+    // upgrade request (its URL carries the token), its head and its socket alive for the whole connection.
+    socket.on('error', destroyOnError)
+    admit(request, context.policy)
+      .then(
+        (admission) => {
+          if (socket.destroyed) return
+          if (!context.accepting()) throw new CollabError(ErrorCode.ShuttingDown, 'server is shutting down')
+          context.wss.handleUpgrade(request, socket, head, (ws) => {
+            // The WebSocket handles (and destroys on) its socket's errors from now on.
+            socket.off('error', destroyOnError)
+            context.unauthenticated.authenticated(socket as Socket)
+            connectPeer(ws, request, admission, connections)
+          })
+        },
+        (error: unknown) => {
+          if (!(error instanceof CollabError)) throw error
+          const url = new URL(request.url ?? '/', 'http://localhost')
+          context.logger.info({ url: redactTokenInUrl(url), code: error.code, reason: error.message }, 'refused upgrade')
+          refuseUpgrade(socket, error)
+        },
+      )
+      .catch((error: unknown) => {
+        context.logger.error({ err: error }, 'upgrade failed')
+        if (error instanceof CollabError) refuseUpgrade(socket, error)
+        else socket.destroy()
+      })
+      .finally(() => pending--)
+  }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy()
+}
+
+/** The upgrade context with what every connection shares (its limits, one object per role). */
+interface Connections extends UpgradeContext {
+  readonly editorLimits: PeerLimits
+  readonly viewerLimits: PeerLimits
+}
+
+/**
+ * A peer as the upgrade handler connects it: with its room, address and the shared context, so the
+ * socket's listeners can be shared functions (found through the socket) instead of closures per
+ * connection.
+ */
+class ConnectedPeer extends Peer {
+  room!: Room
+  readonly budget: ConnectionBudget
+  /** Set while reading is paused for the inbound budget: when to look at the debt again. */
+  throttleTimer: NodeJS.Timeout | null = null
+  /** A child logger per connection only when something is logged: most connections never log. */
+  private ownLogger: Logger | null = null
+
+  constructor(
+    socket: WebSocket,
+    admission: Admission,
+    readonly address: string,
+    readonly connections: Connections,
+  ) {
+    const { identity } = admission
+    super(socket, identity, admission.wantsExtensions, identity.role === 'viewer' ? connections.viewerLimits : connections.editorLimits)
+    this.budget = connections.inboundBudgets.attach(identity.tenant, identity.userId)
+  }
+
+  get logger(): Logger {
+    return (this.ownLogger ??= this.connections.logger.child({ peer: this.id, user: this.identity.userId, room: this.room.storageName }))
+  }
+}
+
+const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admission, connections: Connections): void => {
+  const peer = new ConnectedPeer(ws, admission, clientAddress(request, connections.trustProxy), connections)
+  connections.peers.add(peer)
+  peer.room = connections.rooms.join(peer.identity.tenant, admission.document, peer)
+  if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ role: peer.identity.role }, 'peer joined')
+  ws.on('message', onMessage)
+  ws.on('error', onError)
+  ws.on('close', onClose)
+}
+
+/**
+ * A debt that takes longer than this to pay off is not a burst but sustained abuse: frames keep
+ * arriving faster than a paused socket lets through (many connections of one user, each sending
+ * maxPayload frames). Such a connection is closed with a code every stock client retries later.
+ * A legitimate burst (an 8 MiB offline sync within the byte burst) never owes this much.
+ */
+const SUSTAINED_ABUSE_MS = 60_000
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const peer = peerOfSocket(this) as ConnectedPeer
+  peer.bytesIn += data.byteLength
+  peer.messagesIn++
+  if (peer.closed) return
+  // The frame was already read: it is paid for and handled. Over budget, the socket stops being
+  // read (TCP backpressure slows the sender) until the debt is paid; the neighbours behind the
+  // same address are not affected, their budgets are their own.
+  const waitMs = peer.budget.spend(data.byteLength)
+  if (waitMs > SUSTAINED_ABUSE_MS) {
+    const code = peer.budget.limitedBy === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
+    peer.logger.warn({ address: peer.address, code, waitMs: Math.round(waitMs) }, 'inbound budget overspent; closing')
+    peer.closeWithError(new CollabError(code, `too many ${peer.budget.limitedBy} per second; retry later`))
+    return
+  }
+  if (waitMs > 0 && peer.throttleTimer === null) {
+    if (peer.connections.logger.isLevelEnabled('debug')) peer.logger.debug({ waitMs: Math.round(waitMs) }, 'over inbound budget; pausing reads')
+    peer.pauseReading(PauseReason.InboundBudget)
+    peer.throttleTimer = setTimeout(endThrottle, Math.ceil(waitMs), peer).unref()
+  }
+  if (!isBinary && data.byteLength === 0) return
+  peer.room.receive(peer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+}
+
+/** Reads again once the debt is paid (frames read while pausing may have added to it). */
+const endThrottle = (peer: ConnectedPeer): void => {
+  peer.throttleTimer = null
+  if (peer.closed) return
+  const waitMs = peer.budget.msUntilPaid()
+  if (waitMs > 0) peer.throttleTimer = setTimeout(endThrottle, Math.ceil(waitMs), peer).unref()
+  else peer.resumeReading(PauseReason.InboundBudget)
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  // ws reports a too-big frame as an error, then closes with 1009 itself.
+  ;(peerOfSocket(this) as ConnectedPeer).logger.info({ err: error.message, code: error.code }, 'socket error')
+}
+
+function onClose(this: WebSocket, code: number): void {
+  const peer = peerOfSocket(this) as ConnectedPeer
+  const { connections } = peer
+  connections.peers.delete(peer)
+  connections.inboundBudgets.detach(peer.budget)
+  if (peer.throttleTimer) clearTimeout(peer.throttleTimer)
+  peer.throttleTimer = null
+  peer.dispose()
+  peer.room.leave(peer)
+  if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ code }, 'peer left')
+}

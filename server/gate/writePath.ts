@@ -1,0 +1,351 @@
+import * as Y from 'yjs'
+import { rootNames } from '../../shared/documentModel.ts'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import { encodeNotice, type Notice } from '../../shared/extensionProtocol.ts'
+import { evaluateRules } from '../../shared/rules/index.ts'
+import type { Actor, FieldChange, Violation } from '../../shared/rules/ruleTypes.ts'
+import { randomUUID } from 'node:crypto'
+import { REFUSED_UPDATE_BYTES_KEPT, type EventRecord } from '../persistence/eventLog.ts'
+import { refusedUpdate, stateBeforeLargeUpdate, storedRefusal } from '../persistence/refusedUpdates.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { hasRole } from '../auth/index.ts'
+import { applyCapturingChanges, type CapturedChanges } from './changeCapture.ts'
+import { checkClientIds, type OwnerClaim } from './clientOwnership.ts'
+import { compensate, snapshotTextRoots } from './compensation.ts'
+import { missingDependencies } from './missingDependencies.ts'
+import { checkNestingDepth } from './nestingDepth.ts'
+import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './richTextRestore.ts'
+import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './conflicts.ts'
+import type { Peer } from '../connection/peer.ts'
+import { encodePermissionDenied } from '../protocol/protocol.ts'
+import type { Room } from '../rooms/room.ts'
+import { checkUpdateStructure } from '../protocol/updateGuard.ts'
+import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSize.ts'
+
+/**
+ * The write path, top to bottom, for one update from one peer:
+ *
+ *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
+ *   → rules (or the maximum size) → compensate
+ *   → persist update + compensation in one write → (once durable) ack the sender,
+ *     broadcast the net update to the other peers and the compensation to the sender
+ *
+ * Everything up to "persist" runs synchronously in the room's frame order, so the state a rule
+ * sees is exactly what the previous update left, and the outcome is deterministic. Persisting is
+ * a group commit (groupCommit.ts); acks and broadcasts happen in Room.afterCommit, only once the
+ * update is durable, so no connected peer is sent a change the server could still lose. (A peer
+ * joining meanwhile gets the in-memory state in its sync step 2, which may include updates whose
+ * write is still in flight; if that write fails, the room is discarded and every peer resyncs.)
+ *
+ * Returns the error to close the peer with, or null when the update was handled.
+ */
+export const acceptUpdate = (
+  room: Room,
+  peer: Peer,
+  update: Uint8Array,
+  step: 'sync-step-2' | 'update' = 'update',
+): CollabError | null => {
+  // Every message is counted, so the ack tells the sender exactly which of its messages are durable.
+  peer.updatesReceived++
+
+  // 1. Decode-check: a cheap structural walk, before Yjs allocates anything for it.
+  const check = checkUpdateStructure(update)
+  if (!check.ok) return new CollabError(check.code, check.message)
+  if (check.structs === 0 && check.deleteRanges === 0) {
+    room.persist({ update: null, source: peer }) // nothing to store; acknowledged once everything before it is durable
+    return null
+  }
+
+  // 2. Authorize: a viewer writes nothing; an update must stay within its document type's roots.
+  if (!hasRole(peer.identity, 'editor')) {
+    // A stock client's sync-step-2 reply carries its whole delete set on every reconnect: a viewer
+    // that never edited must not be told off (or audited) for it. Only content new to the server counts.
+    if (step === 'sync-step-2' && !hasNewStructs(room, update)) {
+      room.persist({ update: null, source: peer })
+      return null
+    }
+    tellReadOnly(peer)
+    // Not applied; recorded (with the bytes, for the audit trail) and acknowledged as handled.
+    // Never applied, so never needed for a rebuild: above the kept size only its size and hash are.
+    const big = update.byteLength > REFUSED_UPDATE_BYTES_KEPT
+    const refused = {
+      ...eventOf(room, peer, { outcome: 'rejected', ruleIds: ['read-only'], paths: [], update: big ? new Uint8Array() : update }),
+      ...(big ? { refused: refusedUpdate(update) } : {}),
+      applied: false,
+    }
+    room.metrics.updates.inc({ outcome: 'read-only' })
+    room.persist({ update: null, source: peer, events: [refused] })
+    return null
+  }
+  const { maps, richText } = rootNames(room.document.type)
+  for (const root of check.roots) {
+    if (!maps.includes(root) && !richText.includes(root)) {
+      return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText].join(', ')}`)
+    }
+  }
+  // Items without a key in a map root are invisible to the map (and to every rule) but stored and synced.
+  for (const root of check.unkeyedRoots) {
+    if (maps.includes(root)) return new CollabError(ErrorCode.UnkeyedMapContent, `"${root}" is a map: every item in it needs a key`)
+  }
+
+  // An update that needs changes the server has not received would integrate only partly (the
+  // rest later, inside someone else's transaction): refused whole, before it touches the doc.
+  const missing = missingDependencies(room.doc, check.dependencies)
+  if (missing !== null) return new CollabError(ErrorCode.ResyncRequired, `update depends on changes the server has not received (${missing}); resync`)
+
+  // Nesting: a tree too deep for the stack of whatever walks it (server, CLI, every client) is refused
+  // whole. Only a new shared type can nest deeper: a keystroke is not decoded again for it.
+  const tooDeep = check.createsTypes ? checkNestingDepth(room.doc, update, room.maxRichTextDepth) : null
+  if (tooDeep) return tooDeep
+
+  // Client ids: new clocks only under ids that are this user's (or nobody's yet), no GC range nobody wrote.
+  const ownership = checkClientIds(room, peer, check.dependencies)
+  if ('error' in ownership) return ownership.error
+  const { claims } = ownership
+
+  if (!room.validationGate) return applyUnvalidated(room, peer, update, claims)
+
+  // 3. Apply, capturing the change set. Where a rule may hold a rich-text edit back, the rich-text
+  //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
+  //    nested parents by id, so which root it touches is only known after applying it). The fields'
+  //    current items are noted to recognise concurrent overwrites (conflicts).
+  //    An update that would take the document past its maximum size is refused (compensated whole).
+  const fieldsBefore = currentItems(room.doc, room.document.type)
+  const sizeRefusal = checkDocumentSize(room, update)
+  const stateBefore = stateBeforeLargeUpdate(room.doc, update)
+  const textBefore = mayRefuseTextEdits(room, peer)
+    ? snapshotTextRoots(new Map(richText.map((name) => [name, room.doc.getXmlFragment(name)])))
+    : null
+  let captured: CapturedChanges
+  let changedDocument = false
+  const watch = (transaction: Y.Transaction) => {
+    if (transaction.origin === peer) changedDocument = transactionChangedDocument(transaction)
+  }
+  room.doc.on('afterTransaction', watch)
+  try {
+    captured = applyCapturingChanges(room.doc, room.document.type, update, peer, check.roots)
+  } catch (error) {
+    return applyFailed(room, error)
+  } finally {
+    room.doc.off('afterTransaction', watch)
+  }
+  if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
+    // A safety net behind missingDependencies: its missing part would integrate later inside someone
+    // else's transaction, unvalidated and credited to them. Drop it and resync.
+    void room.reloadFromDisk('update with missing dependencies')
+    return new CollabError(ErrorCode.ResyncRequired, 'update depends on changes the server has not received; resync')
+  }
+  if (!changedDocument) {
+    // Everything in it was known (a stock client's reconnect carries its whole delete set): no
+    // change, so nothing to store or audit; acknowledged once everything before it is durable.
+    room.persist({ update: null, source: peer })
+    return null
+  }
+
+  // Conflicts: fields this update overwrote without having seen their current value.
+  // Only an update that set map keys can have overwritten a field; only then is it decoded for that.
+  const possibleConflicts = setsMapKeys(room.doc, check.dependencies.brought)
+    ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
+    : []
+  room.clientOwners.record(claims)
+
+  // 4. Rules, on the change set and the actor — unless the update would take the document past its
+  //    maximum size: then every path it changed is compensated.
+  const actor: Actor = {
+    userId: peer.identity.userId,
+    role: peer.identity.role,
+    tenant: peer.identity.tenant,
+    legal: peer.identity.legal,
+  }
+  const oversize = sizeViolations(room, captured.changes, sizeRefusal)
+  const violations = oversize ?? evaluateRules({
+    docType: room.document.type,
+    actor,
+    changes: captured.changes,
+    before: captured.before,
+    after: captured.after,
+    customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
+  })
+
+  // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
+  //    recorded as proposed first, so approving it can bring exactly that text back.
+  const textProposals = heldTextProposals(room, violations)
+  const compensation =
+    oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
+
+  // 6. Persist the update, its compensation, their event records and any review item as one
+  //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
+  const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
+  const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
+  // A big compensated update is stored as what it left in the document, not as received.
+  const stored = compensation ? storedRefusal(room.doc, update, compensation, stateBefore) : null
+  const received = {
+    ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
+    ...(stored?.refused ? { refused: stored.refused } : {}),
+  }
+  room.metrics.updates.inc({ outcome })
+  for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
+  const events = [received]
+  if (compensation) {
+    const paths = violations.map((violation) => violation.path)
+    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
+  }
+  const review = reviewItemFor(room, peer, captured, violations, received.seq, textProposals)
+  // A compensated field was not overwritten after all: the rule's notice tells that story.
+  const violatedPaths = new Set(violations.map((violation) => violation.path))
+  const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
+  room.persist({
+    update: stored?.net ?? update,
+    source: peer,
+    echo: compensation,
+    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
+    events,
+    reviews: review ? [review] : [],
+    conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
+  })
+  tellLosers(room, peer, conflicts)
+  for (const violation of violations) {
+    const notice = noticeFor(violation)
+    peer.sendExtension(encodeNotice(review && violation.outcome === 'review' ? { ...notice, reviewId: review.id } : notice))
+  }
+  if (violations.length > 0) {
+    room.logger.info({ peer: peer.id, user: actor.userId, violations: violations.map((v) => `${v.ruleId}:${v.path}`) }, 'compensated')
+  }
+  return null
+}
+
+/** The write path without rules (validationGate off, for measuring the gate's cost). */
+const applyUnvalidated = (room: Room, peer: Peer, update: Uint8Array, claims: readonly OwnerClaim[]): CollabError | null => {
+  try {
+    Y.applyUpdate(room.doc, update, peer)
+  } catch (error) {
+    return applyFailed(room, error)
+  }
+  room.clientOwners.record(claims)
+  room.persist({ update, source: peer, owners: claims, events: [eventOf(room, peer, { outcome: 'accepted', ruleIds: [], paths: [], update })] })
+  room.metrics.updates.inc({ outcome: 'accepted' })
+  return null
+}
+
+/** Did a transaction add structs or delete anything? (Yjs lists only new deletions in its delete set.) */
+const transactionChangedDocument = (transaction: Y.Transaction): boolean => {
+  if (transaction.deleteSet.clients.size > 0) return true
+  for (const [client, clock] of transaction.afterState) if (transaction.beforeState.get(client) !== clock) return true
+  return false
+}
+
+/** Does the update carry structs the server does not have (beyond its state vector)? */
+const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
+  const known = Y.decodeStateVector(room.stateVector())
+  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVectorFromUpdate(update))) {
+    if (clock > (known.get(client) ?? 0)) return true
+  }
+  return false
+}
+
+/** The user id event records carry for the server's own changes (compensations, approvals). */
+export const SERVER_USER = 'server'
+
+const eventOf = (
+  room: Room,
+  peer: Peer,
+  { outcome, ruleIds, paths, update }: Pick<EventRecord, 'outcome' | 'ruleIds' | 'paths' | 'update'>,
+): EventRecord => ({
+  seq: room.nextEventSeq(),
+  at: Date.now(),
+  userId: peer.identity.userId,
+  device: peer.identity.device,
+  outcome,
+  ruleIds,
+  paths,
+  update,
+  applied: true,
+})
+
+const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
+
+/** The rich-text roots whose edit is held for review, as the edit left them (null: not storable). */
+const heldTextProposals = (room: Room, violations: readonly Violation[]): ReadonlyMap<string, NodeSnapshot[] | null> => {
+  const { richText } = rootNames(room.document.type)
+  const held = violations.filter((violation) => violation.outcome === 'review' && richText.includes(violation.path))
+  return new Map(held.map((violation) => [violation.path, storableRichText(snapshotRichText(room.doc.getXmlFragment(violation.path)), room.maxRichTextDepth)]))
+}
+
+/** The changes held for review in this update, as one review item, or null when none was. */
+const reviewItemFor = (
+  room: Room,
+  peer: Peer,
+  captured: CapturedChanges,
+  violations: readonly Violation[],
+  eventSeq: number,
+  textProposals: ReadonlyMap<string, NodeSnapshot[] | null>,
+): ReviewItem | null => {
+  const held = violations.filter((violation) => violation.outcome === 'review')
+  if (held.length === 0) return null
+  const heldPaths = new Set(held.map((violation) => violation.path))
+  // A rich-text change: the text as it is now (compensated) is the base, the proposed tree the value.
+  const proposal = (change: FieldChange) =>
+    change.key === null
+      ? { baseValue: richTextContent(room.doc.getXmlFragment(change.root)), proposedValue: textProposals.get(change.root) ?? null }
+      : { baseValue: change.oldValue, proposedValue: change.newValue }
+  return {
+    id: `r-${randomUUID()}`,
+    tenant: room.tenant,
+    document: room.document.name,
+    ruleId: held[0]!.ruleId,
+    proposer: { userId: peer.identity.userId, role: peer.identity.role, device: peer.identity.device },
+    proposedAt: Date.now(),
+    changes: captured.changes
+      .filter((change) => heldPaths.has(change.path))
+      .map((change) => ({ path: change.path, root: change.root, key: change.key, ...proposal(change) })),
+    status: 'pending',
+    eventSeq,
+  }
+}
+
+/** Y.applyUpdate threw: the doc may now hold part of the update, so get back to the durable state. */
+const applyFailed = (room: Room, error: unknown): CollabError => {
+  void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
+  return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
+}
+
+/** The losing writer of each conflict is told, on every connection of theirs in the room that asked for notices. */
+const tellLosers = (room: Room, sender: Peer, conflicts: readonly Conflict[]): void => {
+  room.conflictCount += conflicts.length
+  if (conflicts.length > 0) room.metrics.conflicts.inc(conflicts.length)
+  for (const conflict of conflicts) {
+    const notice = encodeNotice({
+      outcome: 'conflict',
+      ruleId: 'last-writer-wins',
+      path: conflict.path,
+      message: `${conflict.winner.userId} changed ${conflict.path} at the same time; their value ${JSON.stringify(conflict.winner.value)} was kept`,
+    })
+    const losers = conflict.loser.userId === sender.identity.userId ? [sender] : [...room.peers].filter((peer) => peer.identity.userId === conflict.loser.userId)
+    for (const peer of losers) peer.sendExtension(notice)
+  }
+}
+
+const noticeFor = (violation: Violation): Notice => ({
+  outcome: violation.outcome === 'reject' ? 'rejected' : 'review',
+  ruleId: violation.ruleId,
+  path: violation.path,
+  message: violation.message,
+})
+
+/** Rich-text edits are only ever held back in legal content docs (legal-review); track them only there. */
+const mayRefuseTextEdits = (room: Room, peer: Peer): boolean =>
+  room.document.type === 'content' &&
+  room.doc.share.has('meta') &&
+  room.doc.getMap('meta').get('legal') === true &&
+  !peer.identity.legal &&
+  peer.identity.role !== 'admin'
+
+const READ_ONLY_MESSAGE = 'you have read-only access (viewer): your changes are not saved'
+
+/** Told once per connection, not at every keystroke. */
+const tellReadOnly = (peer: Peer): void => {
+  if (peer.toldReadOnly) return
+  peer.toldReadOnly = true
+  peer.send(encodePermissionDenied(READ_ONLY_MESSAGE))
+  peer.sendExtension(encodeNotice({ outcome: 'rejected', ruleId: 'read-only', path: '', message: READ_ONLY_MESSAGE }))
+}

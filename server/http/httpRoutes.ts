@@ -1,0 +1,95 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { devTokenRequest, isAuthError, issueDevToken } from '../auth/index.ts'
+import { handleAdminRequest, type AdminContext } from '../admin/adminApi.ts'
+import { sendError, sendJson } from './httpReply.ts'
+import { answerDocumentList } from './documentListApi.ts'
+import { isAppPath, serveAppFile } from './staticApp.ts'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
+import type { TokenVerifier } from '../auth/index.ts'
+
+export interface HttpContext {
+  /** True once the store is open and the server listens; false again while shutting down. */
+  readonly ready: () => boolean
+  readonly stats: () => Record<string, number>
+  /** Set in dev mode only: the secret `/dev/token` signs with. */
+  readonly devSecret: Uint8Array | null
+  readonly admin: AdminContext
+  readonly verifier: TokenVerifier
+  readonly index: DocumentIndex
+  /** The built demo app's directory (served at `/`). */
+  readonly appDir: string
+  /** Serve `/app.js.map` (off by default: debugging only). */
+  readonly serveSourceMaps: boolean
+  readonly metrics: {
+    /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+    readonly token: string
+    readonly render: () => Promise<{ contentType: string; body: string }>
+  }
+}
+
+/**
+ * Plain HTTP routes. `/healthz` says the process is alive (for restarts); `/readyz` says it can
+ * take connections (for load balancers: false before the store is open and during shutdown).
+ */
+export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, context: HttpContext): void => {
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  const { pathname } = url
+  // An async route that threw something unexpected: the connection is dropped, never left hanging.
+  const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
+  if (pathname.startsWith('/admin/')) {
+    handleAdminRequest(request, response, context.admin).catch(fail)
+    return
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
+    return
+  }
+  if (isAppPath(pathname, context.serveSourceMaps)) {
+    serveAppFile(request, response, context, pathname).catch(fail)
+    return
+  }
+  switch (pathname) {
+    case '/api/documents':
+      answerDocumentList(request, response, context).catch(fail)
+      return
+    case '/healthz':
+      sendJson(response, 200, { status: 'ok' })
+      return
+    case '/readyz':
+      if (context.ready()) sendJson(response, 200, { status: 'ready', ...context.stats() })
+      else sendJson(response, 503, { status: 'not-ready' })
+      return
+    case '/metrics':
+      void answerMetrics(request, response, context.metrics)
+      return
+    case '/dev/token':
+      // Exists only in dev mode: anyone reaching it may become anyone.
+      if (context.devSecret) {
+        void answerDevToken(response, context.devSecret, url)
+        return
+      }
+      break
+  }
+  sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no route ${pathname}` } })
+}
+
+/** Prometheus text format; behind a bearer token when one is configured. */
+const answerMetrics = async (request: IncomingMessage, response: ServerResponse, metrics: HttpContext['metrics']): Promise<void> => {
+  if (metrics.token && request.headers.authorization !== `Bearer ${metrics.token}`) {
+    sendJson(response, 401, { error: { code: 'ERR_METRICS_TOKEN', message: 'metrics need Authorization: Bearer <metrics token>' } })
+    return
+  }
+  const { contentType, body } = await metrics.render()
+  response.writeHead(200, { 'content-type': contentType })
+  response.end(body)
+}
+
+/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&ttl=…]` → `{token, identity}`. */
+const answerDevToken = async (response: ServerResponse, secret: Uint8Array, url: URL): Promise<void> => {
+  try {
+    sendJson(response, 200, await issueDevToken(secret, devTokenRequest(url)))
+  } catch (error) {
+    if (!isAuthError(error)) throw error
+    sendError(response, error)
+  }
+}

@@ -1,0 +1,784 @@
+import * as Y from 'yjs'
+import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
+import type { Logger } from '../observability/logger.ts'
+import { buildDoc, SERVER_DOC_OPTIONS, type DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentName } from '../../shared/documentName.ts'
+import { ErrorCode } from '../../shared/errors.ts'
+import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
+import { encodeAck } from '../../shared/extensionProtocol.ts'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
+import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
+import type { EventRecord } from '../persistence/eventLog.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+import type { Conflict } from '../gate/conflicts.ts'
+import { ClientOwners, ownersFromEventLog, type OwnerClaim } from '../gate/clientOwnership.ts'
+import type { CollabMetrics } from '../observability/metrics.ts'
+
+/** A write of this room: the update with the event-log records and review items that describe it. */
+export interface RoomWrite extends PendingWrite<Peer> {
+  readonly events: readonly EventRecord[]
+  readonly reviews: readonly ReviewItem[]
+  readonly conflicts: readonly Conflict[]
+  /** Client ids this write is the first to write under (stored with it: ownership is as durable as the structs). */
+  readonly owners: readonly OwnerClaim[]
+}
+import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from '../protocol/protocol.ts'
+import { GATE_ORIGIN } from '../gate/compensation.ts'
+import { Peer } from '../connection/peer.ts'
+import { hasRole } from '../auth/index.ts'
+
+export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
+
+/** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
+const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
+
+/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
+const COMPACT_STORED_MULTIPLE = 2
+/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
+const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
+
+/**
+ * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
+ * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
+ * building it again costs, so rebuilding for the next change costs at most 0.1% of the time the
+ * document sat idle (and a change after a pause waits at most a thousandth of that pause for it).
+ * Building a document from its update takes ~0.25 µs per byte (a 300 KB document: ~75 ms); the
+ * state is never read from disk for it. The server's sweep looks once a second, so a document of a
+ * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
+ */
+export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
+
+/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
+const NOT_LOADED = new Y.Doc()
+
+export interface RoomOptions {
+  readonly store: DocumentStore
+  readonly logger: Logger
+  readonly compactAfterUpdates: number
+  /** Largest encoded document accepted (documentSize.ts): every document fits a fresh joiner's send buffer. */
+  readonly maxDocumentBytes: number
+  /** Run the validation gate (rules + compensation) on every update; off only to measure its cost. */
+  readonly validationGate: boolean
+  /** Deepest nesting of shared types an update may create (the write path refuses deeper). */
+  readonly maxRichTextDepth: number
+  readonly metrics: CollabMetrics
+  /** Event-log history kept, in ms (retention). */
+  readonly eventRetentionMs: number
+  /** Which documents exist (cross-reference checks); the room adds itself on its first durable write. */
+  readonly index: DocumentIndex
+  /** Handles one frame of a peer once the room is ready (the frame handler / write path). */
+  readonly handleFrame: (room: Room, peer: Peer, frame: Uint8Array) => void
+  /** The room has no peers left and nothing to write: the registry may drop it. */
+  readonly onIdle: (room: Room) => void
+  /** The room is closing (unloaded, or discarded after a failed write): the registry must forget it now. */
+  readonly onClosing: (room: Room) => void
+}
+
+/**
+ * One loaded document and the peers editing it. A room owns the lifecycle of its Y.Doc: it is
+ * loaded from disk before any peer is answered, frames that arrive meanwhile wait in order, and
+ * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
+ * in arrival order; rooms are independent of each other.
+ */
+export class Room implements GroupCommitOwner<RoomWrite> {
+  state: RoomState = 'loading'
+  private liveDoc: Y.Doc = NOT_LOADED
+  /**
+   * The state of a document nobody changed for a while, kept instead of its Y.Doc (a Y.Doc with its
+   * types, maps and event handlers costs kilobytes even when its content is a few bytes): its state
+   * vector, then its update, in one buffer. null while the doc is live.
+   */
+  private idleState: Uint8Array | null = null
+  private idleStateVectorLength = 0
+  /** The let-go doc's client id, kept so the server's own changes go on under one id. */
+  private idleClientID = 0
+  /** Date.now() when the doc was last found used (by the sweep, see `docUsed`), built or loaded. */
+  private docUsedAt = Date.now()
+  /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
+  private docUsed = false
+  /**
+   * An upper bound of the document's encoded size: exact when last measured (or let go while
+   * idle), or the stored updates' bytes when loaded, plus the bytes of every update stored since.
+   */
+  private sizeBound = 0
+  /** Bytes added to the bound since it was last exact (Infinity: never measured). */
+  private bytesSinceMeasured = Infinity
+  /** Awareness is independent of the content doc: it must survive a reload of it. */
+  readonly awareness = new AwarenessRelay<Peer>()
+  readonly peers = new Set<Peer>()
+  readonly commits: GroupCommit<RoomWrite>
+  private ownLogger: Logger | null = null
+  /** Frames that arrived while the room was loading or reloading, in arrival order. */
+  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> | null = null
+  /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
+  private ready: ReturnType<typeof deferred> | null = null
+  /** Loaded at least once (whenReady resolves), or why loading failed. */
+  private loaded = false
+  private loadError: { error: unknown } | null = null
+  private storedUpdates = 0
+  /** Bytes of the document's stored updates, and of the one its last compaction wrote (0: unknown). */
+  private storedBytes = 0
+  private compactedBytes = 0
+  /** The last event-log sequence number handed out (persisted or queued). */
+  private lastEventSeq = 0
+  private compacting = false
+  /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
+  private cancelDrainWait: (() => void) | null = null
+
+  constructor(
+    readonly tenant: string,
+    readonly document: DocumentName,
+    private readonly options: RoomOptions,
+  ) {
+    this.commits = new GroupCommit<RoomWrite>(this)
+  }
+
+  /**
+   * The document. One the room let go while idle is built again from its encoded state here, when
+   * something needs it (a change, a rule, the admin API): synchronously, so frames keep their order.
+   */
+  get doc(): Y.Doc {
+    if (this.idleState !== null) this.rebuildDoc()
+    this.docUsed = true
+    return this.liveDoc
+  }
+
+  /** An upper bound of the document's encoded size (see documentSize.ts), without encoding it. */
+  get encodedSizeBound(): number {
+    return this.sizeBound
+  }
+
+  /** How many bytes the bound may be above the exact size: what was added since it was measured. */
+  get encodedSizeSlack(): number {
+    return this.bytesSinceMeasured
+  }
+
+  /** The document's encoded size, exactly (cost ∝ the document): the bound becomes exact. */
+  measureEncodedSize(): number {
+    this.sizeBound = this.idleState
+      ? this.idleState.byteLength - this.idleStateVectorLength
+      : Y.encodeStateAsUpdate(this.liveDoc).byteLength
+    this.bytesSinceMeasured = 0
+    return this.sizeBound
+  }
+
+  get maxDocumentBytes(): number {
+    return this.options.maxDocumentBytes
+  }
+
+  /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
+  get holdsDoc(): boolean {
+    return this.liveDoc !== NOT_LOADED
+  }
+
+  /** The document's state vector, without building a let-go doc again. */
+  stateVector(): Uint8Array {
+    return this.idleState ? this.idleState.subarray(0, this.idleStateVectorLength) : Y.encodeStateVector(this.liveDoc)
+  }
+
+  /**
+   * The answer to a sync step 1 (what a replica with that state vector lacks), without building a
+   * let-go doc again (a peer joining an idle document). Throws on a malformed state vector.
+   */
+  syncStep2For(stateVector: Uint8Array): Uint8Array {
+    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
+    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+  }
+
+  /**
+   * Called by the server's sweep: a document nobody used (read `doc`: changes, rules, server
+   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go and only its encoded state kept (peers stay connected; a peer
+   * joining is answered from it; the next change builds the doc again). Its state is exactly the
+   * doc's, so nothing a peer or the gate sees changes.
+   */
+  letDocGoIfIdle(now: number): void {
+    if (this.state !== 'ready' || this.idleState !== null || this.liveDoc === NOT_LOADED || !this.commits.idle) return
+    if (this.docUsed) {
+      // Used since the last look (a flag, not a clock read at every access): idle from now on.
+      this.docUsed = false
+      this.docUsedAt = now
+    }
+    if (now - this.docUsedAt < keepIdleDocMs(this.sizeBound)) return
+    const doc = this.liveDoc
+    if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
+    const stateVector = Y.encodeStateVector(doc)
+    const update = Y.encodeStateAsUpdate(doc)
+    const state = new Uint8Array(stateVector.length + update.length)
+    state.set(stateVector)
+    state.set(update, stateVector.length)
+    this.idleState = state
+    this.idleStateVectorLength = stateVector.length
+    this.idleClientID = doc.clientID
+    this.sizeBound = update.length
+    this.bytesSinceMeasured = 0
+    this.liveDoc = NOT_LOADED
+    doc.destroy()
+  }
+
+  private rebuildDoc(): void {
+    const state = this.idleState!
+    const doc = new Y.Doc(SERVER_DOC_OPTIONS)
+    Y.applyUpdate(doc, state.subarray(this.idleStateVectorLength))
+    // After the update: Yjs gives a doc a new id when a remote update carries its own id's changes.
+    doc.clientID = this.idleClientID
+    this.liveDoc = doc
+    this.idleState = null
+    this.docUsedAt = Date.now()
+  }
+
+  /** This room's logger, made when first needed: most rooms never log. */
+  get logger(): Logger {
+    return (this.ownLogger ??= this.options.logger.child({ room: this.storageName }))
+  }
+
+  /** Storage keys are prefixed with the tenant, so two tenants never share a document. */
+  get storageName(): string {
+    return `${this.tenant}/${this.document.name}`
+  }
+
+  async load(): Promise<void> {
+    const [{ updates, stateVector }, lastEventSeq] = await Promise.all([
+      this.options.store.loadStored(this.storageName),
+      this.options.store.lastEventSeq(this.storageName),
+    ])
+    this.answerSyncRequestsFromDisk(updates, stateVector)
+    // Only the write path needs the owners: read after the waiting peers were answered, and never
+    // for a new document (a range scan costs ~3× the point read that found it new).
+    if (updates.length > 0) {
+      const owners = await this.options.store.clientOwners(this.storageName)
+      this.clientOwners.record(owners)
+      if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+    }
+    this.lastEventSeq = lastEventSeq
+    this.liveDoc = buildDoc(updates)
+    this.docUsedAt = Date.now()
+    this.sizeBound = updates.reduce((size, update) => size + update.byteLength, 0)
+    this.storedUpdates = updates.length
+    this.storedBytes = this.sizeBound
+    this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
+    this.becomeReady()
+    this.maybeCompact()
+    if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
+  }
+
+  /**
+   * A document stored before client-id owners were: its owners are read from its event log once and
+   * stored, so nobody can take over an id its user wrote under before the upgrade.
+   */
+  private async rebuildClientOwners(): Promise<void> {
+    const claims = ownersFromEventLog(await this.options.store.readEvents(this.storageName))
+    if (claims.length === 0) return
+    this.clientOwners.record(claims)
+    await this.options.store.appendBatch(this.storageName, { update: null, owners: claims })
+    this.logger.info({ owners: claims.length }, 'client-id owners rebuilt from the event log')
+  }
+
+  /**
+   * Retention: fold events older than the retention period into the log's base. Runs on the store's
+   * chain for this document, so it never interleaves with this room's writes.
+   */
+  async pruneEventLog(): Promise<void> {
+    try {
+      const pruned = await this.options.store.pruneEvents(this.storageName, Date.now() - this.options.eventRetentionMs)
+      if (pruned > 0) this.logger.info({ pruned }, 'event log pruned (retention)')
+    } catch (error) {
+      this.logger.error({ err: error }, 'event log pruning failed')
+    }
+  }
+
+  join(peer: Peer): void {
+    // A joiner is not paused here: its sync step 1 must be answered even while writers wait.
+    this.peers.add(peer)
+    if (this.state === 'unloading') this.state = 'ready'
+    if (this.state === 'ready') this.greet(peer)
+    else (this.waiting ??= []).push({ peer, frame: null })
+  }
+
+  receive(peer: Peer, frame: Uint8Array): void {
+    if (this.state === 'ready') this.handle(peer, frame)
+    else if (this.state === 'loading' || this.state === 'reloading') (this.waiting ??= []).push({ peer, frame })
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    this.broadcastAwareness(this.awareness.removeOwnedBy(peer))
+    if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
+  }
+
+  /**
+   * Y.applyUpdate threw half-way: the in-memory doc may hold part of the bad update. Everything
+   * accepted before it is in the write queue, so wait for the queue, then read the doc back.
+   */
+  async reloadFromDisk(reason: string): Promise<void> {
+    if (this.state !== 'ready') return
+    this.state = 'reloading'
+    this.logger.warn({ reason }, 'reloading room from disk')
+    try {
+      await this.commits.drain()
+      if (this.state !== 'reloading') return
+      const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
+      if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+      this.liveDoc = doc
+      this.idleState = null
+      this.docUsedAt = Date.now()
+      this.storedUpdates = storedUpdates
+      this.becomeReady()
+    } catch (error) {
+      this.batchFailed(error, [])
+    }
+  }
+
+  /**
+   * The room's exception boundary. Every refusal the frame handler knows of comes back as a coded
+   * error that closes one peer; a throw is a bug, and it must not take the process (every other
+   * room, every tenant) with it. What this doc holds after a throw is unknown — part of a change
+   * may be in it — so it is read back from disk (after every write queued before the failure is
+   * durable), and every peer is closed with a code stock clients retry: their reconnect handshake
+   * resyncs them with the reloaded doc and resends what the server lacks.
+   */
+  private handle(peer: Peer, frame: Uint8Array): void {
+    try {
+      this.options.handleFrame(this, peer, frame)
+    } catch (error) {
+      this.logger.error({ err: error, peer: peer.id }, 'handling a frame failed; reloading the room, its peers resync')
+      // A room nobody came back to is let go as usual.
+      void this.reloadFromDisk('handling a frame failed').then(() => this.peers.size === 0 && this.state === 'ready' && this.becameIdle())
+      const reason = formatCloseReason(ErrorCode.RoomFailed, 'the server failed handling a change; reconnect to resync')
+      for (const each of [...this.peers]) {
+        each.close(CloseCode.InternalError, reason)
+        this.leave(each)
+      }
+    }
+  }
+
+  /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady here. */
+  failedToLoad(error: unknown): void {
+    this.loadError = { error }
+    this.ready?.reject(error)
+    this.ready = null
+  }
+
+  /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
+  async unload(): Promise<boolean> {
+    if (this.state !== 'ready' || this.peers.size > 0) return false
+    this.state = 'unloading'
+    await this.commits.drain()
+    // A peer that joined during the drain flipped the state back to ready and keeps the room.
+    if (this.state !== 'unloading' || this.peers.size > 0) return false
+    this.options.onClosing(this)
+    this.close()
+    return true
+  }
+
+  /** Closes all peers and releases the doc (server shutdown or discard). */
+  close(code: number = CloseCode.GoingAway, reason = ''): void {
+    this.state = 'closed'
+    this.cancelDrainWait?.()
+    this.cancelDrainWait = null
+    for (const peer of this.peers) peer.close(code, reason)
+    this.peers.clear()
+    this.waiting = null
+    if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
+    this.liveDoc = NOT_LOADED
+    this.idleState = null
+    this.options.store.release(this.storageName)
+  }
+
+  /**
+   * Queues an accepted update for the group commit. A burst must not outrun the store: when the
+   * store's backlog is full, stop reading from this room's sockets (TCP pushes back on the
+   * senders) until it has drained.
+   */
+  persist(write: {
+    update: Uint8Array | null
+    source: Peer | null
+    echo?: Uint8Array | null
+    events?: readonly EventRecord[]
+    reviews?: readonly ReviewItem[]
+    conflicts?: readonly Conflict[]
+    owners?: readonly OwnerClaim[]
+  }): void {
+    const { source } = write
+    if (write.update) {
+      this.sizeBound += write.update.byteLength
+      this.bytesSinceMeasured += write.update.byteLength
+    }
+    this.commits.enqueue({
+      events: [],
+      reviews: [],
+      conflicts: [],
+      owners: [],
+      ...write,
+      sequence: source ? source.updatesReceived : 0,
+      receivedAt: performance.now(),
+    })
+    // A writer whose update arrives while paused is paused too (one that joined meanwhile).
+    if (this.readingPaused && source) source.pauseReading()
+    this.pauseIfStoreBehind()
+  }
+
+  /** True while the store's backlog is full and this room does not read from its peers' sockets. */
+  get readingPaused(): boolean {
+    return this.cancelDrainWait !== null
+  }
+
+  /**
+   * Backpressure on what can actually grow: the writes durable in the write-ahead log that
+   * LevelDB has not caught up with (held in memory until it does; the group-commit queue itself is
+   * written out every tick). While that backlog is full the room reads nothing from its writers;
+   * a peer that joins meanwhile is read (its handshake is answered) until its first write.
+   */
+  private pauseIfStoreBehind(): void {
+    if (this.cancelDrainWait || this.state === 'closed' || !this.options.store.backlogFull) return
+    this.options.metrics.readPauses.inc()
+    this.logger.warn({ backlog: this.options.store.backlog }, 'store backlog full; pausing reads')
+    for (const peer of this.peers) peer.pauseReading()
+    this.cancelDrainWait = this.options.store.whenBacklogDrains(() => {
+      this.cancelDrainWait = null
+      for (const peer of this.peers) peer.resumeReading()
+    })
+  }
+
+  get metrics(): CollabMetrics {
+    return this.options.metrics
+  }
+
+  get validationGate(): boolean {
+    return this.options.validationGate
+  }
+
+  get maxRichTextDepth(): number {
+    return this.options.maxRichTextDepth
+  }
+
+  /**
+   * Who owns each Yjs client id of the document (its first writer; loaded with it, claims stored
+   * with the writes that make them). Its users also name both sides of a conflict.
+   */
+  readonly clientOwners = new ClientOwners()
+  /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
+  conflictCount = 0
+
+  /** The next event-log sequence number (assigned in write order, so the log is gap-free). */
+  nextEventSeq(): number {
+    return ++this.lastEventSeq
+  }
+
+  /** Does another document of this room's tenant exist (`<type>/<id>`)? Synchronous, for rules. */
+  documentExists(name: string): boolean {
+    return this.options.index.has(`${this.tenant}/${name}`)
+  }
+
+  /** Sends a message to every peer of the room except `except`. */
+  broadcast(message: Uint8Array, except?: Peer): void {
+    for (const peer of this.peers) if (peer !== except) peer.send(message)
+  }
+
+  /** Resolves once the room has loaded (rejects if loading failed). */
+  whenReady(): Promise<void> {
+    if (this.loaded) return Promise.resolve()
+    if (this.loadError) return Promise.reject(this.loadError.error)
+    return (this.ready ??= deferred()).promise
+  }
+
+  /**
+   * A change by the server itself (a review approval, an admin repair), in the room's order:
+   * applied with the gate's origin, persisted with its event record (and any review item) in one
+   * write, broadcast to every peer once durable. Resolves when it is durable.
+   */
+  async applyServerChange(
+    change: (doc: Y.Doc) => void,
+    record: (update: Uint8Array) => { events: EventRecord[]; reviews: ReviewItem[] },
+  ): Promise<void> {
+    if (this.state !== 'ready') throw new Error(`room ${this.storageName} is ${this.state}`)
+    let update: Uint8Array | null = null
+    const capture = (bytes: Uint8Array, origin: unknown) => {
+      if (origin === GATE_ORIGIN) update = bytes
+    }
+    this.doc.on('update', capture)
+    try {
+      this.doc.transact(() => change(this.doc), GATE_ORIGIN)
+    } finally {
+      this.doc.off('update', capture)
+    }
+    const owners = update ? this.clientOwners.serverClaim(this.doc) : []
+    this.persist({ update, source: null, owners, ...record(update ?? new Uint8Array()) })
+    await this.commits.drain()
+  }
+
+  private becomeReady(): void {
+    this.state = 'ready'
+    this.loaded = true
+    this.ready?.resolve()
+    this.ready = null
+    const waiting = this.waiting
+    this.waiting = null
+    if (!waiting) return
+    for (const { peer, frame } of waiting) {
+      if (!this.peers.has(peer)) continue
+      if (frame === null) this.greet(peer)
+      else if (this.state === 'ready') this.handle(peer, frame)
+      else (this.waiting ??= []).push({ peer, frame }) // a frame above started another reload: keep order
+    }
+  }
+
+  /**
+   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~15).
+   * The peers that joined and asked for the document while it was read (sync step 1, as a
+   * provider does on open) need not wait for that: the stored updates are exactly the state the
+   * doc will be built from, so their handshake is answered from them first: the server's sync
+   * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
+   * carries only what the server lacks), then the stored updates, the last one as the sync step 2
+   * (a provider is synced when that has arrived, and then it holds everything). The state vector
+   * comes from the store's entry, kept current with every write; only when that is stale are the
+   * updates merged and decoded for it. An idle document is stored as one update, which then goes
+   * out as it was read. Only a peer whose greeting and first frame are waiting is answered this way,
+   * so each peer's frames keep their order; anything else waits for the doc. (Awareness cannot have
+   * changed yet: its frames wait too.)
+   */
+  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
+    if (updates.length === 0 || !this.waiting) return
+    // Stored updates not yet compacted may hold far more than the document (content deleted or
+    // compensated since): more than a joiner's send buffer may take. The built document is sent then.
+    if (updates.reduce((size, update) => size + update.byteLength, 0) > this.options.maxDocumentBytes) return
+    let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
+    const storedState = () => {
+      if (stored) return stored
+      if (storedStateVector) return (stored = { updates, stateVector: storedStateVector })
+      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
+      return (stored = { updates: [merged], stateVector: Y.encodeStateVectorFromUpdate(merged) })
+    }
+    /** The answer to a fresh replica (empty state vector) is the same for every peer. */
+    let forFreshReplica: Uint8Array[] | null = null
+    const greeted = new Set<Peer>()
+    const answered = new Set<Peer>()
+    const decided = new Set<Peer>()
+    for (const { peer, frame } of this.waiting) {
+      if (frame === null) {
+        greeted.add(peer)
+        continue
+      }
+      if (decided.has(peer)) continue
+      decided.add(peer)
+      if (!greeted.has(peer) || !this.peers.has(peer)) continue
+      const clientStateVector = syncStep1StateVector(frame)
+      if (clientStateVector === null) continue
+      let messages: Uint8Array[]
+      try {
+        const fresh = Y.decodeStateVector(clientStateVector).size === 0
+        messages = fresh ? (forFreshReplica ??= handshakeFrom(storedState(), null)) : handshakeFrom(storedState(), clientStateVector)
+      } catch {
+        continue // it takes the usual path, errors included
+      }
+      for (const message of messages) peer.send(message)
+      answered.add(peer)
+    }
+    if (answered.size === 0) return
+    // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
+    const dropped = new Set<Peer>()
+    this.waiting = this.waiting!.filter(({ peer, frame }) => {
+      if (!answered.has(peer)) return true
+      if (frame === null) return false
+      if (dropped.has(peer)) return true
+      dropped.add(peer)
+      return false
+    })
+  }
+
+  /** The server's half of the sync handshake, sent only once the doc is loaded. */
+  private greet(peer: Peer): void {
+    peer.send(encodeSyncStep1FromStateVector(this.stateVector()))
+    const clients = this.awareness.clients()
+    if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
+  }
+
+  /**
+   * One atomic write per batch: the merged update, its event records and review items, and the
+   * document's state vector with it (so a cold load need not compute it). Called by `commits`.
+   */
+  async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
+    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
+    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+    if (merged) mergedByBatch.set(writes, merged)
+    const stopTimer = this.options.metrics.writeSeconds.startTimer()
+    await this.options.store.appendBatch(this.storageName, {
+      update: merged,
+      ...(merged ? { stateVector: durableStateVector } : {}),
+      events: writes.flatMap((write) => write.events),
+      reviews: writes.flatMap((write) => write.reviews),
+      conflicts: writes.flatMap((write) => write.conflicts),
+      owners: writes.flatMap((write) => write.owners),
+    })
+    stopTimer()
+  }
+
+  /** The state vector `commits` stores with a batch it cuts. */
+  currentStateVector(): Uint8Array {
+    return this.stateVector()
+  }
+
+  /** Durable (told by `commits`): now other peers may see the updates, and their senders learn they are saved. */
+  batchCommitted({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
+    // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
+    const durableMessages = new Map<Peer, number>()
+    const now = performance.now()
+    for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
+    const storedSize = mergedByBatch.get(writes)?.byteLength ?? 0
+    this.broadcastBatch(writes)
+    for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
+    if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
+    for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
+    this.pauseIfStoreBehind()
+    this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
+    this.storedBytes += storedSize
+    this.maybeCompact()
+    if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
+  }
+
+  /**
+   * Nobody is connected: the registry may unload the room after its grace period. Once every write
+   * is durable the document is also stored as one update (with its state vector), so the next cold
+   * load reads one record and can send it as it is. The room's doc is exactly what is stored then,
+   * so it is encoded directly instead of being rebuilt from the stored updates.
+   */
+  private becameIdle(): void {
+    this.options.onIdle(this)
+    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
+    if (this.idleState) {
+      const state = this.idleState
+      this.compact({ update: state.slice(this.idleStateVectorLength), stateVector: state.slice(0, this.idleStateVectorLength) })
+      return
+    }
+    if (this.liveDoc === NOT_LOADED) return
+    this.compact({ update: Y.encodeStateAsUpdate(this.liveDoc), stateVector: Y.encodeStateVector(this.liveDoc) })
+  }
+
+  /**
+   * One message per peer per batch, not one per update: a burst of N updates costs each peer one
+   * frame (and the server one socket write per peer) instead of N. When the batch has one source,
+   * the other peers get the merged update the batch stored and the source only the compensation of
+   * its own changes. When several peers wrote, every peer gets the merged update, its own changes
+   * included (harmless: Yjs skips what a replica already has; the y-websocket server echoes every
+   * update to its sender).
+   */
+  private broadcastBatch(writes: readonly RoomWrite[]): void {
+    const merged = mergedByBatch.get(writes)
+    mergedByBatch.delete(writes)
+    const sources = new Set<Peer>()
+    for (const write of writes) if (write.source && write.update) sources.add(write.source)
+    if (merged) {
+      const message = encodeUpdate(merged)
+      if (sources.size <= 1) this.broadcast(message, sources.values().next().value)
+      else this.broadcast(message)
+    }
+    const echoes = new Map<Peer, Uint8Array[]>()
+    for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
+    for (const [source, updates] of echoes) {
+      // With several sources the merged update above already carried the compensation to everyone.
+      if (sources.size > 1 && merged && this.peers.has(source)) continue
+      source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
+    }
+  }
+
+  /**
+   * Compacts after `compactAfterUpdates` stored updates (cold loads stay fast), and when the stored
+   * bytes pass COMPACT_STORED_MULTIPLE times what the last compaction kept plus
+   * COMPACT_STORED_FLOOR_BYTES: content deleted or compensated since costs storage only until then,
+   * so what a document takes on disk stays in proportion to what it holds.
+   */
+  private maybeCompact(): void {
+    if (this.compacting || this.storedUpdates <= 1) return
+    const manyUpdates = this.storedUpdates >= this.options.compactAfterUpdates
+    const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
+    if (manyUpdates || manyBytes) this.compact()
+  }
+
+  /** Compaction runs on the store's chain for this document, so it never interleaves with our writes. */
+  private compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
+    this.compacting = true
+    const before = this.storedUpdates
+    const bytesBefore = this.storedBytes
+    this.options.store
+      .compact(this.storageName, state)
+      .then((merged) => {
+        if (merged === null) return
+        this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
+        this.storedBytes = this.storedBytes - bytesBefore + merged
+        this.compactedBytes = merged
+        this.logger.debug({ merged: before }, 'compacted')
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'compaction failed'))
+      .finally(() => {
+        this.compacting = false
+      })
+  }
+
+  /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
+  batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
+    if (this.state === 'closed') return
+    this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
+    this.options.onClosing(this)
+    const reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not store your changes; reconnect to resend')
+    this.close(CloseCode.PersistenceFailed, reason)
+  }
+
+  /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
+  receiveAwareness(peer: Peer, update: Uint8Array): void {
+    const changed = this.awareness.apply(update, peer)
+    // An editor's client shows its id here before its sync step 2 brings its offline edits: the id
+    // is kept for that user (clientOwners.announce), also once the connection is gone.
+    if (hasRole(peer.identity, 'editor')) {
+      for (const client of changed) if (this.awareness.ownerOf(client) === peer) this.clientOwners.announce(client, peer)
+    }
+    this.broadcastAwareness(changed)
+  }
+
+  /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */
+  expireAwareness(now: number): void {
+    this.broadcastAwareness(this.awareness.expire(now))
+  }
+
+  private broadcastAwareness(changed: readonly number[]): void {
+    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
+  }
+}
+
+/**
+ * The state vector of a well-formed sync step 1, or null when the frame is not one (it then takes
+ * the usual path, errors included).
+ */
+const syncStep1StateVector = (frame: Uint8Array): Uint8Array | null => {
+  try {
+    const message = decodeMessage(frame)
+    return message.kind === 'sync-step-1' ? message.stateVector : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The server's side of the handshake from the stored state: its sync step 1, then each stored
+ * update (only what the client lacks, when it sent a state vector), the last one as sync step 2.
+ */
+const handshakeFrom = (
+  stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array },
+  clientStateVector: Uint8Array | null,
+): Uint8Array[] => {
+  const parts = clientStateVector ? stored.updates.map((update) => Y.diffUpdate(update, clientStateVector)) : stored.updates
+  return [
+    encodeSyncStep1FromStateVector(stored.stateVector),
+    ...parts.slice(0, -1).map((update) => encodeUpdate(update)),
+    encodeSyncStep2FromUpdate(parts.at(-1)!),
+  ]
+}
+
+const deferred = () => {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => {}) // a load failure is reported by the registry; nobody may be waiting
+  return { promise, resolve, reject }
+}

@@ -1,0 +1,138 @@
+import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
+import { ErrorCode } from '../../shared/errors.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentName } from '../../shared/documentName.ts'
+import { handleFrame } from '../protocol/frameHandler.ts'
+import type { Peer } from '../connection/peer.ts'
+import { Room, type RoomOptions } from './room.ts'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
+import type { CollabMetrics } from '../observability/metrics.ts'
+
+export interface RoomRegistryOptions {
+  readonly store: DocumentStore
+  readonly logger: Logger
+  readonly roomUnloadGraceMs: number
+  readonly compactAfterUpdates: number
+  readonly maxDocumentBytes: number
+  readonly index: DocumentIndex
+  readonly validationGate: boolean
+  readonly maxRichTextDepth: number
+  readonly eventRetentionMs: number
+  readonly metrics: CollabMetrics
+}
+
+/**
+ * The loaded rooms, keyed by tenant and document name. Creates a room (and starts loading it) on
+ * the first join, and unloads it a grace period after its last peer left, once its writes are durable.
+ */
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>()
+  private readonly unloadTimers = new Map<Room, NodeJS.Timeout>()
+  /** What every room is made with: one object for all rooms, not one (with two closures) per room. */
+  private readonly roomOptions: RoomOptions
+
+  constructor(private readonly options: RoomRegistryOptions) {
+    this.roomOptions = {
+      store: options.store,
+      logger: options.logger,
+      compactAfterUpdates: options.compactAfterUpdates,
+      maxDocumentBytes: options.maxDocumentBytes,
+      index: options.index,
+      validationGate: options.validationGate,
+      maxRichTextDepth: options.maxRichTextDepth,
+      eventRetentionMs: options.eventRetentionMs,
+      metrics: options.metrics,
+      handleFrame,
+      onIdle: (idle) => this.scheduleUnload(idle),
+      onClosing: (closing) => this.forget(closing),
+    }
+  }
+
+  get size(): number {
+    return this.rooms.size
+  }
+
+  /** The loaded room of a document, if any (for tests, metrics and the admin API). */
+  find(tenant: string, name: string): Room | undefined {
+    return this.rooms.get(`${tenant}/${name}`)
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  join(tenant: string, document: DocumentName, peer: Peer): Room {
+    const key = `${tenant}/${document.name}`
+    let room = this.rooms.get(key)
+    if (!room) {
+      room = this.create(key, tenant, document)
+    }
+    this.cancelUnload(room)
+    room.join(peer)
+    return room
+  }
+
+  /**
+   * The room of a document for the server's own use (admin API, review decisions), loaded if it
+   * was not. Call `release` afterwards so a room nobody is connected to gets unloaded again.
+   */
+  async open(tenant: string, document: DocumentName): Promise<Room> {
+    const key = `${tenant}/${document.name}`
+    const room = this.rooms.get(key) ?? this.create(key, tenant, document)
+    this.cancelUnload(room)
+    await room.whenReady()
+    return room
+  }
+
+  release(room: Room): void {
+    if (room.peers.size === 0 && room.state === 'ready') this.scheduleUnload(room)
+  }
+
+  /** Waits until every room's writes are durable, then closes all peers (server shutdown). */
+  async closeAll(code: number, reason: string): Promise<void> {
+    for (const timer of this.unloadTimers.values()) clearTimeout(timer)
+    this.unloadTimers.clear()
+    const rooms = [...this.rooms.values()]
+    await Promise.all(rooms.map((room) => room.commits.drain()))
+    for (const room of rooms) room.close(code, reason)
+    this.rooms.clear()
+  }
+
+  private create(key: string, tenant: string, document: DocumentName): Room {
+    const room: Room = new Room(tenant, document, this.roomOptions)
+    this.rooms.set(key, room)
+    room.load().catch((error: unknown) => {
+      room.logger.error({ err: error }, 'loading failed')
+      room.failedToLoad(error)
+      this.forget(room)
+      room.close(CloseCode.PersistenceFailed, formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document'))
+    })
+    return room
+  }
+
+  private scheduleUnload(room: Room): void {
+    if (this.unloadTimers.has(room)) return
+    const timer = setTimeout(() => {
+      this.unloadTimers.delete(room)
+      room
+        .unload()
+        .then((unloaded) => unloaded && room.logger.debug('unloaded'))
+        .catch((error: unknown) => room.logger.error({ err: error }, 'unload failed'))
+    }, this.options.roomUnloadGraceMs)
+    timer.unref()
+    this.unloadTimers.set(room, timer)
+  }
+
+  private cancelUnload(room: Room): void {
+    const timer = this.unloadTimers.get(room)
+    if (timer) clearTimeout(timer)
+    this.unloadTimers.delete(room)
+  }
+
+  private forget(room: Room): void {
+    this.cancelUnload(room)
+    const key = `${room.tenant}/${room.document.name}`
+    if (this.rooms.get(key) === room) this.rooms.delete(key)
+  }
+}
