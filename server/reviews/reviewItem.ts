@@ -25,8 +25,14 @@ export interface ReviewItem {
   /** `<type>/<id>`. */
   readonly document: string
   readonly ruleId: string
-  readonly proposer: { readonly userId: string; readonly role: string; readonly device: string | null }
+  readonly proposer: { readonly userId: string; readonly name?: string; readonly role: string; readonly device: string | null }
+  /** When the first held edit was proposed. */
   readonly proposedAt: number
+  /**
+   * When the proposer's latest held edit was merged into it (one item per editing session: see
+   * reviewSession.ts); absent on items stored before merging existed.
+   */
+  readonly updatedAt?: number
   readonly changes: readonly ReviewChange[]
   readonly status: ReviewStatus
   readonly decidedBy?: string
