@@ -20,6 +20,7 @@ import { parseAllowedOrigins } from './clientAddress.ts'
 import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './upgradeRefusal.ts'
+import { NotificationStore } from './notifications/notificationStore.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -61,6 +62,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
+  const notifications = new NotificationStore(store)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -80,6 +82,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       admin: { verifier, operations },
       verifier,
       index,
+      notifications,
       appDir: config.appDir,
       serveSourceMaps: config.serveSourceMaps,
       metrics: {
