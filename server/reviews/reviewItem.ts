@@ -26,12 +26,9 @@ export interface ReviewItem {
   readonly document: string
   readonly ruleId: string
   readonly proposer: { readonly userId: string; readonly name?: string; readonly role: string; readonly device: string | null }
-  /** When the first held edit was proposed. */
+  /** When its latest held edit was proposed: it moves as held edits merge into the item (reviewSession.ts). */
   readonly proposedAt: number
-  /**
-   * When the proposer's latest held edit was merged into it (one item per editing session: see
-   * reviewSession.ts); absent on items stored before merging existed.
-   */
+  /** When the item last changed while pending (opened or merged into); absent on items stored before merging. */
   readonly updatedAt?: number
   readonly changes: readonly ReviewChange[]
   readonly status: ReviewStatus
