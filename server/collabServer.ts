@@ -21,6 +21,7 @@ import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
+import { indexPendingReviews } from './reviews/pendingReviewIndex.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -45,6 +46,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxBacklogWrites: config.maxStoreBacklogWrites,
     maxBacklogBytes: config.maxStoreBacklogBytes,
   })
+  await indexPendingReviews(store) // before any room loads its pending review items
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({

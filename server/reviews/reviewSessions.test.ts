@@ -6,7 +6,10 @@ import type { EventRecord } from '../persistence/eventLog.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { gateClientPool, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
-import type { ReviewItem } from './reviewItem.ts'
+import { liveDocuments } from '../admin/liveDocuments.ts'
+import { ReviewDecisions } from './reviewDecisions.ts'
+import { reviewKey, type ReviewItem } from './reviewItem.ts'
+import { PENDING_INDEX_MARKER } from './pendingReviewIndex.ts'
 
 /**
  * One review item per editing session: held edits of one field by one proposer merge into that
@@ -149,5 +152,56 @@ describe('review items per editing session', () => {
     })
     assert.deepEqual(other.pendingReviews, [])
     assert.deepEqual(lateOther.pendingReviews, [])
+  })
+
+  test('a held edit that lands after a decision read the item, before the decision runs in the room\'s order, is decided with it', async () => {
+    const room = 'proposal/session-race'
+    const editor = await open(room)
+    await sendAll(editor, 1, () => editor.map('financial').set('value', 12_000))
+    const [item] = await pendingOf(room)
+    assert.ok(item)
+    // The decision's own way to the document, with the proposer's next held edit let in first.
+    const live = liveDocuments(server.server.store, server.server.rooms)
+    const decisions = new ReviewDecisions({
+      ...live,
+      change: async (tenant, document, edit, describe) => {
+        await sendAll(editor, 1, () => editor.map('financial').set('value', 13_000))
+        return live.change(tenant, document, edit, describe)
+      },
+    })
+    const decided = await decisions.decide({ tenant: server.tenant, userId: 'ada', device: null }, item.id, { kind: 'approve' })
+    assert.deepEqual([decided.status, decided.changes[0]!.proposedValue], ['approved', 13_000])
+    await eventually(() => assert.equal(editor.map('financial').get('value'), 13_000))
+    assert.deepEqual(await pendingOf(room), [])
+    const stored = (await api<ReviewItem>('GET', `/reviews/${item.id}`)).body
+    assert.deepEqual([stored.status, stored.changes[0]!.proposedValue], ['approved', 13_000])
+  })
+
+  test('pending items stored before the per-document index are indexed once at startup, and held edits merge into them', async () => {
+    const room = 'proposal/session-legacy'
+    const legacy: ReviewItem = {
+      id: 'r-00000000-0000-4000-8000-000000000001',
+      tenant: server.tenant,
+      document: room,
+      ruleId: 'financial-review',
+      proposer: { userId: 'alice', role: 'editor', device: null },
+      proposedAt: Date.now() - 60_000,
+      changes: [{ path: 'financial.value', root: 'financial', key: 'value', baseValue: undefined, proposedValue: 11_000 }],
+      status: 'pending',
+      eventSeq: 1,
+    }
+    // As an older server stored it: the item alone, and no marker that the index was built.
+    await server.server.store.writeDirect('seed', [
+      { type: 'put', key: reviewKey(legacy.tenant, legacy.id), value: Buffer.from(JSON.stringify(legacy)) },
+      { type: 'del', key: PENDING_INDEX_MARKER },
+    ])
+    clients.destroyAll()
+    server = await server.restart()
+    adminToken = await server.token({ user: 'ada', role: 'admin' })
+    const editor = await open(room)
+    await eventually(() => assert.deepEqual(editor.pendingReviews.at(-1)?.map((review) => review.id), [legacy.id]))
+    await sendAll(editor, 1, () => editor.map('financial').set('value', 14_000))
+    const pending = await pendingOf(room)
+    assert.deepEqual(pending.map((item) => [item.id, item.changes[0]!.proposedValue]), [[legacy.id, 14_000]])
   })
 })
