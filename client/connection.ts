@@ -11,6 +11,7 @@ import {
   MESSAGE_EXTENSION,
   readExtensionMessage,
   type Notice,
+  type PendingReview,
 } from '../shared/extensionProtocol.ts'
 import { tokenSubprotocols } from '../shared/tokenTransport.ts'
 import { countingWebSocketClass, type CountedMessage, type WebSocketClass } from './outgoingMessages.ts'
@@ -81,6 +82,8 @@ export interface ConnectionEvents {
    */
   ack: (durableStateVector: Uint8Array, durableMessages: number) => void
   notice: (notice: Notice) => void
+  /** The changes of this document held for review that we may see (the whole list, each time). */
+  pendingReviews: (reviews: readonly PendingReview[]) => void
   /** A sync-step-2 or update message went out on the current socket, numbered from 1 per connection. */
   sent: (message: CountedMessage) => void
   /** The current socket closed (for any reason, also locally): message numbers start again. */
@@ -336,6 +339,10 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     if (message === null) return // a subtype from a newer server
     if (message.kind === 'notice') {
       this.emit('notice', [message.notice])
+      return
+    }
+    if (message.kind === 'pending-reviews') {
+      this.emit('pendingReviews', [message.reviews])
       return
     }
     this.emit('ack', [message.durableStateVector, message.durableMessages])

@@ -3,7 +3,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { modelFor, type DocumentModels } from '../shared/documentModel.ts'
 import type { DocumentName, DocumentType } from '../shared/documentName.ts'
-import type { Notice } from '../shared/extensionProtocol.ts'
+import type { Notice, PendingReview } from '../shared/extensionProtocol.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { Connection, type CloseInfo, type ConnectionStatus, type NetworkSignal } from './connection.ts'
 import type { LocalDocument, LocalStore } from './localStore.ts'
@@ -19,6 +19,8 @@ export interface DocumentHandleEvents {
   storedLocally: (stored: boolean) => void
   /** The server told us about one of our changes (rejected, held for review, conflict). */
   notice: (notice: Notice) => void
+  /** The changes of this document held for review that this user may see, whole, each time it changes. */
+  pendingReviews: (reviews: readonly PendingReview[]) => void
   /** An open connection was closed by the server or the network. */
   closed: (info: CloseInfo) => void
   /** Something failed that the handle cannot report otherwise: local store writes, getToken, bad messages. */
@@ -100,6 +102,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     )
     this.connection.on('disconnected', () => this.updateSaved(() => this.tracker.disconnected()))
     this.connection.on('notice', (notice) => this.emit('notice', [notice]))
+    this.connection.on('pendingReviews', (reviews) => this.emit('pendingReviews', [reviews]))
     this.connection.on('closed', (info) => this.emit('closed', [info]))
     this.connection.on('error', (error) => this.emit('error', [error]))
     // Registered before the local store applies what it loaded: loaded state counts as local.

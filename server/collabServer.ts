@@ -20,6 +20,8 @@ import { parseAllowedOrigins } from './connection/clientAddress.ts'
 import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './connection/upgradeRefusal.ts'
+import { NotificationStore } from './notifications/notificationStore.ts'
+import { indexPendingReviews } from './reviews/pendingReviewIndex.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -44,6 +46,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxBacklogWrites: config.maxStoreBacklogWrites,
     maxBacklogBytes: config.maxStoreBacklogBytes,
   })
+  await indexPendingReviews(store) // before any room loads its pending review items
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({
@@ -61,6 +64,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
+  const notifications = new NotificationStore(store)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -80,6 +84,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       admin: { verifier, operations },
       verifier,
       index,
+      notifications,
       appDir: config.appDir,
       serveSourceMaps: config.serveSourceMaps,
       metrics: {

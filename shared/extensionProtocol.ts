@@ -14,12 +14,15 @@ import * as encoding from 'lib0/encoding'
  *                       A deletion moves no state vector, so only the count tells a client that
  *                       a delete-only message is saved.
  *   subtype 1 notice: varString JSON of a Notice
+ *   subtype 2 pending reviews: varString JSON of PendingReview[], the changes of this document held
+ *                     for review that this connection's user may see (as proposer or decider); sent
+ *                     after connecting and again, whole, whenever one of them is held, updated or decided
  */
 export const MESSAGE_EXTENSION = 100
 export const EXTENSION_QUERY_PARAM = 'ext'
 export const EXTENSION_VERSION = '1'
 
-export const ExtensionSubtype = { Ack: 0, Notice: 1 } as const
+export const ExtensionSubtype = { Ack: 0, Notice: 1, PendingReviews: 2 } as const
 
 export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
 
@@ -32,9 +35,27 @@ export interface Notice {
   readonly reviewId?: string
 }
 
+/**
+ * One field's change waiting for review, as a client shows it on the field. `proposed` is the
+ * field's proposed value as stored (a number, a string…; undefined when the change deletes it),
+ * or for a rich-text root its plain text (the stored tree is the server's business).
+ */
+export interface PendingReview {
+  readonly id: string
+  readonly path: string
+  readonly proposer: { readonly userId: string; readonly name?: string }
+  readonly proposedAt: number
+  /** When the item last took a held edit of its proposer (the same as proposedAt until then). */
+  readonly updatedAt: number
+  readonly rule: string
+  readonly kind: 'field' | 'text'
+  readonly proposed: unknown
+}
+
 export type ExtensionMessage =
   | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array; readonly durableMessages: number }
   | { readonly kind: 'notice'; readonly notice: Notice }
+  | { readonly kind: 'pending-reviews'; readonly reviews: readonly PendingReview[] }
 
 export const encodeAck = (durableStateVector: Uint8Array, durableMessages: number): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -53,6 +74,14 @@ export const encodeNotice = (notice: Notice): Uint8Array => {
   return encoding.toUint8Array(encoder)
 }
 
+export const encodePendingReviews = (reviews: readonly PendingReview[]): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.PendingReviews)
+  encoding.writeVarString(encoder, JSON.stringify(reviews))
+  return encoding.toUint8Array(encoder)
+}
+
 /**
  * Decodes the body of an extension message, after its type (100) was read from `decoder`.
  * Returns null for a subtype this version does not know, so newer servers can add subtypes.
@@ -68,6 +97,8 @@ export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessag
       }
     case ExtensionSubtype.Notice:
       return { kind: 'notice', notice: JSON.parse(decoding.readVarString(decoder)) as Notice }
+    case ExtensionSubtype.PendingReviews:
+      return { kind: 'pending-reviews', reviews: JSON.parse(decoding.readVarString(decoder)) as PendingReview[] }
     default:
       return null
   }

@@ -16,6 +16,8 @@ import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
 import { describeNotice } from './noticeText.ts'
+import { heldValueNotes } from './heldValueNotes.ts'
+import { NOTIFICATIONS_CHANGED } from './notificationsPanel.ts'
 
 declare global {
   interface Window {
@@ -53,7 +55,12 @@ export const editorView = (
   const onNotice = (notice: Notice) => {
     const { text, kind, detail } = describeNotice(type, notice)
     toasts.show(text, kind, undefined, detail)
+    if (notice.outcome === 'review-decided') window.dispatchEvent(new Event(NOTIFICATIONS_CHANGED))
   }
+  // Changes held for review, shown on their fields to their proposer and to whoever may decide.
+  const notes = heldValueNotes({ type, userId: session.userId, mayDecide: session.role === 'admin', token: tokenSource(session), toasts, disposables })
+  handle.on('pendingReviews', notes.show)
+  disposables.add(() => handle.off('pendingReviews', notes.show))
   const onError = (error: Error) => toasts.show(error.message, 'error')
   const onClosed = (info: { willReconnect: boolean; reason: string }) => {
     if (!info.willReconnect) toasts.show(`Disconnected for good: ${info.reason}`, 'error', 30_000)
@@ -140,6 +147,7 @@ export const editorView = (
   const buildForm = () => {
     showTitle()
     form.replaceChildren(formFor(model, context))
+    notes.place(form)
     form.removeAttribute('aria-busy')
     if (type === 'proposal') void loadCustomers()
   }

@@ -1,10 +1,11 @@
 import { isDocumentType } from '../../shared/documentName.ts'
 import { BackgroundSync, pendingUploads } from './backgroundSync.ts'
 import { documentListView } from './documentListView.ts'
-import { h } from './dom.ts'
+import { Disposables, h } from './dom.ts'
 import { editorView } from './editorView.ts'
 import { LocalCatalog } from './localCatalog.ts'
-import { loadSession, localNamespace, signOut, type Session } from './session.ts'
+import { notificationsButton } from './notificationsPanel.ts'
+import { loadSession, localNamespace, signOut, tokenSource, type Session } from './session.ts'
 import { signInView } from './signInView.ts'
 import { Toasts } from './toasts.ts'
 import { ViewAnnouncer } from './viewAnnouncer.ts'
@@ -68,8 +69,13 @@ const renderAccount = (session: Session | null, background: BackgroundSync | nul
     route()
   })
   const pending = pendingUploads(background.ledger)
-  disposeAccount = pending.dispose
-  account.replaceChildren(pending.element, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  const accountDisposables = new Disposables()
+  const notifications = notificationsButton(tokenSource(session), accountDisposables)
+  disposeAccount = () => {
+    pending.dispose()
+    accountDisposables.dispose()
+  }
+  account.replaceChildren(pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {

@@ -3,6 +3,7 @@ import type { DocumentName } from '../../shared/documentName.ts'
 import type { DocumentStore } from '../persistence/documentStore.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
+import type { PendingReviews } from '../reviews/pendingReviews.ts'
 
 /** Who an admin change is recorded as: the token's user online, `posalpro-admin:<user>` offline. */
 export interface AdminActor {
@@ -37,14 +38,14 @@ export interface DocumentSource {
   read<T>(tenant: string, document: DocumentName, read: (doc: Y.Doc) => T): Promise<T>
   /**
    * A change by the server itself: `edit` changes the doc in one transaction (throwing leaves it
-   * unchanged), then the update it made, with the records `describe` returns for it, is stored as
+   * unchanged); online it also gets the room's pending review items, in the same order, then the update it made, with the records `describe` returns for it, is stored as
    * one atomic batch. `nextSeq` hands out the document's next event number (call it once per event
    * recorded: the log stays gap-free). Resolves once durable.
    */
   change<T>(
     tenant: string,
     document: DocumentName,
-    edit: (doc: Y.Doc) => T,
+    edit: (doc: Y.Doc, pendingReviews?: PendingReviews) => T,
     describe: (written: { update: Uint8Array; nextSeq: () => number }, result: T) => ChangeRecords,
   ): Promise<T>
   /** Open connections to a document (none offline). */

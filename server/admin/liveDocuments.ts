@@ -26,7 +26,7 @@ export const liveDocuments = (store: DocumentStore, rooms: RoomRegistry): Docume
       let result: ReturnType<typeof edit> | undefined
       await room.applyServerChange(
         (doc) => {
-          result = edit(doc)
+          result = edit(doc, room.reviews)
         },
         (update) => describe({ update, nextSeq: () => room.nextEventSeq() }, result!),
       )

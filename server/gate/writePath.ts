@@ -4,17 +4,15 @@ import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { encodeNotice, type Notice } from '../../shared/extensionProtocol.ts'
 import { evaluateRules } from '../../shared/rules/index.ts'
 import type { Actor, FieldChange, Violation } from '../../shared/rules/ruleTypes.ts'
-import { randomUUID } from 'node:crypto'
 import { REFUSED_UPDATE_BYTES_KEPT, type EventRecord } from '../persistence/eventLog.ts'
 import { refusedUpdate, stateBeforeLargeUpdate, storedRefusal } from '../persistence/refusedUpdates.ts'
-import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { heldReviewItems, heldTextProposals, tellHeldOnce } from '../reviews/reviewSession.ts'
 import { hasRole } from '../auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './changeCapture.ts'
 import { checkClientIds, type OwnerClaim } from './clientOwnership.ts'
 import { compensate, snapshotTextRoots } from './compensation.ts'
 import { missingDependencies } from './missingDependencies.ts'
 import { checkNestingDepth } from './nestingDepth.ts'
-import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './richTextRestore.ts'
 import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './conflicts.ts'
 import type { Peer } from '../connection/peer.ts'
 import { encodePermissionDenied } from '../protocol/protocol.ts'
@@ -169,11 +167,12 @@ export const acceptUpdate = (
 
   // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
   //    recorded as proposed first, so approving it can bring exactly that text back.
-  const textProposals = heldTextProposals(room, violations)
+  const textProposals = heldTextProposals(room, peer, update, violations)
   const compensation =
     oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
 
-  // 6. Persist the update, its compensation, their event records and any review item as one
+  // 6. Persist the update, its compensation, their event records and the review items it opened or
+  //    merged into (one per editing session: reviewSession.ts) as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
@@ -190,7 +189,7 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
-  const review = reviewItemFor(room, peer, captured, violations, received.seq, textProposals)
+  const held = heldReviewItems(room, peer, captured, violations, received.seq, textProposals)
   // A compensated field was not overwritten after all: the rule's notice tells that story.
   const violatedPaths = new Set(violations.map((violation) => violation.path))
   const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
@@ -200,13 +199,13 @@ export const acceptUpdate = (
     echo: compensation,
     owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
-    reviews: review ? [review] : [],
+    reviews: held.items,
     conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
   })
   tellLosers(room, peer, conflicts)
   for (const violation of violations) {
-    const notice = noticeFor(violation)
-    peer.sendExtension(encodeNotice(review && violation.outcome === 'review' ? { ...notice, reviewId: review.id } : notice))
+    if (violation.outcome === 'review') tellHeldOnce(peer, noticeFor(violation), held.itemOf.get(violation.path))
+    else peer.sendExtension(encodeNotice(noticeFor(violation)))
   }
   if (violations.length > 0) {
     room.logger.info({ peer: peer.id, user: actor.userId, violations: violations.map((v) => `${v.ruleId}:${v.path}`) }, 'compensated')
@@ -263,45 +262,6 @@ const eventOf = (
 })
 
 const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
-
-/** The rich-text roots whose edit is held for review, as the edit left them (null: not storable). */
-const heldTextProposals = (room: Room, violations: readonly Violation[]): ReadonlyMap<string, NodeSnapshot[] | null> => {
-  const { richText } = rootNames(room.document.type)
-  const held = violations.filter((violation) => violation.outcome === 'review' && richText.includes(violation.path))
-  return new Map(held.map((violation) => [violation.path, storableRichText(snapshotRichText(room.doc.getXmlFragment(violation.path)), room.maxRichTextDepth)]))
-}
-
-/** The changes held for review in this update, as one review item, or null when none was. */
-const reviewItemFor = (
-  room: Room,
-  peer: Peer,
-  captured: CapturedChanges,
-  violations: readonly Violation[],
-  eventSeq: number,
-  textProposals: ReadonlyMap<string, NodeSnapshot[] | null>,
-): ReviewItem | null => {
-  const held = violations.filter((violation) => violation.outcome === 'review')
-  if (held.length === 0) return null
-  const heldPaths = new Set(held.map((violation) => violation.path))
-  // A rich-text change: the text as it is now (compensated) is the base, the proposed tree the value.
-  const proposal = (change: FieldChange) =>
-    change.key === null
-      ? { baseValue: richTextContent(room.doc.getXmlFragment(change.root)), proposedValue: textProposals.get(change.root) ?? null }
-      : { baseValue: change.oldValue, proposedValue: change.newValue }
-  return {
-    id: `r-${randomUUID()}`,
-    tenant: room.tenant,
-    document: room.document.name,
-    ruleId: held[0]!.ruleId,
-    proposer: { userId: peer.identity.userId, role: peer.identity.role, device: peer.identity.device },
-    proposedAt: Date.now(),
-    changes: captured.changes
-      .filter((change) => heldPaths.has(change.path))
-      .map((change) => ({ path: change.path, root: change.root, key: change.key, ...proposal(change) })),
-    status: 'pending',
-    eventSeq,
-  }
-}
 
 /** Y.applyUpdate threw: the doc may now hold part of the update, so get back to the durable state. */
 const applyFailed = (room: Room, error: unknown): CollabError => {

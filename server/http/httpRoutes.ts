@@ -6,6 +6,8 @@ import { answerDocumentList } from './documentListApi.ts'
 import { isAppPath, serveAppFile } from './staticApp.ts'
 import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import type { TokenVerifier } from '../auth/index.ts'
+import { answerNotifications, NOTIFICATIONS_PATH } from '../notifications/notificationsApi.ts'
+import type { NotificationStore } from '../notifications/notificationStore.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -16,6 +18,8 @@ export interface HttpContext {
   readonly admin: AdminContext
   readonly verifier: TokenVerifier
   readonly index: DocumentIndex
+  /** The users' lasting notifications (`/api/notifications`). */
+  readonly notifications: NotificationStore
   /** The built demo app's directory (served at `/`). */
   readonly appDir: string
   /** Serve `/app.js.map` (off by default: debugging only). */
@@ -38,6 +42,10 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
   const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
   if (pathname.startsWith('/admin/')) {
     handleAdminRequest(request, response, context.admin).catch(fail)
+    return
+  }
+  if (pathname === NOTIFICATIONS_PATH || pathname.startsWith(`${NOTIFICATIONS_PATH}/`)) {
+    answerNotifications(request, response, context).catch(fail)
     return
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {

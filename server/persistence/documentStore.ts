@@ -18,6 +18,7 @@ import {
   type EventRecord,
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
+import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
 import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
@@ -416,9 +417,7 @@ export class DocumentStore {
       ops.push({ type: 'put', key: updateKey(storageName, updateClock), value: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
     }
     for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: encodeEvent(event) })
-    for (const review of reviews) {
-      ops.push({ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) })
-    }
+    for (const review of reviews) ops.push(...reviewOps(review))
     conflicts.forEach((conflict, index) => {
       const key = conflictKey(storageName, conflict.eventSeq ?? 0, index)
       ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
@@ -511,9 +510,27 @@ export class DocumentStore {
   }
 
   async putReview(review: ReviewItem): Promise<void> {
-    await this.runDirect(`review ${review.id}`, (db) =>
-      db.batch([{ type: 'put', key: reviewKey(review.tenant, review.id), value: Buffer.from(JSON.stringify(review)) }]),
-    )
+    await this.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
+  }
+
+  /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
+  pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
+    return this.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, async (db) => {
+      const ids = await db.values(pendingReviewRange(tenant, document)).all()
+      if (ids.length === 0) return []
+      const values = await db.getMany(ids.map((id) => reviewKey(tenant, Buffer.from(id).toString('utf8'))))
+      return values.flatMap((value) => (value ? [JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem] : [])).filter((item) => item.status === 'pending')
+    })
+  }
+
+  /** Keys of no document (notifications): entries of a range, after the logged writes before it. */
+  readRange(label: string, range: { gt: Array<string | number>; lt: Array<string | number>; reverse?: boolean }): Promise<Array<[Array<string | number>, Uint8Array]>> {
+    return this.runDirect(label, (db) => db.iterator(range).all() as Promise<Array<[Array<string | number>, Uint8Array]>>)
+  }
+
+  /** Keys of no document (notifications): one atomic batch. */
+  async writeDirect(label: string, ops: readonly LogOp[]): Promise<void> {
+    if (ops.length > 0) await this.runDirect(label, (db) => db.batch([...ops]))
   }
 
   /** Appends one update; resolves once it is durable (in the write-ahead log). */

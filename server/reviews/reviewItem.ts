@@ -25,8 +25,11 @@ export interface ReviewItem {
   /** `<type>/<id>`. */
   readonly document: string
   readonly ruleId: string
-  readonly proposer: { readonly userId: string; readonly role: string; readonly device: string | null }
+  readonly proposer: { readonly userId: string; readonly name?: string; readonly role: string; readonly device: string | null }
+  /** When its latest held edit was proposed: it moves as held edits merge into the item (reviewSession.ts). */
   readonly proposedAt: number
+  /** When the item last changed while pending (opened or merged into); absent on items stored before merging. */
+  readonly updatedAt?: number
   readonly changes: readonly ReviewChange[]
   readonly status: ReviewStatus
   readonly decidedBy?: string

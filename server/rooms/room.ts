@@ -10,6 +10,8 @@ import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { PendingReviews } from '../reviews/pendingReviews.ts'
+import { greetWithPendingReviews, tellPendingReviewsChanged } from '../reviews/pendingReviewList.ts'
 import type { Conflict } from '../gate/conflicts.ts'
 import { ClientOwners, ownersFromEventLog, type OwnerClaim } from '../gate/clientOwnership.ts'
 import type { CollabMetrics } from '../observability/metrics.ts'
@@ -237,10 +239,12 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   async load(): Promise<void> {
-    const [{ updates, stateVector }, lastEventSeq] = await Promise.all([
+    const [{ updates, stateVector }, lastEventSeq, pendingReviews] = await Promise.all([
       this.options.store.loadStored(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
+      this.options.store.pendingReviews(this.tenant, this.document.name),
     ])
+    this.reviews.load(pendingReviews)
     this.answerSyncRequestsFromDisk(updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
     // for a new document (a range scan costs ~3× the point read that found it new).
@@ -381,6 +385,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
     this.liveDoc = NOT_LOADED
     this.idleState = null
+    this.reviews.dispose()
     this.options.store.release(this.storageName)
   }
 
@@ -456,6 +461,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * with the writes that make them). Its users also name both sides of a conflict.
    */
   readonly clientOwners = new ClientOwners()
+  /** The document's review items still pending, for merging held edits and showing held values. */
+  readonly reviews = new PendingReviews((item) => tellPendingReviewsChanged(this.reviews, this.peers, item))
   /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
   conflictCount = 0
 
@@ -571,6 +578,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
         continue // it takes the usual path, errors included
       }
       for (const message of messages) peer.send(message)
+      greetWithPendingReviews(this.reviews, peer)
       answered.add(peer)
     }
     if (answered.size === 0) return
@@ -590,6 +598,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     peer.send(encodeSyncStep1FromStateVector(this.stateVector()))
     const clients = this.awareness.clients()
     if (clients.length > 0) peer.send(encodeAwareness(this.awareness.encode(clients)))
+    greetWithPendingReviews(this.reviews, peer)
   }
 
   /**

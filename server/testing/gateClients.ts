@@ -1,6 +1,6 @@
 import type * as decoding from 'lib0/decoding'
 import type * as Y from 'yjs'
-import { MESSAGE_EXTENSION, readExtensionMessage, type Notice } from '../../shared/extensionProtocol.ts'
+import { MESSAGE_EXTENSION, readExtensionMessage, type Notice, type PendingReview } from '../../shared/extensionProtocol.ts'
 import type { TestUser } from '../../shared/testing/devTokens.ts'
 import type { StockClient } from '../../shared/testing/stockClient.ts'
 import type { TestServer } from './startServer.ts'
@@ -8,6 +8,8 @@ import type { TestServer } from './startServer.ts'
 export interface GateClient extends StockClient {
   /** Every notice the server sent this client, in order. */
   readonly notices: Notice[]
+  /** Every list of pending reviews the server sent this client (extension subtype 2), in order. */
+  readonly pendingReviews: Array<readonly PendingReview[]>
   /** How many of this client's messages the latest ack says are durable. */
   durableMessages(): number
   map(root: string): Y.Map<unknown>
@@ -17,14 +19,16 @@ export interface GateClient extends StockClient {
 export const connectGateClient = async (server: TestServer, room: string, user: TestUser & { doc?: Y.Doc } = {}): Promise<GateClient> => {
   const client = await server.connect(room, { ...user, ext: true })
   const notices: Notice[] = []
+  const pendingReviews: Array<readonly PendingReview[]> = []
   let durable = 0
   client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
     const message = readExtensionMessage(decoder)
     if (message?.kind === 'notice') notices.push(message.notice)
     if (message?.kind === 'ack') durable = message.durableMessages
+    if (message?.kind === 'pending-reviews') pendingReviews.push(message.reviews)
   }
   await client.whenSynced()
-  return { ...client, notices, durableMessages: () => durable, map: (root) => client.doc.getMap(root) }
+  return { ...client, notices, pendingReviews, durableMessages: () => durable, map: (root) => client.doc.getMap(root) }
 }
 
 /**

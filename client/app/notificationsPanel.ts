@@ -1,0 +1,106 @@
+import { isDocumentType } from '../../shared/documentName.ts'
+import { h, type Disposables } from './dom.ts'
+import { fieldLabel } from './fieldLabels.ts'
+
+/** The server's notification, as `GET /api/notifications` lists it (server/notifications/notification.ts). */
+export interface AppNotification {
+  readonly id: string
+  readonly kind: string
+  readonly at: number
+  readonly read: boolean
+  readonly document: string | null
+  readonly detail: Record<string, unknown>
+}
+
+/** Something may have changed the user's notifications (a `review-decided` notice arrived): refetch. */
+export const NOTIFICATIONS_CHANGED = 'posalpro:notifications-changed'
+
+const OUTCOME_TEXT: Record<string, string> = {
+  approved: 'approved',
+  rejected: 'rejected',
+  stale: 'not applied: the field changed before the decision',
+}
+
+/** One notification in words, per kind; a kind this app does not know yet says so plainly. */
+export const describeNotification = (notification: AppNotification): { title: string; text: string } => {
+  const [type] = (notification.document ?? '').split('/', 1)
+  if (notification.kind === 'review-decided') {
+    const paths = Array.isArray(notification.detail.paths) ? (notification.detail.paths as string[]) : []
+    const labels = type && isDocumentType(type) ? paths.map((path) => fieldLabel(type, path) ?? path) : paths
+    const outcome = String(notification.detail.outcome ?? '')
+    const reason = typeof notification.detail.reason === 'string' ? `: ${notification.detail.reason}` : ''
+    const by = typeof notification.detail.decidedBy === 'string' && outcome !== 'stale' ? ` by ${notification.detail.decidedBy}` : ''
+    return { title: `Your change to ${labels.join(', ') || 'a field'}`, text: `${OUTCOME_TEXT[outcome] ?? outcome}${by}${reason}` }
+  }
+  return { title: notification.kind, text: '' }
+}
+
+/**
+ * The header's notifications: a button with the unread count, and a panel listing the user's
+ * lasting notifications (document link, field, outcome, reason). Fetched when shown and whenever
+ * NOTIFICATIONS_CHANGED is dispatched on window; opening the panel marks them read. Offline it
+ * keeps what it last fetched.
+ */
+export const notificationsButton = (token: () => Promise<string>, disposables: Disposables): HTMLElement => {
+  let notifications: readonly AppNotification[] = []
+  let unread = 0
+  const badge = h('span', { class: 'badge', 'aria-hidden': 'true' })
+  const button = h('button', { type: 'button', class: 'secondary notifications-button', 'aria-expanded': 'false', 'aria-controls': 'notifications-panel' }, 'Notifications', badge)
+  const panel = h('section', { class: 'notifications-panel', id: 'notifications-panel', 'aria-label': 'Notifications', hidden: true })
+
+  const render = () => {
+    badge.textContent = unread > 0 ? String(unread) : ''
+    badge.hidden = unread === 0
+    button.setAttribute('aria-label', unread > 0 ? `Notifications, ${unread} unread` : 'Notifications')
+    const items = notifications.map((notification) => {
+      const { title, text } = describeNotification(notification)
+      const link = notification.document ? h('a', { href: `#/doc/${notification.document}` }, notification.document) : null
+      return h(
+        'li',
+        { class: notification.read ? 'notification' : 'notification unread', 'data-kind': notification.kind },
+        h('p', { class: 'notification-title' }, title, link ? ' in ' : '', link),
+        h('p', { class: 'notification-text' }, text),
+        h('time', { datetime: new Date(notification.at).toISOString() }, new Date(notification.at).toLocaleString()),
+      )
+    })
+    panel.replaceChildren(h('h2', {}, 'Notifications'), items.length > 0 ? h('ul', {}, ...items) : h('p', {}, 'Nothing new.'))
+  }
+
+  const request = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(`/api/notifications${path}`, { ...init, headers: { ...init.headers, authorization: `Bearer ${await token()}` } })
+    if (!response.ok) throw new Error(`notifications: ${response.status}`)
+    return (await response.json()) as { notifications?: AppNotification[]; unread: number }
+  }
+  const refresh = async () => {
+    try {
+      const listed = await request('')
+      notifications = listed.notifications ?? []
+      unread = listed.unread
+      render()
+      if (!panel.hidden && unread > 0) await markRead()
+    } catch {
+      // Offline or signed out meanwhile: keep what was shown.
+    }
+  }
+  const markRead = async () => {
+    const answer = await request('/read', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ all: true }) })
+    unread = answer.unread
+    notifications = notifications.map((notification) => ({ ...notification, read: true }))
+    // The list keeps showing which ones were new until the panel closes.
+    badge.textContent = ''
+    badge.hidden = true
+    button.setAttribute('aria-label', 'Notifications')
+  }
+  button.addEventListener('click', () => {
+    panel.hidden = !panel.hidden
+    button.setAttribute('aria-expanded', String(!panel.hidden))
+    if (panel.hidden) render()
+    else if (unread > 0) void markRead().catch(() => {})
+  })
+  const onChanged = () => void refresh()
+  window.addEventListener(NOTIFICATIONS_CHANGED, onChanged)
+  disposables.add(() => window.removeEventListener(NOTIFICATIONS_CHANGED, onChanged))
+  render()
+  void refresh()
+  return h('div', { class: 'notifications' }, button, panel)
+}
