@@ -13,6 +13,14 @@ import type { ReviewItem } from './reviewItem.ts'
  * edit names its neighbours by id, so the text a session proposes can only be read off such a
  * replica (the room's own doc lost each held keystroke to its compensation).
  */
+/**
+ * Replicas a room keeps at most: each is a copy of the document, so a tenant with many proposers
+ * must not multiply the room's memory. The cost of dropping one: its proposer's next held edit
+ * seeds a new replica from the document as it reads then, so the merged proposal keeps that edit
+ * but not the earlier held keystrokes of the session (as when the replica cannot follow an edit).
+ */
+const MAX_REPLICAS = 8
+
 export class PendingReviews {
   private readonly items = new Map<string, ReviewItem>()
   private readonly replicas = new Map<string, Y.Doc>()
@@ -70,6 +78,12 @@ export class PendingReviews {
   /** A replica of `doc` as it is now (before the held edit's compensation). Cost ∝ the document. */
   seedReplica(userId: string, root: string, doc: Y.Doc): Y.Doc {
     this.dropReplica(userId, root)
+    // The oldest goes first (a Map iterates in insertion order).
+    for (const [key, doc] of this.replicas) {
+      if (this.replicas.size < MAX_REPLICAS) break
+      doc.destroy()
+      this.replicas.delete(key)
+    }
     const replica = new Y.Doc({ gc: true })
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc))
     this.replicas.set(replicaKey(userId, root), replica)
