@@ -21,10 +21,19 @@ let exitHookInstalled = false
 export const startThrowaway = (command: string, args: readonly string[], options: SpawnOptions = {}): ThrowawayProcess => {
   if (!exitHookInstalled) {
     exitHookInstalled = true
-    // A test that fails or times out must not leave a database running on a shared machine.
-    process.once('exit', () => {
+    // A test that fails or times out must not leave a database running on a shared machine. The
+    // test runner ends a file that timed out with SIGTERM, whose default action skips 'exit':
+    // the children are killed first, then the signal is raised again with its default action.
+    const killAll = () => {
       for (const child of running) child.kill('SIGKILL')
-    })
+    }
+    process.once('exit', killAll)
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        killAll()
+        process.kill(process.pid, signal)
+      })
+    }
   }
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
