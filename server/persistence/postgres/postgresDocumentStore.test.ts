@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import * as Y from 'yjs'
+import { isCollabError } from '../../../shared/errors.ts'
+import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
+import type { EventRecord } from '../eventLog.ts'
+import type { ReviewItem } from '../../reviews/reviewItem.ts'
+import { PostgresDocumentStore, type DocumentBatch } from './postgresDocumentStore.ts'
+
+let postgres: PostgresInstance
+let store: PostgresDocumentStore
+before(async () => {
+  postgres = await startPostgres()
+  store = await PostgresDocumentStore.open(postgres.url)
+})
+after(async () => {
+  await store.close()
+  await postgres.stop()
+})
+
+/** A writer's document: each edit returns the update it made and the state vector after it. */
+const editor = () => {
+  const doc = new Y.Doc()
+  return {
+    doc,
+    edit(key: string, value: unknown): { update: Uint8Array; stateVector: Uint8Array } {
+      let update: Uint8Array | null = null
+      const capture = (bytes: Uint8Array) => (update = bytes)
+      doc.once('update', capture)
+      doc.getMap('meta').set(key, value)
+      return { update: update!, stateVector: Y.encodeStateVector(doc) }
+    },
+  }
+}
+
+const event = (seq: number, update: Uint8Array, extra: Partial<EventRecord> = {}): EventRecord => ({
+  seq,
+  at: 1_790_000_000_000 + seq,
+  userId: 'alice',
+  device: 'laptop',
+  outcome: 'accepted',
+  applied: true,
+  ruleIds: [],
+  paths: ['meta.title'],
+  update,
+  ...extra,
+})
+
+const review = (document: string, id: string, eventSeq: number): ReviewItem => ({
+  id,
+  tenant: 'acme',
+  document: document.slice('acme/'.length),
+  ruleId: 'discount-review',
+  proposer: { userId: 'alice', role: 'editor', device: 'laptop' },
+  proposedAt: 1_790_000_000_000,
+  changes: [{ path: 'meta.discount', root: 'meta', key: 'discount', baseValue: 0, proposedValue: 40 }],
+  status: 'pending',
+  eventSeq,
+})
+
+const staleEpoch = (error: unknown) => isCollabError(error) && error.code === 'ERR_STALE_EPOCH'
+
+const contentOf = (updates: readonly Uint8Array[]): unknown => {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc.getMap('meta').toJSON()
+}
+
+/** Every trace a document's writes leave, to compare before and after a refused write. */
+const everything = async (document: string) => ({
+  updates: (await store.loadUpdates(document)).map((update) => Buffer.from(update).toString('base64')),
+  events: await store.readEvents(document),
+  owners: await store.clientOwners(document),
+  conflicts: await store.listConflicts(document),
+  reviews: (await store.listReviews('acme')).filter((item) => `acme/${item.document}` === document),
+  epoch: await store.highestEpoch(document),
+})
+
+test('a batch commits everything together: update, state vector, events, review, conflict, owners', async () => {
+  const document = 'acme/proposal/batch'
+  const writer = editor()
+  const { update, stateVector } = writer.edit('title', 'Tender')
+  const compensation = writer.edit('discount', 0).update
+  const batch: DocumentBatch = {
+    update,
+    stateVector,
+    events: [event(1, update, { outcome: 'review', ruleIds: ['discount-review'], reviewId: 'r-1' }), event(2, compensation, { outcome: 'compensation', userId: 'server', device: null, refused: { bytes: 70_000, sha256: 'ab'.repeat(32) } })],
+    reviews: [review(document, 'r-1', 1)],
+    conflicts: [{ path: 'meta.title', eventSeq: 1, at: 5, winner: { userId: 'bob', value: 'B' }, loser: { userId: 'alice', value: 'A' } }],
+    owners: [{ client: writer.doc.clientID, userId: 'alice' }, { client: 7, userId: null }],
+  }
+  await store.appendBatch(document, 1, batch)
+
+  const stored = await everything(document)
+  assert.deepEqual(stored.updates, [Buffer.from(update).toString('base64')])
+  assert.deepEqual(await store.storedStateVector(document), stateVector)
+  assert.deepEqual(stored.events, batch.events)
+  assert.deepEqual(stored.reviews, batch.reviews)
+  assert.deepEqual(stored.conflicts, batch.conflicts)
+  assert.deepEqual(stored.owners, [...batch.owners!].sort((a, b) => a.client - b.client))
+  assert.equal(stored.epoch, 1)
+  assert.deepEqual(await store.documentNames('acme'), [document])
+  assert.deepEqual(await store.readEvents(document, { limit: 1, reverse: true }), [batch.events![1]])
+})
+
+test('a batch that fails part-way stores nothing of itself, and a failed takeover does not move the fence', async () => {
+  const document = 'acme/proposal/atomic'
+  const writer = editor()
+  const first = writer.edit('title', 'one')
+  await store.appendBatch(document, 1, { ...first, events: [event(1, first.update)] })
+  const before = await everything(document)
+
+  // Its update and review are written before its events, whose sequence number is already taken.
+  const second = writer.edit('title', 'two')
+  await assert.rejects(
+    store.appendBatch(document, 2, { ...second, reviews: [review(document, 'r-atomic', 1)], events: [event(1, second.update)], owners: [{ client: 99, userId: 'mallory' }] }),
+    (error: unknown) => isCollabError(error) && error.code === 'ERR_PERSISTENCE_FAILED',
+  )
+  assert.deepEqual(await everything(document), before)
+  assert.deepEqual(await store.storedStateVector(document), first.stateVector)
+})
+
+test('a stale epoch is refused with ERR_STALE_EPOCH and leaves nothing', async () => {
+  const document = 'acme/proposal/stale'
+  const writer = editor()
+  const first = writer.edit('title', 'by the new owner')
+  await store.appendBatch(document, 5, { ...first, events: [event(1, first.update)] })
+  const before = await everything(document)
+
+  const stale = editor().edit('title', 'by the old owner')
+  await assert.rejects(
+    store.appendBatch(document, 4, {
+      ...stale,
+      events: [event(2, stale.update)],
+      reviews: [review(document, 'r-stale', 2)],
+      conflicts: [{ path: 'meta.title', eventSeq: 2, at: 1, winner: { userId: 'x', value: 1 }, loser: { userId: 'y', value: 2 } }],
+      owners: [{ client: 12345, userId: 'old-owner' }],
+    }),
+    staleEpoch,
+  )
+  await assert.rejects(store.appendBatch(document, 4, { update: null, owners: [{ client: 1, userId: 'old-owner' }] }), staleEpoch)
+  await assert.rejects(store.compact(document, 4), staleEpoch)
+  assert.deepEqual(await everything(document), before)
+})
+
+test('after a takeover the old epoch can never write again, however the writes interleave', async () => {
+  const document = 'acme/proposal/takeover'
+  const oldOwner = editor()
+  const newOwner = editor()
+  await store.appendBatch(document, 1, { update: oldOwner.edit('title', 'old 0').update })
+  // The old owner keeps writing (paused past its lease, it does not know) while the new one takes over.
+  const attempts = Array.from({ length: 30 }, (_, index) => {
+    const epoch = index % 2 === 0 ? 1 : 2
+    const { update } = (epoch === 1 ? oldOwner : newOwner).edit(`k${index}`, index)
+    return store.appendBatch(document, epoch, { update }).then(
+      () => ({ epoch, ok: true }),
+      (error: unknown) => {
+        assert.ok(staleEpoch(error), `a refused write is ERR_STALE_EPOCH, got ${String(error)}`)
+        return { epoch, ok: false }
+      },
+    )
+  })
+  const outcomes = await Promise.all(attempts)
+  assert.ok(outcomes.every((outcome) => outcome.epoch === 2 ? outcome.ok : true), 'the new owner is never refused')
+  const { rows } = await postgresRows(document)
+  // In storage order, no write of epoch 1 follows one of epoch 2.
+  const epochs = rows.map((row) => Number(row.epoch))
+  assert.deepEqual(epochs, [...epochs].sort((a, b) => a - b))
+  assert.equal(await store.highestEpoch(document), 2)
+  await assert.rejects(store.appendBatch(document, 1, { update: oldOwner.edit('late', true).update }), staleEpoch)
+  // A third owner fences out the second.
+  await store.appendBatch(document, 3, { update: null, owners: [{ client: 3, userId: 'carol' }] })
+  await assert.rejects(store.appendBatch(document, 2, { update: newOwner.edit('late', true).update }), staleEpoch)
+})
+
+test('compaction merges the updates into one, fenced, and keeps the content; later writes load after it', async () => {
+  const document = 'acme/proposal/compact'
+  const writer = editor()
+  for (let index = 0; index < 6; index++) await store.appendBatch(document, 1, writer.edit(`field${index}`, `value ${index}`))
+  const content = writer.doc.getMap('meta').toJSON()
+  assert.deepEqual(contentOf(await store.loadUpdates(document)), content)
+
+  const merged = await store.compact(document, 1)
+  assert.ok(merged !== null && merged > 0)
+  const compacted = await store.loadUpdates(document)
+  assert.equal(compacted.length, 1)
+  assert.deepEqual(contentOf(compacted), content)
+  assert.deepEqual(await store.storedStateVector(document), Y.encodeStateVector(writer.doc))
+  assert.equal(await store.compact(document, 1), null, 'nothing left to merge')
+
+  await store.appendBatch(document, 2, writer.edit('after', 'compaction'))
+  assert.deepEqual(contentOf(await store.loadUpdates(document)), writer.doc.getMap('meta').toJSON())
+  await assert.rejects(store.compact(document, 1), staleEpoch)
+})
+
+/** The stored updates' epochs in clock order, read straight from the table. */
+const postgresRows = async (document: string) => {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: postgres.url })
+  await client.connect()
+  try {
+    return await client.query<{ epoch: string }>('SELECT epoch FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+  } finally {
+    await client.end()
+  }
+}
