@@ -4,6 +4,7 @@ import { isCollabError } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { startRedis, type RedisInstance } from '../../shared/testing/redisInstance.ts'
 import { DocumentLeases, type Lease } from './documentLease.ts'
+import { LeaseKeeper, type LeaseLoss } from './leaseKeeper.ts'
 
 let redis: RedisInstance
 const open: DocumentLeases[] = []
@@ -115,4 +116,40 @@ test('Redis paused or down: acquire and renew fail with ERR_LEASE_UNAVAILABLE in
   await redis.restart()
   const again = await eventually(() => acquired(a, 'acme/proposal/p5', { after: lease.epoch }))
   assert.ok(again.epoch > lease.epoch, `epoch ${again.epoch} after ${lease.epoch}`)
+})
+
+test('a kept lease outlives several lease times while another node keeps asking; cut off from Redis, the keeper declares it lost by itself and another node takes over', async () => {
+  const a = node('node-a', 600)
+  const b = node('node-b', 600)
+  const lease = await eventually(() => acquired(a, 'acme/proposal/p7'))
+  await eventually(() => b.holder('warmup'))
+  const losses: LeaseLoss[] = []
+  const keeper = new LeaseKeeper(a, lease, (reason) => losses.push(reason), 150)
+  try {
+    const start = performance.now()
+    // Three lease times: without renewals the lease would have lapsed twice over.
+    await eventually(
+      async () => {
+        const attempt = await b.acquire('acme/proposal/p7')
+        assert.equal(attempt.acquired, false, 'b never gets a kept lease')
+        assert.ok(performance.now() - start > 3 * 600, 'keep asking')
+      },
+      { intervalMs: 50 },
+    )
+    assert.ok(keeper.valid)
+    assert.equal(keeper.lease.epoch, lease.epoch)
+    assert.deepEqual(losses, [])
+
+    redis.pause()
+    try {
+      await eventually(() => assert.deepEqual(losses, ['expired']))
+      assert.equal(keeper.valid, false)
+    } finally {
+      redis.resume()
+    }
+    const taken = await eventually(() => acquired(b, 'acme/proposal/p7'))
+    assert.ok(taken.epoch > lease.epoch)
+  } finally {
+    keeper.stop()
+  }
 })
