@@ -29,6 +29,13 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number
   /** Any one statement running longer than this is cancelled by the server (an error). */
   readonly statementTimeoutMs?: number
+  /**
+   * A session idle inside a transaction for this long is ended by the server. A node paused in
+   * the middle of a write (GC, SIGSTOP) holds its document's epoch row locked; without this the
+   * node that takes the document over would wait for it without end. Below the lease time, so
+   * the new owner's first write waits less than a handover takes anyway.
+   */
+  readonly idleInTransactionTimeoutMs?: number
 }
 
 /**
@@ -46,6 +53,7 @@ export class PostgresDocumentStore {
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 5_000,
     })
     // An idle connection's error (the server restarted) must not crash the process: the pool
     // drops that connection and the next query gets a new one.
