@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import pg from 'pg'
 import * as Y from 'yjs'
 import { isCollabError } from '../../../shared/errors.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
@@ -93,7 +94,7 @@ test('a batch commits everything together: update, state vector, events, review,
 
   const stored = await everything(document)
   assert.deepEqual(stored.updates, [Buffer.from(update).toString('base64')])
-  assert.deepEqual(await store.storedStateVector(document), stateVector)
+  assert.deepEqual((await store.loadStored(document)).stateVector, stateVector)
   assert.deepEqual(stored.events, batch.events)
   assert.deepEqual(stored.reviews, batch.reviews)
   assert.deepEqual(stored.conflicts, batch.conflicts)
@@ -117,7 +118,7 @@ test('a batch that fails part-way stores nothing of itself, and a failed takeove
     (error: unknown) => isCollabError(error) && error.code === 'ERR_PERSISTENCE_FAILED',
   )
   assert.deepEqual(await everything(document), before)
-  assert.deepEqual(await store.storedStateVector(document), first.stateVector)
+  assert.deepEqual((await store.loadStored(document)).stateVector, first.stateVector)
 })
 
 test('a stale epoch is refused with ERR_STALE_EPOCH and leaves nothing', async () => {
@@ -185,7 +186,7 @@ test('compaction merges the updates into one, fenced, and keeps the content; lat
   const compacted = await store.loadUpdates(document)
   assert.equal(compacted.length, 1)
   assert.deepEqual(contentOf(compacted), content)
-  assert.deepEqual(await store.storedStateVector(document), Y.encodeStateVector(writer.doc))
+  assert.deepEqual((await store.loadStored(document)).stateVector, Y.encodeStateVector(writer.doc))
   assert.equal(await store.compact(document, 1), null, 'nothing left to merge')
 
   await store.appendBatch(document, 2, writer.edit('after', 'compaction'))
@@ -193,14 +194,42 @@ test('compaction merges the updates into one, fenced, and keeps the content; lat
   await assert.rejects(store.compact(document, 1), staleEpoch)
 })
 
-/** The stored updates' epochs in clock order, read straight from the table. */
-const postgresRows = async (document: string) => {
-  const { default: pg } = await import('pg')
+test('a cold load reads the updates with a current state vector, and fails with ERR_PERSISTENCE_FAILED on a damaged update', async () => {
+  const document = 'acme/proposal/load'
+  const writer = editor()
+  const first = writer.edit('title', 'one')
+  await store.appendBatch(document, 1, first)
+  assert.deepEqual(await store.loadStored(document), { updates: [first.update], stateVector: first.stateVector })
+  // Stored without its state vector (as y-leveldb's own appends do): the stored one is stale, so none.
+  const second = writer.edit('title', 'two')
+  await store.appendBatch(document, 1, { update: second.update })
+  assert.deepEqual(await store.loadStored(document), { updates: [first.update, second.update], stateVector: null })
+
+  // Bytes damaged on disk: a header claiming 2^31 structs, then nothing.
+  await sql('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, 99, $2, 1)', [document, Buffer.from([0x01, 0x80, 0x80, 0x80, 0x80, 0x08])])
+  await assert.rejects(store.loadStored(document), (error: unknown) => isCollabError(error) && error.code === 'ERR_PERSISTENCE_FAILED')
+})
+
+test('a batch of more events than one statement can carry is stored whole', async () => {
+  const document = 'acme/proposal/many-events'
+  const writer = editor()
+  const { update } = writer.edit('title', 'x')
+  const events = Array.from({ length: 6_000 }, (_, index) => event(index + 1, update))
+  await store.appendBatch(document, 1, { update, events })
+  assert.equal((await store.readEvents(document)).length, 6_000)
+  assert.deepEqual(await store.readEvents(document, { fromSeq: 5_999, limit: 5 }), events.slice(5_998))
+})
+
+/** One statement on the test database, outside the store. */
+const sql = async (text: string, values: unknown[] = []) => {
   const client = new pg.Client({ connectionString: postgres.url })
   await client.connect()
   try {
-    return await client.query<{ epoch: string }>('SELECT epoch FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+    return await client.query(text, values)
   } finally {
     await client.end()
   }
 }
+
+/** The stored updates' epochs in clock order, read straight from the table. */
+const postgresRows = (document: string) => sql('SELECT epoch FROM document_updates WHERE document = $1 ORDER BY clock', [document])

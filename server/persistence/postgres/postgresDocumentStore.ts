@@ -4,6 +4,8 @@ import type { EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import type { Conflict } from '../../gate/conflicts.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
+import { CollabError, ErrorCode } from '../../../shared/errors.ts'
+import { checkStoredUpdateStructure } from '../../updateGuard.ts'
 import { fenceDocument } from './epochFence.ts'
 import { runMigrations } from './migrations.ts'
 import { MIGRATIONS } from './schema.ts'
@@ -117,18 +119,30 @@ export class PostgresDocumentStore {
   /** All stored updates of a document, oldest first. */
   async loadUpdates(document: string): Promise<Uint8Array[]> {
     const { rows } = await this.query<{ update: Buffer }>(`load ${document}`, 'SELECT "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
-    return rows.map((row) => new Uint8Array(row.update.buffer, row.update.byteOffset, row.update.byteLength))
+    return rows.map((row) => bytesOf(row.update))
   }
 
-  /** The stored state vector when it is current (as of the last update), else null. */
-  async storedStateVector(document: string): Promise<Uint8Array | null> {
-    const { rows } = await this.query<{ state_vector: Buffer }>(
-      `state vector ${document}`,
-      `SELECT s.state_vector FROM document_state_vectors s
-       WHERE s.document = $1 AND s.clock = (SELECT max(clock) FROM document_updates WHERE document = $1)`,
+  /**
+   * What a cold load needs, read in one statement so the two agree: the stored updates, oldest
+   * first, each checked like what comes off the network (a damaged one fails the load with
+   * ERR_PERSISTENCE_FAILED instead of making Yjs allocate from a garbage header), and the state
+   * vector when it is current (stored with the last update), else null.
+   */
+  async loadStored(document: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
+    const { rows } = await this.query<{ update: Buffer; state_vector: Buffer | null }>(
+      `load ${document}`,
+      `SELECT u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
+       FROM document_updates u LEFT JOIN document_state_vectors s ON s.document = u.document
+       WHERE u.document = $1 ORDER BY u.clock`,
       [document],
     )
-    return rows[0] ? new Uint8Array(rows[0].state_vector) : null
+    const updates = rows.map((row) => bytesOf(row.update))
+    updates.forEach((update, index) => {
+      const check = checkStoredUpdateStructure(update)
+      if (!check.ok) throw new CollabError(ErrorCode.PersistenceFailed, `stored update #${index} of ${document} is damaged (${check.code})`)
+    })
+    const last = rows.at(-1)?.state_vector
+    return { updates, stateVector: last ? bytesOf(last) : null }
   }
 
   /**
@@ -229,6 +243,8 @@ export class PostgresDocumentStore {
   }
 }
 
+const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+
 const putStateVector = (client: pg.PoolClient, document: string, clock: number, stateVector: Uint8Array) =>
   client.query(
     `INSERT INTO document_state_vectors (document, clock, state_vector) VALUES ($1, $2, $3)
@@ -236,34 +252,41 @@ const putStateVector = (client: pg.PoolClient, document: string, clock: number, 
     [document, clock, stateVector],
   )
 
-/** One statement for a batch's events (a batch holds a handful: a group commit of one document). */
-const insertEvents = (client: pg.PoolClient, document: string, events: readonly EventRecord[]) => {
-  const COLUMNS = 13
-  const values: unknown[] = []
-  const tuples = events.map((event, index) => {
-    values.push(
-      document,
-      event.seq,
-      event.at,
-      event.userId,
-      event.device,
-      event.outcome,
-      event.applied,
-      event.ruleIds,
-      event.paths,
-      event.update,
-      event.refused?.bytes ?? null,
-      event.refused?.sha256 ?? null,
-      event.reviewId ?? null,
+/**
+ * A batch's events in as few statements as can be: PostgreSQL takes at most 65,535 parameters
+ * per statement, so they go in chunks of EVENTS_PER_STATEMENT.
+ */
+const insertEvents = async (client: pg.PoolClient, document: string, events: readonly EventRecord[]): Promise<void> => {
+  for (let start = 0; start < events.length; start += EVENTS_PER_STATEMENT) {
+    const chunk = events.slice(start, start + EVENTS_PER_STATEMENT)
+    const values: unknown[] = []
+    const tuples = chunk.map((event, index) => {
+      values.push(
+        document,
+        event.seq,
+        event.at,
+        event.userId,
+        event.device,
+        event.outcome,
+        event.applied,
+        event.ruleIds,
+        event.paths,
+        event.update,
+        event.refused?.bytes ?? null,
+        event.refused?.sha256 ?? null,
+        event.reviewId ?? null,
+      )
+      return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
+    })
+    await client.query(
+      `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id)
+       VALUES ${tuples.join(', ')}`,
+      values,
     )
-    return `(${Array.from({ length: COLUMNS }, (_, column) => `$${index * COLUMNS + column + 1}`).join(', ')})`
-  })
-  return client.query(
-    `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id)
-     VALUES ${tuples.join(', ')}`,
-    values,
-  )
+  }
 }
+const EVENT_COLUMNS = 13
+const EVENTS_PER_STATEMENT = 1_000
 
 interface EventRow {
   seq: string
