@@ -220,6 +220,31 @@ test('a batch of more events than one statement can carry is stored whole', asyn
   assert.deepEqual(await store.readEvents(document, { fromSeq: 5_999, limit: 5 }), events.slice(5_998))
 })
 
+test('retention folds expired events into the base, fenced: the log still rebuilds the document and numbering continues', async () => {
+  const document = 'acme/proposal/retention'
+  const writer = editor()
+  // Event 2's clock stepped back: it expires only with the events around it.
+  const times = [1_000, 500, 3_000, 4_000, 5_000]
+  for (let seq = 1; seq <= 5; seq++) {
+    const { update } = writer.edit(`f${seq}`, seq)
+    await store.appendBatch(document, 1, { update, events: [event(seq, update, { at: times[seq - 1]! })] })
+  }
+  assert.equal(await store.pruneEvents(document, 1, 900), 0, 'event 1 is retained, so event 2 is too')
+  await assert.rejects(store.pruneEvents(document, 0, 3_500), staleEpoch)
+  assert.equal(await store.pruneEvents(document, 1, 3_500), 3)
+  assert.deepEqual((await store.readEvents(document)).map((record) => record.seq), [4, 5])
+  const base = await store.eventBase(document)
+  assert.equal(base?.seq, 3)
+  const rebuilt = new Y.Doc()
+  Y.applyUpdate(rebuilt, base!.update)
+  for (const record of await store.readEvents(document)) Y.applyUpdate(rebuilt, record.update)
+  assert.deepEqual(rebuilt.getMap('meta').toJSON(), writer.doc.getMap('meta').toJSON())
+  assert.equal(await store.pruneEvents(document, 1, 10_000), 2)
+  assert.equal(await store.lastEventSeq(document), 5, 'numbering continues after the base')
+  assert.equal((await store.eventBase(document))?.seq, 5)
+  assert.equal(await store.lastEventSeq('acme/proposal/none'), 0)
+})
+
 /** One statement on the test database, outside the store. */
 const sql = async (text: string, values: unknown[] = []) => {
   const client = new pg.Client({ connectionString: postgres.url })

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import * as Y from 'yjs'
-import type { EventRecord } from '../eventLog.ts'
+import { documentAsOf, type EventBase, type EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import type { Conflict } from '../../gate/conflicts.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
@@ -203,6 +203,58 @@ export class PostgresDocumentStore {
       [document, fromSeq, toSeq, limit < 0 ? null : limit],
     )
     return rows.map(eventOf)
+  }
+
+  /** The retention base of a document's event log, or null when nothing was pruned yet. */
+  async eventBase(document: string): Promise<EventBase | null> {
+    const { rows } = await this.query<{ seq: string; update: Buffer }>(`events ${document}`, 'SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
+    return rows[0] ? { seq: Number(rows[0].seq), update: bytesOf(rows[0].update) } : null
+  }
+
+  /** The highest event sequence number of a document (0 when it has none); numbering continues after a pruned base. */
+  async lastEventSeq(document: string): Promise<number> {
+    const { rows } = await this.query<{ seq: string | null }>(
+      `events ${document}`,
+      'SELECT greatest((SELECT max(seq) FROM events WHERE document = $1), (SELECT seq FROM event_bases WHERE document = $1)) AS seq',
+      [document],
+    )
+    return Number(rows[0]?.seq ?? 0)
+  }
+
+  /**
+   * Retention: folds every event recorded before `cutoff` (ms epoch) into the base and deletes
+   * it, in one fenced transaction. The log still rebuilds the document; time travel reaches the
+   * base. Returns how many events were pruned.
+   */
+  async pruneEvents(document: string, epoch: number, cutoff: number): Promise<number> {
+    return inTransaction(this.pool, `prune ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      // The expired events are the log up to the first one still retained (as the LevelDB store
+      // reads them): a clock that stepped back never leaves a hole in the log.
+      const { rows } = await client.query<EventRow>(
+        `SELECT * FROM events WHERE document = $1
+           AND seq < coalesce((SELECT min(seq) FROM events WHERE document = $1 AND at >= $2), 9223372036854775807)
+         ORDER BY seq`,
+        [document, cutoff],
+      )
+      if (rows.length === 0) return 0
+      const expired = rows.map(eventOf)
+      const { rows: bases } = await client.query<{ seq: string; update: Buffer }>('SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
+      const base = bases[0] ? { seq: Number(bases[0].seq), update: bytesOf(bases[0].update) } : null
+      const last = expired.at(-1)!.seq
+      const folded = documentAsOf(base, expired, last)
+      try {
+        await client.query(
+          `INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)
+           ON CONFLICT (document) DO UPDATE SET seq = EXCLUDED.seq, "update" = EXCLUDED."update"`,
+          [document, last, Y.encodeStateAsUpdate(folded)],
+        )
+      } finally {
+        folded.destroy()
+      }
+      await client.query('DELETE FROM events WHERE document = $1 AND seq <= $2', [document, last])
+      return expired.length
+    })
   }
 
   /** The owners of a document's Yjs client ids. */
