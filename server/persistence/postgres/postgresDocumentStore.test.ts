@@ -100,8 +100,16 @@ test('a batch commits everything together: update, state vector, events, review,
   assert.deepEqual(stored.conflicts, batch.conflicts)
   assert.deepEqual(stored.owners, [...batch.owners!].sort((a, b) => a.client - b.client))
   assert.equal(stored.epoch, 1)
-  assert.deepEqual(await store.documentNames('acme'), [document])
+  assert.ok((await store.documentNames('acme')).includes(document))
   assert.deepEqual(await store.readEvents(document, { limit: 1, reverse: true }), [batch.events![1]])
+  assert.deepEqual(await store.getReview('acme', 'r-1'), batch.reviews![0])
+  assert.deepEqual(await store.pendingReviews(document), batch.reviews)
+  assert.deepEqual((await store.documentSummaries('acme')).filter((summary) => summary.document === document), [{ document, storedUpdates: 1, bytes: update.byteLength, lastChange: batch.events![1]!.at }])
+
+  // A decision rides in a later batch: the item is replaced, no longer pending.
+  await store.appendBatch(document, 1, { update: null, reviews: [{ ...batch.reviews![0]!, status: 'approved', decidedBy: 'boss' }] })
+  assert.equal((await store.getReview('acme', 'r-1'))?.status, 'approved')
+  assert.deepEqual(await store.pendingReviews(document), [])
 })
 
 test('a batch that fails part-way stores nothing of itself, and a failed takeover does not move the fence', async () => {

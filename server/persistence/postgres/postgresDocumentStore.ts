@@ -277,6 +277,43 @@ export class PostgresDocumentStore {
     return rows.map((row) => row.conflict)
   }
 
+  async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
+    const { rows } = await this.query<{ item: ReviewItem }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
+    return rows[0]?.item ?? null
+  }
+
+  /** The reviews of one document still waiting for a decision, oldest proposal first. */
+  async pendingReviews(document: string): Promise<ReviewItem[]> {
+    const { rows } = await this.query<{ item: ReviewItem }>(
+      `reviews ${document}`,
+      `SELECT item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
+      [document],
+    )
+    return rows.map((row) => row.item)
+  }
+
+  /**
+   * Every document of a tenant with its stored updates, their bytes and its last change (the
+   * newest event's time), in one statement: what the document list and the admin API show.
+   */
+  async documentSummaries(tenant: string): Promise<Array<{ document: string; storedUpdates: number; bytes: number; lastChange: number | null }>> {
+    const { rows } = await this.query<{ name: string; stored_updates: string; bytes: string; last_change: string | null }>(
+      `summaries ${tenant}`,
+      `SELECT d.name,
+              (SELECT count(*) FROM document_updates u WHERE u.document = d.name) AS stored_updates,
+              (SELECT coalesce(sum(octet_length(u."update")), 0) FROM document_updates u WHERE u.document = d.name) AS bytes,
+              (SELECT e.at FROM events e WHERE e.document = d.name ORDER BY e.seq DESC LIMIT 1) AS last_change
+       FROM documents d WHERE d.tenant = $1 ORDER BY d.name`,
+      [tenant],
+    )
+    return rows.map((row) => ({
+      document: row.name,
+      storedUpdates: Number(row.stored_updates),
+      bytes: Number(row.bytes),
+      lastChange: row.last_change === null ? null : Number(row.last_change),
+    }))
+  }
+
   async listReviews(tenant: string): Promise<ReviewItem[]> {
     const { rows } = await this.query<{ item: ReviewItem }>(`reviews ${tenant}`, 'SELECT item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
     return rows.map((row) => row.item)
