@@ -49,16 +49,22 @@ test('an owner paused past its lease (SIGSTOP) never writes again once another n
       return attempt.lease
     })
     assert.ok(lease.epoch > oldEpoch)
-    const doc = new Y.Doc()
-    let update: Uint8Array | null = null
-    doc.once('update', (bytes: Uint8Array) => (update = bytes))
-    doc.getMap('meta').set('taken-over', true)
-    // Should the owner have been paused inside its transaction, this waits until PostgreSQL ends that session.
-    await store.appendBatch(document, lease.epoch, { update: update! })
+    // The new owner claims the document before it loads it. Should the old owner have been paused
+    // inside its transaction, this waits until PostgreSQL ends that session.
+    await store.claim(document, lease.epoch)
+    const loaded = await store.loadUpdates(document)
 
     owner.child.kill('SIGCONT')
     await eventually(() => assert.ok(lines().some((line) => line.refused === 'ERR_STALE_EPOCH'), `not refused yet:\n${owner.output()}`))
     assert.equal(await owner.exited, 0)
+    assert.deepEqual(await store.loadUpdates(document), loaded, 'nothing was written behind the new owner')
+
+    const doc = new Y.Doc()
+    for (const bytes of loaded) Y.applyUpdate(doc, bytes)
+    let update: Uint8Array | null = null
+    doc.once('update', (bytes: Uint8Array) => (update = bytes))
+    doc.getMap('meta').set('taken-over', true)
+    await store.appendBatch(document, lease.epoch, { update: update! })
 
     // Nothing the old owner wrote is stored after the new owner's first write.
     const client = new pg.Client({ connectionString: postgres.url })

@@ -182,6 +182,19 @@ test('after a takeover the old epoch can never write again, however the writes i
   await assert.rejects(store.appendBatch(document, 2, { update: newOwner.edit('late', true).update }), staleEpoch)
 })
 
+test('a new owner claims the document before loading it: the old owner cannot write even before the new one has', async () => {
+  const document = 'acme/proposal/claim'
+  const oldOwner = editor()
+  await store.appendBatch(document, 1, oldOwner.edit('title', 'before the handover'))
+  await store.claim(document, 2)
+  const loaded = await store.loadUpdates(document)
+  await assert.rejects(store.appendBatch(document, 1, oldOwner.edit('title', 'behind the new owner\'s back')), staleEpoch)
+  assert.deepEqual(await store.loadUpdates(document), loaded, 'what the new owner loaded is still everything')
+  assert.equal(await store.highestEpoch(document), 2)
+  await store.claim(document, 2) // claiming again is harmless
+  await assert.rejects(store.claim(document, 1), staleEpoch)
+})
+
 test('compaction merges the updates into one, fenced, and keeps the content; later writes load after it', async () => {
   const document = 'acme/proposal/compact'
   const writer = editor()

@@ -70,6 +70,17 @@ export class PostgresDocumentStore {
   }
 
   /**
+   * Raises the document's fence to `epoch` without writing anything: a node that has just taken
+   * the document's lease claims it *before* loading it. From the commit on, the previous owner's
+   * writes are refused, so what the new owner loads holds every write that was ever acknowledged,
+   * and none can be acknowledged behind its back. ERR_STALE_EPOCH when a higher epoch has already
+   * claimed or written it.
+   */
+  async claim(document: string, epoch: number): Promise<void> {
+    await inTransaction(this.pool, `claim ${document}`, (client) => fenceDocument(client, document, epoch))
+  }
+
+  /**
    * The fenced group commit: one transaction that first checks `epoch` against the document's
    * fence, then stores the update (at the next clock) with its state vector, event records,
    * review items, conflicts and client owners. All of it or nothing; a stale epoch stores nothing
