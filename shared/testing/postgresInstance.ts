@@ -4,7 +4,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { freePort } from './freePort.ts'
 import { tempDir } from './tempDir.ts'
-import { startThrowaway, type ThrowawayProcess } from './throwawayProcess.ts'
+import { signalChildren, startThrowaway, type ThrowawayProcess } from './throwawayProcess.ts'
 
 export interface PostgresInstance {
   /** `postgres://postgres@127.0.0.1:PORT/DB`: the test's own database (trust auth, no password). */
@@ -14,6 +14,10 @@ export interface PostgresInstance {
   readonly directory: string
   /** A fresh empty database in the same cluster (for a test that needs a second one). */
   createDatabase(name: string): Promise<string>
+  /** SIGSTOP to the server and its backends: connections stay open, nothing is answered. */
+  pause(): void
+  /** SIGCONT after `pause()`. */
+  resume(): void
   /** SIGKILL: the server is gone at once ("PostgreSQL unavailable"); `stop()` still cleans up. */
   kill(): Promise<void>
   /** Fast shutdown, then the data directory is removed. */
@@ -69,6 +73,7 @@ export const startPostgres = async ({ database = 'collab_test' } = {}): Promise<
           '-c', 'max_connections=40',
         ],
         as,
+        { withChildren: true },
       )
       if (await acceptsConnections(port, started)) server = started
       else if (attempt >= 3) throw new Error(`postgres did not start:\n${started.output()}`)
@@ -91,10 +96,23 @@ export const startPostgres = async ({ database = 'collab_test' } = {}): Promise<
       port,
       directory: dir.path,
       createDatabase,
+      // The postmaster first (it forks no new backend while stopped), then every process it
+      // started: each backend runs in a session of its own, so a process group would not reach them.
+      pause: () => {
+        running.signal('SIGSTOP')
+        signalChildren(running.child.pid, 'SIGSTOP')
+      },
+      resume: () => {
+        signalChildren(running.child.pid, 'SIGCONT')
+        running.signal('SIGCONT')
+      },
       async kill() {
         await running.stop('SIGKILL')
       },
       async stop() {
+        // A paused server cannot shut down.
+        signalChildren(running.child.pid, 'SIGCONT')
+        running.signal('SIGCONT')
         await running.stop('SIGINT') // fast shutdown: active sessions are ended
         await dir.remove()
       },

@@ -53,8 +53,8 @@ export const startRedis = async (): Promise<RedisInstance> => {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    pause: () => void running.child.kill('SIGSTOP'),
-    resume: () => void running.child.kill('SIGCONT'),
+    pause: () => running.signal('SIGSTOP'),
+    resume: () => running.signal('SIGCONT'),
     async kill() {
       await running.stop('SIGKILL')
     },
@@ -65,7 +65,7 @@ export const startRedis = async (): Promise<RedisInstance> => {
       running = again
     },
     async stop() {
-      running.child.kill('SIGCONT') // a paused server cannot act on SIGTERM
+      running.signal('SIGCONT') // a paused server cannot act on SIGTERM
       await running.stop('SIGTERM')
       await rm(dir.path, { recursive: true, force: true })
     },

@@ -29,8 +29,18 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number
   /** A connection that cannot be had within this is an error, not a wait without end. */
   readonly connectTimeoutMs?: number
-  /** Any one statement running longer than this is cancelled by the server (an error). */
+  /**
+   * Any one statement running longer than this is cancelled by the server (an error). Default
+   * 10 s, the lease time: a write that has not committed by then is worthless anyway, since
+   * another node may own the document.
+   */
   readonly statementTimeoutMs?: number
+  /**
+   * A query not answered within this fails on this side (ERR_PERSISTENCE_FAILED): a server that
+   * is paused or cut off cancels nothing, so without it a write would wait without end. Above
+   * statementTimeoutMs, so a slow statement is the server's to cancel first.
+   */
+  readonly queryTimeoutMs?: number
   /**
    * A session idle inside a transaction for this long is ended by the server. A node paused in
    * the middle of a write (GC, SIGSTOP) holds its document's epoch row locked; without this the
@@ -54,7 +64,8 @@ export class PostgresDocumentStore {
       connectionString: url,
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      query_timeout: options.queryTimeoutMs ?? 15_000,
       idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 5_000,
     })
     // An idle connection's error (the server restarted) must not crash the process: the pool
