@@ -1,4 +1,3 @@
-import { isCollabError } from '../../shared/errors.ts'
 import { RENEW_EVERY_MS, type DocumentLeases, type Lease } from './documentLease.ts'
 
 export type LeaseLoss =
@@ -67,9 +66,9 @@ export class LeaseKeeper {
       if (renewed === null) return this.lose('taken')
       this.current = renewed
       this.armExpiry()
-    } catch (error) {
-      // Redis unavailable: try again at the next interval; the expiry timer ends it in time.
-      if (!isCollabError(error)) throw error
+    } catch {
+      // Redis unavailable (ERR_LEASE_UNAVAILABLE): try again at the next interval; the expiry
+      // timer ends the lease in time if no renewal gets through.
     }
     this.scheduleRenewal()
   }

@@ -10,11 +10,10 @@ import { CollabError, ErrorCode } from '../../../shared/errors.ts'
  * - a higher one takes over: the row records it, and from the commit on every lower epoch is
  *   refused, whatever its holder believes about its lease;
  * - the same one writes.
- * The document's row is created by its first write.
+ * The row is created by the document's first write or claim.
  */
 export const fenceDocument = async (client: pg.PoolClient, document: string, epoch: number): Promise<{ tookOver: boolean }> => {
   if (!Number.isSafeInteger(epoch) || epoch < 1) throw new CollabError(ErrorCode.StaleEpoch, `epoch must be a positive integer, got ${epoch}`)
-  await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
   await client.query('INSERT INTO document_epochs (document, epoch) VALUES ($1, 0) ON CONFLICT DO NOTHING', [document])
   const { rows } = await client.query<{ epoch: string }>('SELECT epoch FROM document_epochs WHERE document = $1 FOR UPDATE', [document])
   const current = Number(rows[0]!.epoch)
@@ -25,6 +24,3 @@ export const fenceDocument = async (client: pg.PoolClient, document: string, epo
   await client.query('UPDATE document_epochs SET epoch = $2, since = now() WHERE document = $1', [document, epoch])
   return { tookOver: true }
 }
-
-/** `<tenant>/<type>/<id>` → tenant. */
-export const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))

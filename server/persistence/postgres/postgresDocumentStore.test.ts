@@ -195,6 +195,17 @@ test('a new owner claims the document before loading it: the old owner cannot wr
   await assert.rejects(store.claim(document, 1), staleEpoch)
 })
 
+test('a document exists from its first stored update: not when only claimed, nor with only a refused write recorded', async () => {
+  const document = 'globex/customer/c1'
+  await store.claim(document, 1)
+  const { update } = editor().edit('name', 'Globex')
+  await store.appendBatch(document, 1, { update: null, events: [event(1, update, { outcome: 'rejected', applied: false, ruleIds: ['read-only'] })] })
+  assert.deepEqual(await store.documentNames('globex'), [])
+  assert.deepEqual(await store.documentSummaries('globex'), [])
+  await store.appendBatch(document, 1, { update, events: [event(2, update)] })
+  assert.deepEqual(await store.documentNames('globex'), [document])
+})
+
 test('compaction merges the updates into one, fenced, and keeps the content; later writes load after it', async () => {
   const document = 'acme/proposal/compact'
   const writer = editor()

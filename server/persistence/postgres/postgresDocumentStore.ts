@@ -100,9 +100,13 @@ export class PostgresDocumentStore {
    */
   async appendBatch(document: string, epoch: number, batch: DocumentBatch): Promise<void> {
     const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
+    // Nothing to store (a message that changed nothing): every earlier batch has committed already.
+    if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
     await inTransaction(this.pool, `append ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
       if (update) {
+        // Its first update makes the document exist (the index, the tenant's list).
+        await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
         const { rows } = await client.query<{ clock: string }>(
           `INSERT INTO document_updates (document, clock, "update", epoch)
            SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
@@ -353,6 +357,9 @@ export class PostgresDocumentStore {
     }
   }
 }
+
+/** `<tenant>/<type>/<id>` → tenant. */
+const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))
 
 const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 

@@ -10,26 +10,29 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'documents, updates, epochs, event log, reviews, conflicts, client owners',
     sql: `
-      -- Which documents exist (the document index; summaries and the tenant's list read it).
+      -- The fence: the highest epoch (lease fencing token) that has written or claimed each
+      -- document. Every write locks this row first and is refused when its epoch is lower. Every
+      -- other table of a document refers to it: its row is the first thing any write creates.
+      CREATE TABLE document_epochs (
+        document text PRIMARY KEY,
+        epoch bigint NOT NULL CHECK (epoch >= 0),
+        since timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Which documents exist: those with content, from their first stored update on (the
+      -- document index, which rules ask whether a referenced customer exists, and the tenant's
+      -- list). A document only claimed, or with only a viewer's refused write, is not one.
       CREATE TABLE documents (
-        name text PRIMARY KEY,
+        name text PRIMARY KEY REFERENCES document_epochs (document),
         tenant text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       );
       CREATE INDEX documents_by_tenant ON documents (tenant, name);
 
-      -- The fence: the highest epoch (lease fencing token) that has written each document. Every
-      -- write locks this row first and is refused when its epoch is lower.
-      CREATE TABLE document_epochs (
-        document text PRIMARY KEY REFERENCES documents (name),
-        epoch bigint NOT NULL CHECK (epoch >= 0),
-        since timestamptz NOT NULL DEFAULT now()
-      );
-
       -- The Yjs updates of a document, in the order they were stored (y-leveldb's update clock);
       -- a cold load reads them in key order. epoch: the owner that wrote it.
       CREATE TABLE document_updates (
-        document text NOT NULL REFERENCES documents (name),
+        document text NOT NULL REFERENCES document_epochs (document),
         clock bigint NOT NULL CHECK (clock >= 0),
         "update" bytea NOT NULL,
         epoch bigint NOT NULL,
@@ -39,7 +42,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The document's state vector as of update \`clock\` (current when it is the last update's):
       -- answering a peer after a cold load needs no decode of the updates.
       CREATE TABLE document_state_vectors (
-        document text PRIMARY KEY REFERENCES documents (name),
+        document text PRIMARY KEY REFERENCES document_epochs (document),
         clock bigint NOT NULL,
         state_vector bytea NOT NULL
       );
@@ -47,7 +50,7 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The event log (audit trail and time travel), gap-free per document. at: ms since the epoch,
       -- as the records carry it. refused_*: size and hash of a refused update whose bytes are not kept.
       CREATE TABLE events (
-        document text NOT NULL REFERENCES documents (name),
+        document text NOT NULL REFERENCES document_epochs (document),
         seq bigint NOT NULL CHECK (seq >= 1),
         at bigint NOT NULL,
         user_id text NOT NULL,
@@ -67,7 +70,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- What retention pruned: the document as of the last pruned event.
       CREATE TABLE event_bases (
-        document text PRIMARY KEY REFERENCES documents (name),
+        document text PRIMARY KEY REFERENCES document_epochs (document),
         seq bigint NOT NULL,
         "update" bytea NOT NULL
       );
@@ -76,7 +79,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE reviews (
         tenant text NOT NULL,
         id text NOT NULL,
-        document text NOT NULL REFERENCES documents (name),
+        document text NOT NULL REFERENCES document_epochs (document),
         status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'stale')),
         event_seq bigint NOT NULL,
         item jsonb NOT NULL,
@@ -87,7 +90,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- Concurrent overwrites of a field, by the event that found them.
       CREATE TABLE conflicts (
-        document text NOT NULL REFERENCES documents (name),
+        document text NOT NULL REFERENCES document_epochs (document),
         event_seq bigint NOT NULL,
         position integer NOT NULL,
         conflict jsonb NOT NULL,
@@ -96,7 +99,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- The user that first wrote under each Yjs client id of a document (null: the server).
       CREATE TABLE client_owners (
-        document text NOT NULL REFERENCES documents (name),
+        document text NOT NULL REFERENCES document_epochs (document),
         client bigint NOT NULL,
         user_id text,
         PRIMARY KEY (document, client)
