@@ -112,6 +112,14 @@ export const ErrorCode = {
   ShuttingDown: 'ERR_SHUTTING_DOWN',
   /** Client: the document handle was destroyed while something still waited on it (whenSynced, whenSaved). */
   HandleDestroyed: 'ERR_HANDLE_DESTROYED',
+  /**
+   * Cluster mode: a write carried a fencing epoch lower than one that has already written the
+   * document (another node took it over). Nothing of the write was stored; the writer has lost
+   * the document and must stop writing and broadcasting it.
+   */
+  StaleEpoch: 'ERR_STALE_EPOCH',
+  /** Cluster mode: Redis (which holds the document leases) did not answer in time or is unreachable. */
+  LeaseUnavailable: 'ERR_LEASE_UNAVAILABLE',
   /** Configuration is invalid. */
   BadConfig: 'ERR_BAD_CONFIG',
 } as const

@@ -1,0 +1,437 @@
+import pg from 'pg'
+import * as Y from 'yjs'
+import { documentAsOf, type EventBase, type EventRecord } from '../eventLog.ts'
+import type { ReviewItem } from '../../reviews/reviewItem.ts'
+import type { Conflict } from '../../gate/conflicts.ts'
+import type { OwnerClaim } from '../../gate/clientOwnership.ts'
+import { CollabError, ErrorCode } from '../../../shared/errors.ts'
+import { checkStoredUpdateStructure } from '../../updateGuard.ts'
+import { fenceDocument } from './epochFence.ts'
+import { runMigrations } from './migrations.ts'
+import { MIGRATIONS } from './schema.ts'
+import { inTransaction, persistenceFailed } from './transaction.ts'
+
+/** What one group commit stores for one document: the same parts as the LevelDB store's batch. */
+export interface DocumentBatch {
+  /** The batch's updates merged into one, or null (events, reviews or owners only). */
+  readonly update: Uint8Array | null
+  /** The document's state vector once `update` is stored (kept with it, so a cold load need not decode). */
+  readonly stateVector?: Uint8Array
+  readonly events?: readonly EventRecord[]
+  readonly reviews?: readonly ReviewItem[]
+  readonly conflicts?: readonly Conflict[]
+  /** Client ids first written by this batch: their owners, stored with the structs. */
+  readonly owners?: readonly OwnerClaim[]
+}
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool. Each document's writes take turns on its epoch row anyway. */
+  readonly maxConnections?: number
+  /** A connection that cannot be had within this is an error, not a wait without end. */
+  readonly connectTimeoutMs?: number
+  /**
+   * Any one statement running longer than this is cancelled by the server (an error). Default
+   * 10 s, the lease time: a write that has not committed by then is worthless anyway, since
+   * another node may own the document.
+   */
+  readonly statementTimeoutMs?: number
+  /**
+   * A query not answered within this fails on this side (ERR_PERSISTENCE_FAILED): a server that
+   * is paused or cut off cancels nothing, so without it a write would wait without end. Above
+   * statementTimeoutMs, so a slow statement is the server's to cancel first.
+   */
+  readonly queryTimeoutMs?: number
+  /**
+   * A session idle inside a transaction for this long is ended by the server. A node paused in
+   * the middle of a write (GC, SIGSTOP) holds its document's epoch row locked; without this the
+   * node that takes the document over would wait for it without end. Below the lease time, so
+   * the new owner's first write waits less than a handover takes anyway.
+   */
+  readonly idleInTransactionTimeoutMs?: number
+}
+
+/**
+ * Cluster mode's durable store: PostgreSQL. An update is durable once the transaction that
+ * stores it has committed; every write is fenced by the writer's lease epoch (epochFence.ts) in
+ * that same transaction, so a node that lost a document can never store anything of it again.
+ */
+export class PostgresDocumentStore {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Connects and brings the schema up to date (migrations.ts: safe when several nodes start at once). */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresDocumentStore> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      query_timeout: options.queryTimeoutMs ?? 15_000,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 5_000,
+    })
+    // An idle connection's error (the server restarted) must not crash the process: the pool
+    // drops that connection and the next query gets a new one.
+    pool.on('error', () => {})
+    try {
+      await runMigrations(pool, MIGRATIONS)
+    } catch (error) {
+      await pool.end()
+      throw error
+    }
+    return new PostgresDocumentStore(pool)
+  }
+
+  /**
+   * Raises the document's fence to `epoch` without writing anything: a node that has just taken
+   * the document's lease claims it *before* loading it. From the commit on, the previous owner's
+   * writes are refused, so what the new owner loads holds every write that was ever acknowledged,
+   * and none can be acknowledged behind its back. ERR_STALE_EPOCH when a higher epoch has already
+   * claimed or written it.
+   */
+  async claim(document: string, epoch: number): Promise<void> {
+    await inTransaction(this.pool, `claim ${document}`, (client) => fenceDocument(client, document, epoch))
+  }
+
+  /**
+   * The fenced group commit: one transaction that first checks `epoch` against the document's
+   * fence, then stores the update (at the next clock) with its state vector, event records,
+   * review items, conflicts and client owners. All of it or nothing; a stale epoch stores nothing
+   * and rejects with ERR_STALE_EPOCH. Resolves once committed: only then may it be acknowledged
+   * and broadcast.
+   */
+  async appendBatch(document: string, epoch: number, batch: DocumentBatch): Promise<void> {
+    const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
+    // Nothing to store (a message that changed nothing): every earlier batch has committed already.
+    if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
+    await inTransaction(this.pool, `append ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      if (update) {
+        // Its first update makes the document exist (the index, the tenant's list).
+        await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
+        const { rows } = await client.query<{ clock: string }>(
+          `INSERT INTO document_updates (document, clock, "update", epoch)
+           SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
+           RETURNING clock`,
+          [document, update, epoch],
+        )
+        if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+      }
+      if (events.length > 0) await insertEvents(client, document, events)
+      for (const review of reviews) {
+        await client.query(
+          `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
+          [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
+        )
+      }
+      if (conflicts.length > 0) {
+        await client.query(
+          `INSERT INTO conflicts (document, event_seq, position, conflict)
+           SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)`,
+          [document, conflicts.map((conflict) => conflict.eventSeq ?? 0), conflicts.map((_, index) => index), conflicts.map((conflict) => JSON.stringify(conflict))],
+        )
+      }
+      if (owners.length > 0) {
+        // The first writer of a client id owns it: a claim already stored stays.
+        await client.query(
+          `INSERT INTO client_owners (document, client, user_id)
+           SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
+           ON CONFLICT DO NOTHING`,
+          [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
+        )
+      }
+    })
+  }
+
+  /** All stored updates of a document, oldest first. */
+  async loadUpdates(document: string): Promise<Uint8Array[]> {
+    const { rows } = await this.query<{ update: Buffer }>(`load ${document}`, 'SELECT "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+    return rows.map((row) => bytesOf(row.update))
+  }
+
+  /**
+   * What a cold load needs, read in one statement so the two agree: the stored updates, oldest
+   * first, each checked like what comes off the network (a damaged one fails the load with
+   * ERR_PERSISTENCE_FAILED instead of making Yjs allocate from a garbage header), and the state
+   * vector when it is current (stored with the last update), else null.
+   */
+  async loadStored(document: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
+    const { rows } = await this.query<{ update: Buffer; state_vector: Buffer | null }>(
+      `load ${document}`,
+      `SELECT u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
+       FROM document_updates u LEFT JOIN document_state_vectors s ON s.document = u.document
+       WHERE u.document = $1 ORDER BY u.clock`,
+      [document],
+    )
+    const updates = rows.map((row) => bytesOf(row.update))
+    updates.forEach((update, index) => {
+      const check = checkStoredUpdateStructure(update)
+      if (!check.ok) throw new CollabError(ErrorCode.PersistenceFailed, `stored update #${index} of ${document} is damaged (${check.code})`)
+    })
+    const last = rows.at(-1)?.state_vector
+    return { updates, stateVector: last ? bytesOf(last) : null }
+  }
+
+  /**
+   * Merges a document's stored updates into one, in one fenced transaction: the merged update at
+   * the next clock (with its state vector) replaces the ones it merged. Readers see the updates
+   * before or after, never a mix. Resolves with the merged size in bytes, or null when there was
+   * nothing to merge.
+   */
+  async compact(document: string, epoch: number): Promise<number | null> {
+    return inTransaction(this.pool, `compact ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      const { rows } = await client.query<{ clock: string; update: Buffer }>(
+        'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock',
+        [document],
+      )
+      if (rows.length <= 1) return null
+      const doc = new Y.Doc({ gc: true })
+      let merged: Uint8Array
+      let stateVector: Uint8Array
+      try {
+        doc.transact(() => {
+          for (const row of rows) Y.applyUpdate(doc, row.update)
+        })
+        merged = Y.encodeStateAsUpdate(doc)
+        stateVector = Y.encodeStateVector(doc)
+      } finally {
+        doc.destroy()
+      }
+      const last = Number(rows.at(-1)!.clock)
+      await client.query('DELETE FROM document_updates WHERE document = $1 AND clock <= $2', [document, last])
+      await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [document, last + 1, merged, epoch])
+      await putStateVector(client, document, last + 1, stateVector)
+      return merged.byteLength
+    })
+  }
+
+  /**
+   * The highest epoch that has written the document (0: none). A node acquiring the document's
+   * lease passes it on (`DocumentLeases.acquire({ after })`), so its epoch is above it even if
+   * Redis lost its counters.
+   */
+  async highestEpoch(document: string): Promise<number> {
+    const { rows } = await this.query<{ epoch: string }>(`epoch ${document}`, 'SELECT epoch FROM document_epochs WHERE document = $1', [document])
+    return rows[0] ? Number(rows[0].epoch) : 0
+  }
+
+  /** The storage names of a tenant's documents, sorted. */
+  async documentNames(tenant: string): Promise<string[]> {
+    const { rows } = await this.query<{ name: string }>(`documents ${tenant}`, 'SELECT name FROM documents WHERE tenant = $1 ORDER BY name', [tenant])
+    return rows.map((row) => row.name)
+  }
+
+  /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
+  async readEvents(document: string, { fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
+    const { rows } = await this.query<EventRow>(
+      `events ${document}`,
+      `SELECT * FROM events WHERE document = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
+      [document, fromSeq, toSeq, limit < 0 ? null : limit],
+    )
+    return rows.map(eventOf)
+  }
+
+  /** The retention base of a document's event log, or null when nothing was pruned yet. */
+  async eventBase(document: string): Promise<EventBase | null> {
+    const { rows } = await this.query<{ seq: string; update: Buffer }>(`events ${document}`, 'SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
+    return rows[0] ? { seq: Number(rows[0].seq), update: bytesOf(rows[0].update) } : null
+  }
+
+  /** The highest event sequence number of a document (0 when it has none); numbering continues after a pruned base. */
+  async lastEventSeq(document: string): Promise<number> {
+    const { rows } = await this.query<{ seq: string | null }>(
+      `events ${document}`,
+      'SELECT greatest((SELECT max(seq) FROM events WHERE document = $1), (SELECT seq FROM event_bases WHERE document = $1)) AS seq',
+      [document],
+    )
+    return Number(rows[0]?.seq ?? 0)
+  }
+
+  /**
+   * Retention: folds every event recorded before `cutoff` (ms epoch) into the base and deletes
+   * it, in one fenced transaction. The log still rebuilds the document; time travel reaches the
+   * base. Returns how many events were pruned.
+   */
+  async pruneEvents(document: string, epoch: number, cutoff: number): Promise<number> {
+    return inTransaction(this.pool, `prune ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      // The expired events are the log up to the first one still retained (as the LevelDB store
+      // reads them): a clock that stepped back never leaves a hole in the log.
+      const { rows } = await client.query<EventRow>(
+        `SELECT * FROM events WHERE document = $1
+           AND seq < coalesce((SELECT min(seq) FROM events WHERE document = $1 AND at >= $2), 9223372036854775807)
+         ORDER BY seq`,
+        [document, cutoff],
+      )
+      if (rows.length === 0) return 0
+      const expired = rows.map(eventOf)
+      const { rows: bases } = await client.query<{ seq: string; update: Buffer }>('SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
+      const base = bases[0] ? { seq: Number(bases[0].seq), update: bytesOf(bases[0].update) } : null
+      const last = expired.at(-1)!.seq
+      const folded = documentAsOf(base, expired, last)
+      try {
+        await client.query(
+          `INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)
+           ON CONFLICT (document) DO UPDATE SET seq = EXCLUDED.seq, "update" = EXCLUDED."update"`,
+          [document, last, Y.encodeStateAsUpdate(folded)],
+        )
+      } finally {
+        folded.destroy()
+      }
+      await client.query('DELETE FROM events WHERE document = $1 AND seq <= $2', [document, last])
+      return expired.length
+    })
+  }
+
+  /** The owners of a document's Yjs client ids. */
+  async clientOwners(document: string): Promise<OwnerClaim[]> {
+    const { rows } = await this.query<{ client: string; user_id: string | null }>(
+      `owners ${document}`,
+      'SELECT client, user_id FROM client_owners WHERE document = $1 ORDER BY client',
+      [document],
+    )
+    return rows.map((row) => ({ client: Number(row.client), userId: row.user_id }))
+  }
+
+  /** The conflicts recorded for a document, oldest first. */
+  async listConflicts(document: string): Promise<Conflict[]> {
+    const { rows } = await this.query<{ conflict: Conflict }>(
+      `conflicts ${document}`,
+      'SELECT conflict FROM conflicts WHERE document = $1 ORDER BY event_seq, position',
+      [document],
+    )
+    return rows.map((row) => row.conflict)
+  }
+
+  async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
+    const { rows } = await this.query<{ item: ReviewItem }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
+    return rows[0]?.item ?? null
+  }
+
+  /** The reviews of one document still waiting for a decision, oldest proposal first. */
+  async pendingReviews(document: string): Promise<ReviewItem[]> {
+    const { rows } = await this.query<{ item: ReviewItem }>(
+      `reviews ${document}`,
+      `SELECT item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
+      [document],
+    )
+    return rows.map((row) => row.item)
+  }
+
+  /**
+   * Every document of a tenant with its stored updates, their bytes and its last change (the
+   * newest event's time), in one statement: what the document list and the admin API show.
+   */
+  async documentSummaries(tenant: string): Promise<Array<{ document: string; storedUpdates: number; bytes: number; lastChange: number | null }>> {
+    const { rows } = await this.query<{ name: string; stored_updates: string; bytes: string; last_change: string | null }>(
+      `summaries ${tenant}`,
+      `SELECT d.name,
+              (SELECT count(*) FROM document_updates u WHERE u.document = d.name) AS stored_updates,
+              (SELECT coalesce(sum(octet_length(u."update")), 0) FROM document_updates u WHERE u.document = d.name) AS bytes,
+              (SELECT e.at FROM events e WHERE e.document = d.name ORDER BY e.seq DESC LIMIT 1) AS last_change
+       FROM documents d WHERE d.tenant = $1 ORDER BY d.name`,
+      [tenant],
+    )
+    return rows.map((row) => ({
+      document: row.name,
+      storedUpdates: Number(row.stored_updates),
+      bytes: Number(row.bytes),
+      lastChange: row.last_change === null ? null : Number(row.last_change),
+    }))
+  }
+
+  async listReviews(tenant: string): Promise<ReviewItem[]> {
+    const { rows } = await this.query<{ item: ReviewItem }>(`reviews ${tenant}`, 'SELECT item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
+    return rows.map((row) => row.item)
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+
+  private async query<R extends pg.QueryResultRow>(label: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values)
+    } catch (error) {
+      throw persistenceFailed(label, error)
+    }
+  }
+}
+
+/** `<tenant>/<type>/<id>` → tenant. */
+const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))
+
+const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+
+const putStateVector = (client: pg.PoolClient, document: string, clock: number, stateVector: Uint8Array) =>
+  client.query(
+    `INSERT INTO document_state_vectors (document, clock, state_vector) VALUES ($1, $2, $3)
+     ON CONFLICT (document) DO UPDATE SET clock = EXCLUDED.clock, state_vector = EXCLUDED.state_vector`,
+    [document, clock, stateVector],
+  )
+
+/**
+ * A batch's events in as few statements as can be: PostgreSQL takes at most 65,535 parameters
+ * per statement, so they go in chunks of EVENTS_PER_STATEMENT.
+ */
+const insertEvents = async (client: pg.PoolClient, document: string, events: readonly EventRecord[]): Promise<void> => {
+  for (let start = 0; start < events.length; start += EVENTS_PER_STATEMENT) {
+    const chunk = events.slice(start, start + EVENTS_PER_STATEMENT)
+    const values: unknown[] = []
+    const tuples = chunk.map((event, index) => {
+      values.push(
+        document,
+        event.seq,
+        event.at,
+        event.userId,
+        event.device,
+        event.outcome,
+        event.applied,
+        event.ruleIds,
+        event.paths,
+        event.update,
+        event.refused?.bytes ?? null,
+        event.refused?.sha256 ?? null,
+        event.reviewId ?? null,
+      )
+      return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
+    })
+    await client.query(
+      `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id)
+       VALUES ${tuples.join(', ')}`,
+      values,
+    )
+  }
+}
+const EVENT_COLUMNS = 13
+const EVENTS_PER_STATEMENT = 1_000
+
+interface EventRow {
+  seq: string
+  at: string
+  user_id: string
+  device: string | null
+  outcome: EventRecord['outcome']
+  applied: boolean
+  rule_ids: string[]
+  paths: string[]
+  update: Buffer
+  refused_bytes: number | null
+  refused_sha256: string | null
+  review_id: string | null
+}
+
+const eventOf = (row: EventRow): EventRecord => ({
+  seq: Number(row.seq),
+  at: Number(row.at),
+  userId: row.user_id,
+  device: row.device,
+  outcome: row.outcome,
+  applied: row.applied,
+  ruleIds: row.rule_ids,
+  paths: row.paths,
+  update: new Uint8Array(row.update),
+  ...(row.refused_bytes !== null && row.refused_sha256 !== null ? { refused: { bytes: row.refused_bytes, sha256: row.refused_sha256 } } : {}),
+  ...(row.review_id !== null ? { reviewId: row.review_id } : {}),
+})
+

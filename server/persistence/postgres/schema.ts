@@ -1,0 +1,109 @@
+import type { Migration } from './migrations.ts'
+
+/**
+ * The PostgreSQL schema of cluster mode: one table per concept the LevelDB store keeps today
+ * (documentStore.ts and the key formats beside the types), keyed for the reads that store does.
+ * Documents are named by storage name, `<tenant>/<type>/<id>`, as in LevelDB.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'documents, updates, epochs, event log, reviews, conflicts, client owners',
+    sql: `
+      -- The fence: the highest epoch (lease fencing token) that has written or claimed each
+      -- document. Every write locks this row first and is refused when its epoch is lower. Every
+      -- other table of a document refers to it: its row is the first thing any write creates.
+      CREATE TABLE document_epochs (
+        document text PRIMARY KEY,
+        epoch bigint NOT NULL CHECK (epoch >= 0),
+        since timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Which documents exist: those with content, from their first stored update on (the
+      -- document index, which rules ask whether a referenced customer exists, and the tenant's
+      -- list). A document only claimed, or with only a viewer's refused write, is not one.
+      CREATE TABLE documents (
+        name text PRIMARY KEY REFERENCES document_epochs (document),
+        tenant text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX documents_by_tenant ON documents (tenant, name);
+
+      -- The Yjs updates of a document, in the order they were stored (y-leveldb's update clock);
+      -- a cold load reads them in key order. epoch: the owner that wrote it.
+      CREATE TABLE document_updates (
+        document text NOT NULL REFERENCES document_epochs (document),
+        clock bigint NOT NULL CHECK (clock >= 0),
+        "update" bytea NOT NULL,
+        epoch bigint NOT NULL,
+        PRIMARY KEY (document, clock)
+      );
+
+      -- The document's state vector as of update \`clock\` (current when it is the last update's):
+      -- answering a peer after a cold load needs no decode of the updates.
+      CREATE TABLE document_state_vectors (
+        document text PRIMARY KEY REFERENCES document_epochs (document),
+        clock bigint NOT NULL,
+        state_vector bytea NOT NULL
+      );
+
+      -- The event log (audit trail and time travel), gap-free per document. at: ms since the epoch,
+      -- as the records carry it. refused_*: size and hash of a refused update whose bytes are not kept.
+      CREATE TABLE events (
+        document text NOT NULL REFERENCES document_epochs (document),
+        seq bigint NOT NULL CHECK (seq >= 1),
+        at bigint NOT NULL,
+        user_id text NOT NULL,
+        device text,
+        outcome text NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'review', 'compensation', 'admin')),
+        applied boolean NOT NULL,
+        rule_ids text[] NOT NULL,
+        paths text[] NOT NULL,
+        "update" bytea NOT NULL,
+        refused_bytes integer,
+        refused_sha256 text,
+        review_id text,
+        PRIMARY KEY (document, seq)
+      );
+      -- Retention prunes a document's events older than a cutoff.
+      CREATE INDEX events_by_time ON events (document, at);
+
+      -- What retention pruned: the document as of the last pruned event.
+      CREATE TABLE event_bases (
+        document text PRIMARY KEY REFERENCES document_epochs (document),
+        seq bigint NOT NULL,
+        "update" bytea NOT NULL
+      );
+
+      -- Changes held for review. item: the review item as the server keeps it (JSON).
+      CREATE TABLE reviews (
+        tenant text NOT NULL,
+        id text NOT NULL,
+        document text NOT NULL REFERENCES document_epochs (document),
+        status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'stale')),
+        event_seq bigint NOT NULL,
+        item jsonb NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      -- The pending reviews of one document (shown to its peers).
+      CREATE INDEX reviews_pending_by_document ON reviews (document) WHERE status = 'pending';
+
+      -- Concurrent overwrites of a field, by the event that found them.
+      CREATE TABLE conflicts (
+        document text NOT NULL REFERENCES document_epochs (document),
+        event_seq bigint NOT NULL,
+        position integer NOT NULL,
+        conflict jsonb NOT NULL,
+        PRIMARY KEY (document, event_seq, position)
+      );
+
+      -- The user that first wrote under each Yjs client id of a document (null: the server).
+      CREATE TABLE client_owners (
+        document text NOT NULL REFERENCES document_epochs (document),
+        client bigint NOT NULL,
+        user_id text,
+        PRIMARY KEY (document, client)
+      );
+    `,
+  },
+]
