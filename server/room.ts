@@ -24,6 +24,7 @@ export interface RoomWrite extends PendingWrite<Peer> {
 }
 import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from './protocol.ts'
 import { GATE_ORIGIN } from './gate/compensation.ts'
+import { moveLegacyTextFieldsOnLoad } from './gate/legacyTextFields.ts'
 import { Peer } from './peer.ts'
 import { hasRole } from './auth/index.ts'
 
@@ -256,6 +257,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.storedUpdates = updates.length
     this.storedBytes = this.sizeBound
     this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
+    moveLegacyTextFieldsOnLoad(this)
     this.becomeReady()
     this.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune

@@ -11,7 +11,8 @@ import type { ReviewItem } from './reviews/reviewItem.ts'
 import { hasRole } from './auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './gate/changeCapture.ts'
 import { checkClientIds, type OwnerClaim } from './gate/clientOwnership.ts'
-import { compensate, snapshotTextRoots } from './gate/compensation.ts'
+import { compensate, SERVER_USER, snapshotTextRoots } from './gate/compensation.ts'
+import { foldLegacyTextWrites, LEGACY_TEXT_RULE } from './gate/legacyTextFields.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { checkNestingDepth } from './gate/nestingDepth.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
@@ -77,10 +78,10 @@ export const acceptUpdate = (
     room.persist({ update: null, source: peer, events: [refused] })
     return null
   }
-  const { maps, richText } = rootNames(room.document.type)
+  const { maps, richText, text } = rootNames(room.document.type)
   for (const root of check.roots) {
-    if (!maps.includes(root) && !richText.includes(root)) {
-      return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText].join(', ')}`)
+    if (!maps.includes(root) && !richText.includes(root) && !text.includes(root)) {
+      return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText, ...text].join(', ')}`)
     }
   }
   // Items without a key in a map root are invisible to the map (and to every rule) but stored and synced.
@@ -173,6 +174,10 @@ export const acceptUpdate = (
   const compensation =
     oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
 
+  // A free-text field written in its legacy form (a map key, by a client that had not synced since
+  // it became a text root) is folded into its text root, so that edit is kept too.
+  const folded = foldLegacyTextWrites(room.doc, room.document.type, captured.changes, new Set(violations.map((violation) => violation.path)))
+
   // 6. Persist the update, its compensation, their event records and any review item as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
@@ -190,15 +195,17 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
+  if (folded) events.push({ ...eventOf(room, peer, { outcome: 'admin', ruleIds: [LEGACY_TEXT_RULE], paths: folded.paths, update: folded.update }), userId: SERVER_USER })
+  const serverChange = folded ? (compensation ? Y.mergeUpdates([compensation, folded.update]) : folded.update) : compensation
   const review = reviewItemFor(room, peer, captured, violations, received.seq, textProposals)
   // A compensated field was not overwritten after all: the rule's notice tells that story.
   const violatedPaths = new Set(violations.map((violation) => violation.path))
   const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
   room.persist({
-    update: stored?.net ?? update,
+    update: folded ? Y.mergeUpdates([stored?.net ?? update, folded.update]) : (stored?.net ?? update),
     source: peer,
-    echo: compensation,
-    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
+    echo: serverChange,
+    owners: serverChange ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: review ? [review] : [],
     conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
@@ -243,9 +250,6 @@ const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
   return false
 }
 
-/** The user id event records carry for the server's own changes (compensations, approvals). */
-export const SERVER_USER = 'server'
-
 const eventOf = (
   room: Room,
   peer: Peer,
@@ -283,9 +287,10 @@ const reviewItemFor = (
   const held = violations.filter((violation) => violation.outcome === 'review')
   if (held.length === 0) return null
   const heldPaths = new Set(held.map((violation) => violation.path))
+  const { richText } = rootNames(room.document.type)
   // A rich-text change: the text as it is now (compensated) is the base, the proposed tree the value.
   const proposal = (change: FieldChange) =>
-    change.key === null
+    richText.includes(change.root)
       ? { baseValue: richTextContent(room.doc.getXmlFragment(change.root)), proposedValue: textProposals.get(change.root) ?? null }
       : { baseValue: change.oldValue, proposedValue: change.newValue }
   return {
