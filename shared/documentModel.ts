@@ -142,6 +142,12 @@ export const readTextField = (doc: Y.Doc, type: DocumentType, name: string): str
   return typeof legacy === 'string' ? legacy : text
 }
 
+/** The text field a document is called by (in lists and headings): a title, a customer's name. */
+export const TITLE_FIELD: { readonly [T in DocumentType]: string } = { proposal: 'title', customer: 'name', content: 'title' }
+
+/** What a document is called, in either form (see readTextField). */
+export const documentTitle = (doc: Y.Doc, type: DocumentType): string => readTextField(doc, type, TITLE_FIELD[type])
+
 /**
  * The document as plain JSON: every map as an object, every rich-text root as its XML string,
  * every plain-text field as its string (read in either form, see readTextField)
