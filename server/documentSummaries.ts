@@ -44,12 +44,19 @@ export const listDocuments = async (
   return summaries
 }
 
-/** The title from the stored updates (built once: the title may be in a text root or a legacy map key). */
+/**
+ * The title from the stored updates (built: it may be in a text root or a legacy map key). A
+ * document whose stored updates do not build (corrupt: `docs verify` tells) is listed untitled:
+ * one bad document must not hide the others.
+ */
 const titleOf = (updates: readonly Uint8Array[], type: Parameters<typeof documentTitle>[1]): string => {
-  const doc = buildDoc(updates)
+  let doc: ReturnType<typeof buildDoc> | null = null
   try {
+    doc = buildDoc(updates)
     return documentTitle(doc, type)
+  } catch {
+    return ''
   } finally {
-    doc.destroy()
+    doc?.destroy()
   }
 }
