@@ -340,7 +340,8 @@ describe('Yjs client ids belong to their first writer', () => {
     const reader = await open(server.connect(room, { user: 'carol' }))
     await reader.whenSynced()
     assert.deepEqual({ ...reader.doc.getMap('meta').toJSON(), title: readTextField(reader.doc, 'proposal', 'title') }, { title: 'after the subtree', status: 'draft' })
-    assert.deepEqual(Y.encodeStateVector(reader.doc), Y.encodeStateVector(doc))
+    // Every clock of the client's is there (the restarted server's move of the legacy title adds its own id).
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc))) assert.equal(Y.getState(reader.doc.store, client), clock)
   })
 
   test('a Skip (a gap in a merged update) is never stored: the sender resyncs; one past the known clock of another user’s id changes nothing', async () => {

@@ -136,8 +136,8 @@ export const reachabilityProblems = (type: DocumentType, before: DocumentSnapsho
       problems.push(`status-transition: status went from ${from} to ${to}, which the lifecycle cannot reach`)
     }
   }
-  // A customer's name, in either form (the snapshot's \`name\` reads the text root, or the legacy
-  // \`fields.name\` the server has not moved yet): moving it from one to the other removes nothing.
+  // A customer's name, in either form (the snapshot's `name` reads the text root, or the legacy
+  // `fields.name` the server has not moved yet): moving it from one to the other removes nothing.
   const nameOf = (snapshot: DocumentSnapshot): unknown => (typeof snapshot.name === 'string' && snapshot.name !== '' ? snapshot.name : mapOf(snapshot, 'fields').name)
   if (type === 'customer' && nameOf(before) !== undefined && nameOf(after) === undefined) {
     problems.push('customer-required: the name was removed')
