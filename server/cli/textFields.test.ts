@@ -44,6 +44,11 @@ describe('posalpro-admin and free-text fields', () => {
     const table = await adminCli([...admin, 'docs', 'list', '--type', 'proposal'])
     assert.match(table.stdout, /^NAME\s+TYPE\s+TITLE\s+BYTES/m)
     assert.match(table.stdout, /proposal\/cli-text\s+proposal\s+Fleet fleet renewal\s/)
+    // Revert brings the text root back with one splice, live: the connected editor sees it.
+    const reverted = await adminCli([...admin, '--json', 'docs', 'revert', room, String(events[0]!.seq)])
+    assert.equal(reverted.code, 0, reverted.stderr)
+    assert.deepEqual((JSON.parse(reverted.stdout) as { paths: string[] }).paths, ['title'])
+    await eventually(() => assert.equal(editor.doc.getText('title').toString(), 'Fleet renewal'))
   })
 
   test('a legacy customer name: listed by it before the move; the move shows in history and diff; verify agrees', async () => {
