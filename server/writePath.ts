@@ -27,7 +27,7 @@ import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSi
  * The write path, top to bottom, for one update from one peer:
  *
  *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
- *   → rules (or the maximum size) → compensate
+ *   → rules (or the maximum size) → compensate → fold legacy-form free-text writes into their text roots
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
