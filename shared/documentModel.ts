@@ -5,6 +5,7 @@ import { sharedToJSON } from './sharedTypeJson.ts'
 import {
   MAP_SCHEMAS,
   RICH_TEXT_ROOTS,
+  TEXT_ROOTS,
   type Approval,
   type ContentMeta,
   type CustomerFields,
@@ -43,18 +44,24 @@ export interface ProposalModel {
   readonly team: TypedMap<Record<string, Role>>
   /** reviewerId → decision. */
   readonly approvals: TypedMap<Record<string, Approval>>
+  readonly title: Y.Text
   readonly body: Y.XmlFragment
 }
 
 export interface CustomerModel {
   readonly type: 'customer'
   readonly fields: TypedMap<CustomerFields>
+  readonly name: Y.Text
+  readonly address: Y.Text
+  readonly industry: Y.Text
   readonly notes: Y.XmlFragment
 }
 
 export interface ContentModel {
   readonly type: 'content'
   readonly meta: TypedMap<ContentMeta>
+  readonly title: Y.Text
+  readonly category: Y.Text
   readonly body: Y.XmlFragment
 }
 
@@ -71,18 +78,24 @@ export const proposalModel = (doc: Y.Doc): ProposalModel => ({
   financial: typedMap(doc.getMap('financial')),
   team: typedMap(doc.getMap('team')),
   approvals: typedMap(doc.getMap('approvals')),
+  title: doc.getText('title'),
   body: doc.getXmlFragment('body'),
 })
 
 export const customerModel = (doc: Y.Doc): CustomerModel => ({
   type: 'customer',
   fields: typedMap(doc.getMap('fields')),
+  name: doc.getText('name'),
+  address: doc.getText('address'),
+  industry: doc.getText('industry'),
   notes: doc.getXmlFragment('notes'),
 })
 
 export const contentModel = (doc: Y.Doc): ContentModel => ({
   type: 'content',
   meta: typedMap(doc.getMap('meta')),
+  title: doc.getText('title'),
+  category: doc.getText('category'),
   body: doc.getXmlFragment('body'),
 })
 
@@ -94,21 +107,58 @@ const MODEL_FACTORIES: { [T in DocumentType]: (doc: Y.Doc) => DocumentModels[T] 
 
 export const modelFor = <T extends DocumentType>(type: T, doc: Y.Doc): DocumentModels[T] => MODEL_FACTORIES[type](doc)
 
-/** The root type names of a document type: its maps and its rich-text fragments. */
-export const rootNames = (type: DocumentType): { maps: string[]; richText: string[] } => ({
+/** The root type names of a document type: its maps, its rich-text fragments and its plain-text fields. */
+export const rootNames = (type: DocumentType): { maps: string[]; richText: string[]; text: string[] } => ({
   maps: Object.keys(MAP_SCHEMAS[type]),
   richText: [...RICH_TEXT_ROOTS[type]],
+  text: Object.keys(TEXT_ROOTS[type]),
 })
 
+/** A plain-text field: its root name, its maximum length and the map root its legacy form sits in (under the same key). */
+export interface TextField {
+  readonly name: string
+  readonly max: number
+  readonly legacy: string
+}
+
+export const textFields = (type: DocumentType): readonly TextField[] =>
+  Object.entries(TEXT_ROOTS[type] as Record<string, { max: number; legacy: string }>).map(([name, { max, legacy }]) => ({ name, max, legacy }))
+
+/** The text field named `name` of a document type, or undefined. */
+export const textField = (type: DocumentType, name: string): TextField | undefined => textFields(type).find((field) => field.name === name)
+
 /**
- * The document as plain JSON: every map as an object, every rich-text root as its XML string
+ * What a plain-text field reads as, in either form: the text root when it holds text or when there
+ * is no legacy value, else the legacy map value (a document stored before the field became a text
+ * root, not yet loaded by the server since, or written by a client that had not synced since).
+ * Reads without creating a root the document does not have.
+ */
+export const readTextField = (doc: Y.Doc, type: DocumentType, name: string): string => {
+  const field = textField(type, name)
+  if (field === undefined) return ''
+  const text = doc.share.has(name) ? doc.getText(name).toString() : ''
+  if (text !== '') return text
+  const legacy = doc.share.has(field.legacy) ? doc.getMap<unknown>(field.legacy).get(name) : undefined
+  return typeof legacy === 'string' ? legacy : text
+}
+
+/** The text field a document is called by (in lists and headings): a title, a customer's name. */
+export const TITLE_FIELD: { readonly [T in DocumentType]: string } = { proposal: 'title', customer: 'name', content: 'title' }
+
+/** What a document is called, in either form (see readTextField). */
+export const documentTitle = (doc: Y.Doc, type: DocumentType): string => readTextField(doc, type, TITLE_FIELD[type])
+
+/**
+ * The document as plain JSON: every map as an object, every rich-text root as its XML string,
+ * every plain-text field as its string (read in either form, see readTextField)
  * (written with loops, not Yjs's recursive toString/toJSON: a stored tree may be nested thousands
  * deep; nested maps deeper than MAX_JSON_NESTING read as a marker).
  */
 export const documentToJSON = (type: DocumentType, doc: Y.Doc): Record<string, unknown> => {
-  const { maps, richText } = rootNames(type)
+  const { maps, richText, text } = rootNames(type)
   const json: Record<string, unknown> = {}
   for (const name of maps) json[name] = sharedToJSON(doc.getMap(name))
+  for (const name of text) json[name] = readTextField(doc, type, name)
   for (const name of richText) json[name] = richTextToString(doc.getXmlFragment(name))
   return json
 }

@@ -11,6 +11,20 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})
 const userId = z.string().min(1).max(128)
 const documentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)
 
+/**
+ * The free-text fields of each document type: root-level Y.Texts (plain text: string content only,
+ * no formats, embeds or nested types), so two people typing in one field merge character by
+ * character, as in the body. Roots, not Y.Texts inside a map: two replicas creating a nested Y.Text
+ * for the same key concurrently would lose one of them; roots are merged by name. Each has its
+ * maximum length and the map key it was stored under before it became a text root (`legacy`):
+ * documents stored in that form are moved over when the server loads them.
+ */
+export const TEXT_ROOTS = {
+  proposal: { title: { max: 200, legacy: 'meta' } },
+  customer: { name: { max: 200, legacy: 'fields' }, address: { max: 500, legacy: 'fields' }, industry: { max: 100, legacy: 'fields' } },
+  content: { title: { max: 200, legacy: 'meta' }, category: { max: 100, legacy: 'meta' } },
+} as const satisfies Record<string, Record<string, { readonly max: number; readonly legacy: string }>>
+
 export const ROLES = ['viewer', 'editor', 'manager', 'admin'] as const
 export const roleSchema = z.enum(ROLES)
 export type Role = z.infer<typeof roleSchema>
@@ -20,7 +34,8 @@ export const proposalStatusSchema = z.enum(PROPOSAL_STATUSES)
 export type ProposalStatus = z.infer<typeof proposalStatusSchema>
 
 export const proposalMetaSchema = z.object({
-  title: shortText(200),
+  /** Legacy form of the `title` text root (still accepted from clients that have not synced since). */
+  title: shortText(TEXT_ROOTS.proposal.title.max),
   status: proposalStatusSchema,
   customerId: documentId,
   ownerId: userId,
@@ -42,16 +57,18 @@ export const approvalSchema = z.object({
 })
 
 export const customerFieldsSchema = z.object({
-  name: shortText(200).min(1),
+  // name, address and industry: legacy form of their text roots (still accepted, then moved over).
+  name: shortText(TEXT_ROOTS.customer.name.max).min(1),
   email: z.email().max(254),
   phone: z.string().regex(/^[+0-9 ()-]{3,32}$/, 'phone number'),
-  address: shortText(500),
-  industry: shortText(100),
+  address: shortText(TEXT_ROOTS.customer.address.max),
+  industry: shortText(TEXT_ROOTS.customer.industry.max),
 })
 
 export const contentMetaSchema = z.object({
-  title: shortText(200),
-  category: shortText(100),
+  /** title and category: legacy form of their text roots (still accepted, then moved over). */
+  title: shortText(TEXT_ROOTS.content.title.max),
+  category: shortText(TEXT_ROOTS.content.category.max),
   legal: z.boolean(),
   locale: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'locale like en or en-US'),
 })

@@ -10,6 +10,7 @@ import { richTextEditor } from './richTextEditor.ts'
 import { statusControl } from './statusControl.ts'
 import { lockReasons } from './fieldLocks.ts'
 import { lockedNote } from './lockedNote.ts'
+import { textRootField } from './textField.ts'
 
 export interface EditorContext extends FormContext {
   readonly actor: Actor
@@ -47,7 +48,7 @@ export const proposalForm = (model: ProposalModel, editorContext: EditorContext)
     locked,
     fieldset(
       'Proposal',
-      inputField('Title', meta, 'title', textCodec, context, { maxlength: 200, required: true }),
+      textRootField('Title', meta.doc!, 'proposal', 'title', context, { required: true }),
       customer.element,
       status,
       inputField('Due date', meta, 'dueDate', choiceCodec, context, { type: 'date' }),
@@ -76,11 +77,11 @@ export const customerForm = (model: CustomerModel, context: EditorContext): HTML
     { class: 'document-form' },
     fieldset(
       'Customer',
-      inputField('Name', fields, 'name', textCodec, context, { maxlength: 200, required: true }),
+      textRootField('Name', fields.doc!, 'customer', 'name', context, { required: true }),
       inputField('Email', fields, 'email', email, context, { type: 'email', maxlength: 254 }),
       inputField('Phone', fields, 'phone', phone, context, { type: 'tel', maxlength: 32 }),
-      inputField('Address', fields, 'address', textCodec, context, { maxlength: 500 }),
-      inputField('Industry', fields, 'industry', textCodec, context, { maxlength: 100 }),
+      textRootField('Address', fields.doc!, 'customer', 'address', context),
+      textRootField('Industry', fields.doc!, 'customer', 'industry', context),
     ),
     h('section', { class: 'body-section' }, h('h2', {}, 'Notes'), richTextEditor(model.notes, context.awareness, { label: 'Notes', readOnly: context.readOnly }, context.disposables)),
   )
@@ -106,8 +107,8 @@ export const contentForm = (model: ContentModel, context: EditorContext): HTMLEl
     { class: 'document-form' },
     fieldset(
       'Content',
-      inputField('Title', meta, 'title', textCodec, context, { maxlength: 200 }),
-      inputField('Category', meta, 'category', textCodec, context, { maxlength: 100 }),
+      textRootField('Title', meta.doc!, 'content', 'title', context),
+      textRootField('Category', meta.doc!, 'content', 'category', context),
       inputField('Locale', meta, 'locale', { ...textCodec, commitOn: 'change' }, context, { placeholder: 'en-US', maxlength: 5 }),
       checkboxField('Legal text (edited by legal reviewers only)', meta, 'legal', context),
     ),

@@ -1,4 +1,5 @@
 import type * as Y from 'yjs'
+import { applyTextSplice } from '../../shared/textDiff.ts'
 import { Disposables } from './dom.ts'
 
 /**
@@ -112,4 +113,88 @@ export const bindCheckbox = (control: HTMLInputElement, map: Y.Map<unknown>, key
   disposables.add(() => map.unobserve(observer))
   disposables.listen(control, 'change', () => map.set(key, control.checked))
   show()
+}
+
+/**
+ * Two-way binding of a text control to a plain-text field (a Y.Text root: `title`, `name`, …), so
+ * two people typing in it at once merge character by character, as in the body.
+ *
+ * - Local input: one minimal splice per `input` event (common prefix and suffix kept: one delete and
+ *   one insert, in one transaction), so only what was typed or deleted is sent, and a concurrent
+ *   edit elsewhere in the field survives.
+ * - Remote changes (other users, the server restoring a refused edit) are shown at once; the caret
+ *   and selection move with the text around them. A remote insert right at the caret stays after
+ *   it, so one's own typing stays one run, whatever the other person types at the same place.
+ * - A document still in the legacy form (the value in a map key, before the server moved it; seen
+ *   offline on a copy never synced since) is shown from that key and written there, as before:
+ *   only the server moves values over, two clients moving one would write the text twice.
+ */
+export const bindTextField = (
+  control: HTMLInputElement | HTMLTextAreaElement,
+  text: Y.Text,
+  legacy: Y.Map<unknown>,
+  key: string,
+  disposables: Disposables,
+): void => {
+  /** In the legacy form: the text root is empty and the map key holds a string. */
+  const legacyValue = (): string | null => {
+    const value = legacy.get(key)
+    return text.length === 0 && typeof value === 'string' ? value : null
+  }
+  const current = (): string => legacyValue() ?? text.toString()
+  const show = (delta: ReadonlyArray<{ insert?: unknown; delete?: number; retain?: number }> | null) => {
+    const value = current()
+    if (control.value === value) return
+    const focused = control === document.activeElement
+    const start = control.selectionStart
+    const end = control.selectionEnd
+    control.value = value
+    if (!focused || start === null || end === null) return
+    const moved = delta ? [moveThrough(delta, start), moveThrough(delta, end)] : [Math.min(start, value.length), Math.min(end, value.length)]
+    control.setSelectionRange(moved[0]!, moved[1]!)
+  }
+  const onText = (event: Y.YTextEvent, transaction: Y.Transaction) => {
+    if (transaction.local && transaction.origin === LOCAL_INPUT) return
+    show(event.delta as Array<{ insert?: unknown; delete?: number; retain?: number }>)
+  }
+  const onLegacy = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(key)) show(null)
+  }
+  text.observe(onText)
+  legacy.observe(onLegacy)
+  disposables.add(() => text.unobserve(onText))
+  disposables.add(() => legacy.unobserve(onLegacy))
+  disposables.listen(control, 'input', () => {
+    const typed = control.value
+    const doc = text.doc!
+    if (legacyValue() !== null) {
+      if (typed === '') legacy.delete(key)
+      else legacy.set(key, typed)
+      return
+    }
+    doc.transact(() => applyTextSplice(text, text.toString(), typed), LOCAL_INPUT)
+  })
+  show(null)
+}
+
+/** The origin of this binding's own writes: its control already shows them. */
+const LOCAL_INPUT = Object.freeze({ name: 'posalpro-text-input' })
+
+/**
+ * Where a position in the text before a change is after it. The delta walks the old text: `retain`
+ * and `delete` consume it, `insert` adds at the current place. An insert right at the position
+ * leaves it before the inserted text.
+ */
+const moveThrough = (delta: ReadonlyArray<{ insert?: unknown; delete?: number; retain?: number }>, position: number): number => {
+  let old = 0
+  let shift = 0
+  for (const op of delta) {
+    if (old > position) break
+    if (op.retain !== undefined) old += op.retain
+    else if (op.delete !== undefined) {
+      if (position > old) shift -= Math.min(op.delete, position - old)
+      old += op.delete
+    } else if (typeof op.insert === 'string' && old < position) shift += op.insert.length
+  }
+  return position + shift
 }

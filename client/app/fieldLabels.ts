@@ -2,11 +2,13 @@ import type { DocumentType } from '../../shared/documentName.ts'
 
 /**
  * What people call each field: the labels the forms show (documentForms.ts), by the path the
- * rules and the server use (`root.key`, or the root of a rich text). Notices and lock reasons
+ * rules and the server use (`root.key`, or the root of a rich or plain text; a free-text field's
+ * legacy `root.key` too, for notices about writes in that form). Notices and lock reasons
  * speak in these words, so a notice names the field the way the form does.
  */
 export const FIELD_LABELS = {
   proposal: {
+    title: 'Title',
     'meta.title': 'Title',
     'meta.customerId': 'Customer',
     'meta.status': 'Status',
@@ -20,6 +22,9 @@ export const FIELD_LABELS = {
     body: 'Proposal text',
   },
   customer: {
+    name: 'Name',
+    address: 'Address',
+    industry: 'Industry',
     'fields.name': 'Name',
     'fields.email': 'Email',
     'fields.phone': 'Phone',
@@ -28,6 +33,8 @@ export const FIELD_LABELS = {
     notes: 'Notes',
   },
   content: {
+    title: 'Title',
+    category: 'Category',
     'meta.title': 'Title',
     'meta.category': 'Category',
     'meta.locale': 'Locale',

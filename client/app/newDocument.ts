@@ -46,16 +46,16 @@ const initialize = (model: DocumentModel, session: Session): void => {
   fields.doc!.transact(() => {
     switch (model.type) {
       case 'proposal':
-        model.meta.set('title', 'Untitled proposal')
+        model.title.insert(0, 'Untitled proposal')
         model.meta.set('status', 'draft')
         model.meta.set('ownerId', session.userId)
         model.meta.set('currency', 'EUR')
         return
       case 'customer':
-        model.fields.set('name', 'New customer')
+        model.name.insert(0, 'New customer')
         return
       case 'content':
-        model.meta.set('title', 'Untitled content')
+        model.title.insert(0, 'Untitled content')
         model.meta.set('legal', false)
         model.meta.set('locale', 'en')
         return

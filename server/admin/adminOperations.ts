@@ -111,9 +111,10 @@ export class AdminOperations {
   async importUpdate(admin: AdminActor, document: DocumentName, update: Uint8Array): Promise<{ document: string; imported: true; content: Record<string, unknown> }> {
     const check = checkUpdateStructure(update)
     if (!check.ok) throw new CollabError(check.code, check.message)
-    const { maps, richText } = rootNames(document.type)
-    const foreign = [...check.roots].find((root) => !maps.includes(root) && !richText.includes(root))
-    if (foreign !== undefined) throw new CollabError(ErrorCode.UnknownRoot, `a ${document.type} has no "${foreign.slice(0, 40)}"; it has ${[...maps, ...richText].join(', ')}`)
+    const { maps, richText, text } = rootNames(document.type)
+    const known = [...maps, ...richText, ...text]
+    const foreign = [...check.roots].find((root) => !known.includes(root))
+    if (foreign !== undefined) throw new CollabError(ErrorCode.UnknownRoot, `a ${document.type} has no "${foreign.slice(0, 40)}"; it has ${known.join(', ')}`)
     const content = await this.source.change(
       admin.tenant,
       document,

@@ -3,14 +3,16 @@ import * as Y from 'yjs'
 import { rootNames } from '../../shared/documentModel.ts'
 import type { DocumentType } from '../../shared/documentName.ts'
 import { restoreRichText, richTextContent, snapshotRichText } from '../gate/richTextRestore.ts'
+import { applyTextSplice } from '../../shared/textDiff.ts'
 
 /**
  * Makes `doc` equal to `target` (the document as of an earlier event), as one set of ordinary
- * changes — so it reaches every replica like any edit: map fields set back or deleted, a rich-text
- * root whose content differs brought back to the target's tree. Returns the paths it changed.
+ * changes — so it reaches every replica like any edit: map fields set back or deleted, a plain-text
+ * root brought back to the target's text with one minimal splice, a rich-text root whose content
+ * differs brought back to the target's tree. Returns the paths it changed.
  */
 export const revertTo = (doc: Y.Doc, target: Y.Doc, type: DocumentType): string[] => {
-  const { maps, richText } = rootNames(type)
+  const { maps, richText, text } = rootNames(type)
   const changed: string[] = []
   for (const root of maps) {
     const current = doc.getMap<unknown>(root)
@@ -27,6 +29,13 @@ export const revertTo = (doc: Y.Doc, target: Y.Doc, type: DocumentType): string[
         changed.push(`${root}.${key}`)
       }
     }
+  }
+  for (const root of text) {
+    const wanted = target.share.has(root) ? target.getText(root).toString() : ''
+    const current = doc.share.has(root) ? doc.getText(root).toString() : ''
+    if (current === wanted) continue
+    applyTextSplice(doc.getText(root), current, wanted)
+    changed.push(root)
   }
   for (const root of richText) {
     const current = doc.getXmlFragment(root)

@@ -111,13 +111,13 @@ program
 const docs = program.command('docs').description('documents')
 docs
   .command('list')
-  .description('documents: size, stored updates, last change, open connections')
+  .description('documents: title, size, stored updates, last change, open connections')
   .option('--type <type>', 'proposal | customer | content')
   .action(async (options: { type?: string }, command: Command) => {
     const { data, json, print } = await source(command)
     const documents = await data.listDocuments(options.type).finally(() => data.close())
-    const rows = documents.map((d) => [d.name, d.type, String(d.bytes), String(d.storedUpdates), d.lastChange ? time(d.lastChange) : '', String(d.connections)])
-    print(json ? JSON.stringify(documents, null, 2) : formatTable(['NAME', 'TYPE', 'BYTES', 'UPDATES', 'LAST CHANGE', 'CONNECTIONS'], rows))
+    const rows = documents.map((d) => [d.name, d.type, d.title, String(d.bytes), String(d.storedUpdates), d.lastChange ? time(d.lastChange) : '', String(d.connections)])
+    print(json ? JSON.stringify(documents, null, 2) : formatTable(['NAME', 'TYPE', 'TITLE', 'BYTES', 'UPDATES', 'LAST CHANGE', 'CONNECTIONS'], rows))
   })
 docs
   .command('show <document>')

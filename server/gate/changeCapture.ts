@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import { rootNames } from '../../shared/documentModel.ts'
 import type { DocumentType } from '../../shared/documentName.ts'
 import type { DocumentView, FieldChange } from '../../shared/rules/ruleTypes.ts'
+import { plainTextOf } from './plainText.ts'
 
 export interface CapturedChanges {
   readonly changes: FieldChange[]
@@ -13,7 +14,9 @@ export interface CapturedChanges {
 
 /**
  * Applies an update with `origin` and records what it changed, field by field (from Yjs's
- * own events: map events carry `changes.keys` with action and old value; a rich-text root reports one `edit`).
+ * own events: map events carry `changes.keys` with action and old value; a rich-text root reports one
+ * `edit`; a plain-text root one `edit` with the text before and after, or, when the update put
+ * something other than characters into it, a `NotPlainText` value for the `schema` rule to refuse).
  * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
  * is proportional to the update. Throws whatever Y.applyUpdate throws.
  */
@@ -24,7 +27,7 @@ export const applyCapturingChanges = (
   origin: object,
   namedRoots: ReadonlySet<string>,
 ): CapturedChanges => {
-  const { maps, richText } = rootNames(docType)
+  const { maps, richText, text } = rootNames(docType)
   const changes: FieldChange[] = []
   const detach: Array<() => void> = []
   for (const root of maps) {
@@ -48,6 +51,19 @@ export const applyCapturingChanges = (
     }
     fragment.observeDeep(observer)
     detach.push(() => fragment.unobserveDeep(observer))
+  }
+  for (const root of text) {
+    if (!touchable(doc, root, namedRoots)) continue
+    const ytext = doc.getText(root)
+    // Read before the update: these are short fields (≤ 500 characters), so the text before is cheap.
+    const before = ytext.toString()
+    const observer = (event: Y.YTextEvent, transaction: Y.Transaction) => {
+      if (transaction.origin !== origin) return
+      const after = plainTextOf(ytext, event.keysChanged.size > 0)
+      changes.push({ root, key: null, path: root, action: 'edit', oldValue: before, newValue: after })
+    }
+    ytext.observe(observer)
+    detach.push(() => ytext.unobserve(observer))
   }
   try {
     Y.applyUpdate(doc, update, origin)

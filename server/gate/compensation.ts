@@ -1,9 +1,13 @@
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { FieldChange, Violation } from '../../shared/rules/ruleTypes.ts'
+import { restorePlainText } from './plainText.ts'
 import { restoreRichText, snapshotRichText, type RichTextSnapshot } from './richTextRestore.ts'
 
 /** The transaction origin of the server's own changes (compensations, admin changes). */
 export const GATE_ORIGIN = Object.freeze({ name: 'posalpro-gate' })
+
+/** The user id event records carry for the server's own changes (compensations, approvals, moves). */
+export const SERVER_USER = 'server'
 
 /**
  * Records the rich-text roots an update is about to touch, before it is applied, so a held edit
@@ -16,7 +20,8 @@ export const snapshotTextRoots = (fragments: ReadonlyMap<string, Y.XmlFragment>)
 /**
  * Compensation, not refusal: a CRDT replica cannot un-receive its own edit, so the
  * server restores the old value of each violating map field (or deletes a field the update added)
- * and restores a violating rich-text root to its state before the update, in one transaction with the server's own origin. Only the
+ * and restores a violating rich-text root to its state before the update, and a violating plain-text
+ * root to its text before (one minimal splice), in one transaction with the server's own origin. Only the
  * violating paths are touched. Returns the compensating update, or null when nothing was violated.
  */
 export const compensate = (
@@ -33,9 +38,14 @@ export const compensate = (
   }
   doc.on('update', capture)
   try {
-    doc.transact(() => {
+    doc.transact((transaction) => {
       for (const change of changes) {
         if (!violating.has(change.path)) continue
+        const root = doc.share.get(change.root)
+        if (change.key === null && root instanceof Y.Text) {
+          restorePlainText(root, typeof change.oldValue === 'string' ? change.oldValue : '', transaction)
+          continue
+        }
         if (change.key === null) {
           const before = textBefore?.get(change.root)
           if (before) restoreRichText(before)

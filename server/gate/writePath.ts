@@ -10,7 +10,8 @@ import { heldReviewItems, heldTextProposals, tellHeldOnce } from '../reviews/rev
 import { hasRole } from '../auth/index.ts'
 import { applyCapturingChanges, type CapturedChanges } from './changeCapture.ts'
 import { checkClientIds, type OwnerClaim } from './clientOwnership.ts'
-import { compensate, snapshotTextRoots } from './compensation.ts'
+import { compensate, SERVER_USER, snapshotTextRoots } from './compensation.ts'
+import { foldLegacyTextWrites, LEGACY_TEXT_RULE } from './legacyTextFields.ts'
 import { missingDependencies } from './missingDependencies.ts'
 import { checkNestingDepth } from './nestingDepth.ts'
 import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './conflicts.ts'
@@ -24,7 +25,7 @@ import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSi
  * The write path, top to bottom, for one update from one peer:
  *
  *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
- *   → rules (or the maximum size) → compensate
+ *   → rules (or the maximum size) → compensate → fold legacy-form free-text writes into their text roots
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -75,10 +76,10 @@ export const acceptUpdate = (
     room.persist({ update: null, source: peer, events: [refused] })
     return null
   }
-  const { maps, richText } = rootNames(room.document.type)
+  const { maps, richText, text } = rootNames(room.document.type)
   for (const root of check.roots) {
-    if (!maps.includes(root) && !richText.includes(root)) {
-      return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText].join(', ')}`)
+    if (!maps.includes(root) && !richText.includes(root) && !text.includes(root)) {
+      return new CollabError(ErrorCode.UnknownRoot, `a ${room.document.type} has no "${root.slice(0, 40)}"; it has ${[...maps, ...richText, ...text].join(', ')}`)
     }
   }
   // Items without a key in a map root are invisible to the map (and to every rule) but stored and synced.
@@ -171,6 +172,10 @@ export const acceptUpdate = (
   const compensation =
     oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
 
+  // A free-text field written in its legacy form (a map key, by a client that had not synced since
+  // it became a text root) is folded into its text root, so that edit is kept too.
+  const folded = foldLegacyTextWrites(room.doc, room.document.type, captured.changes, new Set(violations.map((violation) => violation.path)))
+
   // 6. Persist the update, its compensation, their event records and the review items it opened or
   //    merged into (one per editing session: reviewSession.ts) as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
@@ -189,15 +194,17 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
+  if (folded) events.push({ ...eventOf(room, peer, { outcome: 'admin', ruleIds: [LEGACY_TEXT_RULE], paths: folded.paths, update: folded.update }), userId: SERVER_USER })
+  const serverChange = folded ? (compensation ? Y.mergeUpdates([compensation, folded.update]) : folded.update) : compensation
   const held = heldReviewItems(room, peer, captured, violations, received.seq, textProposals)
   // A compensated field was not overwritten after all: the rule's notice tells that story.
   const violatedPaths = new Set(violations.map((violation) => violation.path))
   const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
   room.persist({
-    update: stored?.net ?? update,
+    update: folded ? Y.mergeUpdates([stored?.net ?? update, folded.update]) : (stored?.net ?? update),
     source: peer,
-    echo: compensation,
-    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
+    echo: serverChange,
+    owners: serverChange ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: held.items,
     conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
@@ -241,9 +248,6 @@ const hasNewStructs = (room: Room, update: Uint8Array): boolean => {
   }
   return false
 }
-
-/** The user id event records carry for the server's own changes (compensations, approvals). */
-export const SERVER_USER = 'server'
 
 const eventOf = (
   room: Room,

@@ -1,8 +1,12 @@
-import type { DocumentStore } from './documentStore.ts'
+import { documentTitle } from '../../shared/documentModel.ts'
+import { isDocumentType } from '../../shared/documentName.ts'
+import { buildDoc, type DocumentStore } from './documentStore.ts'
 
 export interface DocumentSummary {
   readonly name: string
   readonly type: string
+  /** What the document is called: its title, or a customer's name (in either stored form). */
+  readonly title: string
   readonly storedUpdates: number
   readonly bytes: number
   /** ms epoch of the newest event, or null. */
@@ -11,7 +15,7 @@ export interface DocumentSummary {
 }
 
 /**
- * Every document of a tenant with its size, stored updates, last change and open connections,
+ * Every document of a tenant with its title, size, stored updates, last change and open connections,
  * straight from the store (the admin API and the CLI's offline mode share it).
  */
 export const listDocuments = async (
@@ -26,9 +30,11 @@ export const listDocuments = async (
     const name = storageName.slice(prefix.length)
     const updates = await store.loadUpdates(storageName)
     const [last] = await store.readEvents(storageName, { limit: 1, reverse: true })
+    const type = name.split('/')[0] ?? ''
     summaries.push({
       name,
-      type: name.split('/')[0] ?? '',
+      type,
+      title: isDocumentType(type) ? titleOf(updates, type) : '',
       storedUpdates: updates.length,
       bytes: updates.reduce((sum, update) => sum + update.byteLength, 0),
       lastChange: last?.at ?? null,
@@ -36,4 +42,21 @@ export const listDocuments = async (
     })
   }
   return summaries
+}
+
+/**
+ * The title from the stored updates (built: it may be in a text root or a legacy map key). A
+ * document whose stored updates do not build (corrupt: `docs verify` tells) is listed untitled:
+ * one bad document must not hide the others.
+ */
+const titleOf = (updates: readonly Uint8Array[], type: Parameters<typeof documentTitle>[1]): string => {
+  let doc: ReturnType<typeof buildDoc> | null = null
+  try {
+    doc = buildDoc(updates)
+    return documentTitle(doc, type)
+  } catch {
+    return ''
+  } finally {
+    doc?.destroy()
+  }
 }

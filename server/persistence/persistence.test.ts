@@ -12,6 +12,7 @@ import { CloseCode } from '../../shared/closeCodes.ts'
 import { startServer } from '../testing/startServer.ts'
 import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { MessageType, SyncStep } from '../protocol/protocol.ts'
+import { readTextField } from '../../shared/documentModel.ts'
 
 /** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
 const connectAckedClient = async (
@@ -71,7 +72,8 @@ describe('persistence', () => {
     const fresh = await server.connect('proposal/p-restart')
     await fresh.whenSynced()
     // `synced` only fires once the content is there: the server loads from disk before answering.
-    assert.equal(fresh.doc.getMap('meta').get('title'), 'Persisted')
+    // Either form: the restarted server moves the legacy title into its text root.
+    assert.equal(readTextField(fresh.doc, 'proposal', 'title'), 'Persisted')
     assert.equal(fresh.doc.getXmlFragment('body').toString(), 'Body text')
     fresh.destroy()
   })
@@ -164,7 +166,7 @@ describe('persistence', () => {
     await reader.whenSynced()
     // Whatever the server received before SIGTERM is on disk; the writer holds the rest and resends it.
     writer.provider.connect()
-    await eventually(() => assert.equal(reader.doc.getMap('meta').get('title'), 'v199'))
+    await eventually(() => assert.equal(readTextField(reader.doc, 'proposal', 'title'), 'v199'))
     writer.destroy()
     reader.destroy()
     assert.equal(await again.stop(), 0)
@@ -216,7 +218,7 @@ describe('persistence', () => {
     const before = Y.encodeStateVector(replica)
     replica.getMap('meta').set('title', 'after a cold load')
     reader.send(syncUpdateFrame(Y.encodeStateAsUpdate(replica, before)))
-    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, 'proposal/p-cold')?.doc.getMap('meta').get('title'), 'after a cold load'))
+    await eventually(() => assert.equal(readTextField(server.server.rooms.find(server.tenant, 'proposal/p-cold')!.doc, 'proposal', 'title'), 'after a cold load'))
     reader.close()
   })
 
@@ -235,7 +237,7 @@ describe('persistence', () => {
       const stored = await server.server.store.loadUpdates(storage)
       const doc = new Y.Doc()
       for (const update of stored) Y.applyUpdate(doc, update)
-      assert.equal(doc.getMap('meta').get('title'), 't199')
+      assert.equal(readTextField(doc, 'proposal', 'title'), 't199')
       assert.ok(stored.length < 50, `${stored.length} stored updates`)
     })
     writer.destroy()
@@ -275,7 +277,7 @@ describe('persistence', () => {
     cleanups.push(() => restarted.dispose())
     const reader = await restarted.connect('proposal/p-refused')
     await reader.whenSynced()
-    assert.equal(reader.doc.getMap('meta').get('title'), 'only in the log')
+    assert.equal(readTextField(reader.doc, 'proposal', 'title'), 'only in the log')
     reader.destroy()
   })
 })

@@ -73,11 +73,13 @@ export const heldReviewItems = (
   if (held.length === 0) return { items: [], itemOf: new Map() }
   const heldPaths = new Set(held.map((violation) => violation.path))
   // A rich-text change: the text as it is now (compensated) is the base, the proposed tree the value.
+  // (Plain-text roots have no key either, but no rule holds them for review: their values are strings.)
+  const { richText } = rootNames(room.document.type)
   const proposal = (change: FieldChange): ReviewChange => ({
     path: change.path,
     root: change.root,
     key: change.key,
-    ...(change.key === null
+    ...(richText.includes(change.root)
       ? { baseValue: richTextContent(room.doc.getXmlFragment(change.root)), proposedValue: textProposals.get(change.root) ?? null }
       : { baseValue: change.oldValue, proposedValue: change.newValue }),
   })

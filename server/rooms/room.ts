@@ -28,6 +28,7 @@ import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeS
 import { GATE_ORIGIN } from '../gate/compensation.ts'
 import { Peer } from '../connection/peer.ts'
 import { hasRole } from '../auth/index.ts'
+import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
@@ -260,6 +261,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.storedUpdates = updates.length
     this.storedBytes = this.sizeBound
     this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
+    moveLegacyTextFieldsOnLoad(this)
     this.becomeReady()
     this.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune

@@ -100,6 +100,9 @@ export const stateProblems = (type: DocumentType, snapshot: DocumentSnapshot): s
   if (type === 'customer') {
     const name = mapOf(snapshot, 'fields').name
     if (typeof name === 'string' && name.trim() === '') problems.push(`customer-required: fields.name is blank (${show(name)})`)
+    // The `name` text root (an empty text is no name at all: a customer nobody named yet).
+    const text = snapshot.name
+    if (typeof text === 'string' && text !== '' && text.trim() === '') problems.push(`customer-required: name is blank (${show(text)})`)
   }
   return problems
 }
@@ -133,8 +136,11 @@ export const reachabilityProblems = (type: DocumentType, before: DocumentSnapsho
       problems.push(`status-transition: status went from ${from} to ${to}, which the lifecycle cannot reach`)
     }
   }
-  if (type === 'customer' && mapOf(before, 'fields').name !== undefined && mapOf(after, 'fields').name === undefined) {
-    problems.push('customer-required: fields.name was removed')
+  // A customer's name, in either form (the snapshot's `name` reads the text root, or the legacy
+  // `fields.name` the server has not moved yet): moving it from one to the other removes nothing.
+  const nameOf = (snapshot: DocumentSnapshot): unknown => (typeof snapshot.name === 'string' && snapshot.name !== '' ? snapshot.name : mapOf(snapshot, 'fields').name)
+  if (type === 'customer' && nameOf(before) !== undefined && nameOf(after) === undefined) {
+    problems.push('customer-required: the name was removed')
   }
   return problems
 }

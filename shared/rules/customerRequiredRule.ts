@@ -3,7 +3,8 @@ import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
 
 /**
  * `customer-required`: a customer's name is never emptied, and its email is valid.
- * - `fields.name` deleted, or set to an empty or whitespace-only string → reject (whitespace-only
+ * - the `name` text root edited to an empty or whitespace-only text → reject;
+ * - `fields.name` (its legacy form) deleted, or set to an empty or whitespace-only string → reject (whitespace-only
  *   passes the schema's `min(1)`, so this rule is what stops it); a name that is not a string at
  *   all is left to `schema`, whose message says what type was expected;
  * - `fields.email` set to a value that is not a valid email (the schema's own email check) →
@@ -18,6 +19,9 @@ const ID = 'customer-required'
 const emailSchema = customerFieldsSchema.shape.email
 
 const problemWith = (change: FieldChange): string | null => {
+  if (change.root === 'name' && change.key === null) {
+    return typeof change.newValue === 'string' && change.newValue.trim() === '' ? 'a customer\'s name cannot be empty' : null
+  }
   if (change.root !== 'fields' || change.action === 'edit') return null
   if (change.key === 'name') {
     if (change.newValue === undefined) return 'a customer\'s name cannot be removed'

@@ -8,19 +8,33 @@ import type { Role } from '../schemas.ts'
  * (pre-checking an edit, greying out a button).
  */
 
-/** One touched field. Map roots give one change per key; a rich-text root gives one `edit`. */
+/**
+ * What a plain-text root's change carries as its new value when the update put something other
+ * than characters into it (formats, an embed, a nested type, keyed entries): `schema` refuses it.
+ */
+export interface NotPlainText {
+  readonly notPlainText: string
+}
+
+/**
+ * One touched field. Map roots give one change per key; a rich-text root gives one `edit`; a
+ * plain-text root (`title`, `name`, …) one `edit` with the text before and after.
+ */
 export interface FieldChange {
-  /** The root type: `meta`, `financial`, `team`, `approvals`, `fields`, `body`, `notes`. */
+  /** The root type: `meta`, `financial`, `team`, `approvals`, `fields`, `body`, `notes`, or a plain-text root. */
   readonly root: string
-  /** The map key, or null for a rich-text root. */
+  /** The map key, or null for a rich-text or plain-text root. */
   readonly key: string | null
-  /** `root.key` (e.g. `meta.status`, `team.u-7`) or `root` for rich text. */
+  /** `root.key` (e.g. `meta.status`, `team.u-7`) or `root` for rich and plain text (`body`, `title`). */
   readonly path: string
-  /** add / update / delete of a map key; `edit` of rich text (insert, delete or format). */
+  /** add / update / delete of a map key; `edit` of rich or plain text (insert, delete or format). */
   readonly action: 'add' | 'update' | 'delete' | 'edit'
-  /** The value before the update (undefined when added; the text before for rich text is not carried). */
+  /**
+   * The value before the update (undefined when added; the text before for rich text is not
+   * carried; for plain text it is the string before).
+   */
   readonly oldValue: unknown
-  /** The value after the update (undefined when deleted). */
+  /** The value after the update (undefined when deleted; for plain text the string, or a NotPlainText). */
   readonly newValue: unknown
 }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import { DOCUMENT_TYPES, type DocumentType } from '../documentName.ts'
-import { MAP_SCHEMAS, RICH_TEXT_ROOTS } from '../schemas.ts'
+import { MAP_SCHEMAS, RICH_TEXT_ROOTS, TEXT_ROOTS } from '../schemas.ts'
 import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
 
 /**
@@ -12,6 +12,8 @@ import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
  * - A change to a root the document type does not have → reject, whatever the action.
  * - A change whose shape does not fit its root (an `edit` of a map, a keyed change of a rich-text
  *   root, a map change without a key) → reject: the root was written as the wrong kind of type.
+ * - An `edit` of a plain-text root (`title`, `name`, …): its new value must be a string (characters
+ *   only: no formats, embeds, nested types or keyed entries) of at most the field's maximum length.
  * - `delete` of a map key is not a schema matter (every field is optional), even of an unknown
  *   field: removing junk is allowed. An `edit` of rich text is not checked here.
  * - Every write is checked, also one that re-sets the value a key already had.
@@ -27,6 +29,7 @@ type RootSpec =
   | { readonly kind: 'fields'; readonly fields: ReadonlyMap<string, z.ZodType> }
   | { readonly kind: 'record'; readonly value: z.ZodType }
   | { readonly kind: 'rich-text' }
+  | { readonly kind: 'plain-text'; readonly max: number }
 
 type MapRootSchema =
   | { readonly kind: 'fields'; readonly schema: { readonly shape: Readonly<Record<string, z.ZodType>> } }
@@ -46,6 +49,7 @@ const ROOTS: ReadonlyMap<DocumentType, ReadonlyMap<string, RootSpec>> = new Map(
       )
     }
     for (const name of RICH_TEXT_ROOTS[type]) roots.set(name, { kind: 'rich-text' })
+    for (const [name, { max }] of Object.entries(TEXT_ROOTS[type] as Record<string, { max: number }>)) roots.set(name, { kind: 'plain-text', max })
     return [type, roots] as const
   }),
 )
@@ -57,6 +61,10 @@ const check = (docType: DocumentType, change: FieldChange): string | null => {
     return change.action === 'edit' && change.key === null
       ? null
       : `${change.root} is rich text; it cannot have keys written`
+  }
+  if (root.kind === 'plain-text') {
+    if (change.action !== 'edit' || change.key !== null) return `${change.root} is plain text; it cannot have keys written`
+    return plainTextProblem(change, root.max)
   }
   if (change.action === 'edit' || change.key === null) return `${change.root} is a map; only its keys can be written`
   if (change.action === 'delete') return null
@@ -76,6 +84,15 @@ const check = (docType: DocumentType, change: FieldChange): string | null => {
   }
   const result = schema.safeParse(change.newValue)
   return result.success ? null : `${change.path}: ${describeIssues(result.error.issues)}`
+}
+
+const plainTextProblem = (change: FieldChange, max: number): string | null => {
+  const value = change.newValue
+  if (typeof value !== 'string') {
+    const what = typeof value === 'object' && value !== null && 'notPlainText' in value ? String(value.notPlainText) : 'something else'
+    return `${change.path} is plain text; it cannot hold ${what}`
+  }
+  return value.length > max ? `${change.path}: Too big: expected string to have <=${max} characters` : null
 }
 
 const describeIssues = (issues: readonly z.core.$ZodIssue[]): string => {
