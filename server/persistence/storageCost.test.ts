@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
+import { readTextField } from '../../shared/documentModel.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { verifyDocument } from '../admin/documentVerification.ts'
 import { REFUSED_UPDATE_BYTES_KEPT } from './eventLog.ts'
@@ -67,7 +68,7 @@ describe('what the document costs on disk', () => {
     const reader = await server.connect(room)
     cleanups.push(() => reader.destroy())
     await reader.whenSynced()
-    assert.equal(reader.doc.getMap('meta').get('title'), 'Kept title')
+    assert.equal(readTextField(reader.doc, 'proposal', 'title'), 'Kept title')
   })
 
   test('accepted content deleted again: stored bytes passing a multiple of the compacted size trigger a compaction, not only the update count', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
+import { readTextField } from '../../shared/documentModel.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { connectGateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
@@ -53,6 +54,6 @@ describe('backpressure on the store backlog (logged, not yet in LevelDB)', () =>
     const reader = await server.connect(name)
     cleanups.push(() => reader.destroy())
     await reader.whenSynced()
-    assert.equal(reader.doc.getMap('meta').get('title'), 'sent while paused')
+    assert.equal(readTextField(reader.doc, 'proposal', 'title'), 'sent while paused')
   })
 })
