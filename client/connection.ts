@@ -1,4 +1,5 @@
 import type * as decoding from 'lib0/decoding'
+import type { ConflictRecord } from '../shared/conflictRecord.ts'
 import { ObservableV2 } from 'lib0/observable'
 import type { Awareness } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
@@ -81,6 +82,8 @@ export interface ConnectionEvents {
    */
   ack: (durableStateVector: Uint8Array, durableMessages: number) => void
   notice: (notice: Notice) => void
+  /** This user's open conflicts in the document (the whole list, on connect and when it changes). */
+  conflicts: (conflicts: readonly ConflictRecord[]) => void
   /** A sync-step-2 or update message went out on the current socket, numbered from 1 per connection. */
   sent: (message: CountedMessage) => void
   /** The current socket closed (for any reason, also locally): message numbers start again. */
@@ -336,6 +339,10 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     if (message === null) return // a subtype from a newer server
     if (message.kind === 'notice') {
       this.emit('notice', [message.notice])
+      return
+    }
+    if (message.kind === 'open-conflicts') {
+      this.emit('conflicts', [message.conflicts])
       return
     }
     this.emit('ack', [message.durableStateVector, message.durableMessages])

@@ -6,6 +6,7 @@ import { answerDocumentList } from './documentListApi.ts'
 import { isAppPath, serveAppFile } from './staticApp.ts'
 import type { DocumentIndex } from './documentIndex.ts'
 import type { TokenVerifier } from './auth/index.ts'
+import { answerConflictDismissal, isConflictDismissal, type ConflictDismissalContext } from './conflictDismissal.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -14,6 +15,8 @@ export interface HttpContext {
   /** Set in dev mode only: the secret `/dev/token` signs with. */
   readonly devSecret: Uint8Array | null
   readonly admin: AdminContext
+  /** The documents' conflict records, for their dismissal by the user whose value was replaced. */
+  readonly conflicts: ConflictDismissalContext
   readonly verifier: TokenVerifier
   readonly index: DocumentIndex
   /** The built demo app's directory (served at `/`). */
@@ -38,6 +41,10 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
   const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
   if (pathname.startsWith('/admin/')) {
     handleAdminRequest(request, response, context.admin).catch(fail)
+    return
+  }
+  if (isConflictDismissal(pathname)) {
+    answerConflictDismissal(request, response, context.conflicts).catch(fail)
     return
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {

@@ -15,7 +15,9 @@ import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { checkNestingDepth } from './gate/nestingDepth.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
-import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './gate/conflicts.ts'
+import { currentItems, detectConflicts, NO_CONCURRENT_WRITES, setsMapKeys } from './gate/conflicts.ts'
+import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes } from './gate/timestampWins.ts'
+import { tellConflicts } from './conflictNotices.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
 import type { Room } from './room.ts'
@@ -142,11 +144,11 @@ export const acceptUpdate = (
     return null
   }
 
-  // Conflicts: fields this update overwrote without having seen their current value.
-  // Only an update that set map keys can have overwritten a field; only then is it decoded for that.
-  const possibleConflicts = setsMapKeys(room.doc, check.dependencies.brought)
+  // Conflicts: fields this update overwrote without having seen their current value (and the edit
+  // times it carried). Only an update that set map keys can have; only then is it decoded for that.
+  const detected = setsMapKeys(room.doc, check.dependencies.brought)
     ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
-    : []
+    : NO_CONCURRENT_WRITES
   room.clientOwners.record(claims)
 
   // 4. Rules, on the change set and the actor — unless the update would take the document past its
@@ -167,18 +169,37 @@ export const acceptUpdate = (
     customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
   })
 
-  // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
-  //    recorded as proposed first, so approving it can bring exactly that text back.
+  // 5. Compensate only the violating fields (and the edit times written with them), in the same
+  //    step. A rich-text edit held for review is recorded as proposed first, so approving it can
+  //    bring exactly that text back.
   const textProposals = heldTextProposals(room, violations)
   const compensation =
-    oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
+    oversize && sizeRefusal
+      ? compensateWhole(room, sizeRefusal, captured.changes)
+      : compensate(room.doc, captured.changes, withTheirTimes(violations, captured.changes), textBefore)
+  const refusedPaths = new Set(withTheirTimes(violations, captured.changes).map((violation) => violation.path))
+
+  // 5b. Timestamp-wins: of concurrent writes to a field the later is kept, and every accepted field
+  //     write leaves its time (bounded by the server's clock) in `editedAt` — the server writes what
+  //     Yjs's order or the client left otherwise, in the same step.
+  const timed = resolveByTime({
+    doc: room.doc,
+    docType: room.document.type,
+    detected,
+    before: fieldsBefore,
+    changes: captured.changes,
+    refusedPaths,
+    now: Date.now(),
+    nameOf: (userId) => nameOf(room, peer, userId),
+  })
+  const serverChange = compensation && timed.update ? Y.mergeUpdates([compensation, timed.update]) : (compensation ?? timed.update)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
   //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   // A big compensated update is stored as what it left in the document, not as received.
-  const stored = compensation ? storedRefusal(room.doc, update, compensation, stateBefore) : null
+  const stored = serverChange ? storedRefusal(room.doc, update, serverChange, compensation ? stateBefore : null) : null
   const received = {
     ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
     ...(stored?.refused ? { refused: stored.refused } : {}),
@@ -190,20 +211,21 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
+  if (timed.update) {
+    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds: [TIMESTAMP_WINS], paths: timed.paths, update: timed.update }), userId: SERVER_USER })
+  }
   const review = reviewItemFor(room, peer, captured, violations, received.seq, textProposals)
-  // A compensated field was not overwritten after all: the rule's notice tells that story.
-  const violatedPaths = new Set(violations.map((violation) => violation.path))
-  const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
+  const conflicts = conflictRecords(timed.conflicts, received.seq)
   room.persist({
     update: stored?.net ?? update,
     source: peer,
-    echo: compensation,
-    owners: compensation ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
+    echo: serverChange,
+    owners: serverChange ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: review ? [review] : [],
-    conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
+    conflicts,
   })
-  tellLosers(room, peer, conflicts)
+  tellConflicts(room, peer, conflicts)
   for (const violation of violations) {
     const notice = noticeFor(violation)
     peer.sendExtension(encodeNotice(review && violation.outcome === 'review' ? { ...notice, reviewId: review.id } : notice))
@@ -309,20 +331,11 @@ const applyFailed = (room: Room, error: unknown): CollabError => {
   return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
 }
 
-/** The losing writer of each conflict is told, on every connection of theirs in the room that asked for notices. */
-const tellLosers = (room: Room, sender: Peer, conflicts: readonly Conflict[]): void => {
-  room.conflictCount += conflicts.length
-  if (conflicts.length > 0) room.metrics.conflicts.inc(conflicts.length)
-  for (const conflict of conflicts) {
-    const notice = encodeNotice({
-      outcome: 'conflict',
-      ruleId: 'last-writer-wins',
-      path: conflict.path,
-      message: `${conflict.winner.userId} changed ${conflict.path} at the same time; their value ${JSON.stringify(conflict.winner.value)} was kept`,
-    })
-    const losers = conflict.loser.userId === sender.identity.userId ? [sender] : [...room.peers].filter((peer) => peer.identity.userId === conflict.loser.userId)
-    for (const peer of losers) peer.sendExtension(notice)
-  }
+/** A user's display name: the sender's, or that of a connection of theirs in the room. */
+const nameOf = (room: Room, sender: Peer, userId: string): string | undefined => {
+  if (userId === sender.identity.userId) return sender.identity.name
+  for (const peer of room.peers) if (peer.identity.userId === userId) return peer.identity.name
+  return undefined
 }
 
 const noticeFor = (violation: Violation): Notice => ({

@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import type { ConflictRecord } from './conflictRecord.ts'
 
 /**
  * The PosalPro extension to the y-websocket protocol. Stock y-websocket speaks
@@ -14,12 +15,15 @@ import * as encoding from 'lib0/encoding'
  *                       A deletion moves no state vector, so only the count tells a client that
  *                       a delete-only message is saved.
  *   subtype 1 notice: varString JSON of a Notice
+ *   subtype 3 open conflicts: varString JSON `{conflicts: ConflictRecord[]}`: every conflict of this
+ *                     document whose value-replaced side is this connection's user and that they
+ *                     have not dismissed; the whole list, sent on connect and whenever it changes
  */
 export const MESSAGE_EXTENSION = 100
 export const EXTENSION_QUERY_PARAM = 'ext'
 export const EXTENSION_VERSION = '1'
 
-export const ExtensionSubtype = { Ack: 0, Notice: 1 } as const
+export const ExtensionSubtype = { Ack: 0, Notice: 1, OpenConflicts: 3 } as const
 
 export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
 
@@ -35,6 +39,7 @@ export interface Notice {
 export type ExtensionMessage =
   | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array; readonly durableMessages: number }
   | { readonly kind: 'notice'; readonly notice: Notice }
+  | { readonly kind: 'open-conflicts'; readonly conflicts: readonly ConflictRecord[] }
 
 export const encodeAck = (durableStateVector: Uint8Array, durableMessages: number): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -53,6 +58,14 @@ export const encodeNotice = (notice: Notice): Uint8Array => {
   return encoding.toUint8Array(encoder)
 }
 
+export const encodeOpenConflicts = (conflicts: readonly ConflictRecord[]): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.OpenConflicts)
+  encoding.writeVarString(encoder, JSON.stringify({ conflicts }))
+  return encoding.toUint8Array(encoder)
+}
+
 /**
  * Decodes the body of an extension message, after its type (100) was read from `decoder`.
  * Returns null for a subtype this version does not know, so newer servers can add subtypes.
@@ -68,6 +81,8 @@ export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessag
       }
     case ExtensionSubtype.Notice:
       return { kind: 'notice', notice: JSON.parse(decoding.readVarString(decoder)) as Notice }
+    case ExtensionSubtype.OpenConflicts:
+      return { kind: 'open-conflicts', conflicts: (JSON.parse(decoding.readVarString(decoder)) as { conflicts: ConflictRecord[] }).conflicts }
     default:
       return null
   }
