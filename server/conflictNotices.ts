@@ -21,7 +21,7 @@ export const tellConflicts = (room: Room, sender: Peer, conflicts: readonly Conf
         outcome: 'conflict',
         ruleId: conflict.rule,
         path: conflict.path,
-        message: `your value replaced one ${loser.name ?? loser.userId} set at the same time`,
+        message: `Your ${conflict.path} replaced a value ${loser.name ?? loser.userId} set at the same time`,
       })
       for (const peer of peersOf(winner.userId)) peer.sendExtension(notice)
       losers.add(loser.userId)

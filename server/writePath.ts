@@ -3,7 +3,7 @@ import { rootNames } from '../shared/documentModel.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { encodeNotice, type Notice } from '../shared/extensionProtocol.ts'
 import { evaluateRules } from '../shared/rules/index.ts'
-import type { Actor, FieldChange, Violation } from '../shared/rules/ruleTypes.ts'
+import type { Actor, FieldChange, RuleContext, Violation } from '../shared/rules/ruleTypes.ts'
 import { randomUUID } from 'node:crypto'
 import { REFUSED_UPDATE_BYTES_KEPT, type EventRecord } from './persistence/eventLog.ts'
 import { refusedUpdate, stateBeforeLargeUpdate, storedRefusal } from './persistence/refusedUpdates.ts'
@@ -160,14 +160,7 @@ export const acceptUpdate = (
     legal: peer.identity.legal,
   }
   const oversize = sizeViolations(room, captured.changes, sizeRefusal)
-  const violations = oversize ?? evaluateRules({
-    docType: room.document.type,
-    actor,
-    changes: captured.changes,
-    before: captured.before,
-    after: captured.after,
-    customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
-  })
+  const violations = oversize ?? evaluateRules({ ...ruleContext(room, actor, captured.changes), before: captured.before, after: captured.after })
 
   // 5. Compensate only the violating fields (and the edit times written with them), in the same
   //    step. A rich-text edit held for review is recorded as proposed first, so approving it can
@@ -191,6 +184,7 @@ export const acceptUpdate = (
     refusedPaths,
     now: Date.now(),
     nameOf: (userId) => nameOf(room, peer, userId),
+    mayWrite: (change, userId) => evaluateRules(ruleContext(room, actorOf(room, peer, actor, userId), [change])).length === 0,
   })
   const serverChange = compensation && timed.update ? Y.mergeUpdates([compensation, timed.update]) : (compensation ?? timed.update)
 
@@ -329,6 +323,32 @@ const reviewItemFor = (
 const applyFailed = (room: Room, error: unknown): CollabError => {
   void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
   return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
+}
+
+/** What the rules judge `changes` by, on the document as it is now with `changes` applied. */
+const ruleContext = (room: Room, actor: Actor, changes: readonly FieldChange[]): RuleContext => {
+  const current = { get: (root: string, key: string) => (room.doc.share.has(root) ? room.doc.getMap<unknown>(root).get(key) : undefined) }
+  const changed = (root: string, key: string) => changes.find((change) => change.root === root && change.key === key)
+  return {
+    docType: room.document.type,
+    actor,
+    changes,
+    before: { get: (root, key) => { const change = changed(root, key); return change ? change.oldValue : current.get(root, key) } },
+    after: { get: (root, key) => { const change = changed(root, key); return change ? change.newValue : current.get(root, key) } },
+    customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
+  }
+}
+
+/**
+ * Who the server's write for a later value acts as: its writer when connected (the sender, or a
+ * connection of theirs), otherwise the sender — the rules then judge it as the sender's edit.
+ */
+const actorOf = (room: Room, sender: Peer, senderActor: Actor, userId: string): Actor => {
+  if (userId === sender.identity.userId) return senderActor
+  for (const { identity } of room.peers) {
+    if (identity.userId === userId) return { userId, role: identity.role, tenant: identity.tenant, legal: identity.legal }
+  }
+  return senderActor
 }
 
 /** A user's display name: the sender's, or that of a connection of theirs in the room. */

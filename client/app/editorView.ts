@@ -16,6 +16,7 @@ import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
 import { describeNotice } from './noticeText.ts'
+import { fieldConflicts } from './fieldConflict.ts'
 
 declare global {
   interface Window {
@@ -126,6 +127,9 @@ export const editorView = (
     form,
   )
 
+  // Concurrent overwrites of this user's values, on their fields until dismissed.
+  const conflicts = fieldConflicts(handle, type, form, { getToken: tokenSource(session), onError: (message) => toasts.show(message, 'error'), disposables })
+
   const model = handle.model as DocumentModel
   const showTitle = () => {
     const title = titleOf(model) || `${type} ${id}`
@@ -141,6 +145,7 @@ export const editorView = (
     showTitle()
     form.replaceChildren(formFor(model, context))
     form.removeAttribute('aria-busy')
+    conflicts.refresh()
     if (type === 'proposal') void loadCustomers()
   }
   // A document this device never held (nothing in the local store) is shown once the server's copy

@@ -104,20 +104,23 @@ export const detectConflicts = (
     rootNameOf ??= new Map([...doc.share.entries()].map(([name, type]) => [type, name]))
     const root = rootNameOf.get(parent)
     if (root === undefined) continue
-    const lastValue = struct.content.getContent().at(-1)
+    // An item the writer itself overwrote (or deleted) before sending arrives without its content.
+    const live = !(struct.content instanceof Y.ContentDeleted)
+    const lastValue = live ? struct.content.getContent().at(-1) : undefined
     if (root === EDITED_AT_ROOT) {
-      editTimes.set(item.parentSub, lastValue)
+      if (live) editTimes.set(item.parentSub, lastValue)
       continue
     }
     const path = `${root}.${item.parentSub}`
     const write = writes.get(path)
-    if (write) write.lastValue = lastValue
-    else writes.set(path, { first: item, lastValue })
+    if (!write) writes.set(path, { first: item, lastValue })
+    else if (live) write.lastValue = lastValue
   }
   const concurrent: ConcurrentWrite[] = []
   for (const [path, { first, lastValue }] of writes) {
     const previous = before.get(path)
     if (!previous) continue // nobody had written the field when this arrived (or it was deleted)
+    if (lastValue === undefined) continue // the writer removed the field again: no value of theirs was replaced
     const previousOwner = owners.get(previous.item.id.client) ?? 'unknown'
     if (previousOwner === writer) continue
     const seen = first.origin

@@ -53,6 +53,7 @@ export const resolveByTime = ({
   refusedPaths,
   now,
   nameOf,
+  mayWrite,
 }: {
   doc: Y.Doc
   docType: DocumentType
@@ -65,6 +66,12 @@ export const resolveByTime = ({
   now: number
   /** A user's display name, when known. */
   nameOf: (userId: string) => string | undefined
+  /**
+   * Would the rules let `userId` change the field from the value Yjs kept to the later one? The
+   * server's write is an edit like any other: a lifecycle the two writes crossed (one moved the
+   * status on, the other elsewhere) may not allow it; then Yjs's choice stands.
+   */
+  mayWrite: (change: FieldChange, userId: string) => boolean
 }): TimedResolution => {
   const values = new Map<string, { root: string; key: string; value: unknown }>()
   const times = new Map<string, number>()
@@ -96,13 +103,16 @@ export const resolveByTime = ({
     const storedTime = before.get(`${EDITED_AT_ROOT}.${write.path}`)?.value
     // A value from before times were kept has none: any timed write is later.
     const existingTime = typeof storedTime === 'number' ? effectiveTime(storedTime, now) : 0
-    const incomingWins = incomingTime > existingTime || (incomingTime === existingTime && write.incomingKept)
     const incoming = side(write.incoming.userId, write.incoming.value, incomingTime)
     const existing = side(existingUser, write.existing.value, existingTime)
-    const [winner, loser] = incomingWins ? [incoming, existing] : [existing, incoming]
-    if (incomingWins !== write.incomingKept) values.set(write.path, { root: write.root, key: write.key, value: winner.value })
+    const [kept, replaced] = write.incomingKept ? [incoming, existing] : [existing, incoming]
+    const later = incomingTime > existingTime ? incoming : existingTime > incomingTime ? existing : kept
+    const change: FieldChange = { root: write.root, key: write.key, path: write.path, action: 'update', oldValue: kept.value, newValue: later.value }
+    const rule = later === kept || mayWrite(change, later.userId) ? TIMESTAMP_WINS : 'last-writer-wins'
+    const [winner, loser] = rule === TIMESTAMP_WINS ? [later, later === kept ? replaced : kept] : [kept, replaced]
+    if (winner !== kept) values.set(write.path, { root: write.root, key: write.key, value: winner.value })
     times.set(write.path, winner.editedAt!)
-    if (existingUser !== write.incoming.userId) conflicts.push({ path: write.path, at: now, rule: TIMESTAMP_WINS, winner, loser })
+    if (existingUser !== write.incoming.userId) conflicts.push({ path: write.path, at: now, rule, winner, loser })
   }
 
   // Every other accepted write of a field leaves its effective time; a time written alone is bounded too.
