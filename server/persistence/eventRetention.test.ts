@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as Y from 'yjs'
@@ -12,9 +13,10 @@ test('retention folds expired events into a base: the log still rebuilds the doc
   try {
     const writer = await server.connect('proposal/ret-1')
     await writer.whenSynced()
-    writer.doc.getMap('meta').set('title', 'one')
-    writer.doc.getMap('meta').set('title', 'two')
-    writer.doc.getMap('meta').set('currency', 'EUR')
+    // With their times, as the app writes fields (a write without one adds the server's event).
+    writeField(writer.doc.getMap('meta'), 'title', 'one')
+    writeField(writer.doc.getMap('meta'), 'title', 'two')
+    writeField(writer.doc.getMap('meta'), 'currency', 'EUR')
     await eventually(async () => assert.equal((await server.server.store.readEvents(storage)).length >= 3, true))
     const lastBefore = await server.server.store.lastEventSeq(storage)
     writer.destroy()
@@ -31,7 +33,7 @@ test('retention folds expired events into a base: the log still rebuilds the doc
     assert.deepEqual(Y.encodeStateVector(rebuilt), Y.encodeStateVector(stored.doc))
     assert.throws(() => documentAsOf(base, [], base!.seq - 1), /older than the retained history/)
 
-    again.doc.getMap('meta').set('title', 'three')
+    writeField(again.doc.getMap('meta'), 'title', 'three')
     await eventually(async () => assert.deepEqual((await server.server.store.readEvents(storage)).map((e) => e.seq), [lastBefore + 1]))
     again.destroy()
   } finally {
