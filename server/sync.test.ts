@@ -1,3 +1,4 @@
+import { writeField } from '../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
@@ -61,8 +62,9 @@ describe('stock y-websocket clients co-editing', () => {
   test('a sync step 2 that changes nothing (a reconnecting editor\'s delete set) is acknowledged and stores nothing', async () => {
     const editor = await connect('proposal/p-noop')
     await editor.whenSynced()
-    editor.doc.getMap('meta').set('title', 'first')
-    editor.doc.getMap('meta').set('title', 'second') // the first value is deleted: a delete set exists
+    // With their times, as the app writes fields (a write without one adds the server's event).
+    writeField(editor.doc.getMap('meta'), 'title', 'first')
+    writeField(editor.doc.getMap('meta'), 'title', 'second') // the first value is deleted: a delete set exists
     const storageName = `${server.tenant}/proposal/p-noop`
     await eventually(async () => assert.equal((await server.server.store.readEvents(storageName)).length, 2, 'both edits recorded'))
     const updatesBefore = (await server.server.store.loadUpdates(storageName)).length
