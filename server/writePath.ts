@@ -15,8 +15,8 @@ import { compensate, snapshotTextRoots } from './gate/compensation.ts'
 import { missingDependencies } from './gate/missingDependencies.ts'
 import { checkNestingDepth } from './gate/nestingDepth.ts'
 import { richTextContent, snapshotRichText, storableRichText, type NodeSnapshot } from './gate/richTextRestore.ts'
-import { currentItems, detectConflicts, NO_CONCURRENT_WRITES, setsMapKeys } from './gate/conflicts.ts'
-import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes } from './gate/timestampWins.ts'
+import { currentItems, detectConflicts, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './gate/conflicts.ts'
+import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes, type TimedResolution } from './gate/timestampWins.ts'
 import { tellConflicts } from './conflictNotices.ts'
 import type { Peer } from './peer.ts'
 import { encodePermissionDenied } from './protocol.ts'
@@ -28,7 +28,7 @@ import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSi
  * The write path, top to bottom, for one update from one peer:
  *
  *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
- *   → rules (or the maximum size) → compensate
+ *   → rules (or the maximum size) → compensate → the later of concurrent field writes wins
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -175,17 +175,7 @@ export const acceptUpdate = (
   // 5b. Timestamp-wins: of concurrent writes to a field the later is kept, and every accepted field
   //     write leaves its time (bounded by the server's clock) in `editedAt` — the server writes what
   //     Yjs's order or the client left otherwise, in the same step.
-  const timed = resolveByTime({
-    doc: room.doc,
-    docType: room.document.type,
-    detected,
-    before: fieldsBefore,
-    changes: captured.changes,
-    refusedPaths,
-    now: Date.now(),
-    nameOf: (userId) => nameOf(room, peer, userId),
-    mayWrite: (change, userId) => evaluateRules(ruleContext(room, actorOf(room, peer, actor, userId), [change])).length === 0,
-  })
+  const timed = laterWriteWins(room, peer, actor, detected, fieldsBefore, captured.changes, refusedPaths)
   const serverChange = compensation && timed.update ? Y.mergeUpdates([compensation, timed.update]) : (compensation ?? timed.update)
 
   // 6. Persist the update, its compensation, their event records and any review item as one
@@ -324,6 +314,28 @@ const applyFailed = (room: Room, error: unknown): CollabError => {
   void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
   return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
 }
+
+/** Timestamp-wins (gate/timestampWins.ts) for one update of `peer`, its writes judged by the rules like edits. */
+const laterWriteWins = (
+  room: Room,
+  peer: Peer,
+  actor: Actor,
+  detected: DetectedWrites,
+  before: CurrentItems,
+  changes: readonly FieldChange[],
+  refusedPaths: ReadonlySet<string>,
+): TimedResolution =>
+  resolveByTime({
+    doc: room.doc,
+    docType: room.document.type,
+    detected,
+    before,
+    changes,
+    refusedPaths,
+    now: Date.now(),
+    nameOf: (userId) => nameOf(room, peer, userId),
+    mayWrite: (change, userId) => evaluateRules(ruleContext(room, actorOf(room, peer, actor, userId), [change])).length === 0,
+  })
 
 /** What the rules judge `changes` by, on the document as it is now with `changes` applied. */
 const ruleContext = (room: Room, actor: Actor, changes: readonly FieldChange[]): RuleContext => {
