@@ -1,4 +1,5 @@
 import type * as decoding from 'lib0/decoding'
+import type { ConflictRecord } from '../shared/conflictRecord.ts'
 import { ObservableV2 } from 'lib0/observable'
 import type { Awareness } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
@@ -84,6 +85,8 @@ export interface ConnectionEvents {
   notice: (notice: Notice) => void
   /** The changes of this document held for review that we may see (the whole list, each time). */
   pendingReviews: (reviews: readonly PendingReview[]) => void
+  /** This user's open conflicts in the document (the whole list, on connect and when it changes). */
+  conflicts: (conflicts: readonly ConflictRecord[]) => void
   /** A sync-step-2 or update message went out on the current socket, numbered from 1 per connection. */
   sent: (message: CountedMessage) => void
   /** The current socket closed (for any reason, also locally): message numbers start again. */
@@ -343,6 +346,10 @@ export class Connection extends ObservableV2<ConnectionEvents> {
     }
     if (message.kind === 'pending-reviews') {
       this.emit('pendingReviews', [message.reviews])
+      return
+    }
+    if (message.kind === 'open-conflicts') {
+      this.emit('conflicts', [message.conflicts])
       return
     }
     this.emit('ack', [message.durableStateVector, message.durableMessages])

@@ -1,3 +1,4 @@
+import type { ConflictRecord } from '../shared/conflictRecord.ts'
 import { ObservableV2 } from 'lib0/observable'
 import type { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -21,6 +22,8 @@ export interface DocumentHandleEvents {
   notice: (notice: Notice) => void
   /** The changes of this document held for review that this user may see, whole, each time it changes. */
   pendingReviews: (reviews: readonly PendingReview[]) => void
+  /** Concurrent overwrites of this user's values, not yet dismissed (the whole list; see shared/conflictRecord.ts). */
+  conflicts: (conflicts: readonly ConflictRecord[]) => void
   /** An open connection was closed by the server or the network. */
   closed: (info: CloseInfo) => void
   /** Something failed that the handle cannot report otherwise: local store writes, getToken, bad messages. */
@@ -103,6 +106,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     this.connection.on('disconnected', () => this.updateSaved(() => this.tracker.disconnected()))
     this.connection.on('notice', (notice) => this.emit('notice', [notice]))
     this.connection.on('pendingReviews', (reviews) => this.emit('pendingReviews', [reviews]))
+    this.connection.on('conflicts', (conflicts) => this.emit('conflicts', [conflicts]))
     this.connection.on('closed', (info) => this.emit('closed', [info]))
     this.connection.on('error', (error) => this.emit('error', [error]))
     // Registered before the local store applies what it loaded: loaded state counts as local.

@@ -82,6 +82,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
       admin: { verifier, operations },
+      conflicts: { verifier, store, rooms },
       verifier,
       index,
       notifications,

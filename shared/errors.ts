@@ -92,6 +92,10 @@ export const ErrorCode = {
   ReviewNotFound: 'ERR_REVIEW_NOT_FOUND',
   /** The review item was already approved, rejected or found stale. */
   ReviewAlreadyDecided: 'ERR_REVIEW_ALREADY_DECIDED',
+  /** No conflict with this id in the document (dismissal). */
+  ConflictNotFound: 'ERR_CONFLICT_NOT_FOUND',
+  /** Only the person whose value a conflict replaced may dismiss it. */
+  ConflictNotYours: 'ERR_CONFLICT_NOT_YOURS',
   /** The admin API needs a token with the admin role. */
   AdminOnly: 'ERR_ADMIN_ONLY',
   /**

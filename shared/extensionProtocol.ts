@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import type { ConflictRecord } from './conflictRecord.ts'
 
 /**
  * The PosalPro extension to the y-websocket protocol. Stock y-websocket speaks
@@ -17,12 +18,15 @@ import * as encoding from 'lib0/encoding'
  *   subtype 2 pending reviews: varString JSON of PendingReview[], the changes of this document held
  *                     for review that this connection's user may see (as proposer or decider); sent
  *                     after connecting and again, whole, whenever one of them is held, updated or decided
+ *   subtype 3 open conflicts: varString JSON `{conflicts: ConflictRecord[]}`: every conflict of this
+ *                     document whose value-replaced side is this connection's user and that they
+ *                     have not dismissed; the whole list, sent on connect and whenever it changes
  */
 export const MESSAGE_EXTENSION = 100
 export const EXTENSION_QUERY_PARAM = 'ext'
 export const EXTENSION_VERSION = '1'
 
-export const ExtensionSubtype = { Ack: 0, Notice: 1, PendingReviews: 2 } as const
+export const ExtensionSubtype = { Ack: 0, Notice: 1, PendingReviews: 2, OpenConflicts: 3 } as const
 
 export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
 
@@ -56,6 +60,7 @@ export type ExtensionMessage =
   | { readonly kind: 'ack'; readonly durableStateVector: Uint8Array; readonly durableMessages: number }
   | { readonly kind: 'notice'; readonly notice: Notice }
   | { readonly kind: 'pending-reviews'; readonly reviews: readonly PendingReview[] }
+  | { readonly kind: 'open-conflicts'; readonly conflicts: readonly ConflictRecord[] }
 
 export const encodeAck = (durableStateVector: Uint8Array, durableMessages: number): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -82,6 +87,14 @@ export const encodePendingReviews = (reviews: readonly PendingReview[]): Uint8Ar
   return encoding.toUint8Array(encoder)
 }
 
+export const encodeOpenConflicts = (conflicts: readonly ConflictRecord[]): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.OpenConflicts)
+  encoding.writeVarString(encoder, JSON.stringify({ conflicts }))
+  return encoding.toUint8Array(encoder)
+}
+
 /**
  * Decodes the body of an extension message, after its type (100) was read from `decoder`.
  * Returns null for a subtype this version does not know, so newer servers can add subtypes.
@@ -99,6 +112,8 @@ export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessag
       return { kind: 'notice', notice: JSON.parse(decoding.readVarString(decoder)) as Notice }
     case ExtensionSubtype.PendingReviews:
       return { kind: 'pending-reviews', reviews: JSON.parse(decoding.readVarString(decoder)) as PendingReview[] }
+    case ExtensionSubtype.OpenConflicts:
+      return { kind: 'open-conflicts', conflicts: (JSON.parse(decoding.readVarString(decoder)) as { conflicts: ConflictRecord[] }).conflicts }
     default:
       return null
   }

@@ -79,9 +79,13 @@ export type Approval = z.infer<typeof approvalSchema>
 export type CustomerFields = z.infer<typeof customerFieldsSchema>
 export type ContentMeta = z.infer<typeof contentMetaSchema>
 
+/** When a field got its current value, in ms (shared/editTimes.ts; its keys are field paths). */
+export const editTimeSchema = z.number().finite().min(0)
+
 /**
  * The map-valued root types of each document type and the schema of each map's values.
- * `team` and `approvals` are keyed by user id, so their schema is the value schema.
+ * `team` and `approvals` are keyed by user id, so their schema is the value schema; `editedAt`
+ * is keyed by field path (shared/editTimes.ts).
  */
 export const MAP_SCHEMAS = {
   proposal: {
@@ -89,12 +93,15 @@ export const MAP_SCHEMAS = {
     financial: { kind: 'fields', schema: proposalFinancialSchema },
     team: { kind: 'record', schema: roleSchema },
     approvals: { kind: 'record', schema: approvalSchema },
+    editedAt: { kind: 'record', schema: editTimeSchema },
   },
   customer: {
     fields: { kind: 'fields', schema: customerFieldsSchema },
+    editedAt: { kind: 'record', schema: editTimeSchema },
   },
   content: {
     meta: { kind: 'fields', schema: contentMetaSchema },
+    editedAt: { kind: 'record', schema: editTimeSchema },
   },
 } as const
 

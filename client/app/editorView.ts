@@ -18,6 +18,7 @@ import type { Toasts } from './toasts.ts'
 import { describeNotice } from './noticeText.ts'
 import { heldValueNotes } from './heldValueNotes.ts'
 import { NOTIFICATIONS_CHANGED } from './notificationsPanel.ts'
+import { fieldConflicts } from './fieldConflict.ts'
 
 declare global {
   interface Window {
@@ -133,6 +134,9 @@ export const editorView = (
     form,
   )
 
+  // Concurrent overwrites of this user's values, on their fields until dismissed.
+  const conflicts = fieldConflicts(handle, type, form, { getToken: tokenSource(session), onError: (message) => toasts.show(message, 'error'), disposables })
+
   const model = handle.model as DocumentModel
   const showTitle = () => {
     const title = titleOf(model) || `${type} ${id}`
@@ -149,6 +153,7 @@ export const editorView = (
     form.replaceChildren(formFor(model, context))
     notes.place(form)
     form.removeAttribute('aria-busy')
+    conflicts.refresh()
     if (type === 'proposal') void loadCustomers()
   }
   // A document this device never held (nothing in the local store) is shown once the server's copy

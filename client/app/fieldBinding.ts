@@ -1,12 +1,13 @@
 import type * as Y from 'yjs'
 import { applyTextSplice } from '../../shared/textDiff.ts'
+import { writeField } from '../../shared/editTimes.ts'
 import { Disposables } from './dom.ts'
 
 /**
  * Two-way binding of a form control to one key of a Y.Map. Local input writes the key (the server
  * validates it); remote changes — other users, and the server reverting a rejected change — are
- * shown at once. Text is written as you type (last writer wins per field, as the schema says),
- * numbers and selects when committed (change).
+ * shown at once. Text is written as you type, numbers and selects when committed (change); each
+ * write carries its time, so of two concurrent writes to a field the later one is kept.
  */
 export interface FieldCodec {
   /** The control's text → the stored value; undefined deletes the key. Throwing keeps the old value. */
@@ -95,8 +96,8 @@ export const bindField = (
     }
     if (typeof value === 'number' && !Number.isFinite(value)) return
     if (value === map.get(key)) return
-    if (value === undefined) map.delete(key)
-    else map.set(key, value)
+    // With its time: of two concurrent writes the later one is kept (shared/editTimes.ts).
+    writeField(map, key, value)
   })
   show()
 }
@@ -111,7 +112,7 @@ export const bindCheckbox = (control: HTMLInputElement, map: Y.Map<unknown>, key
   }
   map.observe(observer)
   disposables.add(() => map.unobserve(observer))
-  disposables.listen(control, 'change', () => map.set(key, control.checked))
+  disposables.listen(control, 'change', () => writeField(map, key, control.checked))
   show()
 }
 

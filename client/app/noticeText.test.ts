@@ -35,3 +35,9 @@ test('paths without a form field are named by their root, or generically; status
   assert.equal(decided.text, 'Review of your change to Value: approved')
   assert.equal(decided.detail, 'Rule: financial-review · field: financial.value · review: r-1')
 })
+
+test('the writer whose value replaced a concurrent one is told, in the field’s words', () => {
+  const described = describeNotice('proposal', { outcome: 'conflict', ruleId: 'timestamp-wins', path: 'meta.dueDate', message: 'Your meta.dueDate replaced a value Bob set at the same time' })
+  assert.equal(described.text, 'Your Due date replaced a value Bob set at the same time')
+  assert.equal(described.kind, 'info')
+})

@@ -25,6 +25,8 @@ export const describeNotice = (type: DocumentType, notice: Notice): NoticeText =
     case 'review':
       return { text: `${change} is held for review: ${message}`, kind: 'warning', detail }
     case 'conflict':
+      // Your value replaced a concurrent one: the server's message says whose (it names the field).
+      if (notice.ruleId === 'timestamp-wins') return { text: message, kind: 'info', detail }
       // The server's message says who changed it and whose value was kept.
       return { text: `Conflict on ${label ?? 'this document'}: ${message}`, kind: 'warning', detail }
     case 'review-decided':

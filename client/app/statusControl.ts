@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import type { ProposalModel } from '../../shared/documentModel.ts'
 import type { ProposalStatus } from '../../shared/schemas.ts'
 import { precheckEdits } from '../../shared/rules/precheck.ts'
@@ -94,7 +95,7 @@ export const statusControl = (model: ProposalModel, context: StatusControlContex
     }
     // The document may have moved on while the dialog was open: only the status it was about.
     if (meta.get('status') !== from) return
-    meta.set('status', target.to)
+    writeField(meta, 'status', target.to)
   }
 
   const refresh = () => {

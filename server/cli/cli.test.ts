@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -145,14 +146,15 @@ describe('posalpro-admin against a running server', () => {
     const room = 'proposal/cli-revert'
     const manager = await connectGateClient(server, room, { user: 'max', role: 'manager' })
     clients.push(manager)
-    manager.map('meta').set('title', 'Original')
+    // Fields written with their times, as the app writes them (a write without one gets an extra server change).
+    writeField(manager.map('meta'), 'title', 'Original')
     manager.doc.getXmlFragment('body').insert(0, [new Y.XmlText('First draft.')])
     await eventually(async () => {
       const events = JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as unknown[]
       assert.equal(events.length, 2)
     })
-    manager.map('meta').set('title', 'Vandalised')
-    manager.map('meta').set('currency', 'EUR')
+    writeField(manager.map('meta'), 'title', 'Vandalised')
+    writeField(manager.map('meta'), 'currency', 'EUR')
     ;(manager.doc.getXmlFragment('body').get(0) as Y.XmlText).insert(0, 'XXX ')
     await eventually(() => assert.equal(manager.doc.getXmlFragment('body').toString(), 'XXX First draft.'))
     await eventually(async () => {
@@ -161,7 +163,8 @@ describe('posalpro-admin against a running server', () => {
     })
     const reverted = await cli([...admin, 'docs', 'revert', room, '2'])
     assert.equal(reverted.code, 0, reverted.stderr)
-    assert.match(reverted.stdout, /reverted to event 2: meta.currency, meta.title, body/)
+    // The fields' times go back with them.
+    assert.match(reverted.stdout, /reverted to event 2: meta.currency, meta.title, editedAt.meta.currency, editedAt.meta.title, body/)
     await eventually(() => {
       assert.deepEqual(manager.map('meta').toJSON(), { title: 'Original' })
       assert.equal(manager.doc.getXmlFragment('body').toString(), 'First draft.')

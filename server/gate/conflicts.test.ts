@@ -3,10 +3,10 @@ import { after, before, describe, test } from 'node:test'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { gateClientPool } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
-import type { Conflict } from './conflicts.ts'
+import type { ConflictRecord as Conflict } from '../../shared/conflictRecord.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 
-describe('conflicts: concurrent last-writer-wins overwrites', () => {
+describe('conflicts: concurrent overwrites of a field', () => {
   let server: TestServer
   let adminToken: string
   const clients = gateClientPool()
@@ -23,24 +23,25 @@ describe('conflicts: concurrent last-writer-wins overwrites', () => {
     await server.dispose()
   })
 
-  test('two users set the same field offline: exactly one conflict, the loser is told', async () => {
+  test('two stock clients set the same field offline: exactly one conflict, the later arrival wins, both are told', async () => {
+    // Without edit times (stock clients) each write gets its arrival time: the later arrival wins.
     const room = 'proposal/c-1'
     const alice = await open(room, { user: 'alice' })
     const bob = await open(room, { user: 'bob' })
-    alice.map('meta').set('title', 'Base')
-    await eventually(() => assert.equal(bob.map('meta').get('title'), 'Base'))
+    alice.map('meta').set('dueDate', '2026-01-01')
+    await eventually(() => assert.equal(bob.map('meta').get('dueDate'), '2026-01-01'))
     alice.provider.disconnect()
     bob.provider.disconnect()
-    alice.map('meta').set('title', 'Alice title')
-    bob.map('meta').set('title', 'Bob title')
+    alice.map('meta').set('dueDate', '2026-02-02')
+    bob.map('meta').set('dueDate', '2026-03-03')
     alice.provider.connect()
-    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, room)?.doc.getMap('meta').get('title'), 'Alice title'))
+    await eventually(() => assert.equal(server.server.rooms.find(server.tenant, room)?.doc.getMap('meta').get('dueDate'), '2026-02-02'))
     bob.provider.connect()
     const final = await eventually(() => {
-      const title = alice.map('meta').get('title')
-      assert.equal(bob.map('meta').get('title'), title)
-      assert.notEqual(title, 'Base')
-      return title
+      const dueDate = alice.map('meta').get('dueDate')
+      assert.equal(bob.map('meta').get('dueDate'), dueDate)
+      assert.equal(dueDate, '2026-03-03')
+      return dueDate
     })
     const conflicts = await eventually(async () => {
       const recorded = await conflictsOf(room)
@@ -48,14 +49,14 @@ describe('conflicts: concurrent last-writer-wins overwrites', () => {
       return recorded
     })
     const [conflict] = conflicts
-    assert.equal(conflict!.path, 'meta.title')
-    assert.deepEqual([conflict!.winner.userId, conflict!.loser.userId].sort(), ['alice', 'bob'])
+    assert.equal(conflict!.path, 'meta.dueDate')
+    assert.deepEqual([conflict!.winner.userId, conflict!.loser.userId], ['bob', 'alice'])
     assert.equal(conflict!.winner.value, final)
-    assert.equal(conflict!.loser.value, final === 'Alice title' ? 'Bob title' : 'Alice title')
-    const loser = conflict!.loser.userId === 'alice' ? alice : bob
-    const winner = loser === alice ? bob : alice
-    await eventually(() => assert.deepEqual(loser.notices.map((n) => `${n.outcome}:${n.path}`), ['conflict:meta.title']))
-    assert.deepEqual(winner.notices.filter((n) => n.outcome === 'conflict'), [])
+    assert.equal(conflict!.loser.value, '2026-02-02')
+    // The winner is told once; the loser is shown it (the document's open conflicts for them).
+    await eventually(() => assert.deepEqual(bob.notices.map((n) => `${n.outcome}:${n.ruleId}:${n.path}`), ['conflict:timestamp-wins:meta.dueDate']))
+    await eventually(() => assert.deepEqual(alice.openConflicts()?.map((open) => open.id), [conflict!.id]))
+    assert.deepEqual(alice.notices.filter((n) => n.outcome === 'conflict'), [])
   })
 
   test('edits one after another (each saw the other) are not conflicts', async () => {

@@ -1,25 +1,42 @@
 import * as Y from 'yjs'
 import { rootNames } from '../../shared/documentModel.ts'
 import type { DocumentType } from '../../shared/documentName.ts'
+import { EDITED_AT_ROOT } from '../../shared/editTimes.ts'
 
-/** Storage key of a conflict: by document, then the event that caused it. */
+/** Storage key of a conflict: by document, then the event that caused it and its index there. */
 export const conflictKey = (storageName: string, eventSeq: number, index: number) => ['posalpro_conflicts', storageName, eventSeq, index]
 export const conflictRange = (storageName: string) => ({
   gte: ['posalpro_conflicts', storageName, 0],
   lte: ['posalpro_conflicts', storageName, 0xffffffff, 0xffffffff],
 })
 
-/** A true concurrent last-writer-wins overwrite of one map field (a write made without having seen the value it replaced). */
-export interface Conflict {
+/** A true concurrent overwrite of one map field: a write made without having seen the value it replaced. */
+export interface ConcurrentWrite {
   readonly path: string
-  /** The event (of the update that arrived second) this conflict was found in; set when stored. */
-  readonly eventSeq?: number
-  readonly at: number
-  readonly winner: { readonly userId: string; readonly value: unknown }
-  readonly loser: { readonly userId: string; readonly value: unknown }
+  readonly root: string
+  readonly key: string
+  /** The write of the update just applied: its user and the last value it set. */
+  readonly incoming: { readonly userId: string; readonly value: unknown }
+  /** The field's value when the update arrived, and who wrote it (`unknown` before owners were kept). */
+  readonly existing: { readonly userId: string; readonly value: unknown }
+  /** Yjs's own choice (by client id): did the incoming value become the field's value? */
+  readonly incomingKept: boolean
 }
 
-/** For each map field `root.key`, the item that holds its current value, and that value. */
+/** What detectConflicts found in an update: its concurrent field writes and the edit times it carried. */
+export interface DetectedWrites {
+  readonly concurrent: ConcurrentWrite[]
+  /** `editedAt` values the update wrote, by field path (the last one per path), whatever Yjs kept. */
+  readonly editTimes: ReadonlyMap<string, unknown>
+}
+
+/** What an update that set no map key brought: nothing concurrent, no times. */
+export const NO_CONCURRENT_WRITES: DetectedWrites = Object.freeze({ concurrent: [], editTimes: new Map() })
+
+/**
+ * For each map field `root.key`, the item that holds its current value, and that value (the
+ * times in `editedAt` too, as `editedAt.<field path>`).
+ */
 export type CurrentItems = Map<string, { readonly item: Y.Item; readonly value: unknown }>
 
 /**
@@ -58,11 +75,12 @@ const lastIdOf = (item: Y.Item) => ({ client: item.id.client, clock: item.id.clo
 /**
  * Finds the fields an update overwrote without having seen their current value. A new map item's
  * `origin` is the item its writer saw as the field's current value; if that is not the item that
- * was current when the update arrived, the two writes were concurrent. Whoever Yjs picks as the
- * winner, the other writer lost a value it believes it set: that is the conflict.
+ * was current when the update arrived, the two writes were concurrent. Yjs keeps one of them by
+ * client id; which one should be kept is decided by the caller (timestampWins.ts).
  *
  * `owners` says which user wrote a Yjs client id (items from before this server loaded the
  * document count as `unknown`); writes of one user over their own value are not conflicts.
+ * Writes to `editedAt` are not conflicts of their own: they travel with their field.
  */
 export const detectConflicts = (
   doc: Y.Doc,
@@ -70,11 +88,12 @@ export const detectConflicts = (
   before: CurrentItems,
   writer: string,
   owners: ReadonlyMap<number, string>,
-): Conflict[] => {
+): DetectedWrites => {
   // Per field: the first item of this update (its origin is what the writer saw) and the value of
   // its last one (what the writer finally set), read from the update: a losing item is deleted and
   // garbage-collected in the doc.
   const writes = new Map<string, { first: Y.Item; lastValue: unknown }>()
+  const editTimes = new Map<string, unknown>()
   let rootNameOf: Map<unknown, string> | null = null // built on the first map write only
   for (const struct of structs) {
     if (!(struct instanceof Y.Item)) continue
@@ -85,16 +104,23 @@ export const detectConflicts = (
     rootNameOf ??= new Map([...doc.share.entries()].map(([name, type]) => [type, name]))
     const root = rootNameOf.get(parent)
     if (root === undefined) continue
+    // An item the writer itself overwrote (or deleted) before sending arrives without its content.
+    const live = !(struct.content instanceof Y.ContentDeleted)
+    const lastValue = live ? struct.content.getContent().at(-1) : undefined
+    if (root === EDITED_AT_ROOT) {
+      if (live) editTimes.set(item.parentSub, lastValue)
+      continue
+    }
     const path = `${root}.${item.parentSub}`
-    const lastValue = struct.content.getContent().at(-1)
     const write = writes.get(path)
-    if (write) write.lastValue = lastValue
-    else writes.set(path, { first: item, lastValue })
+    if (!write) writes.set(path, { first: item, lastValue })
+    else if (live) write.lastValue = lastValue
   }
-  const conflicts: Conflict[] = []
+  const concurrent: ConcurrentWrite[] = []
   for (const [path, { first, lastValue }] of writes) {
     const previous = before.get(path)
     if (!previous) continue // nobody had written the field when this arrived (or it was deleted)
+    if (lastValue === undefined) continue // the writer removed the field again: no value of theirs was replaced
     const previousOwner = owners.get(previous.item.id.client) ?? 'unknown'
     if (previousOwner === writer) continue
     const seen = first.origin
@@ -102,10 +128,14 @@ export const detectConflicts = (
     if (seen && seen.client === last.client && seen.clock === last.clock) continue // it saw the current value
     const [root, key] = [path.slice(0, path.indexOf('.')), path.slice(path.indexOf('.') + 1)]
     const now = doc.getMap(root)._map.get(key)
-    const incomingWon = now !== undefined && now.id.client === first.id.client
-    const incoming = { userId: writer, value: lastValue }
-    const existing = { userId: previousOwner, value: previous.value }
-    conflicts.push({ path, at: Date.now(), winner: incomingWon ? incoming : existing, loser: incomingWon ? existing : incoming })
+    concurrent.push({
+      path,
+      root,
+      key,
+      incoming: { userId: writer, value: lastValue },
+      existing: { userId: previousOwner, value: previous.value },
+      incomingKept: now !== undefined && now.id.client === first.id.client,
+    })
   }
-  return conflicts
+  return { concurrent, editTimes }
 }

@@ -3,7 +3,7 @@ import { rootNames } from '../../shared/documentModel.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { encodeNotice, type Notice } from '../../shared/extensionProtocol.ts'
 import { evaluateRules } from '../../shared/rules/index.ts'
-import type { Actor, FieldChange, Violation } from '../../shared/rules/ruleTypes.ts'
+import type { Actor, FieldChange, RuleContext, Violation } from '../../shared/rules/ruleTypes.ts'
 import { REFUSED_UPDATE_BYTES_KEPT, type EventRecord } from '../persistence/eventLog.ts'
 import { refusedUpdate, stateBeforeLargeUpdate, storedRefusal } from '../persistence/refusedUpdates.ts'
 import { heldReviewItems, heldTextProposals, tellHeldOnce } from '../reviews/reviewSession.ts'
@@ -14,7 +14,9 @@ import { compensate, SERVER_USER, snapshotTextRoots } from './compensation.ts'
 import { foldLegacyTextWrites, LEGACY_TEXT_RULE } from './legacyTextFields.ts'
 import { missingDependencies } from './missingDependencies.ts'
 import { checkNestingDepth } from './nestingDepth.ts'
-import { currentItems, detectConflicts, setsMapKeys, type Conflict } from './conflicts.ts'
+import { currentItems, detectConflicts, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './conflicts.ts'
+import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes, type TimedResolution } from './timestampWins.ts'
+import { tellConflicts } from './conflictNotices.ts'
 import type { Peer } from '../connection/peer.ts'
 import { encodePermissionDenied } from '../protocol/protocol.ts'
 import type { Room } from '../rooms/room.ts'
@@ -25,7 +27,8 @@ import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSi
  * The write path, top to bottom, for one update from one peer:
  *
  *   decode-check → authorize → nesting depth → client ids → apply, capturing the change set
- *   → rules (or the maximum size) → compensate → fold legacy-form free-text writes into their text roots
+ *   → rules (or the maximum size) → compensate → the later of concurrent field writes wins
+ *   → fold legacy-form free-text writes into their text roots
  *   → persist update + compensation in one write → (once durable) ack the sender,
  *     broadcast the net update to the other peers and the compensation to the sender
  *
@@ -141,11 +144,11 @@ export const acceptUpdate = (
     return null
   }
 
-  // Conflicts: fields this update overwrote without having seen their current value.
-  // Only an update that set map keys can have overwritten a field; only then is it decoded for that.
-  const possibleConflicts = setsMapKeys(room.doc, check.dependencies.brought)
+  // Conflicts: fields this update overwrote without having seen their current value (and the edit
+  // times it carried). Only an update that set map keys can have; only then is it decoded for that.
+  const detected = setsMapKeys(room.doc, check.dependencies.brought)
     ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
-    : []
+    : NO_CONCURRENT_WRITES
   room.clientOwners.record(claims)
 
   // 4. Rules, on the change set and the actor — unless the update would take the document past its
@@ -157,32 +160,35 @@ export const acceptUpdate = (
     legal: peer.identity.legal,
   }
   const oversize = sizeViolations(room, captured.changes, sizeRefusal)
-  const violations = oversize ?? evaluateRules({
-    docType: room.document.type,
-    actor,
-    changes: captured.changes,
-    before: captured.before,
-    after: captured.after,
-    customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
-  })
+  const violations = oversize ?? evaluateRules({ ...ruleContext(room, actor, captured.changes), before: captured.before, after: captured.after })
 
-  // 5. Compensate only the violating fields, in the same step. A rich-text edit held for review is
-  //    recorded as proposed first, so approving it can bring exactly that text back.
+  // 5. Compensate only the violating fields (and the edit times written with them), in the same
+  //    step. A rich-text edit held for review is recorded as proposed first, so approving it can
+  //    bring exactly that text back.
   const textProposals = heldTextProposals(room, peer, update, violations)
   const compensation =
-    oversize && sizeRefusal ? compensateWhole(room, sizeRefusal, captured.changes) : compensate(room.doc, captured.changes, violations, textBefore)
+    oversize && sizeRefusal
+      ? compensateWhole(room, sizeRefusal, captured.changes)
+      : compensate(room.doc, captured.changes, withTheirTimes(violations, captured.changes), textBefore)
+  const refusedPaths = new Set(withTheirTimes(violations, captured.changes).map((violation) => violation.path))
 
-  // A free-text field written in its legacy form (a map key, by a client that had not synced since
-  // it became a text root) is folded into its text root, so that edit is kept too.
+  // 5b. Timestamp-wins: of concurrent writes to a field the later is kept, and every accepted field
+  //     write leaves its time (bounded by the server's clock) in `editedAt` — the server writes what
+  //     Yjs's order or the client left otherwise, in the same step.
+  const timed = laterWriteWins(room, peer, actor, detected, fieldsBefore, captured.changes, refusedPaths)
+
+  // 5c. A free-text field written in its legacy form (a map key, by a client that had not synced
+  //     since it became a text root) is folded into its text root, so that edit is kept too.
   const folded = foldLegacyTextWrites(room.doc, room.document.type, captured.changes, new Set(violations.map((violation) => violation.path)))
+  const serverChange = serverChanges([compensation, timed.update, folded?.update])
 
-  // 6. Persist the update, its compensation, their event records and the review items it opened or
-  //    merged into (one per editing session: reviewSession.ts) as one
-  //    atomic write. Other peers get the net update; the sender gets the compensation of its change.
+  // 6. Persist the update, the server's changes of this step, their event records and the review
+  //    items it opened or merged into (one per editing session: reviewSession.ts) as one atomic
+  //    write. Other peers get the net update; the sender gets the server's changes.
   const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   // A big compensated update is stored as what it left in the document, not as received.
-  const stored = compensation ? storedRefusal(room.doc, update, compensation, stateBefore) : null
+  const stored = serverChange ? storedRefusal(room.doc, update, serverChange, compensation ? stateBefore : null) : null
   const received = {
     ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
     ...(stored?.refused ? { refused: stored.refused } : {}),
@@ -194,22 +200,22 @@ export const acceptUpdate = (
     const paths = violations.map((violation) => violation.path)
     events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
   }
+  if (timed.update) {
+    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds: [TIMESTAMP_WINS], paths: timed.paths, update: timed.update }), userId: SERVER_USER })
+  }
   if (folded) events.push({ ...eventOf(room, peer, { outcome: 'admin', ruleIds: [LEGACY_TEXT_RULE], paths: folded.paths, update: folded.update }), userId: SERVER_USER })
-  const serverChange = folded ? (compensation ? Y.mergeUpdates([compensation, folded.update]) : folded.update) : compensation
   const held = heldReviewItems(room, peer, captured, violations, received.seq, textProposals)
-  // A compensated field was not overwritten after all: the rule's notice tells that story.
-  const violatedPaths = new Set(violations.map((violation) => violation.path))
-  const conflicts = possibleConflicts.filter((conflict) => !violatedPaths.has(conflict.path))
+  const conflicts = conflictRecords(timed.conflicts, received.seq)
   room.persist({
-    update: folded ? Y.mergeUpdates([stored?.net ?? update, folded.update]) : (stored?.net ?? update),
+    update: stored?.net ?? update,
     source: peer,
     echo: serverChange,
     owners: serverChange ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
     events,
     reviews: held.items,
-    conflicts: conflicts.map((conflict) => ({ ...conflict, eventSeq: received.seq })),
+    conflicts,
   })
-  tellLosers(room, peer, conflicts)
+  tellConflicts(room, peer, conflicts)
   for (const violation of violations) {
     if (violation.outcome === 'review') tellHeldOnce(peer, noticeFor(violation), held.itemOf.get(violation.path))
     else peer.sendExtension(encodeNotice(noticeFor(violation)))
@@ -267,26 +273,72 @@ const eventOf = (
 
 const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
 
+/** The server's own changes of one step as one update (null: none). */
+const serverChanges = (changes: ReadonlyArray<Uint8Array | null | undefined>): Uint8Array | null => {
+  const present = changes.filter((change): change is Uint8Array => change != null)
+  if (present.length === 0) return null
+  return present.length === 1 ? present[0]! : Y.mergeUpdates(present)
+}
+
 /** Y.applyUpdate threw: the doc may now hold part of the update, so get back to the durable state. */
 const applyFailed = (room: Room, error: unknown): CollabError => {
   void room.reloadFromDisk(`apply failed: ${(error as Error).message}`)
   return new CollabError(ErrorCode.UpdateApplyFailed, `update could not be applied: ${(error as Error).message}`)
 }
 
-/** The losing writer of each conflict is told, on every connection of theirs in the room that asked for notices. */
-const tellLosers = (room: Room, sender: Peer, conflicts: readonly Conflict[]): void => {
-  room.conflictCount += conflicts.length
-  if (conflicts.length > 0) room.metrics.conflicts.inc(conflicts.length)
-  for (const conflict of conflicts) {
-    const notice = encodeNotice({
-      outcome: 'conflict',
-      ruleId: 'last-writer-wins',
-      path: conflict.path,
-      message: `${conflict.winner.userId} changed ${conflict.path} at the same time; their value ${JSON.stringify(conflict.winner.value)} was kept`,
-    })
-    const losers = conflict.loser.userId === sender.identity.userId ? [sender] : [...room.peers].filter((peer) => peer.identity.userId === conflict.loser.userId)
-    for (const peer of losers) peer.sendExtension(notice)
+/** Timestamp-wins (gate/timestampWins.ts) for one update of `peer`, its writes judged by the rules like edits. */
+const laterWriteWins = (
+  room: Room,
+  peer: Peer,
+  actor: Actor,
+  detected: DetectedWrites,
+  before: CurrentItems,
+  changes: readonly FieldChange[],
+  refusedPaths: ReadonlySet<string>,
+): TimedResolution =>
+  resolveByTime({
+    doc: room.doc,
+    docType: room.document.type,
+    detected,
+    before,
+    changes,
+    refusedPaths,
+    now: Date.now(),
+    nameOf: (userId) => nameOf(room, peer, userId),
+    mayWrite: (change, userId) => evaluateRules(ruleContext(room, actorOf(room, peer, actor, userId), [change])).length === 0,
+  })
+
+/** What the rules judge `changes` by, on the document as it is now with `changes` applied. */
+const ruleContext = (room: Room, actor: Actor, changes: readonly FieldChange[]): RuleContext => {
+  const current = { get: (root: string, key: string) => (room.doc.share.has(root) ? room.doc.getMap<unknown>(root).get(key) : undefined) }
+  const changed = (root: string, key: string) => changes.find((change) => change.root === root && change.key === key)
+  return {
+    docType: room.document.type,
+    actor,
+    changes,
+    before: { get: (root, key) => { const change = changed(root, key); return change ? change.oldValue : current.get(root, key) } },
+    after: { get: (root, key) => { const change = changed(root, key); return change ? change.newValue : current.get(root, key) } },
+    customerExists: (customerId) => room.documentExists(`customer/${customerId}`),
   }
+}
+
+/**
+ * Who the server's write for a later value acts as: its writer when connected (the sender, or a
+ * connection of theirs), otherwise the sender — the rules then judge it as the sender's edit.
+ */
+const actorOf = (room: Room, sender: Peer, senderActor: Actor, userId: string): Actor => {
+  if (userId === sender.identity.userId) return senderActor
+  for (const { identity } of room.peers) {
+    if (identity.userId === userId) return { userId, role: identity.role, tenant: identity.tenant, legal: identity.legal }
+  }
+  return senderActor
+}
+
+/** A user's display name: the sender's, or that of a connection of theirs in the room. */
+const nameOf = (room: Room, sender: Peer, userId: string): string | undefined => {
+  if (userId === sender.identity.userId) return sender.identity.name
+  for (const peer of room.peers) if (peer.identity.userId === userId) return peer.identity.name
+  return undefined
 }
 
 const noticeFor = (violation: Violation): Notice => ({

@@ -11,8 +11,10 @@ export const httpStatusFor = (code: string): number => {
       return 401
     case ErrorCode.OriginNotAllowed:
     case ErrorCode.AdminOnly:
+    case ErrorCode.ConflictNotYours:
       return 403
     case ErrorCode.ReviewNotFound:
+    case ErrorCode.ConflictNotFound:
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409

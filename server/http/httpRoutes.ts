@@ -8,6 +8,7 @@ import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import type { TokenVerifier } from '../auth/index.ts'
 import { answerNotifications, NOTIFICATIONS_PATH } from '../notifications/notificationsApi.ts'
 import type { NotificationStore } from '../notifications/notificationStore.ts'
+import { answerConflictDismissal, isConflictDismissal, type ConflictDismissalContext } from './conflictDismissal.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -16,6 +17,8 @@ export interface HttpContext {
   /** Set in dev mode only: the secret `/dev/token` signs with. */
   readonly devSecret: Uint8Array | null
   readonly admin: AdminContext
+  /** The documents' conflict records, for their dismissal by the user whose value was replaced. */
+  readonly conflicts: ConflictDismissalContext
   readonly verifier: TokenVerifier
   readonly index: DocumentIndex
   /** The users' lasting notifications (`/api/notifications`). */
@@ -46,6 +49,10 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
   }
   if (pathname === NOTIFICATIONS_PATH || pathname.startsWith(`${NOTIFICATIONS_PATH}/`)) {
     answerNotifications(request, response, context).catch(fail)
+    return
+  }
+  if (isConflictDismissal(pathname)) {
+    answerConflictDismissal(request, response, context.conflicts).catch(fail)
     return
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {

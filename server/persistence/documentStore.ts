@@ -19,7 +19,8 @@ import {
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
-import { conflictKey, conflictRange, type Conflict } from '../gate/conflicts.ts'
+import { conflictKey, conflictRange } from '../gate/conflicts.ts'
+import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
 import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
@@ -272,7 +273,8 @@ export class DocumentStore {
       stateVector?: Uint8Array
       events?: readonly EventRecord[]
       reviews?: readonly ReviewItem[]
-      conflicts?: readonly Conflict[]
+      /** New conflict records, or stored ones changed (dismissed): put under their id. */
+      conflicts?: readonly ConflictRecord[]
       /** Client ids first written by this batch: their owners, stored with the structs. */
       owners?: readonly OwnerClaim[]
     },
@@ -418,8 +420,8 @@ export class DocumentStore {
     }
     for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: encodeEvent(event) })
     for (const review of reviews) ops.push(...reviewOps(review))
-    conflicts.forEach((conflict, index) => {
-      const key = conflictKey(storageName, conflict.eventSeq ?? 0, index)
+    conflicts.forEach((conflict, position) => {
+      const key = conflictKey(storageName, conflict.eventSeq, parseConflictId(conflict.id)?.index ?? position)
       ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
     })
     for (const owner of owners) ops.push({ type: 'put', key: ownerKey(storageName, owner.client), value: encodeOwner(owner) })
@@ -493,10 +495,14 @@ export class DocumentStore {
     )
   }
 
-  /** The conflicts recorded for a document, oldest first. */
-  async listConflicts(storageName: string): Promise<Conflict[]> {
-    const values = await this.runFor(storageName, `conflicts ${storageName}`, (db) => db.values(conflictRange(storageName)).all())
-    return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as Conflict)
+  /** The conflicts recorded for a document, oldest first (records from before ids and dismissal were kept get them from their key). */
+  async listConflicts(storageName: string): Promise<ConflictRecord[]> {
+    const entries = await this.runFor(storageName, `conflicts ${storageName}`, (db) => db.iterator(conflictRange(storageName)).all())
+    return entries.map(([key, value]) => {
+      const [eventSeq, index] = [Number(key[2]), Number(key[3])]
+      const stored = JSON.parse(Buffer.from(value).toString('utf8')) as Partial<ConflictRecord>
+      return { id: `${eventSeq}-${index}`, rule: 'last-writer-wins', dismissed: null, ...stored, eventSeq } as ConflictRecord
+    })
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {

@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as Y from 'yjs'
@@ -12,10 +13,12 @@ test('retention folds expired events into a base: the log still rebuilds the doc
   try {
     const writer = await server.connect('proposal/ret-1')
     await writer.whenSynced()
-    // Not a free-text field (title, …): the restarted server would move it into its text root, a change of its own with an event.
-    writer.doc.getMap('meta').set('dueDate', '2027-01-01')
-    writer.doc.getMap('meta').set('dueDate', '2027-01-02')
-    writer.doc.getMap('meta').set('currency', 'EUR')
+    // Not a free-text field (title, …): the restarted server would move it into its text root, a
+    // change of its own with an event. With their times, as the app writes fields (a write without
+    // one adds the server's event).
+    writeField(writer.doc.getMap('meta'), 'dueDate', '2027-01-01')
+    writeField(writer.doc.getMap('meta'), 'dueDate', '2027-01-02')
+    writeField(writer.doc.getMap('meta'), 'currency', 'EUR')
     await eventually(async () => assert.equal((await server.server.store.readEvents(storage)).length >= 3, true))
     const lastBefore = await server.server.store.lastEventSeq(storage)
     writer.destroy()
@@ -32,7 +35,7 @@ test('retention folds expired events into a base: the log still rebuilds the doc
     assert.deepEqual(Y.encodeStateVector(rebuilt), Y.encodeStateVector(stored.doc))
     assert.throws(() => documentAsOf(base, [], base!.seq - 1), /older than the retained history/)
 
-    again.doc.getMap('meta').set('dueDate', '2027-01-03')
+    writeField(again.doc.getMap('meta'), 'dueDate', '2027-01-03')
     await eventually(async () => assert.deepEqual((await server.server.store.readEvents(storage)).map((e) => e.seq), [lastBefore + 1]))
     again.destroy()
   } finally {

@@ -28,7 +28,14 @@ const titleUpdates = (doc: Y.Doc, count: number): Uint8Array[] => {
   const updates: Uint8Array[] = []
   const capture = (update: Uint8Array) => void updates.push(update)
   doc.on('update', capture)
-  for (let i = 0; i < count; i++) doc.getMap('meta').set('title', `title ${i}`)
+  // Each with its time, as the app writes fields: a write without one gets a time from the server,
+  // which the sender would then receive.
+  for (let i = 0; i < count; i++) {
+    doc.transact(() => {
+      doc.getMap('meta').set('title', `title ${i}`)
+      doc.getMap('editedAt').set('meta.title', Date.now() - 1000)
+    })
+  }
   doc.off('update', capture)
   return updates
 }

@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import * as decoding from 'lib0/decoding'
@@ -11,7 +12,9 @@ import { startServer, type TestServer } from '../testing/startServer.ts'
 const titleUpdate = (title: string, clientID: number) => {
   const doc = new Y.Doc()
   doc.clientID = clientID
-  doc.getMap('meta').set('title', title)
+  // With its time, as the app writes a field (a write without one gets the server's time, which
+  // the sender then receives).
+  writeField(doc.getMap('meta'), 'title', title)
   return Y.encodeStateAsUpdate(doc)
 }
 
@@ -41,7 +44,7 @@ describe('durable acks (extension messages)', () => {
   test('an opted-in client is told the durable state vector once its update is on disk', async () => {
     const peer = await server.raw(`/proposal/p-ack?ext=1`)
     peer.send(syncUpdateFrame(titleUpdate('acked', 4242)))
-    await eventually(() => assert.ok(acksOf(peer.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(4242) === 1)))
+    await eventually(() => assert.ok(acksOf(peer.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(4242) === 2), 'the title and its time are durable'))
     // "Durable" means it: the store holds it now, before anything else happens.
     const stored = await server.server.store.loadUpdates('acme/proposal/p-ack')
     const doc = new Y.Doc()
@@ -76,7 +79,7 @@ describe('durable acks (extension messages)', () => {
     // Each update reaches the other peer only after it is durable, in the same step that acks its
     // sender: once both crossed over, any ack for the stock client would have been sent.
     await eventually(() => {
-      assert.ok(acksOf(optedIn.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(6161) === 1))
+      assert.ok(acksOf(optedIn.messagesOfType(MESSAGE_EXTENSION)).some((sv) => sv.get(6161) === 2), 'the title and its time are durable')
       assert.equal(stock.messagesOfType(MessageType.Sync).length, 2) // server's step 1 + the other update
       assert.equal(optedIn.messagesOfType(MessageType.Sync).length, 2)
     })

@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
@@ -61,8 +62,9 @@ describe('stock y-websocket clients co-editing', () => {
   test('a sync step 2 that changes nothing (a reconnecting editor\'s delete set) is acknowledged and stores nothing', async () => {
     const editor = await connect('proposal/p-noop')
     await editor.whenSynced()
-    editor.doc.getMap('meta').set('title', 'first')
-    editor.doc.getMap('meta').set('title', 'second') // the first value is deleted: a delete set exists
+    // With their times, as the app writes fields (a write without one adds the server's event).
+    writeField(editor.doc.getMap('meta'), 'title', 'first')
+    writeField(editor.doc.getMap('meta'), 'title', 'second') // the first value is deleted: a delete set exists
     const storageName = `${server.tenant}/proposal/p-noop`
     await eventually(async () => assert.equal((await server.server.store.readEvents(storageName)).length, 2, 'both edits recorded'))
     const updatesBefore = (await server.server.store.loadUpdates(storageName)).length
@@ -114,21 +116,22 @@ describe('stock y-websocket clients co-editing', () => {
     const bob = await connect('content/k-2')
     await Promise.all([alice.whenSynced(), bob.whenSynced()])
     alice.provider.awareness.setLocalStateField('user', { name: 'alice' })
-    await eventually(() => assert.ok(bob.provider.awareness.getStates().has(alice.doc.clientID)))
+    // (Every assert.ok in a poll has a message: without one, each failed try re-parses this file for it.)
+    await eventually(() => assert.ok(bob.provider.awareness.getStates().has(alice.doc.clientID), 'Bob sees Alice'))
     // Alice's client stops renewing (a tab frozen in the background, its socket still open).
     alice.provider.awareness.off('update', (alice.provider as unknown as { _awarenessUpdateHandler: never })._awarenessUpdateHandler)
     const room = server.server.rooms.find(server.tenant, 'content/k-2')!
     const later = Date.now() + AWARENESS_TIMEOUT_MS
     // Bob renewed meanwhile (a stock client does every 15 s).
     bob.provider.awareness.setLocalStateField('cursor', { anchor: 1 })
-    await eventually(() => assert.ok(alice.provider.awareness.getStates().has(bob.doc.clientID)))
+    await eventually(() => assert.ok(alice.provider.awareness.getStates().has(bob.doc.clientID), 'Alice sees Bob'))
     room.expireAwareness(Date.now() + AWARENESS_TIMEOUT_MS / 2)
     assert.deepEqual(room.awareness.clients().sort(), [alice.doc.clientID, bob.doc.clientID].sort())
     room.expireAwareness(later)
     await eventually(() => assert.equal(bob.provider.awareness.getStates().has(alice.doc.clientID), false))
     // A late joiner is sent only the live state.
     const carol = await connect('content/k-2')
-    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(bob.doc.clientID)))
+    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(bob.doc.clientID), 'Carol sees Bob'))
     assert.equal(carol.provider.awareness.getStates().has(alice.doc.clientID), false)
   })
 })

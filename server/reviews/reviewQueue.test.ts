@@ -1,3 +1,4 @@
+import { writeField } from '../../shared/editTimes.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
@@ -186,7 +187,7 @@ describe('review queue, admin API and event log', () => {
     adminToken = await server.token({ user: 'ada', role: 'admin' })
     const manager = await open('proposal/r-1', { user: 'max', role: 'manager' })
     assert.equal(manager.map('financial').get('value'), 2500)
-    manager.map('meta').set('title', 'After restart')
+    writeField(manager.map('meta'), 'title', 'After restart') // with its time: one event
     await eventually(async () => {
       const { body } = await api<{ events: EventRecord[] }>('GET', '/docs/proposal/r-1/events')
       assert.equal(body.events.length, before + 1)

@@ -12,15 +12,16 @@ import type { EventRecord } from '../persistence/eventLog.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { PendingReviews } from '../reviews/pendingReviews.ts'
 import { greetWithPendingReviews, tellPendingReviewsChanged } from '../reviews/pendingReviewList.ts'
-import type { Conflict } from '../gate/conflicts.ts'
 import { ClientOwners, ownersFromEventLog, type OwnerClaim } from '../gate/clientOwnership.ts'
 import type { CollabMetrics } from '../observability/metrics.ts'
+import type { ConflictRecord } from '../../shared/conflictRecord.ts'
+import { showOpenConflicts } from '../gate/conflictNotices.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
 export interface RoomWrite extends PendingWrite<Peer> {
   readonly events: readonly EventRecord[]
   readonly reviews: readonly ReviewItem[]
-  readonly conflicts: readonly Conflict[]
+  readonly conflicts: readonly ConflictRecord[]
   /** Client ids this write is the first to write under (stored with it: ownership is as durable as the structs). */
   readonly owners: readonly OwnerClaim[]
 }
@@ -295,6 +296,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   join(peer: Peer): void {
     // A joiner is not paused here: its sync step 1 must be answered even while writers wait.
     this.peers.add(peer)
+    void showOpenConflicts(this, [peer])
     if (this.state === 'unloading') this.state = 'ready'
     if (this.state === 'ready') this.greet(peer)
     else (this.waiting ??= []).push({ peer, frame: null })
@@ -402,7 +404,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     echo?: Uint8Array | null
     events?: readonly EventRecord[]
     reviews?: readonly ReviewItem[]
-    conflicts?: readonly Conflict[]
+    conflicts?: readonly ConflictRecord[]
     owners?: readonly OwnerClaim[]
   }): void {
     const { source } = write
@@ -444,6 +446,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.cancelDrainWait = null
       for (const peer of this.peers) peer.resumeReading()
     })
+  }
+
+  /** The store, for what belongs to the document besides its content (conflict records). */
+  get store(): DocumentStore {
+    return this.options.store
   }
 
   get metrics(): CollabMetrics {

@@ -26,6 +26,31 @@ describe('schema rule', () => {
     assert.deepEqual(evaluate('content', [set('meta.legal', true), set('meta.locale', 'en-US'), edit('body')]), [])
   })
 
+  it('editedAt: keys are field paths of the document type (records and unknown fields have no time), values finite times ≥ 0', () => {
+    assert.deepEqual(evaluate('proposal', [set('editedAt.meta.dueDate', 1_764_000_000_000), set('editedAt.financial.value', 0)]), [])
+    assert.deepEqual(evaluate('customer', [set('editedAt.fields.email', 5)]), [])
+    assert.deepEqual(
+      verdicts(
+        evaluate('proposal', [
+          set('editedAt.meta.colour', 5),
+          set('editedAt.team.u-7', 5),
+          set('editedAt.fields.email', 5),
+          set('editedAt.meta.status', -1),
+          set('editedAt.meta.currency', Number.POSITIVE_INFINITY),
+          set('editedAt.meta.title', '2026-01-01'),
+        ]),
+      ),
+      [
+        ['schema', 'reject', 'editedAt.meta.colour'],
+        ['schema', 'reject', 'editedAt.team.u-7'],
+        ['schema', 'reject', 'editedAt.fields.email'],
+        ['schema', 'reject', 'editedAt.meta.status'],
+        ['schema', 'reject', 'editedAt.meta.currency'],
+        ['schema', 'reject', 'editedAt.meta.title'],
+      ],
+    )
+  })
+
   it('rejects an unknown field of a fields root, naming it and the known fields', () => {
     const [violation, ...rest] = evaluate('proposal', [set('meta.colour', 'red')])
     assert.deepEqual(rest, [])

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { DOCUMENT_TYPES, type DocumentType } from '../documentName.ts'
 import { MAP_SCHEMAS, RICH_TEXT_ROOTS, TEXT_ROOTS } from '../schemas.ts'
+import { EDITED_AT_ROOT, isTimedField } from '../editTimes.ts'
 import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
 
 /**
@@ -16,6 +17,7 @@ import type { FieldChange, Rule, Violation } from './ruleTypes.ts'
  *   only: no formats, embeds, nested types or keyed entries) of at most the field's maximum length.
  * - `delete` of a map key is not a schema matter (every field is optional), even of an unknown
  *   field: removing junk is allowed. An `edit` of rich text is not checked here.
+ * - `editedAt` keys must be the paths of field-level fields of the document type (`meta.dueDate`).
  * - Every write is checked, also one that re-sets the value a key already had.
  * Messages name the path and repeat zod's issue messages (with the issue's own path inside a
  * structured value, e.g. `role: Invalid option…`).
@@ -79,6 +81,10 @@ const check = (docType: DocumentType, change: FieldChange): string | null => {
   } else {
     if (change.key.length === 0 || change.key.length > MAX_RECORD_KEY_LENGTH) {
       return `${change.root} keys must be 1–${MAX_RECORD_KEY_LENGTH} characters, got ${change.key.length}`
+    }
+    // A field's time is kept only for the fields whose concurrent writes are decided by time.
+    if (change.root === EDITED_AT_ROOT && !isTimedField(docType, change.key)) {
+      return `${change.path}: "${change.key.slice(0, 40)}" is not a field of a ${docType} whose time is kept`
     }
     schema = root.value
   }

@@ -87,7 +87,7 @@ test('a batch commits everything together: update, state vector, events, review,
     stateVector,
     events: [event(1, update, { outcome: 'review', ruleIds: ['discount-review'], reviewId: 'r-1' }), event(2, compensation, { outcome: 'compensation', userId: 'server', device: null, refused: { bytes: 70_000, sha256: 'ab'.repeat(32) } })],
     reviews: [review(document, 'r-1', 1)],
-    conflicts: [{ path: 'meta.title', eventSeq: 1, at: 5, winner: { userId: 'bob', value: 'B' }, loser: { userId: 'alice', value: 'A' } }],
+    conflicts: [{ id: '1-0', path: 'meta.title', eventSeq: 1, at: 5, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'bob', value: 'B' }, loser: { userId: 'alice', value: 'A' } }],
     owners: [{ client: writer.doc.clientID, userId: 'alice' }, { client: 7, userId: null }],
   }
   await store.appendBatch(document, 1, batch)
@@ -142,7 +142,7 @@ test('a stale epoch is refused with ERR_STALE_EPOCH and leaves nothing', async (
       ...stale,
       events: [event(2, stale.update)],
       reviews: [review(document, 'r-stale', 2)],
-      conflicts: [{ path: 'meta.title', eventSeq: 2, at: 1, winner: { userId: 'x', value: 1 }, loser: { userId: 'y', value: 2 } }],
+      conflicts: [{ id: '2-0', path: 'meta.title', eventSeq: 2, at: 1, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'x', value: 1 }, loser: { userId: 'y', value: 2 } }],
       owners: [{ client: 12345, userId: 'old-owner' }],
     }),
     staleEpoch,

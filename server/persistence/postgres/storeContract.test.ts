@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { isCollabError } from '../../../shared/errors.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
 import { tempDir } from '../../../shared/testing/tempDir.ts'
-import type { Conflict } from '../../gate/conflicts.ts'
+import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
 import { DocumentStore } from '../documentStore.ts'
 import type { EventBase, EventRecord } from '../eventLog.ts'
@@ -167,8 +167,8 @@ for (const backend of backends) {
       const doc = new Y.Doc()
       const owners = [{ client: 2 ** 32 + 5, userId: 'bob' }, { client: 7, userId: null }, { client: 300, userId: 'alice' }]
       const conflicts: Conflict[] = [
-        { path: 'meta.title', eventSeq: 2, at: 1, winner: { userId: 'a', value: 'A' }, loser: { userId: 'b', value: 'B' } },
-        { path: 'meta.status', eventSeq: 1, at: 2, winner: { userId: 'a', value: 1 }, loser: { userId: 'b', value: 2 } },
+        { id: '2-0', path: 'meta.title', eventSeq: 2, at: 1, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'a', value: 'A' }, loser: { userId: 'b', value: 'B' } },
+        { id: '1-0', path: 'meta.status', eventSeq: 1, at: 2, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'a', value: 1 }, loser: { userId: 'b', value: 2 } },
       ]
       await store.append('acme/proposal/owners', { ...edit(doc, 'x', 1), owners, conflicts: [conflicts[1]!] })
       await store.append('acme/proposal/owners', { update: null, conflicts: [conflicts[0]!] })

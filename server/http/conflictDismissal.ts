@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
+import { verifyBearer, type TokenVerifier } from '../auth/index.ts'
+import { showOpenConflicts } from '../gate/conflictNotices.ts'
+import { sendError, sendJson } from './httpReply.ts'
+import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { RoomRegistry } from '../rooms/roomRegistry.ts'
+
+export interface ConflictDismissalContext {
+  readonly verifier: TokenVerifier
+  readonly store: DocumentStore
+  readonly rooms: RoomRegistry
+}
+
+const ROUTE = /^\/api\/documents\/([^/]+)\/([^/]+)\/conflicts\/([^/]+)\/dismiss$/
+
+/** Is this the dismissal route (`POST /api/documents/:type/:id/conflicts/:conflictId/dismiss`)? */
+export const isConflictDismissal = (pathname: string): boolean => ROUTE.test(pathname)
+
+/**
+ * The person whose value was replaced in a conflict dismisses it (Keep theirs, or Use mine once
+ * their value is written again): stored, so it is not shown again on any device, and the list of
+ * their open conflicts is sent again to their connections on the document. Only they may: another
+ * user gets 403 `ERR_CONFLICT_NOT_YOURS`; an id the document does not have 404
+ * `ERR_CONFLICT_NOT_FOUND`. Dismissing twice is no error.
+ */
+export const answerConflictDismissal = async (request: IncomingMessage, response: ServerResponse, context: ConflictDismissalContext): Promise<void> => {
+  try {
+    if (request.method !== 'POST') throw new CollabError(ErrorCode.BadRequest, 'dismiss a conflict with POST')
+    const identity = await verifyBearer(request.headers, context.verifier)
+    const [, type = '', id = '', conflictId = ''] = ROUTE.exec(new URL(request.url ?? '/', 'http://localhost').pathname) ?? []
+    const document = parseDocumentName(`${decodeURIComponent(type)}/${decodeURIComponent(id)}`)
+    const storageName = `${identity.tenant}/${document.name}`
+    const wanted = decodeURIComponent(conflictId)
+    const conflict = (await context.store.listConflicts(storageName)).find((candidate) => candidate.id === wanted)
+    if (!conflict) throw new CollabError(ErrorCode.ConflictNotFound, `${document.name} has no conflict ${wanted.slice(0, 40)}`)
+    if (conflict.rule !== 'timestamp-wins' || conflict.loser.userId !== identity.userId) {
+      throw new CollabError(ErrorCode.ConflictNotYours, 'only the person whose value was replaced can dismiss this conflict')
+    }
+    const dismissed = conflict.dismissed ?? { at: Date.now() }
+    if (!conflict.dismissed) await context.store.appendBatch(storageName, { update: null, conflicts: [{ ...conflict, dismissed }] })
+    const room = context.rooms.find(identity.tenant, document.name)
+    if (room) void showOpenConflicts(room, [...room.peers].filter((peer) => peer.identity.userId === identity.userId))
+    sendJson(response, 200, { conflict: { ...conflict, dismissed } })
+  } catch (error) {
+    if (!isCollabError(error)) throw error
+    sendError(response, error)
+  }
+}
