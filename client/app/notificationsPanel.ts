@@ -44,14 +44,16 @@ export const describeNotification = (notification: AppNotification): { title: st
 export const notificationsButton = (token: () => Promise<string>, disposables: Disposables): HTMLElement => {
   let notifications: readonly AppNotification[] = []
   let unread = 0
-  const badge = h('span', { class: 'badge', 'aria-hidden': 'true' })
-  const button = h('button', { type: 'button', class: 'secondary notifications-button', 'aria-expanded': 'false', 'aria-controls': 'notifications-panel' }, 'Notifications', badge)
+  // The accessible name is the visible text ("Notifications 2") plus a hidden " unread": a name
+  // that differs from what is shown confuses speech input ("click Notifications 2").
+  const count = h('span', {})
+  const badge = h('span', { class: 'badge' }, count, h('span', { class: 'visually-hidden' }, ' unread'))
+  const button = h('button', { type: 'button', class: 'secondary notifications-button', 'aria-expanded': 'false', 'aria-controls': 'notifications-panel' }, 'Notifications ', badge)
   const panel = h('section', { class: 'notifications-panel', id: 'notifications-panel', 'aria-label': 'Notifications', hidden: true })
 
   const render = () => {
-    badge.textContent = unread > 0 ? String(unread) : ''
+    count.textContent = unread > 0 ? String(unread) : ''
     badge.hidden = unread === 0
-    button.setAttribute('aria-label', unread > 0 ? `Notifications, ${unread} unread` : 'Notifications')
     const items = notifications.map((notification) => {
       const { title, text } = describeNotification(notification)
       const link = notification.document ? h('a', { href: `#/doc/${notification.document}` }, notification.document) : null
@@ -87,9 +89,8 @@ export const notificationsButton = (token: () => Promise<string>, disposables: D
     unread = answer.unread
     notifications = notifications.map((notification) => ({ ...notification, read: true }))
     // The list keeps showing which ones were new until the panel closes.
-    badge.textContent = ''
+    count.textContent = ''
     badge.hidden = true
-    button.setAttribute('aria-label', 'Notifications')
   }
   button.addEventListener('click', () => {
     panel.hidden = !panel.hidden

@@ -216,14 +216,15 @@ describe('posalpro-admin against a running server', () => {
     const room = 'proposal/cli-offline-review'
     const editor = await connectGateClient(server, room)
     clients.push(editor)
-    editor.map('meta').set('title', 'Before')
-    editor.map('financial').set('value', 4200)
+    // Fields written with their times, as the app writes them (a write without one gets an extra server change).
+    writeField(editor.map('meta'), 'dueDate', '2027-01-01')
+    writeField(editor.map('financial'), 'value', 4200)
     const reviewId = await eventually(() => {
       const held = editor.notices.find((n) => n.outcome === 'review')
       assert.ok(held?.reviewId)
       return held.reviewId
     })
-    editor.map('meta').set('title', 'After')
+    writeField(editor.map('meta'), 'dueDate', '2027-02-02')
     await eventually(async () => assert.equal((await server.server.store.readEvents(`${server.tenant}/${room}`)).length, 4))
     for (const client of clients.splice(0)) client.destroy()
     await server.stop()
@@ -234,7 +235,7 @@ describe('posalpro-admin against a running server', () => {
     const approved = await cli([...offline, 'review', 'approve', reviewId])
     assert.equal(approved.code, 0, approved.stderr)
     assert.equal(approved.stdout.trim(), `${reviewId}: approved`)
-    const reverted = await cli([...offline, 'docs', 'revert', room, '1']) // back to the first title
+    const reverted = await cli([...offline, 'docs', 'revert', room, '1']) // back to the first due date
     assert.equal(reverted.code, 0, reverted.stderr)
     const verified = await cli([...offline, 'docs', 'verify', room])
     assert.equal(verified.code, 0, verified.stdout)
@@ -242,7 +243,7 @@ describe('posalpro-admin against a running server', () => {
     server = await server.restart()
     admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
     const served = JSON.parse((await cli([...admin, 'docs', 'show', room])).stdout) as { meta: object; financial: object }
-    assert.deepEqual(served.meta, { title: 'Before' })
+    assert.deepEqual(served.meta, { dueDate: '2027-01-01' })
     assert.deepEqual(served.financial, {}) // the revert to event 1 also undid the approved value
     const history = JSON.parse((await cli([...admin, '--json', 'docs', 'history', room])).stdout) as Array<{ outcome: string; ruleIds: string[]; userId: string }>
     assert.deepEqual(history.slice(-2).map((e) => `${e.outcome}:${e.ruleIds}`), ['admin:financial-review', 'admin:revert'])
