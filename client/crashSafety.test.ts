@@ -61,7 +61,7 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
           // Acks the dead server sent before dying may still arrive: wait until the socket is gone.
           await eventually(() => assert.notEqual(handle.status, 'synced'))
           const ackedEdits = acked()
-          assert.ok(ackedEdits >= KILL_AFTER_ACKED)
+          assert.ok(ackedEdits >= KILL_AFTER_ACKED, 'ackedEdits >= KILL_AFTER_ACKED')
           // Destroy before the restart, so the client cannot resend what the server lost.
           await handle.destroy()
 
@@ -73,7 +73,7 @@ describe('saved is a fact: acknowledged edits survive a SIGKILL of the server', 
             const missing = []
             for (let i = 0; i < ackedEdits; i++) if (!body.includes(`>r${round}-e${i}<`)) missing.push(i)
             assert.deepEqual(missing, [], `round ${round}: acknowledged edits missing after the crash`)
-            assert.ok(Y.getState(stock.doc.store, clientId) >= clocks[ackedEdits - 1]!)
+            assert.ok(Y.getState(stock.doc.store, clientId) >= clocks[ackedEdits - 1]!, 'Y.getState(stock.doc.store, clientId) >= clocks[ackedEdits - 1]!')
             t.diagnostic(`round ${round}: ${clocks.length} written, ${ackedEdits} acknowledged`)
           } finally {
             stock.destroy()

@@ -27,7 +27,7 @@ describe('LevelDB local store', () => {
       // A write cannot succeed either: flush says so instead of resolving.
       doc.getMap('meta').set('title', 'lost?')
       await assert.rejects(local.flush(), { code: ErrorCode.PersistenceFailed })
-      assert.ok(errors.length >= 1)
+      assert.ok(errors.length >= 1, 'errors.length >= 1')
       await assert.rejects(local.destroy(), { code: ErrorCode.PersistenceFailed })
       await store.close().catch(() => {})
     } finally {

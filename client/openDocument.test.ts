@@ -130,7 +130,7 @@ describe('openDocument (Node)', () => {
     assert.deepEqual(log.saved, [false, true])
     // The ack that made it saved covers the edit.
     const edited = Y.decodeStateVector(clock)
-    assert.ok((handle.durableStateVector?.get(handle.doc.clientID) ?? 0) >= edited.get(handle.doc.clientID)!)
+    assert.ok((handle.durableStateVector?.get(handle.doc.clientID) ?? 0) >= edited.get(handle.doc.clientID)!, '(handle.durableStateVector?.get(handle.doc.clientID) ?? 0) >= edited.get(hand...')
 
     // A deletion moves no state vector; it is still only saved once acknowledged.
     handle.model.meta.delete('title')

@@ -159,7 +159,7 @@ describe('admin operations online and offline store the same result', () => {
       editor.map('financial').set('value', 700)
       held.set(server, await eventually(() => {
         const notice = editor.notices.find((n) => n.outcome === 'review')
-        assert.ok(notice?.reviewId)
+        assert.ok(notice?.reviewId, 'notice?.reviewId')
         return notice.reviewId
       }))
       await eventually(async () => assert.equal((await server.server.store.readEvents(`${server.tenant}/${name}`)).length, 2))
@@ -191,7 +191,7 @@ describe('admin operations online and offline store the same result', () => {
       editor.map('financial').set('value', 900)
       held.set(server, await eventually(() => {
         const notice = editor.notices.find((n) => n.outcome === 'review')
-        assert.ok(notice?.reviewId)
+        assert.ok(notice?.reviewId, 'notice?.reviewId')
         return notice.reviewId
       }))
     })

@@ -11,7 +11,7 @@ const claimsError = (claims: unknown, reason: AuthFailureReason, pattern: RegExp
   assert.throws(
     () => identityFromClaims(claims),
     (error: unknown) => {
-      assert.ok(error instanceof AuthError)
+      assert.ok(error instanceof AuthError, 'error instanceof AuthError')
       assert.equal(error.code, AuthErrorCode.TokenClaims)
       assert.equal(error.reason, reason, error.message)
       assert.match(error.message, pattern)

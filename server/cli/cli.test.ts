@@ -72,7 +72,7 @@ describe('posalpro-admin against a running server', () => {
     assert.equal(listed.code, 0, listed.stderr)
     const documents = JSON.parse(listed.stdout) as Array<{ name: string; storedUpdates: number; connections: number; lastChange: number }>
     const doc = documents.find((d) => d.name === 'proposal/cli-1')
-    assert.ok(doc && doc.storedUpdates > 0 && doc.lastChange > 0)
+    assert.ok(doc && doc.storedUpdates > 0 && doc.lastChange > 0, 'doc && doc.storedUpdates > 0 && doc.lastChange > 0')
     assert.equal(doc.connections, 1)
     const shown = await cli([...admin, 'docs', 'show', 'proposal/cli-1'])
     const content = JSON.parse(shown.stdout) as { financial: Record<string, unknown>; body: string }
@@ -221,7 +221,7 @@ describe('posalpro-admin against a running server', () => {
     writeField(editor.map('financial'), 'value', 4200)
     const reviewId = await eventually(() => {
       const held = editor.notices.find((n) => n.outcome === 'review')
-      assert.ok(held?.reviewId)
+      assert.ok(held?.reviewId, 'held?.reviewId')
       return held.reviewId
     })
     writeField(editor.map('meta'), 'dueDate', '2027-02-02')
@@ -231,7 +231,7 @@ describe('posalpro-admin against a running server', () => {
 
     const offline = ['--data-dir', server.dataDir, '--tenant', server.tenant]
     const pending = JSON.parse((await cli([...offline, '--json', 'review', 'list', '--status', 'pending'])).stdout) as ReviewItem[]
-    assert.ok(pending.some((item) => item.id === reviewId))
+    assert.ok(pending.some((item) => item.id === reviewId), 'pending.some((item) => item.id === reviewId)')
     const approved = await cli([...offline, 'review', 'approve', reviewId])
     assert.equal(approved.code, 0, approved.stderr)
     assert.equal(approved.stdout.trim(), `${reviewId}: approved`)

@@ -41,7 +41,7 @@ test('two nodes contend for a document: exactly one holds it, the other is told 
   assert.equal(winners.length, 1)
   const winner = winners[0]!.acquired ? winners[0]!.lease : assert.fail()
   const loser = results.find((result) => !result.acquired)!
-  assert.ok(!loser.acquired)
+  assert.ok(!loser.acquired, '!loser.acquired')
   assert.equal(loser.holder.nodeId, winner.nodeId)
   assert.equal(loser.holder.epoch, winner.epoch)
   const holder = await a.holder('acme/proposal/p1')
@@ -53,7 +53,7 @@ test('two nodes contend for a document: exactly one holds it, the other is told 
   assert.equal(again.epoch, winner.epoch)
   // Many nodes at once: still one holder.
   const many = await Promise.all(['c', 'd', 'e', 'f'].map((id) => node(`node-${id}`).acquire('acme/proposal/p2').catch(() => null)))
-  assert.ok(many.filter((result) => result?.acquired).length <= 1)
+  assert.ok(many.filter((result) => result?.acquired).length <= 1, 'many.filter((result) => result?.acquired).length <= 1')
 })
 
 test('an expired lease hands the document over with a higher epoch; the old holder can neither renew nor release it', async () => {
@@ -78,7 +78,7 @@ test('an expired lease hands the document over with a higher epoch; the old hold
   assert.equal(await b.release(second), true)
   assert.equal(await a.holder('acme/proposal/p3'), null)
   const third = await acquired(a, 'acme/proposal/p3')
-  assert.ok(third.epoch > second.epoch)
+  assert.ok(third.epoch > second.epoch, 'third.epoch > second.epoch')
 })
 
 test('the same node holding an old epoch cannot renew or release its new lease with the old one', async () => {
@@ -86,7 +86,7 @@ test('the same node holding an old epoch cannot renew or release its new lease w
   const old = await eventually(() => acquired(a, 'acme/proposal/p4'))
   await eventually(async () => assert.equal(await a.holder('acme/proposal/p4'), null))
   const current = await acquired(a, 'acme/proposal/p4')
-  assert.ok(current.epoch > old.epoch)
+  assert.ok(current.epoch > old.epoch, 'current.epoch > old.epoch')
   assert.equal(await a.renew(old), null)
   assert.equal(await a.release(old), false)
   assert.equal((await a.holder('acme/proposal/p4'))?.epoch, current.epoch)
@@ -136,7 +136,7 @@ test('a kept lease outlives several lease times while another node keeps asking;
       },
       { intervalMs: 50 },
     )
-    assert.ok(keeper.valid)
+    assert.ok(keeper.valid, 'keeper.valid')
     assert.equal(keeper.lease.epoch, lease.epoch)
     assert.deepEqual(losses, [])
 
@@ -148,7 +148,7 @@ test('a kept lease outlives several lease times while another node keeps asking;
       redis.resume()
     }
     const taken = await eventually(() => acquired(b, 'acme/proposal/p7'))
-    assert.ok(taken.epoch > lease.epoch)
+    assert.ok(taken.epoch > lease.epoch, 'taken.epoch > lease.epoch')
   } finally {
     keeper.stop()
   }

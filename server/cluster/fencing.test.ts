@@ -48,7 +48,7 @@ test('an owner paused past its lease (SIGSTOP) never writes again once another n
       assert.ok(attempt.acquired, 'still held by the paused owner')
       return attempt.lease
     })
-    assert.ok(lease.epoch > oldEpoch)
+    assert.ok(lease.epoch > oldEpoch, 'lease.epoch > oldEpoch')
     // The new owner claims the document before it loads it. Should the old owner have been paused
     // inside its transaction, this waits until PostgreSQL ends that session.
     await store.claim(document, lease.epoch)

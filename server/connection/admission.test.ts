@@ -145,11 +145,11 @@ describe('roles and tenants (dev mode)', () => {
     // Told: a y-protocols permission-denied message, and a read-only notice for the opted-in client.
     await eventually(() => {
       assert.equal(viewer.messagesOfType(MessageType.Auth).length, 1)
-      assert.ok(viewer.messagesOfType(MESSAGE_EXTENSION).some((frame) => new TextDecoder().decode(frame).includes('"ruleId":"read-only"')))
+      assert.ok(viewer.messagesOfType(MESSAGE_EXTENSION).some((frame) => new TextDecoder().decode(frame).includes('"ruleId":"read-only"')), 'viewer.messagesOfType(MESSAGE_EXTENSION).some((frame) => new TextDecoder().de...')
     })
     // Not applied, not broadcast: the editor and the server never see it; the viewer stays connected.
     const room = server.server.rooms.find(server.tenant, 'proposal/p-view')!
-    await eventually(() => assert.ok(room.peers.size === 3))
+    await eventually(() => assert.ok(room.peers.size === 3, 'room.peers.size === 3'))
     editor.doc.getMap('meta').set('currency', 'EUR') // a later edit that does arrive
     await eventually(() => assert.equal(stockViewer.doc.getMap('meta').get('currency'), 'EUR'))
     assert.equal(room.doc.getMap('meta').get('title'), 'Editor title')
@@ -172,13 +172,13 @@ describe('roles and tenants (dev mode)', () => {
     editor.doc.getMap('meta').set('title', 'first')
     editor.doc.getMap('meta').set('title', 'second') // the first value is deleted: a delete set exists
     const viewer = await server.raw('/proposal/p-viewer-reconnect?ext=1', { user: 'vic', role: 'viewer' })
-    await eventually(() => assert.ok(viewer.messagesOfType(MessageType.Sync).length >= 1))
+    await eventually(() => assert.ok(viewer.messagesOfType(MessageType.Sync).length >= 1, 'viewer.messagesOfType(MessageType.Sync).length >= 1'))
     // Replay what a stock viewer answers on reconnect: its full state (with the delete set) as sync step 2.
     const replica = new Y.Doc()
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(server.server.rooms.find(server.tenant, 'proposal/p-viewer-reconnect')!.doc))
     viewer.send(syncUpdateFrame(Y.encodeStateAsUpdate(replica), 1))
     const count = () => viewer.messagesOfType(MESSAGE_EXTENSION).length
-    await eventually(() => assert.ok(count() >= 1)) // its ack
+    await eventually(() => assert.ok(count() >= 1, 'count() >= 1')) // its ack
     assert.equal(viewer.messagesOfType(MessageType.Auth).length, 0)
     assert.equal(viewer.messagesOfType(MESSAGE_EXTENSION).some((frame) => new TextDecoder().decode(frame).includes('read-only')), false)
     viewer.close()
@@ -192,7 +192,7 @@ describe('roles and tenants (dev mode)', () => {
     const closes: number[] = []
     viewer.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
     viewer.provider.awareness.setLocalStateField('blob', 'x'.repeat(10_000))
-    await eventually(() => assert.ok(closes.includes(CloseCode.MessageTooBig)))
+    await eventually(() => assert.ok(closes.includes(CloseCode.MessageTooBig), 'closes.includes(CloseCode.MessageTooBig)'))
     viewer.destroy()
   })
 

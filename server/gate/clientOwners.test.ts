@@ -61,7 +61,7 @@ describe('client-id owners (without a server)', () => {
     const next = Y.encodeStateAsUpdate(writer, sv)
     assert.deepEqual(owners.check(doc, 'bob', dependencies(next)), { claims: [] })
     const refused = owners.check(doc, 'mallory', dependencies(next))
-    assert.ok('error' in refused && refused.error.code === ErrorCode.ForeignClientId)
+    assert.ok('error' in refused && refused.error.code === ErrorCode.ForeignClientId, '\'error\' in refused && refused.error.code === ErrorCode.ForeignClientId')
     // Re-sending what the server has is no claim at all.
     assert.deepEqual(owners.check(doc, 'mallory', dependencies(first)), { claims: [] })
     doc.clientID = 9
@@ -76,7 +76,7 @@ describe('client-id owners (without a server)', () => {
     const connection = { identity: { userId: 'bob' } }
     fresh.announce(5, connection)
     const announced = fresh.check(new Y.Doc(), 'mallory', dependencies(first))
-    assert.ok('error' in announced && announced.error.code === ErrorCode.ForeignClientId)
+    assert.ok('error' in announced && announced.error.code === ErrorCode.ForeignClientId, '\'error\' in announced && announced.error.code === ErrorCode.ForeignClientId')
     assert.deepEqual(fresh.check(new Y.Doc(), 'bob', dependencies(first)), { claims: [{ client: 5, userId: 'bob' }] })
     // A connection reserves a few ids at most (a stock client shows one).
     for (let client = 100; client < 110; client++) fresh.announce(client, connection)

@@ -520,7 +520,7 @@ test(`seeded randomized convergence (seed ${SEED}, ${STEPS} steps)`, { timeout: 
 
     // The customer exists (has a durable write) before anything can refer to it.
     clientOf(PARTICIPANTS.find((who) => who.room === CUSTOMER)!).doc.getMap('fields').set('name', 'Convergence Customer Ltd')
-    await eventually(() => assert.ok(current().server.rooms.find(current().tenant, PROPOSAL)?.documentExists(CUSTOMER)))
+    await eventually(() => assert.ok(current().server.rooms.find(current().tenant, PROPOSAL)?.documentExists(CUSTOMER), 'current().server.rooms.find(current().tenant, PROPOSAL)?.documentExists(CUSTO...'))
     const r = seededRandom(SEED)
     const writers = PARTICIPANTS.filter((who) => who.writes)
     const restartAt = Math.floor(STEPS / 2)

@@ -85,7 +85,7 @@ describe('the validation gate through real connections', () => {
     await expectCompensated(room, manager, editor, ['meta', 'status'], 'in_review', 'approver-role')
     const customer = await open('customer/c-real', { user: 'cora' })
     customer.map('fields').set('name', 'Real Customer Ltd')
-    await eventually(() => assert.ok(server.server.rooms.find(server.tenant, room)?.documentExists('customer/c-real')))
+    await eventually(() => assert.ok(server.server.rooms.find(server.tenant, room)?.documentExists('customer/c-real'), 'server.server.rooms.find(server.tenant, room)?.documentExists(\'customer/c-real\')'))
     manager.map('meta').set('customerId', 'c-real')
     manager.map('meta').set('status', 'approved')
     await eventually(() => assert.equal(editor.map('meta').get('status'), 'approved'))
@@ -116,7 +116,7 @@ describe('the validation gate through real connections', () => {
     editorDoc.clientID = 2 ** 31
     const manager = await open(room, { user: 'max', role: 'manager', doc: managerDoc })
     const editor = await open(room, { doc: editorDoc })
-    await eventually(() => assert.ok(server.server.rooms.find(server.tenant, room)?.documentExists('customer/c-offline')))
+    await eventually(() => assert.ok(server.server.rooms.find(server.tenant, room)?.documentExists('customer/c-offline'), 'server.server.rooms.find(server.tenant, room)?.documentExists(\'customer/c-off...'))
     editor.map('meta').set('status', 'draft')
     manager.map('financial').set('value', 10_000)
     manager.map('meta').set('customerId', 'c-offline')
@@ -130,7 +130,7 @@ describe('the validation gate through real connections', () => {
     await eventually(() => {
       assert.equal(editor.map('meta').get('status'), 'approved')
       assert.equal(manager.map('meta').get('status'), 'approved')
-      assert.ok(editor.notices.some((n) => n.ruleId === 'approved-is-final' && n.path === 'meta.status'))
+      assert.ok(editor.notices.some((n) => n.ruleId === 'approved-is-final' && n.path === 'meta.status'), 'editor.notices.some((n) => n.ruleId === \'approved-is-final\' && n.path === \'me...')
     })
     assert.equal(await storedValue(server, room, 'meta', 'status'), 'approved')
     assert.deepEqual(manager.notices, [])
@@ -173,7 +173,7 @@ describe('the validation gate through real connections', () => {
     await eventually(() => assert.equal(editor.doc.getXmlFragment('body').toString(), 'Approved clause.'))
     ;(editor.doc.getXmlFragment('body').get(0) as Y.XmlText).insert(0, 'Sneaky ')
     await eventually(() => {
-      assert.ok(editor.notices.some((n) => n.ruleId === 'legal-review' && n.outcome === 'review'))
+      assert.ok(editor.notices.some((n) => n.ruleId === 'legal-review' && n.outcome === 'review'), 'editor.notices.some((n) => n.ruleId === \'legal-review\' && n.outcome === \'revi...')
       assert.equal(editor.doc.getXmlFragment('body').toString(), 'Approved clause.')
       assert.equal(lawyer.doc.getXmlFragment('body').toString(), 'Approved clause.')
     })

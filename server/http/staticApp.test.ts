@@ -41,7 +41,7 @@ describe('the demo app is served at /', () => {
       assert.equal(worker.headers.get('cache-control'), 'no-cache')
 
       const etag = script.headers.get('etag')
-      assert.ok(etag)
+      assert.ok(etag, 'etag')
       const again = await fetch(`${server.httpUrl}/app.js`, { headers: { 'if-none-match': etag } })
       assert.equal(again.status, 304)
       assert.equal(await again.text(), '')

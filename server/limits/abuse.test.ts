@@ -70,14 +70,14 @@ describe('one abuser behind a shared address', () => {
         if (i === 0) client.doc.getXmlFragment('body').insert(0, [new Y.XmlText()])
         bystanders.push(client)
       }
-      await Promise.all(bystanders.map((client) => eventually(() => assert.ok(proposalBody(client.doc)))))
+      await Promise.all(bystanders.map((client) => eventually(() => assert.ok(proposalBody(client.doc), 'proposalBody(client.doc)'))))
 
       const abuser = await server.raw(`/${room}`, { user: 'mallory' })
-      await eventually(() => assert.ok(abuser.messagesOfType(0).length > 0))
+      await eventually(() => assert.ok(abuser.messagesOfType(0).length > 0, 'abuser.messagesOfType(0).length > 0'))
       const abuserPeer = [...server.server.peers].find((peer) => peer.identity.userId === 'mallory') as Peer
       // A second connection of the same user for the big updates (into a paragraph of its own).
       const bigWriter = await server.raw(`/${room}`, { user: 'mallory' })
-      await eventually(() => assert.ok(bigWriter.messagesOfType(0).length > 0))
+      await eventually(() => assert.ok(bigWriter.messagesOfType(0).length > 0, 'bigWriter.messagesOfType(0).length > 0'))
       const startedAt = performance.now()
 
       // The neighbours type all along, one character and one cursor update each per 200 ms.

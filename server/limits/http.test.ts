@@ -82,7 +82,7 @@ describe('HTTP hardening', () => {
         assert.equal(answer.status, 431)
         const body = JSON.parse(answer.body) as { error: { code: string; message: string } }
         assert.equal(body.error.code, ErrorCode.HeadersTooLarge)
-        assert.ok(body.error.message.length > 0)
+        assert.ok(body.error.message.length > 0, 'body.error.message.length > 0')
       }
       // A plain HTTP request with huge headers gets the same answer.
       const response = await fetch(`${server.httpUrl}/healthz`, { headers: { 'x-junk': token } })

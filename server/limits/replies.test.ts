@@ -32,8 +32,8 @@ describe('what a connection makes the server send', () => {
       }
       const viewer = await server.raw('/proposal/p-query', { user: 'viewer', role: 'viewer' })
       // The viewer's join (sync step 1, presence of the five) before measuring.
-      await eventually(() => assert.ok(viewer.messagesOfType(1).length > 0 && viewer.messagesOfType(0).length > 0))
-      await eventually(() => assert.ok(received(viewer.messagesOfType(1)) >= 5 * 4096))
+      await eventually(() => assert.ok(viewer.messagesOfType(1).length > 0 && viewer.messagesOfType(0).length > 0, 'viewer.messagesOfType(1).length > 0 && viewer.messagesOfType(0).length > 0'))
+      await eventually(() => assert.ok(received(viewer.messagesOfType(1)) >= 5 * 4096, 'received(viewer.messagesOfType(1)) >= 5 * 4096'))
       const before = received(viewer.received)
       const startedAt = performance.now()
       let sent = 0
@@ -50,7 +50,7 @@ describe('what a connection makes the server send', () => {
       const answers = viewer.messagesOfType(1).length
       await eventually(() => {
         // One more answer (the last question, coalesced) may still be due.
-        assert.ok(viewer.messagesOfType(1).length >= answers)
+        assert.ok(viewer.messagesOfType(1).length >= answers, 'viewer.messagesOfType(1).length >= answers')
       })
       const got = received(viewer.received) - before
       const allowed = replyByteBurst + replyBytesPerSecond * (seconds + 1) + 32 * 1024
@@ -61,7 +61,7 @@ describe('what a connection makes the server send', () => {
       const answersBefore = viewer.messagesOfType(1).length
       editors[0]!.provider.awareness.setLocalStateField('cursor', { anchor: 42 })
       viewer.send(QUERY_AWARENESS)
-      await eventually(() => assert.ok(viewer.messagesOfType(1).length > answersBefore))
+      await eventually(() => assert.ok(viewer.messagesOfType(1).length > answersBefore, 'viewer.messagesOfType(1).length > answersBefore'))
       viewer.close()
     } finally {
       for (const editor of editors) editor.destroy()

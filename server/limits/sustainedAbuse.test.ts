@@ -27,7 +27,7 @@ describe('sustained abuse of the inbound budget', () => {
     const server = await startServer({ rateBytesPerSecond: 1000, rateByteBurst: 1000 })
     try {
       const flooder = await server.raw(`/proposal/p-bytes`)
-      await eventually(() => assert.ok(flooder.messagesOfType(0).length > 0))
+      await eventually(() => assert.ok(flooder.messagesOfType(0).length > 0, 'flooder.messagesOfType(0).length > 0'))
       flooder.send(syncUpdateFrame(bigUpdate()))
       const closed = await flooder.closed
       assert.equal(closed.code, CloseCode.RateLimited)
@@ -40,7 +40,7 @@ describe('sustained abuse of the inbound budget', () => {
       const closes: number[] = []
       client.provider.on('connection-close', (event: { code: number } | null) => closes.push(event?.code ?? 0))
       bodyText(client.doc).insert(0, 'z'.repeat(100_000))
-      await eventually(() => assert.ok(closes.includes(1013)))
+      await eventually(() => assert.ok(closes.includes(1013), 'closes.includes(1013)'))
       await eventually(() => assert.equal(client.provider.wsconnected, true))
       assert.equal(client.provider.shouldConnect, true)
       client.destroy()

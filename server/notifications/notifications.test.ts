@@ -78,7 +78,7 @@ describe('lasting notifications of review decisions', () => {
     assert.deepEqual((await api<Listing>(aliceAtGlobex, 'GET', '')).body, { notifications: [], unread: 0 })
     // Naming someone else's notification marks nothing.
     const alices = (await api<Listing>(await server.token(), 'GET', '')).body.notifications
-    assert.ok(alices.length > 0)
+    assert.ok(alices.length > 0, 'alices.length > 0')
     assert.deepEqual((await api<{ marked: number }>(bob, 'POST', '/read', { ids: alices.map((n) => n.id), all: false })).body.marked, 0)
 
     assert.equal((await api(bob, 'POST', '/read', { ids: 'all of them' })).status, 400)

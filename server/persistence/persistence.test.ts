@@ -111,7 +111,7 @@ describe('persistence', () => {
       writer.destroy()
       // Each meta.set is one item: clocks 0..ackedClock-1 of this client are keys firstKey.. in order.
       expectedKeys = firstKey + ackedClock
-      assert.ok(ackedClock > 0 && ackedClock <= written)
+      assert.ok(ackedClock > 0 && ackedClock <= written, 'ackedClock > 0 && ackedClock <= written')
     }
     const server = await spawnServer({ dataDir: dir.path })
     const reader = await server.connect('proposal/p-burst')
@@ -157,7 +157,7 @@ describe('persistence', () => {
     await writer.whenSynced()
     for (let i = 0; i < 200; i++) writer.doc.getMap('meta').set('title', `v${i}`)
     // Let the frames reach the server, then stop it while they are being written.
-    await eventually(() => assert.ok(server.logs.length > 0))
+    await eventually(() => assert.ok(server.logs.length > 0, 'server.logs.length > 0'))
     await new Promise((resolve) => setTimeout(resolve, 50))
     assert.equal(await server.stop(), 0)
     writer.provider.disconnect()
@@ -213,7 +213,7 @@ describe('persistence', () => {
     // is computed before it has the content (and carries nothing the server already has).
     const syncSteps = upToStep2.map((frame) => frame[1])
     assert.equal(syncSteps[0], SyncStep.Step1)
-    assert.ok(syncSteps.indexOf(SyncStep.Step2) > 0)
+    assert.ok(syncSteps.indexOf(SyncStep.Step2) > 0, 'syncSteps.indexOf(SyncStep.Step2) > 0')
     // Its edit, made on that state, is validated and stored like any other.
     const before = Y.encodeStateVector(replica)
     replica.getMap('meta').set('title', 'after a cold load')

@@ -53,7 +53,7 @@ describe('what the document costs on disk', () => {
       assert.deepEqual(event.paths, ['meta.title'])
       assert.ok(event.update.byteLength <= REFUSED_UPDATE_BYTES_KEPT, `event ${event.seq} keeps ${event.update.byteLength} bytes`)
       assert.ok(event.refused, `event ${event.seq} does not record what was refused`)
-      assert.ok(event.refused.bytes > 4 * MiB)
+      assert.ok(event.refused.bytes > 4 * MiB, 'event.refused.bytes > 4 * MiB')
       assert.match(event.refused.sha256, /^[0-9a-f]{64}$/)
       assert.equal(event.refused.bytes, sent[index]!.byteLength)
       assert.equal(event.refused.sha256, createHash('sha256').update(sent[index]!).digest('hex'))
@@ -117,7 +117,7 @@ describe('what the document costs on disk', () => {
       if (origin !== viewer.provider) sent.push(update)
     })
     viewer.map('meta').set('title', 'v'.repeat(200 * 1024))
-    await eventually(() => assert.ok(viewer.notices.some((notice) => notice.ruleId === 'read-only')))
+    await eventually(() => assert.ok(viewer.notices.some((notice) => notice.ruleId === 'read-only'), 'viewer.notices.some((notice) => notice.ruleId === \'read-only\')'))
     const events = await eventually(async () => {
       const found = await server.server.store.readEvents(`${server.tenant}/${room}`)
       assert.equal(found.length, 1)

@@ -244,7 +244,7 @@ describe('refused before the upgrade', () => {
       assert.equal(refused.status, 400)
       const body = JSON.parse(refused.body) as { error: { code: string; message: string } }
       assert.equal(body.error.code, code)
-      assert.ok(body.error.message.length > 0)
+      assert.ok(body.error.message.length > 0, 'body.error.message.length > 0')
     })
   }
 })

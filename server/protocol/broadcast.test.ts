@@ -53,7 +53,7 @@ describe('broadcast', () => {
     const observer = await server.raw('/proposal/b-1')
     const writer = await server.raw('/proposal/b-1')
     // Both greeted: the room is loaded.
-    await eventually(() => assert.ok(observer.received.length > 0 && writer.received.length > 0))
+    await eventually(() => assert.ok(observer.received.length > 0 && writer.received.length > 0, 'observer.received.length > 0 && writer.received.length > 0'))
     const doc = new Y.Doc()
     const updates = titleUpdates(doc, 50)
     for (const update of updates) writer.send(syncUpdateFrame(update))

@@ -43,7 +43,7 @@ describe(`fuzz (seed ${SEED}, ${FRAMES} frames; replay with FUZZ_SEED=${SEED})`,
     })
     alive()
     assert.equal(result.framesSent, FRAMES)
-    assert.ok(result.honestEdits > 0)
+    assert.ok(result.honestEdits > 0, 'result.honestEdits > 0')
     const health = await fetch(`${running.httpUrl}/healthz`)
     assert.equal(health.status, 200)
 

@@ -100,7 +100,7 @@ describe('stock y-websocket clients co-editing', () => {
     })
     // A late joiner receives the current awareness states on connect.
     const carol = await connect('content/k-1')
-    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(alice.doc.clientID)))
+    await eventually(() => assert.ok(carol.provider.awareness.getStates().has(alice.doc.clientID), 'carol.provider.awareness.getStates().has(alice.doc.clientID)'))
     // Leaving without saying goodbye (socket closed): the server removes the state for everyone.
     alice.provider.awareness.off('update', (alice.provider as unknown as { _awarenessUpdateHandler: never })._awarenessUpdateHandler)
     alice.provider.ws?.close()

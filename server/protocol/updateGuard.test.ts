@@ -138,7 +138,7 @@ const neverThrows = (update: Uint8Array): UpdateCheck => {
     assert.fail(`checkUpdateStructure threw on ${Buffer.from(update).toString('hex')}: ${String(err)}`)
   }
   if (check.ok) {
-    assert.ok(Number.isSafeInteger(check.structs) && Number.isSafeInteger(check.deleteRanges))
+    assert.ok(Number.isSafeInteger(check.structs) && Number.isSafeInteger(check.deleteRanges), 'Number.isSafeInteger(check.structs) && Number.isSafeInteger(check.deleteRanges)')
     // The walk mirrors Yjs's structural decoder: whatever it passes, Yjs can decode completely.
     assert.doesNotThrow(() => Y.decodeUpdate(update), `guard passed what Yjs cannot decode: ${Buffer.from(update).toString('hex')}`)
   } else {
@@ -234,7 +234,7 @@ describe('real updates pass, with the counts Yjs reports', () => {
     ;((doc.getXmlFragment('body').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(1, 'y')
     const flags = updates.map((update) => {
       const check = checkUpdateStructure(update)
-      assert.ok(check.ok)
+      assert.ok(check.ok, 'check.ok')
       return check.createsTypes
     })
     assert.deepEqual(flags, [true, false, true, false])
@@ -454,7 +454,7 @@ describe('hostile updates are refused before Yjs sees them', () => {
       const after = process.memoryUsage()
       assert.ok(after.heapUsed - before.heapUsed < 10 * 1024 * 1024, `heap grew ${after.heapUsed - before.heapUsed}`)
       assert.ok(after.arrayBuffers - before.arrayBuffers < 10 * 1024 * 1024, 'arrayBuffers grew')
-      assert.ok(message.includes(String(claimed)))
+      assert.ok(message.includes(String(claimed)), 'message.includes(String(claimed))')
     }
   })
 
@@ -496,7 +496,7 @@ describe('hostile updates are refused before Yjs sees them', () => {
       const bytes = i % 2 === 0 ? rng.bytes(len) : v1Frame(rng.int(3), rng.int(4), rng.int(9), rng.int(9), rng.bytes(len))
       if (neverThrows(bytes).ok) ok++
     }
-    assert.ok(ok < 5000)
+    assert.ok(ok < 5000, 'ok < 5000')
     neverThrows(prng(7).bytes(1 << 20)) // a megabyte of noise
   })
 
@@ -612,7 +612,7 @@ describe('hostile updates are refused before Yjs sees them', () => {
     const manyGc = v1Frame(1, count, 7, 0, gcPairs, 7) // …then a delete set claiming 7 clients
     const started = performance.now()
     expectRefused(manyGc, ErrorCode.UpdateCountsOutOfRange, /delete set: number of clients/)
-    assert.ok(performance.now() - started < 2000)
+    assert.ok(performance.now() - started < 2000, 'performance.now() - started < 2000')
   })
 })
 
@@ -623,7 +623,7 @@ describe('root names', () => {
     doc.getXmlFragment('body').insert(0, [new Y.XmlText('hello')])
     doc.getText('stray').insert(0, 'y')
     const check = checkUpdateStructure(Y.encodeStateAsUpdate(doc))
-    assert.ok(check.ok)
+    assert.ok(check.ok, 'check.ok')
     assert.deepEqual([...check.roots].sort(), ['body', 'meta', 'stray'])
     // Map fields carry a key; text and fragment content does not.
     assert.deepEqual([...check.unkeyedRoots].sort(), ['body', 'stray'])
@@ -638,7 +638,7 @@ describe('root names', () => {
     nested.set('b', 'world')
     doc.getMap('meta').delete('draft')
     const check = checkUpdateStructure(Y.encodeStateAsUpdate(doc))
-    assert.ok(check.ok)
+    assert.ok(check.ok, 'check.ok')
     assert.deepEqual(check.dependencies.gcs, [42, 1, 2])
     assert.deepEqual(check.dependencies.deletes, [42, 0, 3])
     assert.deepEqual(check.dependencies.brought, new Map([[42, { from: 0, to: 3 }]]))

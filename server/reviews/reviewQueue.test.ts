@@ -44,7 +44,7 @@ describe('review queue, admin API and event log', () => {
 
     const { body: list } = await api<{ reviews: ReviewItem[] }>('GET', '/reviews?status=pending')
     const item = list.reviews.find((review) => review.id === notice.reviewId)
-    assert.ok(item)
+    assert.ok(item, 'item')
     assert.equal(item.document, room)
     assert.equal(item.proposer.userId, 'alice')
     assert.deepEqual(item.changes, [{ path: 'financial.value', root: 'financial', key: 'value', baseValue: 1000, proposedValue: 2500 }])
@@ -56,7 +56,7 @@ describe('review queue, admin API and event log', () => {
     await eventually(() => {
       assert.equal(editor.map('financial').get('value'), 2500)
       assert.equal(manager.map('financial').get('value'), 2500)
-      assert.ok(editor.notices.some((n) => n.outcome === 'review-decided' && n.reviewId === item.id && n.message === 'approved'))
+      assert.ok(editor.notices.some((n) => n.outcome === 'review-decided' && n.reviewId === item.id && n.message === 'approved'), 'editor.notices.some((n) => n.outcome === \'review-decided\' && n.reviewId === i...')
     })
     // Deciding twice is a conflict.
     assert.equal((await api('POST', `/reviews/${item.id}/approve`)).status, 409)
@@ -78,7 +78,7 @@ describe('review queue, admin API and event log', () => {
     await eventually(() => assert.equal(editor.map('financial').get('discountPct'), 7))
     const decided = await api<ReviewItem>('POST', `/reviews/${reviewId}/approve`)
     assert.equal(decided.body.status, 'stale')
-    await eventually(() => assert.ok(editor.notices.some((n) => n.reviewId === reviewId && n.message === 'stale')))
+    await eventually(() => assert.ok(editor.notices.some((n) => n.reviewId === reviewId && n.message === 'stale'), 'editor.notices.some((n) => n.reviewId === reviewId && n.message === \'stale\')'))
     assert.equal(manager.map('financial').get('discountPct'), 7)
   })
 
@@ -137,13 +137,13 @@ describe('review queue, admin API and event log', () => {
     editor.map('financial').set('value', 10)
     const reviewId = await eventually(() => {
       const held = editor.notices.find((n) => n.outcome === 'review')
-      assert.ok(held?.reviewId)
+      assert.ok(held?.reviewId, 'held?.reviewId')
       return held.reviewId
     })
     const rejected = await api<ReviewItem>('POST', `/reviews/${reviewId}/reject`, { body: { reason: 'not agreed with finance' } })
     assert.equal(rejected.body.status, 'rejected')
     assert.equal(rejected.body.reason, 'not agreed with finance')
-    await eventually(() => assert.ok(editor.notices.some((n) => n.reviewId === reviewId && n.message === 'rejected: not agreed with finance')))
+    await eventually(() => assert.ok(editor.notices.some((n) => n.reviewId === reviewId && n.message === 'rejected: not agreed with finance'), 'editor.notices.some((n) => n.reviewId === reviewId && n.message === \'rejected...'))
     assert.equal((await api<ReviewItem>('GET', `/reviews/${reviewId}`)).body.status, 'rejected')
   })
 
@@ -165,10 +165,10 @@ describe('review queue, admin API and event log', () => {
     const events: EventRecord[] = body.events.map((event) => ({ ...event, update: new Uint8Array(Buffer.from(event.update, 'base64')) }))
     assert.deepEqual(events.map((event) => event.seq), events.map((_, index) => index + 1))
     const summary = events.map((event) => `${event.userId}:${event.outcome}:${event.ruleIds.join('+')}:${event.paths.join('+')}`)
-    assert.ok(summary.includes('max:accepted::financial.value'))
-    assert.ok(summary.includes('alice:review:financial-review:financial.value'))
-    assert.ok(summary.includes('server:compensation:financial-review:financial.value'))
-    assert.ok(summary.includes('ada:admin:financial-review:financial.value'))
+    assert.ok(summary.includes('max:accepted::financial.value'), 'summary.includes(\'max:accepted::financial.value\')')
+    assert.ok(summary.includes('alice:review:financial-review:financial.value'), 'summary.includes(\'alice:review:financial-review:financial.value\')')
+    assert.ok(summary.includes('server:compensation:financial-review:financial.value'), 'summary.includes(\'server:compensation:financial-review:financial.value\')')
+    assert.ok(summary.includes('ada:admin:financial-review:financial.value'), 'summary.includes(\'ada:admin:financial-review:financial.value\')')
     // As of the held proposal the editor's value shows; as of its compensation it is gone again.
     const proposal = events.find((event) => event.outcome === 'review')!
     assert.equal(documentAsOf(null, events, proposal.seq).getMap('financial').get('value'), 2500)

@@ -87,7 +87,7 @@ describe('review items per editing session', () => {
     await sendAll(editor, 1, () => editor.map('financial').set('value', 12_000))
     await eventually(() => assert.equal(editor.map('financial').get('value'), 10_000))
     const [first] = await pendingOf(room)
-    assert.ok(first)
+    assert.ok(first, 'first')
     await sendAll(editor, 1, () => editor.map('financial').set('value', 13_000))
     await eventually(() => assert.equal(editor.map('financial').get('value'), 10_000))
 
@@ -96,7 +96,7 @@ describe('review items per editing session', () => {
     const [item] = pending
     assert.equal(item!.id, first.id)
     assert.deepEqual(item!.changes, [{ path: 'financial.value', root: 'financial', key: 'value', baseValue: 10_000, proposedValue: 13_000 }])
-    assert.ok((item!.updatedAt ?? 0) >= item!.proposedAt)
+    assert.ok((item!.updatedAt ?? 0) >= item!.proposedAt, '(item!.updatedAt ?? 0) >= item!.proposedAt')
     assert.equal(reviewNotices(editor).length, 1)
     const { body } = await api<{ events: EventRecord[] }>('GET', `/docs/${room}/events`)
     assert.equal(body.events.filter((event) => event.outcome === 'review' && event.userId === 'alice').length, 2)
@@ -110,7 +110,7 @@ describe('review items per editing session', () => {
     const editor = await open(room)
     await sendAll(editor, 1, () => editor.map('financial').set('value', 12_000))
     const [first] = await pendingOf(room)
-    assert.ok(first)
+    assert.ok(first, 'first')
     assert.equal((await api<ReviewItem>('POST', `/reviews/${first.id}/approve`)).body.status, 'approved')
     await eventually(() => assert.equal(editor.map('financial').get('value'), 12_000))
 
@@ -132,7 +132,7 @@ describe('review items per editing session', () => {
     const other = await open(room, { user: 'bob' })
     await sendAll(editor, 1, () => editor.map('financial').set('value', 12_000))
     const [item] = await pendingOf(room)
-    assert.ok(item)
+    assert.ok(item, 'item')
     const expected = [{ id: item.id, path: 'financial.value', proposer: 'alice', rule: 'financial-review', kind: 'field', proposed: 12_000 }]
     const shown = (client: GateClient) =>
       client.pendingReviews.at(-1)?.map(({ id, path, proposer, rule, kind, proposed }) => ({ id, path, proposer: proposer.userId, rule, kind, proposed }))
@@ -159,7 +159,7 @@ describe('review items per editing session', () => {
     const editor = await open(room)
     await sendAll(editor, 1, () => editor.map('financial').set('value', 12_000))
     const [item] = await pendingOf(room)
-    assert.ok(item)
+    assert.ok(item, 'item')
     // The decision's own way to the document, with the proposer's next held edit let in first.
     const live = liveDocuments(server.server.store, server.server.rooms)
     const decisions = new ReviewDecisions({

@@ -38,7 +38,7 @@ describe('cold load', () => {
     }
     await eventually(async () => assert.equal(docOf(await server.server.store.loadUpdates(storage)).getMap('meta').get('title'), 't29'))
     // While someone edits, every write is its own stored update (compaction waits for the threshold).
-    assert.ok((await server.server.store.loadUpdates(storage)).length > 1)
+    assert.ok((await server.server.store.loadUpdates(storage)).length > 1, '(await server.server.store.loadUpdates(storage)).length > 1')
     const expected = Y.encodeStateVector(writer.doc)
     writer.destroy()
     await eventually(async () => {
@@ -72,7 +72,7 @@ describe('cold load', () => {
       cleanups.push(() => server.stop())
       const reader = await server.raw('/proposal/p-parts')
       reader.send(new Uint8Array([MessageType.Sync, SyncStep.Step1, 1, 0]))
-      await eventually(() => assert.ok(reader.received.some((frame) => frame[0] === MessageType.Sync && frame[1] === SyncStep.Step2)))
+      await eventually(() => assert.ok(reader.received.some((frame) => frame[0] === MessageType.Sync && frame[1] === SyncStep.Step2), 'reader.received.some((frame) => frame[0] === MessageType.Sync && frame[1] ===...'))
       const syncFrames = reader.received.filter((frame) => frame[0] === MessageType.Sync)
       const step2At = syncFrames.findIndex((frame) => frame[1] === SyncStep.Step2)
       assert.equal(syncFrames[0]![1], SyncStep.Step1, 'the server states its state vector first')

@@ -21,7 +21,7 @@ describe('room lifecycle', () => {
     writer.doc.getMap('meta').set('title', 'Before unload')
     writer.doc.getXmlFragment('body').insert(0, [])
     const loaded = room('proposal/p-life')
-    assert.ok(loaded)
+    assert.ok(loaded, 'loaded')
     await eventually(() => assert.equal(loaded.doc.getMap('meta').get('title'), 'Before unload'))
     writer.destroy()
     await eventually(() => assert.equal(room('proposal/p-life'), undefined))

@@ -38,7 +38,7 @@ describe('backpressure on the store backlog (logged, not yet in LevelDB)', () =>
     assert.equal(room.readingPaused, true, `not paused after ${written} durable writes held back from LevelDB`)
     const paused = await scrape()
     assert.ok(sample(paused, 'collab_store_backlog_writes') >= 4, paused)
-    assert.ok(sample(paused, 'collab_store_backlog_bytes') > 0)
+    assert.ok(sample(paused, 'collab_store_backlog_bytes') > 0, 'sample(paused, \'collab_store_backlog_bytes\') > 0')
     assert.equal(sample(paused, 'collab_read_pauses_total'), 1)
 
     // Sent while paused: read, stored and acknowledged only once LevelDB caught up.

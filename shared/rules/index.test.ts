@@ -71,7 +71,7 @@ describe('evaluateRules', () => {
         set('approvals.u-m', approval('admin')),
       ])
     const first = evaluateRules(input())
-    assert.ok(first.length > 5)
+    assert.ok(first.length > 5, 'first.length > 5')
     assert.deepEqual(evaluateRules(input()), first)
     assert.deepEqual(evaluateRules(input()), evaluateRules(input()))
   })

@@ -16,7 +16,7 @@ test('a throwaway PostgreSQL accepts queries on its own database, and stop() rem
   } finally {
     await client.end()
   }
-  assert.ok(existsSync(postgres.directory))
+  assert.ok(existsSync(postgres.directory), 'existsSync(postgres.directory)')
   await postgres.stop()
   assert.equal(existsSync(postgres.directory), false, 'the cluster directory is removed')
   const after = new pg.Client({ connectionString: postgres.url, connectionTimeoutMillis: 2_000 })

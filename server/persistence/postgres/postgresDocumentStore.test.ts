@@ -100,7 +100,7 @@ test('a batch commits everything together: update, state vector, events, review,
   assert.deepEqual(stored.conflicts, batch.conflicts)
   assert.deepEqual(stored.owners, [...batch.owners!].sort((a, b) => a.client - b.client))
   assert.equal(stored.epoch, 1)
-  assert.ok((await store.documentNames('acme')).includes(document))
+  assert.ok((await store.documentNames('acme')).includes(document), '(await store.documentNames(\'acme\')).includes(document)')
   assert.deepEqual(await store.readEvents(document, { limit: 1, reverse: true }), [batch.events![1]])
   assert.deepEqual(await store.getReview('acme', 'r-1'), batch.reviews![0])
   assert.deepEqual(await store.pendingReviews(document), batch.reviews)
@@ -214,7 +214,7 @@ test('compaction merges the updates into one, fenced, and keeps the content; lat
   assert.deepEqual(contentOf(await store.loadUpdates(document)), content)
 
   const merged = await store.compact(document, 1)
-  assert.ok(merged !== null && merged > 0)
+  assert.ok(merged !== null && merged > 0, 'merged !== null && merged > 0')
   const compacted = await store.loadUpdates(document)
   assert.equal(compacted.length, 1)
   assert.deepEqual(contentOf(compacted), content)

@@ -131,7 +131,7 @@ for (const backend of backends) {
     test('compaction leaves one update with the same content and a current state vector; later writes come after it', async () => {
       const doc = new Y.Doc()
       for (let index = 0; index < 5; index++) await store.append('acme/proposal/compact', edit(doc, `k${index}`, index))
-      assert.ok(((await store.compact('acme/proposal/compact')) ?? 0) > 0)
+      assert.ok(((await store.compact('acme/proposal/compact')) ?? 0) > 0, '((await store.compact(\'acme/proposal/compact\')) ?? 0) > 0')
       const compacted = await store.loadStored('acme/proposal/compact')
       assert.equal(compacted.updates.length, 1)
       assert.deepEqual(contentOf(compacted.updates), doc.getMap('meta').toJSON())
