@@ -1,4 +1,4 @@
-import type { DocumentStore } from './documentStore.ts'
+import type { DocumentStorage } from './documentStorage.ts'
 
 export interface DocumentSummary {
   readonly name: string
@@ -15,7 +15,7 @@ export interface DocumentSummary {
  * straight from the store (the admin API and the CLI's offline mode share it).
  */
 export const listDocuments = async (
-  store: DocumentStore,
+  store: DocumentStorage,
   tenant: string,
   connectionsOf: (name: string) => number = () => 0,
 ): Promise<DocumentSummary[]> => {
