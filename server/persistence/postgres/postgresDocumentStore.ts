@@ -112,44 +112,21 @@ export class PostgresDocumentStore {
     if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
     await inTransaction(this.pool, `append ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
-      if (update) {
-        // Its first update makes the document exist (the index, the tenant's list).
-        await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
-        const { rows } = await client.query<{ clock: string }>(
-          `INSERT INTO document_updates (document, clock, "update", epoch)
-           SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
-           RETURNING clock`,
-          [document, update, epoch],
-        )
-        if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+      await writeBatch(client, document, epoch, batch)
+    })
+  }
+
+  /**
+   * A document copied in from another store (the migration from LevelDB), in one fenced
+   * transaction: its event log's retention base first, then everything a batch holds.
+   */
+  async importDocument(document: string, epoch: number, batch: DocumentBatch & { readonly eventBase?: EventBase | null }): Promise<void> {
+    await inTransaction(this.pool, `import ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      if (batch.eventBase) {
+        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, batch.eventBase.seq, batch.eventBase.update])
       }
-      if (events.length > 0) await insertEvents(client, document, events)
-      for (const review of reviews) {
-        await client.query(
-          `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
-          [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
-        )
-        // A decision and the proposer's notification of it: one transaction, as in LevelDB.
-        const notification = decisionNotification(review)
-        if (notification) await putNotification(client, notification)
-      }
-      if (conflicts.length > 0) {
-        await client.query(
-          `INSERT INTO conflicts (document, event_seq, position, conflict)
-           SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)`,
-          [document, conflicts.map((conflict) => conflict.eventSeq ?? 0), conflicts.map((_, index) => index), conflicts.map((conflict) => JSON.stringify(conflict))],
-        )
-      }
-      if (owners.length > 0) {
-        // The first writer of a client id owns it: a claim already stored stays.
-        await client.query(
-          `INSERT INTO client_owners (document, client, user_id)
-           SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
-           ON CONFLICT DO NOTHING`,
-          [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
-        )
-      }
+      await writeBatch(client, document, epoch, batch)
     })
   }
 
@@ -396,6 +373,49 @@ export class PostgresDocumentStore {
     } catch (error) {
       throw persistenceFailed(label, error)
     }
+  }
+}
+
+/** Everything a batch holds, inside the caller's fenced transaction. */
+const writeBatch = async (client: pg.PoolClient, document: string, epoch: number, batch: DocumentBatch): Promise<void> => {
+  const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
+  if (update) {
+    // Its first update makes the document exist (the index, the tenant's list).
+    await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
+    const { rows } = await client.query<{ clock: string }>(
+      `INSERT INTO document_updates (document, clock, "update", epoch)
+       SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
+       RETURNING clock`,
+      [document, update, epoch],
+    )
+    if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+  }
+  if (events.length > 0) await insertEvents(client, document, events)
+  for (const review of reviews) {
+    await client.query(
+      `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
+      [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
+    )
+    // A decision and the proposer's notification of it: one transaction, as in LevelDB.
+    const notification = decisionNotification(review)
+    if (notification) await putNotification(client, notification)
+  }
+  if (conflicts.length > 0) {
+    await client.query(
+      `INSERT INTO conflicts (document, event_seq, position, conflict)
+       SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)`,
+      [document, conflicts.map((conflict) => conflict.eventSeq ?? 0), conflicts.map((_, index) => index), conflicts.map((conflict) => JSON.stringify(conflict))],
+    )
+  }
+  if (owners.length > 0) {
+    // The first writer of a client id owns it: a claim already stored stays.
+    await client.query(
+      `INSERT INTO client_owners (document, client, user_id)
+       SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
+       ON CONFLICT DO NOTHING`,
+      [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
+    )
   }
 }
 
