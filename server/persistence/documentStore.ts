@@ -594,7 +594,7 @@ export class DocumentStore implements DocumentStorage {
   /** One writer (LevelDB's lock): nothing to claim. */
   async claim(): Promise<void> {}
 
-  /** False once the store is closed (a failed LevelDB write stops the log's writes: they fail visibly). */
+  /** Until closed: LevelDB is local, there is nothing to lose contact with (a failed write closes its room with 4500). */
   get healthy(): boolean {
     return this.wal !== null
   }
