@@ -23,14 +23,14 @@ test('copy-to-postgres: a LevelDB directory written by a real server is copied a
   editor.map('meta').set('title', 'x'.repeat(201))
   editor.map('financial').set('value', 12_000)
   const reviewId = await eventually(() => {
-    assert.ok(editor.notices.some((notice) => notice.ruleId === 'schema'))
+    assert.ok(editor.notices.some((notice) => notice.ruleId === 'schema'), JSON.stringify(editor.notices))
     const held = editor.notices.find((notice) => notice.outcome === 'review')
-    assert.ok(held?.reviewId)
+    assert.ok(held?.reviewId, JSON.stringify(editor.notices))
     return held.reviewId
   })
   const other = await connectGateClient(leveldb, 'customer/copy-2')
   other.map('fields').set('name', 'Acme Corp')
-  await eventually(async () => assert.ok((await leveldb.server.store.documentNames()).includes('acme/customer/copy-2')))
+  await eventually(async () => assert.ok((await leveldb.server.store.documentNames()).includes('acme/customer/copy-2'), 'the customer is stored'))
   editor.destroy()
   other.destroy()
   const admin = await leveldb.token({ user: 'ada', role: 'admin' })
