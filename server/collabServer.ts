@@ -13,7 +13,8 @@ import { createUpgradeHandler } from './connection/upgradeHandler.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
 import { CollabMetrics } from './observability/metrics.ts'
-import { DocumentStore } from './persistence/documentStore.ts'
+import type { DocumentStorage } from './persistence/documentStorage.ts'
+import { openStorage } from './persistence/openStorage.ts'
 import { RoomRegistry } from './rooms/roomRegistry.ts'
 import { DocumentIndex } from './persistence/documentIndex.ts'
 import { parseAllowedOrigins } from './connection/clientAddress.ts'
@@ -21,11 +22,10 @@ import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
-import { indexPendingReviews } from './reviews/pendingReviewIndex.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
-  readonly store: DocumentStore
+  readonly store: DocumentStorage
   readonly rooms: RoomRegistry
   /** The bound port (useful with port 0). */
   readonly port: number
@@ -36,17 +36,11 @@ export interface CollabServer {
 
 /**
  * Starts the HTTP + WebSocket server: opens the store, then listens. Resolves once connections
- * are accepted. Throws ERR_PERSISTENCE_FAILED when the data directory cannot be opened (e.g. it
- * is locked by another server).
+ * are accepted. Throws ERR_PERSISTENCE_FAILED when the store cannot be opened (the data directory
+ * is locked by another server, PostgreSQL cannot be reached).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
-  const store = await DocumentStore.open(config.dataDir, {
-    logger,
-    batchIntervalMs: config.storeBatchIntervalMs,
-    maxBacklogWrites: config.maxStoreBacklogWrites,
-    maxBacklogBytes: config.maxStoreBacklogBytes,
-  })
-  await indexPendingReviews(store) // before any room loads its pending review items
+  const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
   const rooms = new RoomRegistry({
@@ -78,7 +72,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     },
     (request, response) =>
     handleHttpRequest(request, response, {
-      ready: () => accepting,
+      ready: () => accepting && store.healthy,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
       admin: { verifier, operations },
@@ -185,7 +179,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, dataDir: config.dataDir }, 'listening')
+  logger.info({ host: config.host, port, store: store.location }, 'listening')
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {

@@ -63,6 +63,13 @@ export const OPTIONS = {
   /** Where the embedded LevelDB lives. One server process owns it (LevelDB takes a lock). */
   dataDir: option('data-dir', ['COLLAB_DATA_DIR', 'DATA_DIR'], text(), './data'),
   /**
+   * Keep everything in this PostgreSQL database instead of the LevelDB in data-dir
+   * (`postgresql://user:password@host:5432/db`; migrations are applied at start). Empty: LevelDB.
+   * Several servers may share one database (each document is written by the server that loaded it
+   * last), which one LevelDB directory cannot do.
+   */
+  postgresUrl: option('postgres-url', ['COLLAB_POSTGRES_URL'], text(), ''),
+  /**
    * Largest WebSocket frame accepted. A full-state sync of a big proposal is well under 1 MiB;
    * 8 MiB leaves room for long offline batches while bounding what one frame can make us buffer.
    * Bigger frames are closed with 1009 before they are read into memory.

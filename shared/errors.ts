@@ -126,6 +126,10 @@ export const ErrorCode = {
   LeaseUnavailable: 'ERR_LEASE_UNAVAILABLE',
   /** Configuration is invalid. */
   BadConfig: 'ERR_BAD_CONFIG',
+  /** Admin CLI copy into PostgreSQL: the target database already holds documents (and copying into it was not asked for). */
+  TargetNotEmpty: 'ERR_TARGET_NOT_EMPTY',
+  /** Admin CLI copy into PostgreSQL: a document or its event log reads differently in the target after the copy. */
+  CopyMismatch: 'ERR_COPY_MISMATCH',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

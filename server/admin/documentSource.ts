@@ -1,6 +1,6 @@
 import type * as Y from 'yjs'
 import type { DocumentName } from '../../shared/documentName.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import type { PendingReviews } from '../reviews/pendingReviews.ts'
@@ -33,7 +33,7 @@ export type ChangeRecords = { events: EventRecord[]; reviews: ReviewItem[] }
  * this; only how a document is read and changed differs.
  */
 export interface DocumentSource {
-  readonly store: DocumentStore
+  readonly store: DocumentStorage
   /** Runs `read` on the document's current state; the doc is only valid during the call. */
   read<T>(tenant: string, document: DocumentName, read: (doc: Y.Doc) => T): Promise<T>
   /**

@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { MAP_SCHEMAS } from '../../shared/schemas.ts'
 import { sharedToJSON } from '../../shared/sharedTypeJson.ts'
 import type { DocumentType } from '../../shared/documentName.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import { documentAsOf } from '../persistence/eventLog.ts'
 import { checkUpdateStructure } from '../protocol/updateGuard.ts'
 import { burntRangeIn } from '../gate/clientOwnership.ts'
@@ -21,7 +21,7 @@ export interface VerificationReport {
  * events) rebuilds exactly the stored state; every map field of
  * the current state satisfies its schema (the rules that are state invariants).
  */
-export const verifyDocument = async (store: DocumentStore, tenant: string, type: DocumentType, name: string): Promise<VerificationReport> => {
+export const verifyDocument = async (store: DocumentStorage, tenant: string, type: DocumentType, name: string): Promise<VerificationReport> => {
   const storageName = `${tenant}/${name}`
   const problems: string[] = []
   const { updates, base, events } = await readTogether(store, storageName)
@@ -70,7 +70,7 @@ export const verifyDocument = async (store: DocumentStore, tenant: string, type:
  * server's write can land between them (the log would then seem not to rebuild the document): read
  * the updates again after the log, and start over (a few times at most) when they changed.
  */
-const readTogether = async (store: DocumentStore, storageName: string) => {
+const readTogether = async (store: DocumentStorage, storageName: string) => {
   let updates = await store.loadUpdates(storageName)
   for (let attempt = 1; ; attempt++) {
     const [base, events] = await Promise.all([store.eventBase(storageName), store.readEvents(storageName)])

@@ -1,6 +1,6 @@
 import type * as Y from 'yjs'
 import type { DocumentName } from '../../shared/documentName.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { RoomRegistry } from '../rooms/roomRegistry.ts'
 import type { DocumentSource, LiveClient } from './documentSource.ts'
 
@@ -8,7 +8,7 @@ import type { DocumentSource, LiveClient } from './documentSource.ts'
  * The running server's documents: changes go through the document's room (loaded for the change
  * if nobody has it open), in the room's order, so every connected client receives them live.
  */
-export const liveDocuments = (store: DocumentStore, rooms: RoomRegistry): DocumentSource => ({
+export const liveDocuments = (store: DocumentStorage, rooms: RoomRegistry): DocumentSource => ({
   store,
   read: async <T>(tenant: string, document: DocumentName, read: (doc: Y.Doc) => T): Promise<T> => {
     const live = rooms.find(tenant, document.name)

@@ -7,6 +7,7 @@ import { ErrorCode } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { tempDir } from '../../shared/testing/tempDir.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { adminCli } from '../testing/adminCli.ts'
@@ -46,7 +47,7 @@ describe('admin operations online and offline store the same result', () => {
   }
   /** What each side stored for a document: its content, event log and stored update count (rooms compact on their own). */
   const stored = async (name: string) => {
-    const read = async (store: DocumentStore, tenant: string) => {
+    const read = async (store: DocumentStorage, tenant: string) => {
       const storageName = `${tenant}/${name}`
       const { doc, storedUpdates } = await store.loadDoc(storageName)
       const result = { content: doc.toJSON(), storedUpdates, events: await store.readEvents(storageName), names: await store.documentNames() }

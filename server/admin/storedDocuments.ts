@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import type { DocumentName } from '../../shared/documentName.ts'
 import { GATE_ORIGIN } from '../gate/compensation.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentSource } from './documentSource.ts'
 
 /**
@@ -10,7 +10,7 @@ import type { DocumentSource } from './documentSource.ts'
  * document's state vector and its records in one atomic batch, numbered after the last event.
  * Nobody is connected, so there is nobody to tell.
  */
-export const storedDocuments = (store: DocumentStore): DocumentSource => {
+export const storedDocuments = (store: DocumentStorage): DocumentSource => {
   const load = async (tenant: string, document: DocumentName) => (await store.loadDoc(`${tenant}/${document.name}`)).doc
   return {
     store,

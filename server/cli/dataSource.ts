@@ -5,6 +5,8 @@ import type { DocumentSummary } from '../persistence/documentSummaries.ts'
 import type { VerificationReport } from '../admin/documentVerification.ts'
 import type { ConflictRecord as Conflict } from '../../shared/conflictRecord.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
 import type { EventBase, EventRecord } from '../persistence/eventLog.ts'
 import type { Decision } from '../reviews/reviewDecisions.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
@@ -90,12 +92,20 @@ export const onlineSource = (client: AdminClient): DataSource => ({
   close: async () => {},
 })
 
+/** Where the offline CLI finds the documents: a stopped server's data directory, or a PostgreSQL database. */
+export type StoreLocation = { readonly dataDir: string } | { readonly postgresUrl: string }
+
+/** Opens the store at `where` (a data directory fails with ERR_DATA_DIR_LOCKED while a server runs on it). */
+export const openStoreAt = (where: StoreLocation): Promise<DocumentStorage> =>
+  'postgresUrl' in where ? PostgresStorage.open(where.postgresUrl) : DocumentStore.open(where.dataDir)
+
 /**
- * A stopped server's data directory (fails with ERR_DATA_DIR_LOCKED while a server runs on it):
- * the same operations the admin API runs, on the stored documents; changes are recorded as `admin`.
+ * The stored documents, without a server: the same operations the admin API runs; changes are
+ * recorded as `admin`. On PostgreSQL a change claims the document (its next epoch), so a server
+ * that has it loaded meanwhile has its next write refused and its clients reload it.
  */
-export const offlineSource = async (dataDir: string, tenant: string, admin: string): Promise<DataSource> => {
-  const store = await DocumentStore.open(dataDir)
+export const offlineSource = async (where: StoreLocation, tenant: string, admin: string): Promise<DataSource> => {
+  const store = await openStoreAt(where)
   const operations = new AdminOperations(storedDocuments(store))
   const actor = { tenant, userId: admin, device: null }
   const document = parseDocumentName

@@ -10,6 +10,9 @@ import { parseDocumentName } from '../../shared/documentName.ts'
 import { documentAsOf } from '../persistence/eventLog.ts'
 import { AdminApiError, createAdminClient, type AdminClient } from './adminClient.ts'
 import { formatTable, time } from './table.ts'
+import { DocumentStore } from '../persistence/documentStore.ts'
+import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
+import { copyLevelDbToPostgres } from '../persistence/postgres/copyFromLevelDb.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -29,6 +32,7 @@ interface Globals {
   token?: string
   json?: boolean
   dataDir?: string
+  postgresUrl?: string
   tenant?: string
 }
 
@@ -39,7 +43,8 @@ const program = new Command()
   .option('--token <jwt>', 'admin token (default: $POSALPRO_ADMIN_TOKEN)')
   .option('--json', 'print JSON for scripts instead of tables')
   .option('--data-dir <dir>', 'use a stopped server\'s data directory instead of --url (every command but clients)')
-  .option('--tenant <tenant>', 'with --data-dir: the tenant whose documents to read')
+  .option('--postgres-url <url>', 'use the PostgreSQL database a server stores in instead of --url (every command but clients)')
+  .option('--tenant <tenant>', 'with --data-dir or --postgres-url: the tenant whose documents to read')
   .exitOverride()
 
 const context = (command: Command): { client: AdminClient; json: boolean; print: Output } => {
@@ -53,9 +58,11 @@ const context = (command: Command): { client: AdminClient; json: boolean; print:
 const source = async (command: Command): Promise<{ data: DataSource; json: boolean; print: Output }> => {
   const globals = command.optsWithGlobals<Globals>()
   const print: Output = (text) => process.stdout.write(`${text}\n`)
-  if (globals.dataDir) {
-    if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', '--data-dir needs --tenant')
-    return { data: await offlineSource(globals.dataDir, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
+  if (globals.dataDir || globals.postgresUrl) {
+    if (globals.dataDir && globals.postgresUrl) throw new CommanderError(EXIT.usage, 'posalpro.twoStores', 'give --data-dir or --postgres-url, not both')
+    const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl } : { dataDir: globals.dataDir! }
+    if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', `${globals.postgresUrl ? '--postgres-url' : '--data-dir'} needs --tenant`)
+    return { data: await offlineSource(where, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
   }
   const { client, json } = context(command)
   return { data: onlineSource(client), json, print }
@@ -261,6 +268,33 @@ docs
     const { data, json, print } = await source(command)
     const result = await data.revert(document.name, sequence(seq)).finally(() => data.close())
     print(json ? JSON.stringify(result, null, 2) : `${document.name} reverted to event ${result.revertedTo}: ${result.paths.join(', ') || 'nothing to change'}`)
+  })
+
+program
+  .command('copy-to-postgres')
+  .description("copy a stopped server's LevelDB data directory into PostgreSQL, then check every document reads the same in both")
+  .requiredOption('--from-data-dir <dir>', 'the LevelDB data directory (its server stopped)')
+  .requiredOption('--to-postgres-url <url>', 'the PostgreSQL database (migrations are applied first)')
+  .option('--into-non-empty', 'copy even if the database already holds documents')
+  .action(async (options: { fromDataDir: string; toPostgresUrl: string; intoNonEmpty?: boolean }, command: Command) => {
+    const json = Boolean(command.optsWithGlobals<Globals>().json)
+    const source = await DocumentStore.open(options.fromDataDir)
+    try {
+      const target = await PostgresStorage.open(options.toPostgresUrl)
+      try {
+        const report = await copyLevelDbToPostgres(source, target, {
+          intoNonEmpty: Boolean(options.intoNonEmpty),
+          onProgress: ({ copied, total, document }) => process.stderr.write(`copied ${copied}/${total} ${document}\n`),
+        })
+        process.stdout.write(
+          json ? `${JSON.stringify(report)}\n` : `copied and verified ${report.documents} documents, ${report.events} events, ${report.reviews} review items, ${report.notifications} notifications\n`,
+        )
+      } finally {
+        await target.close()
+      }
+    } finally {
+      await source.close()
+    }
   })
 
 program

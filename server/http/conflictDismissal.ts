@@ -4,12 +4,12 @@ import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { verifyBearer, type TokenVerifier } from '../auth/index.ts'
 import { showOpenConflicts } from '../gate/conflictNotices.ts'
 import { sendError, sendJson } from './httpReply.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { RoomRegistry } from '../rooms/roomRegistry.ts'
 
 export interface ConflictDismissalContext {
   readonly verifier: TokenVerifier
-  readonly store: DocumentStore
+  readonly store: DocumentStorage
   readonly rooms: RoomRegistry
 }
 

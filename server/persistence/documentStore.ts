@@ -25,6 +25,8 @@ import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from 
 import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
 import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import type { DocumentStorage } from './documentStorage.ts'
+import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -76,7 +78,7 @@ const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8
   return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
 }
 
-export class DocumentStore {
+export class DocumentStore implements DocumentStorage {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
   private wal: WriteAheadLog | null = null
@@ -246,6 +248,8 @@ export class DocumentStore {
 
   /** The storage names of every stored document (y-leveldb keeps a state vector per document). */
   async documentNames(): Promise<string[]> {
+    // After every write logged so far has reached LevelDB: a document is listed once durable.
+    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
     const names = await this.persistence.getAllDocNames()
     if (!Array.isArray(names)) throw new CollabError(ErrorCode.PersistenceFailed, 'listing documents failed')
     return names
@@ -591,6 +595,26 @@ export class DocumentStore {
         throw error
       }
     })
+  }
+
+  /** One writer (LevelDB's lock): nothing to claim. */
+  async claim(): Promise<void> {}
+
+  /** Until closed: LevelDB is local, there is nothing to lose contact with (a failed write closes its room with 4500). */
+  get healthy(): boolean {
+    return this.wal !== null
+  }
+
+  async notifications(tenant: string, userId: string): Promise<Notification[]> {
+    const entries = await this.readRange(`notifications ${tenant}/${userId}`, { ...notificationRange(tenant, userId), reverse: true })
+    return entries.map(([, value]) => decodeNotification(value))
+  }
+
+  async writeNotifications(tenant: string, userId: string, { put, drop }: { put: readonly Notification[]; drop: readonly string[] }): Promise<void> {
+    await this.writeDirect(`notifications ${tenant}/${userId}`, [
+      ...put.map(notificationOp),
+      ...drop.map((id): LogOp => ({ type: 'del', key: notificationKey(tenant, userId, id) })),
+    ])
   }
 
   /** Waits for every document's pending operations, then closes the log and LevelDB. */

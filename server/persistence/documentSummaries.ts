@@ -1,6 +1,7 @@
 import { documentTitle } from '../../shared/documentModel.ts'
 import { isDocumentType } from '../../shared/documentName.ts'
-import { buildDoc, type DocumentStore } from './documentStore.ts'
+import { buildDoc } from './documentStore.ts'
+import type { DocumentStorage } from './documentStorage.ts'
 
 export interface DocumentSummary {
   readonly name: string
@@ -19,7 +20,7 @@ export interface DocumentSummary {
  * straight from the store (the admin API and the CLI's offline mode share it).
  */
 export const listDocuments = async (
-  store: DocumentStore,
+  store: DocumentStorage,
   tenant: string,
   connectionsOf: (name: string) => number = () => 0,
 ): Promise<DocumentSummary[]> => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
+import type { DocumentStore } from '../persistence/documentStore.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { gateClientPool, type GateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
@@ -191,7 +192,8 @@ describe('review items per editing session', () => {
       eventSeq: 1,
     }
     // As an older server stored it: the item alone, and no marker that the index was built.
-    await server.server.store.writeDirect('seed', [
+    // LevelDB's own keys: the index is a LevelDB store's migration.
+    await (server.server.store as DocumentStore).writeDirect('seed', [
       { type: 'put', key: reviewKey(legacy.tenant, legacy.id), value: Buffer.from(JSON.stringify(legacy)) },
       { type: 'del', key: PENDING_INDEX_MARKER },
     ])

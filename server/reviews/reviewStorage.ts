@@ -1,4 +1,4 @@
-import { notificationId, notificationOp } from '../notifications/notification.ts'
+import { notificationId, notificationOp, type Notification } from '../notifications/notification.ts'
 import type { LogOp } from '../persistence/writeAheadLog.ts'
 import { reviewKey, type ReviewItem } from './reviewItem.ts'
 
@@ -15,30 +15,33 @@ export const reviewOps = (item: ReviewItem): LogOp[] => {
       ? { type: 'put', key: pendingReviewKey(item.tenant, item.document, item.id), value: Buffer.from(item.id) }
       : { type: 'del', key: pendingReviewKey(item.tenant, item.document, item.id) },
   ]
-  if (item.status !== 'pending') {
-    const at = item.decidedAt ?? Date.now()
-    ops.push(
-      notificationOp({
-        // Derived from the item: storing the same decision twice writes one notification.
-        id: notificationId(at, item.id),
-        tenant: item.tenant,
-        userId: item.proposer.userId,
-        kind: 'review-decided',
-        at,
-        read: false,
-        document: item.document,
-        detail: {
-          reviewId: item.id,
-          ruleId: item.ruleId,
-          paths: item.changes.map((change) => change.path),
-          outcome: item.status,
-          ...(item.reason ? { reason: item.reason } : {}),
-          ...(item.decidedBy ? { decidedBy: item.decidedBy } : {}),
-        },
-      }),
-    )
-  }
+  const notification = decisionNotification(item)
+  if (notification) ops.push(notificationOp(notification))
   return ops
+}
+
+/** The proposer's lasting notification of a decided item (null while pending): every store writes it with the decision. */
+export const decisionNotification = (item: ReviewItem): Notification | null => {
+  if (item.status === 'pending') return null
+  const at = item.decidedAt ?? Date.now()
+  return {
+    // Derived from the item: storing the same decision twice writes one notification.
+    id: notificationId(at, item.id),
+    tenant: item.tenant,
+    userId: item.proposer.userId,
+    kind: 'review-decided',
+    at,
+    read: false,
+    document: item.document,
+    detail: {
+      reviewId: item.id,
+      ruleId: item.ruleId,
+      paths: item.changes.map((change) => change.path),
+      outcome: item.status,
+      ...(item.reason ? { reason: item.reason } : {}),
+      ...(item.decidedBy ? { decidedBy: item.decidedBy } : {}),
+    },
+  }
 }
 
 export const pendingReviewKey = (tenant: string, document: string, id: string) => ['posalpro_pending_reviews', tenant, document, id]

@@ -1,7 +1,8 @@
 import * as Y from 'yjs'
 import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
 import type { Logger } from '../observability/logger.ts'
-import { buildDoc, SERVER_DOC_OPTIONS, type DocumentStore } from '../persistence/documentStore.ts'
+import { buildDoc, SERVER_DOC_OPTIONS } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
 import { ErrorCode } from '../../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
@@ -56,7 +57,7 @@ export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, e
 const NOT_LOADED = new Y.Doc()
 
 export interface RoomOptions {
-  readonly store: DocumentStore
+  readonly store: DocumentStorage
   readonly logger: Logger
   readonly compactAfterUpdates: number
   /** Largest encoded document accepted (documentSize.ts): every document fits a fresh joiner's send buffer. */
@@ -241,6 +242,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   async load(): Promise<void> {
+    await this.options.store.claim(this.storageName)
     const [{ updates, stateVector }, lastEventSeq, pendingReviews] = await Promise.all([
       this.options.store.loadStored(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
@@ -449,7 +451,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   /** The store, for what belongs to the document besides its content (conflict records). */
-  get store(): DocumentStore {
+  get store(): DocumentStorage {
     return this.options.store
   }
 

@@ -1,7 +1,7 @@
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import { ErrorCode } from '../../shared/errors.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { DocumentStore } from '../persistence/documentStore.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
 import { handleFrame } from '../protocol/frameHandler.ts'
 import type { Peer } from '../connection/peer.ts'
@@ -10,7 +10,7 @@ import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import type { CollabMetrics } from '../observability/metrics.ts'
 
 export interface RoomRegistryOptions {
-  readonly store: DocumentStore
+  readonly store: DocumentStorage
   readonly logger: Logger
   readonly roomUnloadGraceMs: number
   readonly compactAfterUpdates: number

@@ -17,19 +17,23 @@ const poolOn = (url: string) => {
   return pool
 }
 
-test('migrations run once: a second run applies nothing and the schema is v1', async () => {
+/** The versions this release ships, and one a test adds after them. */
+const SHIPPED = MIGRATIONS.map((migration) => migration.version)
+const NEXT = Math.max(...SHIPPED) + 1
+
+test('migrations run once: a second run applies nothing and the schema is current', async () => {
   const pool = poolOn(await postgres.createDatabase('once'))
   try {
-    assert.deepEqual(await runMigrations(pool, MIGRATIONS), [1])
+    assert.deepEqual(await runMigrations(pool, MIGRATIONS), SHIPPED)
     assert.deepEqual(await runMigrations(pool, MIGRATIONS), [])
     const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
-    assert.deepEqual(rows, [{ version: 1 }])
+    assert.deepEqual(rows, SHIPPED.map((version) => ({ version })))
     const tables = await pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     )
     assert.deepEqual(
       tables.rows.map((row) => row.table_name),
-      ['client_owners', 'conflicts', 'document_epochs', 'document_state_vectors', 'document_updates', 'documents', 'event_bases', 'events', 'reviews', 'schema_migrations'],
+      ['client_owners', 'conflicts', 'document_epochs', 'document_state_vectors', 'document_updates', 'documents', 'event_bases', 'events', 'notifications', 'reviews', 'schema_migrations'],
     )
   } finally {
     await pool.end()
@@ -40,12 +44,12 @@ test('nodes starting at once: every migration runs exactly once (the advisory lo
   const url = await postgres.createDatabase('concurrent')
   const pools = Array.from({ length: 4 }, () => poolOn(url))
   // A second migration that is slow, so the runners overlap for certain.
-  const slow: Migration[] = [...MIGRATIONS, { version: 2, name: 'slow', sql: 'SELECT pg_sleep(0.2); CREATE TABLE slow_marker (id integer)' }]
+  const slow: Migration[] = [...MIGRATIONS, { version: NEXT, name: 'slow', sql: 'SELECT pg_sleep(0.2); CREATE TABLE slow_marker (id integer)' }]
   try {
     const results = await Promise.all(pools.map((pool) => runMigrations(pool, slow)))
-    assert.deepEqual(results.flat().sort(), [1, 2])
+    assert.deepEqual(results.flat().sort((a, b) => a - b), [...SHIPPED, NEXT])
     const { rows } = await pools[0]!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
-    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }])
+    assert.deepEqual(rows, [...SHIPPED, NEXT].map((version) => ({ version })))
   } finally {
     await Promise.all(pools.map((pool) => pool.end()))
   }
@@ -54,14 +58,14 @@ test('nodes starting at once: every migration runs exactly once (the advisory lo
 test('a failing migration leaves the schema at the last complete version and is retried next time', async () => {
   const pool = poolOn(await postgres.createDatabase('failing'))
   try {
-    const broken: Migration[] = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE half_done (id integer); SELECT no_such_function()' }]
+    const broken: Migration[] = [...MIGRATIONS, { version: NEXT, name: 'broken', sql: 'CREATE TABLE half_done (id integer); SELECT no_such_function()' }]
     await assert.rejects(runMigrations(pool, broken), (error: Error & { code?: string }) => error.code === 'ERR_PERSISTENCE_FAILED')
     const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
-    assert.deepEqual(rows, [{ version: 1 }])
+    assert.deepEqual(rows, SHIPPED.map((version) => ({ version })))
     const half = await pool.query(`SELECT 1 FROM information_schema.tables WHERE table_name = 'half_done'`)
     assert.equal(half.rowCount, 0, 'the failed migration left nothing')
-    const fixed: Migration[] = [...MIGRATIONS, { version: 2, name: 'fixed', sql: 'CREATE TABLE half_done (id integer)' }]
-    assert.deepEqual(await runMigrations(pool, fixed), [2])
+    const fixed: Migration[] = [...MIGRATIONS, { version: NEXT, name: 'fixed', sql: 'CREATE TABLE half_done (id integer)' }]
+    assert.deepEqual(await runMigrations(pool, fixed), [NEXT])
   } finally {
     await pool.end()
   }

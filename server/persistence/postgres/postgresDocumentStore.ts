@@ -2,7 +2,7 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { documentAsOf, type EventBase, type EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
-import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
+import { parseConflictId, type ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
 import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 import { checkStoredUpdateStructure } from '../../protocol/updateGuard.ts'
@@ -10,19 +10,11 @@ import { fenceDocument } from './epochFence.ts'
 import { runMigrations } from './migrations.ts'
 import { MIGRATIONS } from './schema.ts'
 import { inTransaction, persistenceFailed } from './transaction.ts'
+import { decisionNotification } from '../../reviews/reviewStorage.ts'
+import type { Notification } from '../../notifications/notification.ts'
 
-/** What one group commit stores for one document: the same parts as the LevelDB store's batch. */
-export interface DocumentBatch {
-  /** The batch's updates merged into one, or null (events, reviews or owners only). */
-  readonly update: Uint8Array | null
-  /** The document's state vector once `update` is stored (kept with it, so a cold load need not decode). */
-  readonly stateVector?: Uint8Array
-  readonly events?: readonly EventRecord[]
-  readonly reviews?: readonly ReviewItem[]
-  readonly conflicts?: readonly Conflict[]
-  /** Client ids first written by this batch: their owners, stored with the structs. */
-  readonly owners?: readonly OwnerClaim[]
-}
+export type { DocumentBatch } from '../documentStorage.ts'
+import type { DocumentBatch } from '../documentStorage.ts'
 
 export interface PostgresStoreOptions {
   /** Connections in the pool. Each document's writes take turns on its epoch row anyway. */
@@ -92,6 +84,22 @@ export class PostgresDocumentStore {
   }
 
   /**
+   * Takes the document's next epoch (one above any that claimed or wrote it) and returns it: a
+   * single node's claim when it loads a document, so two nodes that load it in turn fence each
+   * other — the earlier one's writes are refused from then on.
+   */
+  async claimNext(document: string): Promise<number> {
+    const { rows } = await this.query<{ epoch: string }>(
+      `claim ${document}`,
+      `INSERT INTO document_epochs (document, epoch) VALUES ($1, 1)
+       ON CONFLICT (document) DO UPDATE SET epoch = document_epochs.epoch + 1, since = now()
+       RETURNING epoch`,
+      [document],
+    )
+    return Number(rows[0]!.epoch)
+  }
+
+  /**
    * The fenced group commit: one transaction that first checks `epoch` against the document's
    * fence, then stores the update (at the next clock) with its state vector, event records,
    * review items, conflicts and client owners. All of it or nothing; a stale epoch stores nothing
@@ -104,41 +112,21 @@ export class PostgresDocumentStore {
     if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
     await inTransaction(this.pool, `append ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
-      if (update) {
-        // Its first update makes the document exist (the index, the tenant's list).
-        await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
-        const { rows } = await client.query<{ clock: string }>(
-          `INSERT INTO document_updates (document, clock, "update", epoch)
-           SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
-           RETURNING clock`,
-          [document, update, epoch],
-        )
-        if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+      await writeBatch(client, document, epoch, batch)
+    })
+  }
+
+  /**
+   * A document copied in from another store (the migration from LevelDB), in one fenced
+   * transaction: its event log's retention base first, then everything a batch holds.
+   */
+  async importDocument(document: string, epoch: number, batch: DocumentBatch & { readonly eventBase?: EventBase | null }): Promise<void> {
+    await inTransaction(this.pool, `import ${document}`, async (client) => {
+      await fenceDocument(client, document, epoch)
+      if (batch.eventBase) {
+        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, batch.eventBase.seq, batch.eventBase.update])
       }
-      if (events.length > 0) await insertEvents(client, document, events)
-      for (const review of reviews) {
-        await client.query(
-          `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
-          [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
-        )
-      }
-      if (conflicts.length > 0) {
-        await client.query(
-          `INSERT INTO conflicts (document, event_seq, position, conflict)
-           SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)`,
-          [document, conflicts.map((conflict) => conflict.eventSeq ?? 0), conflicts.map((_, index) => index), conflicts.map((conflict) => JSON.stringify(conflict))],
-        )
-      }
-      if (owners.length > 0) {
-        // The first writer of a client id owns it: a claim already stored stays.
-        await client.query(
-          `INSERT INTO client_owners (document, client, user_id)
-           SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
-           ON CONFLICT DO NOTHING`,
-          [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
-        )
-      }
+      await writeBatch(client, document, epoch, batch)
     })
   }
 
@@ -345,6 +333,36 @@ export class PostgresDocumentStore {
     return rows.map((row) => row.item)
   }
 
+  /** Every stored document's name, sorted. */
+  async allDocumentNames(): Promise<string[]> {
+    const { rows } = await this.query<{ name: string }>('documents', 'SELECT name FROM documents ORDER BY name', [])
+    return rows.map((row) => row.name)
+  }
+
+  /** A user's lasting notifications, newest first (ids sort by time). */
+  async notifications(tenant: string, userId: string): Promise<Notification[]> {
+    const { rows } = await this.query<{ notification: Notification }>(
+      `notifications ${tenant}/${userId}`,
+      'SELECT notification FROM notifications WHERE tenant = $1 AND user_id = $2 ORDER BY id DESC',
+      [tenant, userId],
+    )
+    return rows.map((row) => row.notification)
+  }
+
+  /** Stores (replacing by id) and deletes notifications of one user, in one transaction. */
+  async writeNotifications(tenant: string, userId: string, { put, drop }: { put: readonly Notification[]; drop: readonly string[] }): Promise<void> {
+    if (put.length + drop.length === 0) return
+    await inTransaction(this.pool, `notifications ${tenant}/${userId}`, async (client) => {
+      for (const notification of put) await putNotification(client, notification)
+      if (drop.length > 0) await client.query('DELETE FROM notifications WHERE tenant = $1 AND user_id = $2 AND id = ANY($3::text[])', [tenant, userId, [...drop]])
+    })
+  }
+
+  /** Answers when the database does (the readiness probe). */
+  async ping(): Promise<void> {
+    await this.query('ping', 'SELECT 1', [])
+  }
+
   async close(): Promise<void> {
     await this.pool.end()
   }
@@ -358,8 +376,65 @@ export class PostgresDocumentStore {
   }
 }
 
+/** Everything a batch holds, inside the caller's fenced transaction. */
+const writeBatch = async (client: pg.PoolClient, document: string, epoch: number, batch: DocumentBatch): Promise<void> => {
+  const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
+  if (update) {
+    // Its first update makes the document exist (the index, the tenant's list).
+    await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
+    const { rows } = await client.query<{ clock: string }>(
+      `INSERT INTO document_updates (document, clock, "update", epoch)
+       SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
+       RETURNING clock`,
+      [document, update, epoch],
+    )
+    if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+  }
+  if (events.length > 0) await insertEvents(client, document, events)
+  for (const review of reviews) {
+    await client.query(
+      `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
+      [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
+    )
+    // A decision and the proposer's notification of it: one transaction, as in LevelDB.
+    const notification = decisionNotification(review)
+    if (notification) await putNotification(client, notification)
+  }
+  if (conflicts.length > 0) {
+    // Keyed by the conflict's id (event, index): a dismissal puts the record again, changed.
+    await client.query(
+      `INSERT INTO conflicts (document, event_seq, position, conflict)
+       SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)
+       ON CONFLICT (document, event_seq, position) DO UPDATE SET conflict = EXCLUDED.conflict`,
+      [
+        document,
+        conflicts.map((conflict) => conflict.eventSeq ?? 0),
+        conflicts.map((conflict, index) => parseConflictId(conflict.id)?.index ?? index),
+        conflicts.map((conflict) => JSON.stringify(conflict)),
+      ],
+    )
+  }
+  if (owners.length > 0) {
+    // The first writer of a client id owns it: a claim already stored stays.
+    await client.query(
+      `INSERT INTO client_owners (document, client, user_id)
+       SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
+       ON CONFLICT DO NOTHING`,
+      [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
+    )
+  }
+}
+
 /** `<tenant>/<type>/<id>` → tenant. */
 const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))
+
+const putNotification = (client: pg.PoolClient, notification: Notification) =>
+  client.query(
+    `INSERT INTO notifications (tenant, user_id, id, notification) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (tenant, user_id, id) DO UPDATE SET notification = EXCLUDED.notification`,
+    [notification.tenant, notification.userId, notification.id, JSON.stringify(notification)],
+  )
 
 const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 

@@ -106,4 +106,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'lasting notifications',
+    sql: `
+      -- A user's lasting notifications (notifications/notification.ts), newest last by id (ids
+      -- sort by time). A decided review's notification is written in the decision's transaction.
+      CREATE TABLE notifications (
+        tenant text NOT NULL,
+        user_id text NOT NULL,
+        id text NOT NULL,
+        notification jsonb NOT NULL,
+        PRIMARY KEY (tenant, user_id, id)
+      );
+    `,
+  },
 ]

@@ -6,44 +6,26 @@ import { startPostgres, type PostgresInstance } from '../../../shared/testing/po
 import { tempDir } from '../../../shared/testing/tempDir.ts'
 import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
+import { eventually } from '../../../shared/testing/eventually.ts'
 import { DocumentStore } from '../documentStore.ts'
-import type { EventBase, EventRecord } from '../eventLog.ts'
-import { PostgresDocumentStore, type DocumentBatch } from './postgresDocumentStore.ts'
+import type { DocumentStorage } from '../documentStorage.ts'
+import type { EventRecord } from '../eventLog.ts'
+import type { ReviewItem } from '../../reviews/reviewItem.ts'
+import type { Notification } from '../../notifications/notification.ts'
+import { PostgresStorage } from './postgresStorage.ts'
 
 /**
- * One contract, both stores: what the server relies on from the LevelDB store, the PostgreSQL
- * store must do the same (epochs aside: here every write is the one owner's, epoch 1).
+ * One contract, every store: what the server relies on from its storage (`documentStorage.ts`),
+ * run against LevelDB and PostgreSQL alike, through the interface the server uses.
  */
-interface ContractStore {
-  append(document: string, batch: DocumentBatch): Promise<void>
-  loadStored(document: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }>
-  compact(document: string): Promise<number | null>
-  readEvents(document: string, options?: { fromSeq?: number; toSeq?: number; limit?: number; reverse?: boolean }): Promise<EventRecord[]>
-  lastEventSeq(document: string): Promise<number>
-  pruneEvents(document: string, cutoff: number): Promise<number>
-  eventBase(document: string): Promise<EventBase | null>
-  clientOwners(document: string): Promise<OwnerClaim[]>
-  listConflicts(document: string): Promise<Conflict[]>
-}
-
-const backends: Array<{ name: string; open(): Promise<{ store: ContractStore; close(): Promise<void> }> }> = [
+const backends: Array<{ name: string; open(): Promise<{ store: DocumentStorage; close(): Promise<void> }> }> = [
   {
     name: 'LevelDB',
     async open() {
       const dir = await tempDir('posalpro-contract-')
       const store = await DocumentStore.open(dir.path)
       return {
-        store: {
-          append: (document, batch) => store.appendBatch(document, batch),
-          loadStored: async (document) => plain(await store.loadStored(document)),
-          compact: (document) => store.compact(document),
-          readEvents: (document, options) => store.readEvents(document, options),
-          lastEventSeq: (document) => store.lastEventSeq(document),
-          pruneEvents: (document, cutoff) => store.pruneEvents(document, cutoff),
-          eventBase: (document) => store.eventBase(document),
-          clientOwners: (document) => store.clientOwners(document),
-          listConflicts: (document) => store.listConflicts(document),
-        },
+        store,
         async close() {
           await store.close()
           await dir.remove()
@@ -55,19 +37,9 @@ const backends: Array<{ name: string; open(): Promise<{ store: ContractStore; cl
     name: 'PostgreSQL',
     async open() {
       const postgres: PostgresInstance = await startPostgres()
-      const store = await PostgresDocumentStore.open(postgres.url)
+      const store = await PostgresStorage.open(postgres.url)
       return {
-        store: {
-          append: (document, batch) => store.appendBatch(document, 1, batch),
-          loadStored: async (document) => plain(await store.loadStored(document)),
-          compact: (document) => store.compact(document, 1),
-          readEvents: (document, options) => store.readEvents(document, options),
-          lastEventSeq: (document) => store.lastEventSeq(document),
-          pruneEvents: (document, cutoff) => store.pruneEvents(document, 1, cutoff),
-          eventBase: (document) => store.eventBase(document),
-          clientOwners: (document) => store.clientOwners(document),
-          listConflicts: (document) => store.listConflicts(document),
-        },
+        store,
         async close() {
           await store.close()
           await postgres.stop()
@@ -102,6 +74,18 @@ const event = (seq: number, update: Uint8Array, at: number): EventRecord => ({
   update,
 })
 
+const review = (id: string, document: string, status: ReviewItem['status']): ReviewItem => ({
+  id,
+  tenant: 'acme',
+  document,
+  ruleId: 'financial-review',
+  proposer: { userId: 'pat', role: 'editor', device: null },
+  proposedAt: 1_000,
+  changes: [{ path: 'financial.value', root: 'financial', key: 'value', baseValue: null, proposedValue: 12_000 }],
+  status,
+  eventSeq: 1,
+})
+
 const contentOf = (updates: readonly Uint8Array[]): unknown => {
   const doc = new Y.Doc()
   for (const update of updates) Y.applyUpdate(doc, update)
@@ -110,7 +94,7 @@ const contentOf = (updates: readonly Uint8Array[]): unknown => {
 
 for (const backend of backends) {
   describe(`store contract: ${backend.name}`, () => {
-    let store: ContractStore
+    let store: DocumentStorage
     let close: () => Promise<void>
     before(async () => {
       ;({ store, close } = await backend.open())
@@ -120,24 +104,24 @@ for (const backend of backends) {
     test('updates load in the order stored, with the state vector only while it is current', async () => {
       const doc = new Y.Doc()
       const first = edit(doc, 'a', 1)
-      await store.append('acme/proposal/order', first)
-      assert.deepEqual(await store.loadStored('acme/proposal/order'), { updates: [first.update], stateVector: first.stateVector })
+      await store.appendBatch('acme/proposal/order', first)
+      assert.deepEqual(plain(await store.loadStored('acme/proposal/order')), { updates: [first.update], stateVector: first.stateVector })
       const second = edit(doc, 'b', 2)
-      await store.append('acme/proposal/order', { update: second.update })
-      assert.deepEqual(await store.loadStored('acme/proposal/order'), { updates: [first.update, second.update], stateVector: null })
-      assert.deepEqual(await store.loadStored('acme/proposal/never'), { updates: [], stateVector: null })
+      await store.appendBatch('acme/proposal/order', { update: second.update })
+      assert.deepEqual(plain(await store.loadStored('acme/proposal/order')), { updates: [first.update, second.update], stateVector: null })
+      assert.deepEqual(plain(await store.loadStored('acme/proposal/never')), { updates: [], stateVector: null })
     })
 
     test('compaction leaves one update with the same content and a current state vector; later writes come after it', async () => {
       const doc = new Y.Doc()
-      for (let index = 0; index < 5; index++) await store.append('acme/proposal/compact', edit(doc, `k${index}`, index))
-      assert.ok(((await store.compact('acme/proposal/compact')) ?? 0) > 0, '((await store.compact(\'acme/proposal/compact\')) ?? 0) > 0')
-      const compacted = await store.loadStored('acme/proposal/compact')
+      for (let index = 0; index < 5; index++) await store.appendBatch('acme/proposal/compact', edit(doc, `k${index}`, index))
+      assert.ok(((await store.compact('acme/proposal/compact')) ?? 0) > 0, 'compaction merged something')
+      const compacted = plain(await store.loadStored('acme/proposal/compact'))
       assert.equal(compacted.updates.length, 1)
       assert.deepEqual(contentOf(compacted.updates), doc.getMap('meta').toJSON())
       assert.deepEqual(compacted.stateVector, Y.encodeStateVector(doc))
       assert.equal(await store.compact('acme/proposal/compact'), null)
-      await store.append('acme/proposal/compact', edit(doc, 'later', true))
+      await store.appendBatch('acme/proposal/compact', edit(doc, 'later', true))
       const after = await store.loadStored('acme/proposal/compact')
       assert.equal(after.updates.length, 2)
       assert.deepEqual(contentOf(after.updates), doc.getMap('meta').toJSON())
@@ -148,7 +132,7 @@ for (const backend of backends) {
       const times = [1_000, 500, 3_000, 4_000, 5_000]
       for (let seq = 1; seq <= 5; seq++) {
         const { update } = edit(doc, `e${seq}`, seq)
-        await store.append('acme/proposal/events', { update, events: [event(seq, update, times[seq - 1]!)] })
+        await store.appendBatch('acme/proposal/events', { update, events: [event(seq, update, times[seq - 1]!)] })
       }
       assert.deepEqual((await store.readEvents('acme/proposal/events', { fromSeq: 2, toSeq: 4 })).map((e) => e.seq), [2, 3, 4])
       assert.deepEqual((await store.readEvents('acme/proposal/events', { limit: 2, reverse: true })).map((e) => e.seq), [5, 4])
@@ -170,10 +154,90 @@ for (const backend of backends) {
         { id: '2-0', path: 'meta.title', eventSeq: 2, at: 1, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'a', value: 'A' }, loser: { userId: 'b', value: 'B' } },
         { id: '1-0', path: 'meta.status', eventSeq: 1, at: 2, rule: 'last-writer-wins', dismissed: null, winner: { userId: 'a', value: 1 }, loser: { userId: 'b', value: 2 } },
       ]
-      await store.append('acme/proposal/owners', { ...edit(doc, 'x', 1), owners, conflicts: [conflicts[1]!] })
-      await store.append('acme/proposal/owners', { update: null, conflicts: [conflicts[0]!] })
+      await store.appendBatch('acme/proposal/owners', { ...edit(doc, 'x', 1), owners, conflicts: [conflicts[1]!] })
+      await store.appendBatch('acme/proposal/owners', { update: null, conflicts: [conflicts[0]!] })
       assert.deepEqual(await store.clientOwners('acme/proposal/owners'), [...owners].sort((a, b) => a.client - b.client))
       assert.deepEqual(await store.listConflicts('acme/proposal/owners'), [conflicts[1], conflicts[0]])
+      // A dismissal puts the record again under its id: it replaces the stored one.
+      const dismissed = { ...conflicts[0]!, dismissed: { at: 9 } }
+      await store.appendBatch('acme/proposal/owners', { update: null, conflicts: [dismissed] })
+      assert.deepEqual(await store.listConflicts('acme/proposal/owners'), [conflicts[1], dismissed])
+    })
+
+    test('claim, load, write, release (a room\'s cycle); loadDoc and loadUpdates see every write; an idle store is healthy and not behind', async () => {
+      const doc = new Y.Doc()
+      await store.claim('acme/proposal/cycle')
+      await store.appendBatch('acme/proposal/cycle', edit(doc, 'a', 1))
+      await store.appendBatch('acme/proposal/cycle', edit(doc, 'b', 2))
+      store.release('acme/proposal/cycle')
+      await store.claim('acme/proposal/cycle') // the next room's claim
+      await store.appendBatch('acme/proposal/cycle', edit(doc, 'c', 3))
+      const loaded = await store.loadDoc('acme/proposal/cycle')
+      assert.deepEqual(loaded.doc.getMap('meta').toJSON(), { a: 1, b: 2, c: 3 })
+      assert.equal(loaded.storedUpdates, 3)
+      loaded.doc.destroy()
+      assert.equal((await store.loadUpdates('acme/proposal/cycle')).length, 3)
+      assert.equal(store.healthy, true)
+      assert.equal(store.backlogFull, false)
+      await eventually(() => assert.deepEqual(store.backlog, { writes: 0, bytes: 0 }))
+    })
+
+    test('compaction given the state as stored keeps the content and the state vector', async () => {
+      const doc = new Y.Doc()
+      for (let index = 0; index < 3; index++) await store.appendBatch('acme/proposal/compact-state', edit(doc, `k${index}`, index))
+      assert.ok(((await store.compact('acme/proposal/compact-state', { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) })) ?? 0) > 0)
+      const compacted = plain(await store.loadStored('acme/proposal/compact-state'))
+      assert.equal(compacted.updates.length, 1)
+      assert.deepEqual(contentOf(compacted.updates), { k0: 0, k1: 1, k2: 2 })
+      assert.deepEqual(compacted.stateVector, Y.encodeStateVector(doc))
+    })
+
+    test('a document exists from its first stored update: records without one do not list it', async () => {
+      await store.appendBatch('other/proposal/records-only', { update: null, owners: [{ client: 1, userId: 'a' }] })
+      await store.appendBatch('other/proposal/listed', edit(new Y.Doc(), 'x', 1))
+      const names = await store.documentNames()
+      assert.ok(names.includes('other/proposal/listed'))
+      assert.ok(!names.includes('other/proposal/records-only'))
+    })
+
+    test('reviews: pending ones per document, a decision replaces the item and stores the proposer\'s notification in the same batch', async () => {
+      const pending = review('r-1', 'proposal/reviewed', 'pending')
+      const other = review('r-2', 'proposal/elsewhere', 'pending')
+      await store.appendBatch('acme/proposal/reviewed', { ...edit(new Y.Doc(), 'v', 1), reviews: [pending] })
+      await store.appendBatch('acme/proposal/elsewhere', { ...edit(new Y.Doc(), 'v', 1), reviews: [other] })
+      assert.deepEqual(await store.pendingReviews('acme', 'proposal/reviewed'), [pending])
+      assert.deepEqual(await store.getReview('acme', 'r-1'), pending)
+      assert.equal(await store.getReview('acme', 'r-none'), null)
+      assert.deepEqual(await store.notifications('acme', 'pat'), [])
+      const approved: ReviewItem = { ...pending, status: 'approved', decidedBy: 'ada', decidedAt: 5_000 }
+      await store.appendBatch('acme/proposal/reviewed', { update: null, reviews: [approved] })
+      assert.deepEqual(await store.pendingReviews('acme', 'proposal/reviewed'), [])
+      assert.deepEqual(await store.getReview('acme', 'r-1'), approved)
+      assert.deepEqual((await store.listReviews('acme')).map((item) => [item.id, item.status]), [['r-1', 'approved'], ['r-2', 'pending']])
+      const [told, ...more] = await store.notifications('acme', 'pat')
+      assert.equal(more.length, 0)
+      assert.equal(told?.kind, 'review-decided')
+      assert.deepEqual(told?.detail, { reviewId: 'r-1', ruleId: 'financial-review', paths: ['financial.value'], outcome: 'approved', decidedBy: 'ada' })
+    })
+
+    test('notifications: newest first, replaced by id, dropped by id, one user\'s apart from another\'s', async () => {
+      const notice = (at: number, userId = 'nina', read = false): Notification => ({
+        id: `${String(at).padStart(15, '0')}-n${at}`,
+        tenant: 'acme',
+        userId,
+        kind: 'review-decided',
+        at,
+        read,
+        document: 'proposal/x',
+        detail: { reviewId: `n${at}`, ruleId: 'rule', paths: [], outcome: 'rejected' },
+      })
+      await store.writeNotifications('acme', 'nina', { put: [notice(1), notice(3), notice(2)], drop: [] })
+      await store.writeNotifications('acme', 'otto', { put: [notice(4, 'otto')], drop: [] })
+      assert.deepEqual((await store.notifications('acme', 'nina')).map((n) => n.at), [3, 2, 1])
+      await store.writeNotifications('acme', 'nina', { put: [notice(2, 'nina', true)], drop: [notice(1).id] })
+      assert.deepEqual((await store.notifications('acme', 'nina')).map((n) => [n.at, n.read]), [[3, false], [2, true]])
+      assert.deepEqual((await store.notifications('acme', 'otto')).map((n) => n.at), [4])
+      assert.deepEqual(await store.notifications('other', 'nina'), [])
     })
   })
 }
@@ -184,8 +248,8 @@ test('store contract: a damaged stored update fails the load with ERR_PERSISTENC
   for (const backend of backends) {
     const { store, close } = await backend.open()
     try {
-      await store.append('acme/proposal/damaged', edit(new Y.Doc(), 'sound', true))
-      await store.append('acme/proposal/damaged', { update: damaged })
+      await store.appendBatch('acme/proposal/damaged', edit(new Y.Doc(), 'sound', true))
+      await store.appendBatch('acme/proposal/damaged', { update: damaged })
       await assert.rejects(store.loadStored('acme/proposal/damaged'), (error: unknown) => isCollabError(error) && error.code === 'ERR_PERSISTENCE_FAILED', backend.name)
     } finally {
       await close()

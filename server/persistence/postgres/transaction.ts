@@ -15,6 +15,10 @@ export const inTransaction = async <T>(pool: pg.Pool, label: string, work: (clie
   } catch (error) {
     throw persistenceFailed(label, error)
   }
+  // A connection lost while checked out also emits 'error' on the client, which with no listener
+  // would crash the process; the failed query reports it (ERR_PERSISTENCE_FAILED) anyway.
+  const ignore = () => {}
+  client.on('error', ignore)
   // A connection whose state is unknown (its ROLLBACK failed) is closed, not reused.
   let broken = false
   try {
@@ -28,6 +32,7 @@ export const inTransaction = async <T>(pool: pg.Pool, label: string, work: (clie
     })
     throw error instanceof CollabError ? error : persistenceFailed(label, error)
   } finally {
+    client.off('error', ignore)
     client.release(broken)
   }
 }

@@ -1,0 +1,23 @@
+import type { ServerConfig } from '../config.ts'
+import type { Logger } from '../observability/logger.ts'
+import { indexPendingReviews } from '../reviews/pendingReviewIndex.ts'
+import { DocumentStore } from './documentStore.ts'
+import type { DocumentStorage } from './documentStorage.ts'
+import { PostgresStorage } from './postgres/postgresStorage.ts'
+
+/**
+ * The store the configuration names: PostgreSQL when `postgresUrl` is set (its migrations applied
+ * first), else the LevelDB in `dataDir` (its write-ahead log replayed, and pending review items
+ * written before their per-document index indexed). Ready for rooms to load from when it resolves.
+ */
+export const openStorage = async (config: ServerConfig, logger: Logger): Promise<DocumentStorage> => {
+  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger })
+  const store = await DocumentStore.open(config.dataDir, {
+    logger,
+    batchIntervalMs: config.storeBatchIntervalMs,
+    maxBacklogWrites: config.maxStoreBacklogWrites,
+    maxBacklogBytes: config.maxStoreBacklogBytes,
+  })
+  await indexPendingReviews(store) // before any room loads its pending review items
+  return store
+}
