@@ -58,7 +58,7 @@ test('copy-to-postgres: a LevelDB directory written by a real server is copied a
   assert.deepEqual(listed, (JSON.parse(fromLevelDb.stdout) as DocumentSummary[]).map(({ name, lastChange }) => ({ name, lastChange })))
   const verified = await adminCli([...offline, 'docs', 'verify', '--all'])
   assert.equal(verified.code, 0, verified.stdout + verified.stderr)
-  assert.ok((JSON.parse(verified.stdout) as VerificationReport[]).every((report) => report.ok))
+  assert.ok((JSON.parse(verified.stdout) as VerificationReport[]).every((report) => report.ok), '(JSON.parse(verified.stdout) as VerificationReport[]).every((report) => repor...')
   const reviews = await adminCli([...offline, 'review', 'list'])
   assert.deepEqual((JSON.parse(reviews.stdout) as ReviewItem[]).map((item) => [item.id, item.status]), [[reviewId, 'rejected']])
   const shown = await adminCli([...offline, 'docs', 'show', 'proposal/copy-1'])

@@ -87,7 +87,7 @@ for (const backend of SERVER_STORES) {
         assert.ok(clock > before, `acked ${clock}, wrote up to ${before + 1}`)
         return clock
       })
-      assert.ok(clockOf(Y.encodeStateVector(await storedDoc(server, 'proposal/s-sync')), writer.doc.clientID) >= acked)
+      assert.ok(clockOf(Y.encodeStateVector(await storedDoc(server, 'proposal/s-sync')), writer.doc.clientID) >= acked, 'clockOf(Y.encodeStateVector(await storedDoc(server, \'proposal/s-sync\')), writ...')
       writer.destroy()
       reader.destroy()
       server = await server.restart()
@@ -109,7 +109,7 @@ for (const backend of SERVER_STORES) {
       await eventually(async () => assert.equal((await storedDoc(server, 'proposal/s-gate')).getMap('meta').get('title'), 'Valid title'))
       const events = await server.server.store.readEvents(`${server.tenant}/proposal/s-gate`)
       assert.ok(events.some((event) => event.outcome === 'rejected' && event.ruleIds.includes('schema')), JSON.stringify(events.map((e) => e.outcome)))
-      assert.ok(events.some((event) => event.outcome === 'compensation'))
+      assert.ok(events.some((event) => event.outcome === 'compensation'), 'events.some((event) => event.outcome === \'compensation\')')
       const admin = await server.token({ user: 'ada', role: 'admin' })
       const verified = await adminRequest<VerificationReport>(server, admin, 'GET', '/docs/proposal/s-gate/verify')
       assert.equal(verified.status, 200)
@@ -130,13 +130,13 @@ for (const backend of SERVER_STORES) {
       server = await server.restart()
       const admin = await server.token({ user: 'ada', role: 'admin' })
       const pending = await adminRequest<{ reviews: ReviewItem[] }>(server, admin, 'GET', '/reviews')
-      assert.ok(pending.body.reviews.some((item) => item.id === id && item.status === 'pending'))
+      assert.ok(pending.body.reviews.some((item) => item.id === id && item.status === 'pending'), 'pending.body.reviews.some((item) => item.id === id && item.status === \'pending\')')
       const approved = await adminRequest<ReviewItem>(server, admin, 'POST', `/reviews/${id}/approve`)
       assert.equal(approved.body.status, 'approved')
       await eventually(async () => assert.equal((await storedDoc(server, 'proposal/s-review')).getMap('financial').get('value'), 12_000))
       const response = await fetch(`${server.httpUrl}/api/notifications`, { headers: { authorization: `Bearer ${await server.token()}` } })
       const listed = (await response.json()) as { notifications: Array<{ kind: string; detail: { reviewId: string } }>; unread: number }
-      assert.ok(listed.notifications.some((notification) => notification.kind === 'review-decided' && notification.detail.reviewId === id))
+      assert.ok(listed.notifications.some((notification) => notification.kind === 'review-decided' && notification.detail.reviewId === id), 'listed.notifications.some((notification) => notification.kind === \'review-dec...')
     })
 
     test('SIGKILL during a burst: every acknowledged update is there after the restart (2 rounds)', async () => {

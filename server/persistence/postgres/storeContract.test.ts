@@ -185,7 +185,7 @@ for (const backend of backends) {
     test('compaction given the state as stored keeps the content and the state vector', async () => {
       const doc = new Y.Doc()
       for (let index = 0; index < 3; index++) await store.appendBatch('acme/proposal/compact-state', edit(doc, `k${index}`, index))
-      assert.ok(((await store.compact('acme/proposal/compact-state', { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) })) ?? 0) > 0)
+      assert.ok(((await store.compact('acme/proposal/compact-state', { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) })) ?? 0) > 0, '((await store.compact(\'acme/proposal/compact-state\', { update: Y.encodeStateA...')
       const compacted = plain(await store.loadStored('acme/proposal/compact-state'))
       assert.equal(compacted.updates.length, 1)
       assert.deepEqual(contentOf(compacted.updates), { k0: 0, k1: 1, k2: 2 })
@@ -196,8 +196,8 @@ for (const backend of backends) {
       await store.appendBatch('other/proposal/records-only', { update: null, owners: [{ client: 1, userId: 'a' }] })
       await store.appendBatch('other/proposal/listed', edit(new Y.Doc(), 'x', 1))
       const names = await store.documentNames()
-      assert.ok(names.includes('other/proposal/listed'))
-      assert.ok(!names.includes('other/proposal/records-only'))
+      assert.ok(names.includes('other/proposal/listed'), 'names.includes(\'other/proposal/listed\')')
+      assert.ok(!names.includes('other/proposal/records-only'), '!names.includes(\'other/proposal/records-only\')')
     })
 
     test('reviews: pending ones per document, a decision replaces the item and stores the proposer\'s notification in the same batch', async () => {
