@@ -44,17 +44,7 @@ export interface UpdateDependencies {
 }
 
 /** The structural check alone (checkStoredUpdateStructure). */
-export type StructureCheck =
-  | {
-      ok: true
-      structs: number
-      clients: number
-      deleteRanges: number
-      roots: ReadonlySet<string>
-      unkeyedRoots: ReadonlySet<string>
-      createsTypes: boolean
-    }
-  | Extract<UpdateCheck, { ok: false }>
+export type StructureCheck = Omit<Extract<UpdateCheck, { ok: true }>, 'dependencies'> | Extract<UpdateCheck, { ok: false }>
 
 export type UpdateCheck =
   | {
