@@ -686,16 +686,20 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     mergedByBatch.delete(writes)
     const sources = new Set<Peer>()
     for (const write of writes) if (write.source && write.update) sources.add(write.source)
+    // A batch holding the server's own change (a load-time move, an approval, a revert) goes to
+    // everyone: skipping its one peer source would lose that change for it (later server changes
+    // would then wait in its doc for the missing one, forever).
+    const toEveryone = sources.size > 1 || writes.some((write) => write.update && !write.source)
     if (merged) {
       const message = encodeUpdate(merged)
-      if (sources.size <= 1) this.broadcast(message, sources.values().next().value)
-      else this.broadcast(message)
+      if (toEveryone) this.broadcast(message)
+      else this.broadcast(message, sources.values().next().value)
     }
     const echoes = new Map<Peer, Uint8Array[]>()
     for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
     for (const [source, updates] of echoes) {
-      // With several sources the merged update above already carried the compensation to everyone.
-      if (sources.size > 1 && merged && this.peers.has(source)) continue
+      // Sent to everyone, the merged update above already carried the compensation to its sender.
+      if (toEveryone && merged && this.peers.has(source)) continue
       source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
     }
   }
