@@ -71,29 +71,20 @@ export const encodeAck = (durableStateVector: Uint8Array, durableMessages: numbe
   return encoding.toUint8Array(encoder)
 }
 
-export const encodeNotice = (notice: Notice): Uint8Array => {
+/** A message whose payload is one JSON string (notice, pending reviews, open conflicts). */
+const encodeJson = (subtype: number, value: unknown): Uint8Array => {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
-  encoding.writeVarUint(encoder, ExtensionSubtype.Notice)
-  encoding.writeVarString(encoder, JSON.stringify(notice))
+  encoding.writeVarUint(encoder, subtype)
+  encoding.writeVarString(encoder, JSON.stringify(value))
   return encoding.toUint8Array(encoder)
 }
 
-export const encodePendingReviews = (reviews: readonly PendingReview[]): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
-  encoding.writeVarUint(encoder, ExtensionSubtype.PendingReviews)
-  encoding.writeVarString(encoder, JSON.stringify(reviews))
-  return encoding.toUint8Array(encoder)
-}
+export const encodeNotice = (notice: Notice): Uint8Array => encodeJson(ExtensionSubtype.Notice, notice)
 
-export const encodeOpenConflicts = (conflicts: readonly ConflictRecord[]): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
-  encoding.writeVarUint(encoder, ExtensionSubtype.OpenConflicts)
-  encoding.writeVarString(encoder, JSON.stringify({ conflicts }))
-  return encoding.toUint8Array(encoder)
-}
+export const encodePendingReviews = (reviews: readonly PendingReview[]): Uint8Array => encodeJson(ExtensionSubtype.PendingReviews, reviews)
+
+export const encodeOpenConflicts = (conflicts: readonly ConflictRecord[]): Uint8Array => encodeJson(ExtensionSubtype.OpenConflicts, { conflicts })
 
 /**
  * Decodes the body of an extension message, after its type (100) was read from `decoder`.
