@@ -173,7 +173,8 @@ export const bindTextField = (
       else legacy.set(key, typed)
       return
     }
-    doc.transact(() => applyTextSplice(text, text.toString(), typed), LOCAL_INPUT)
+    // The caret says where the edit ended, which settles a splice a repeated character makes ambiguous.
+    doc.transact(() => applyTextSplice(text, text.toString(), typed, control.selectionEnd ?? undefined), LOCAL_INPUT)
   })
   show(null)
 }
