@@ -40,15 +40,59 @@ export const NO_CONCURRENT_WRITES: DetectedWrites = Object.freeze({ concurrent: 
 export type CurrentItems = Map<string, { readonly item: Y.Item; readonly value: unknown }>
 
 /**
- * The current item of every field of the doc type's map roots, taken before an update is applied.
- * Costs O(number of fields) — proposal maps hold a handful — never O(document).
+ * The root-map fields (`root.key`) an update sets, read from its decoded structs before it is
+ * applied. Costs O(structs of the update) plus a lookup per struct, never O(document): an item
+ * that overwrites a key is encoded with its origin only (the item it was inserted after), so its
+ * key is that item's — found in the document, or earlier in the same update.
  */
-export const currentItems = (doc: Y.Doc, docType: DocumentType): CurrentItems => {
+export const fieldsSetBy = (doc: Y.Doc, structs: ReadonlyArray<Y.Item | Y.GC | Y.Skip>): Set<string> => {
+  const fields = new Set<string>()
+  // Keys of this update's own items, by id, for origins that point into the update itself.
+  const own = new Map<string, string | null>()
+  let rootNameOf: Map<unknown, string> | null = null
+  const fieldOfStored = (id: Y.ID): string | null => {
+    const state = Y.getState(doc.store, id.client)
+    if (id.clock >= state) return own.get(`${id.client}:${id.clock}`) ?? null
+    const item = Y.getItem(doc.store, id)
+    if (!(item instanceof Y.Item) || item.parentSub === null) return null
+    const parent = item.parent as Y.AbstractType<unknown> | null
+    if (!parent || parent._item !== null) return null // a nested type's entry, not a field
+    rootNameOf ??= new Map([...doc.share.entries()].map(([name, type]) => [type, name]))
+    const root = rootNameOf.get(parent)
+    return root === undefined ? null : `${root}.${item.parentSub}`
+  }
+  for (const struct of structs) {
+    if (!(struct instanceof Y.Item)) continue
+    let field: string | null = null
+    if (typeof struct.parent === 'string') field = struct.parentSub === null ? null : `${struct.parent}.${struct.parentSub}`
+    else if (struct.parent === null) {
+      const neighbour = struct.origin ?? struct.rightOrigin
+      field = neighbour ? fieldOfStored(neighbour) : null
+    }
+    for (let offset = 0; offset < struct.length; offset++) own.set(`${struct.id.client}:${struct.id.clock + offset}`, field)
+    if (field !== null) fields.add(field)
+  }
+  return fields
+}
+
+/**
+ * The current item of each of `fields` (paths `root.key` of the doc type's map roots), and the
+ * edit time kept for it, taken before an update that sets them is applied. Costs O(fields given).
+ */
+export const currentItems = (doc: Y.Doc, docType: DocumentType, fields: Iterable<string>): CurrentItems => {
   const items: CurrentItems = new Map()
-  for (const root of rootNames(docType).maps) {
-    if (!doc.share.has(root)) continue // a root the document does not have holds no field (and is not created)
+  const maps = rootNames(docType).maps
+  const note = (root: string, key: string) => {
+    if (!maps.includes(root) || !doc.share.has(root)) return // a root the document does not have holds no field (and is not created)
     const map = doc.getMap(root)
-    for (const [key, item] of map._map) if (!item.deleted) items.set(`${root}.${key}`, { item, value: map.get(key) })
+    const item = map._map.get(key)
+    if (item && !item.deleted) items.set(`${root}.${key}`, { item, value: map.get(key) })
+  }
+  for (const path of fields) {
+    const dot = path.indexOf('.')
+    if (dot <= 0) continue
+    note(path.slice(0, dot), path.slice(dot + 1))
+    note(EDITED_AT_ROOT, path)
   }
   return items
 }

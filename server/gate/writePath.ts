@@ -14,7 +14,7 @@ import { compensate, SERVER_USER, snapshotTextRoots } from './compensation.ts'
 import { foldLegacyTextWrites, LEGACY_TEXT_RULE } from './legacyTextFields.ts'
 import { missingDependencies } from './missingDependencies.ts'
 import { checkNestingDepth } from './nestingDepth.ts'
-import { currentItems, detectConflicts, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './conflicts.ts'
+import { currentItems, detectConflicts, fieldsSetBy, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './conflicts.ts'
 import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes, type TimedResolution } from './timestampWins.ts'
 import { tellConflicts } from './conflictNotices.ts'
 import type { Peer } from '../connection/peer.ts'
@@ -110,9 +110,11 @@ export const acceptUpdate = (
   // 3. Apply, capturing the change set. Where a rule may hold a rich-text edit back, the rich-text
   //    roots are recorded first so they can be restored exactly (cost ∝ the text; an update names
   //    nested parents by id, so which root it touches is only known after applying it). The fields'
-  //    current items are noted to recognise concurrent overwrites (conflicts).
+  //    current items of the fields the update sets are noted to recognise concurrent overwrites
+  //    (conflicts): read from the update, so the cost is the update's, not the document's.
   //    An update that would take the document past its maximum size is refused (compensated whole).
-  const fieldsBefore = currentItems(room.doc, room.document.type)
+  const structs = Y.decodeUpdate(update).structs
+  const fieldsBefore = currentItems(room.doc, room.document.type, fieldsSetBy(room.doc, structs))
   const sizeRefusal = checkDocumentSize(room, update)
   const stateBefore = stateBeforeLargeUpdate(room.doc, update)
   const textBefore = mayRefuseTextEdits(room, peer)
@@ -147,7 +149,7 @@ export const acceptUpdate = (
   // Conflicts: fields this update overwrote without having seen their current value (and the edit
   // times it carried). Only an update that set map keys can have; only then is it decoded for that.
   const detected = setsMapKeys(room.doc, check.dependencies.brought)
-    ? detectConflicts(room.doc, Y.decodeUpdate(update).structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
+    ? detectConflicts(room.doc, structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
     : NO_CONCURRENT_WRITES
   room.clientOwners.record(claims)
 
