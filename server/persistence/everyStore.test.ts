@@ -54,11 +54,11 @@ const UNLIMITED = [
   ...['--max-buffered', String(2 ** 30), '--max-document-bytes', String(2 ** 29)],
 ]
 
+/** Keys one burst writes at most (a few hundred kB of updates): the kill comes while they are stored. */
+const BURST_KEYS = 20_000
+
 for (const backend of SERVER_STORES) {
-  // On PostgreSQL the SIGKILL-burst and two-server cases fail intermittently under CI load (a
-  // restarted server's pooled clients "not queryable"; reconnecting clients then resend more than
-  // maxPayload): a known bug under investigation, so the PostgreSQL runs are skipped until fixed.
-  describe(`the server on ${backend.name}`, { skip: backend.name === 'PostgreSQL' ? 'known PostgreSQL reconnect bug, under investigation' : false }, () => {
+  describe(`the server on ${backend.name}`, () => {
     let store: ServerStore
     let server: TestServer
     const clients = gateClientPool()
@@ -149,7 +149,11 @@ for (const backend of SERVER_STORES) {
       const dataDir = `${store.config.dataDir}/spawned`
       for (let round = 0; round < 2; round++) {
         const child = await spawnServer({ dataDir, args: [...UNLIMITED, ...store.args] })
-        const writer = await ackedClient(child, 'proposal/s-burst')
+        const writer = await ackedClient(child, 'proposal/s-burst').catch(async (error: unknown) => {
+          await child.kill()
+          throw error
+        })
+        try {
         const team = writer.doc.getMap('team')
         for (let i = 0; i < expectedKeys; i++) assert.ok(team.has(`k${i}`), `round ${round}: k${i} lost`)
         const firstKey = team.size
@@ -157,17 +161,24 @@ for (const backend of SERVER_STORES) {
         const deadline = Date.now() + 60_000
         await new Promise<void>((resolve, reject) => {
           const writeSome = () => {
-            for (let i = 0; i < 20; i++) team.set(`k${firstKey + written++}`, 'editor')
+            // Bounded: a burst without end outgrows what a reconnecting client may resend in one
+            // message (maxPayload) when a loaded machine slows the store and a room restarts.
+            if (written < BURST_KEYS) for (let i = 0; i < 20; i++) team.set(`k${firstKey + written++}`, 'editor')
             if (writer.acks.length >= 3 && clockOf(writer.acks.at(-1), writer.doc.clientID) > 0) resolve()
             else if (Date.now() > deadline) reject(new Error(`round ${round}: no acks during the burst (${writer.acks.length} acks, connected: ${writer.provider.wsconnected}, closes: ${writer.closes.join(",")}): ${child.logs.slice(-8).map((line) => line.slice(0, 300)).join('\n')}`))
-            else setImmediate(writeSome)
+            else if (written < BURST_KEYS) setImmediate(writeSome)
+            else setTimeout(writeSome, 20)
           }
           writeSome()
         })
         await child.kill()
         const ackedClock = Math.max(...writer.acks.map((sv) => clockOf(sv, writer.doc.clientID)))
-        writer.destroy()
         expectedKeys = firstKey + ackedClock
+        } finally {
+          // Also when the round failed: a client left behind reconnects for ever, a child server lives on.
+          writer.destroy()
+          await child.kill()
+        }
       }
       const child = await spawnServer({ dataDir, args: [...store.args] })
       const reader = await child.connect('proposal/s-burst')
@@ -179,13 +190,15 @@ for (const backend of SERVER_STORES) {
   })
 }
 
-describe('the server on PostgreSQL only', { skip: 'known PostgreSQL reconnect bug, under investigation' }, () => {
+describe('the server on PostgreSQL only', () => {
   test('PostgreSQL gone: nothing more is acknowledged, peers are closed with 4500 (they retry), /readyz says not ready', async () => {
     const store = await SERVER_STORES.find((each) => each.name === 'PostgreSQL')!.open()
     const server = await startServer(store.config)
+    const opened: Array<{ destroy(): void }> = []
     try {
       assert.equal((await fetch(`${server.httpUrl}/readyz`)).status, 200)
       const writer = await ackedClient(server, 'proposal/s-down')
+      opened.push(writer)
       writer.doc.getMap('meta').set('title', 'durable')
       await eventually(() => assert.ok(clockOf(writer.acks.at(-1), writer.doc.clientID) >= 1, 'the first write is acked'))
       const acked = writer.acks.length
@@ -194,9 +207,10 @@ describe('the server on PostgreSQL only', { skip: 'known PostgreSQL reconnect bu
       await eventually(() => assert.ok(writer.closes.includes(CloseCode.PersistenceFailed), `closes: ${writer.closes.join(',')}`))
       assert.equal(writer.acks.slice(acked).some((sv) => clockOf(sv, writer.doc.clientID) >= 2), false)
       await eventually(async () => assert.equal((await fetch(`${server.httpUrl}/readyz`)).status, 503))
-      writer.provider.shouldConnect = false
-      writer.destroy()
     } finally {
+      // Destroyed even when an assertion failed: a stock client left behind reconnects for ever
+      // and keeps the test process from ending.
+      for (const client of opened) client.destroy()
       await server.stop()
       await store.dispose()
     }
@@ -211,12 +225,15 @@ describe('the server on PostgreSQL only', { skip: 'known PostgreSQL reconnect bu
     const store = await SERVER_STORES.find((each) => each.name === 'PostgreSQL')!.open()
     const first = await startServer(store.config)
     const second = await startServer({ ...store.config, dataDir: `${store.config.dataDir}/second` })
+    const opened: Array<{ destroy(): void }> = []
     try {
       const onFirst = await ackedClient(first, 'proposal/s-two')
+      opened.push(onFirst)
       onFirst.doc.getMap('meta').set('title', 'first')
       await eventually(() => assert.ok(clockOf(onFirst.acks.at(-1), onFirst.doc.clientID) >= 1, 'the first write is acked'))
       const onSecond = await ackedClient(second, 'proposal/s-two') // the second server claims the document
-      assert.equal(onSecond.doc.getMap('meta').get('title'), 'first')
+      opened.push(onSecond)
+      assert.equal(readTextField(onSecond.doc, 'proposal', 'title'), 'first') // in either form: a server moves it into its text root
       const refused = onFirst.acks.length
       onFirst.doc.getMap('team').set('from-first', 'editor')
       await eventually(() => assert.ok(onFirst.closes.includes(CloseCode.PersistenceFailed), `closes: ${onFirst.closes.join(',')}`))
@@ -229,9 +246,8 @@ describe('the server on PostgreSQL only', { skip: 'known PostgreSQL reconnect bu
         for (const update of await first.server.store.loadUpdates('acme/proposal/s-two')) Y.applyUpdate(stored, update)
         assert.deepEqual(stored.getMap('team').toJSON(), { 'from-first': 'editor', 'from-second': 'editor' })
       })
-      onFirst.destroy()
-      onSecond.destroy()
     } finally {
+      for (const client of opened) client.destroy()
       await first.stop()
       await second.stop()
       await store.dispose()
