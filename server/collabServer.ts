@@ -1,4 +1,4 @@
-import http from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -22,6 +22,9 @@ import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
+import { createWebServer } from './tls/webServer.ts'
+import { addHstsToUpgrade } from './tls/hsts.ts'
+import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -32,6 +35,11 @@ export interface CollabServer {
   readonly peers: ReadonlySet<Peer>
   /** Stops accepting, makes every pending write durable, closes peers (1001) and the store. */
   close(): Promise<void>
+  /**
+   * Re-reads the TLS certificate, key, client CA and CRL (SIGHUP): new connections get them,
+   * established ones are kept. A file that cannot be used keeps the old ones. False when nothing changed.
+   */
+  reloadTls(): Promise<boolean>
 }
 
 /**
@@ -40,6 +48,20 @@ export interface CollabServer {
  * is locked by another server, PostgreSQL cannot be reached).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
+  // Read the TLS files first: a bad certificate stops the start before the store is opened.
+  const web = await createWebServer({
+    files: config,
+    logger,
+    // Short header/request timeouts and a bounded head, checked often enough that a stalled request
+    // is cut close to its timeout (Node checks every 30 s by default).
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      maxHeaderSize: config.maxHeaderBytes,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    onRequest: (request, response) => handleRequest(request, response),
+  })
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
@@ -61,16 +83,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const notifications = new NotificationStore(store)
   let accepting = true
 
-  // Short header/request timeouts and a bounded head, checked often enough that a stalled request
-  // is cut close to its timeout (Node checks every 30 s by default).
-  const httpServer = http.createServer(
-    {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      maxHeaderSize: config.maxHeaderBytes,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
-    },
-    (request, response) =>
+  const httpServer = web.server
+  const handleRequest = (request: IncomingMessage, response: ServerResponse): void =>
     handleHttpRequest(request, response, {
       ready: () => accepting && store.healthy,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
@@ -92,8 +106,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
           return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
         },
       },
-    }),
-  )
+    })
   httpServer.on('clientError', answerClientError)
   const unauthenticated = new UnauthenticatedSockets({
     // Behind a trusted proxy every socket comes from the proxy's address: only the total applies.
@@ -108,6 +121,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPayload: config.maxPayloadBytes,
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   })
+  if (web.tls) wss.on('headers', addHstsToUpgrade)
 
   const inboundBudgets = new InboundBudgets({
     connectionMessages: { perSecond: config.connectionMessagesPerSecond, burst: config.connectionMessageBurst },
@@ -122,7 +136,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       wss,
       rooms,
       peers,
-      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins) },
+      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins), deviceTrust: web.tls?.deviceTrust ?? false },
       inboundBudgets,
       replyLimits: {
         bytes: { perSecond: config.replyBytesPerSecond, burst: config.replyByteBurst },
@@ -179,7 +193,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, store: store.location }, 'listening')
+  logger.info({ host: config.host, port, store: store.location, tls: web.tls !== null }, 'listening')
+  warnIfPlainOnNetwork(config.host, web.tls !== null, logger)
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {
@@ -200,5 +215,5 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     return closing
   }
 
-  return { config, store, rooms, peers, close, get port() { return port } }
+  return { config, store, rooms, peers, close, reloadTls: web.reload, get port() { return port } }
 }

@@ -1,0 +1,101 @@
+import http from 'node:http'
+import https from 'node:https'
+import { isCollabError } from '../../shared/errors.ts'
+import { sendError } from '../http/httpReply.ts'
+import type { Logger } from '../observability/logger.ts'
+import { certifiedDevice } from './deviceTrust.ts'
+import { HSTS_HEADER, HSTS_VALUE } from './hsts.ts'
+import { loadTlsSettings, type TlsFiles, type TlsSettings } from './tlsSettings.ts'
+
+/**
+ * Routes that answer without a client certificate under device trust: liveness and readiness
+ * probes come from the orchestrator, which has no device certificate, and tell nothing about data.
+ */
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
+
+export interface WebServer {
+  readonly server: http.Server
+  /** The settings in use (null for plain http). */
+  readonly tls: TlsSettings | null
+  /**
+   * Re-reads the certificate, key, client CA and CRL and serves new connections with them;
+   * established connections keep theirs. A file that cannot be used keeps the old settings and
+   * logs an error. Resolves true when the new settings are in use.
+   */
+  reload(): Promise<boolean>
+}
+
+export interface WebServerOptions {
+  readonly files: TlsFiles
+  readonly http: http.ServerOptions
+  readonly onRequest: (request: http.IncomingMessage, response: http.ServerResponse) => void
+  readonly logger: Logger
+}
+
+/**
+ * The HTTP server every route and the WebSocket upgrade go through: plain http, or https when a
+ * certificate is configured (then wss on the same port). Throws ERR_BAD_CONFIG when the TLS files
+ * cannot be read or do not fit together, so the server does not start on them.
+ */
+export const createWebServer = async (options: WebServerOptions): Promise<WebServer> => {
+  const { files, logger } = options
+  let tls = await loadTlsSettings(files)
+  if (!tls) {
+    return {
+      server: http.createServer(options.http, options.onRequest),
+      tls: null,
+      reload: async () => {
+        logger.info('no TLS configured: nothing to reload')
+        return false
+      },
+    }
+  }
+  const deviceTrust = tls.deviceTrust
+  const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    response.setHeader(HSTS_HEADER, HSTS_VALUE)
+    if (deviceTrust && !PROBE_PATHS.has(new URL(request.url ?? '/', 'https://localhost').pathname)) {
+      try {
+        certifiedDevice(request.socket)
+      } catch (error) {
+        if (!isCollabError(error)) throw error
+        sendError(response, error)
+        return
+      }
+    }
+    options.onRequest(request, response)
+  }
+  const server = https.createServer(
+    {
+      ...options.http,
+      ...tls.secureContext,
+      // Ask for a certificate but finish the handshake without one: the refusal is then an HTTP
+      // answer with a code (deviceTrust.ts), not a bare TLS alert the client cannot explain.
+      requestCert: deviceTrust,
+      rejectUnauthorized: false,
+      // A handshake that stalls holds a descriptor like a stalled request head does.
+      handshakeTimeout: options.http.headersTimeout ?? 10_000,
+    },
+    onRequest,
+  )
+  logger.info({ tls: { ...tls.certificate, minVersion: tls.secureContext.minVersion, deviceTrust } }, 'TLS enabled')
+  return {
+    server,
+    get tls() {
+      return tls
+    },
+    reload: async () => {
+      try {
+        const next = await loadTlsSettings(files)
+        if (!next) return false
+        if (next.deviceTrust !== deviceTrust) throw new Error('device trust cannot be switched on or off by a reload')
+        server.setSecureContext(next.secureContext)
+        tls = next
+        logger.info({ tls: next.certificate }, 'TLS certificate reloaded')
+        return true
+      } catch (error) {
+        logger.error({ err: isCollabError(error) ? error.message : error, code: isCollabError(error) ? error.code : undefined }, 'TLS reload failed; keeping the current certificate')
+        return false
+      }
+    },
+  }
+}
