@@ -294,6 +294,11 @@ export const OPTIONS = {
   tlsClientCa: option('tls-client-ca', ['COLLAB_TLS_CLIENT_CA'], text(), ''),
   /** A PEM CRL of the client CA: certificates it lists are refused. Re-read on SIGHUP with the certificate. */
   tlsCrl: option('tls-crl', ['COLLAB_TLS_CRL'], text(), ''),
+  /**
+   * Tokens must show a second factor in their `amr` claim (RFC 8176: one of mfa, otp, hwk, swk,
+   * sc), for sync and the HTTP APIs alike; others are refused with ERR_MFA_REQUIRED (401).
+   */
+  requireMfa: option('require-mfa', ['COLLAB_REQUIRE_MFA'], boolean(), false),
 }
 
 type Options = typeof OPTIONS

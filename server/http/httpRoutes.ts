@@ -99,7 +99,7 @@ const answerMetrics = async (request: IncomingMessage, response: ServerResponse,
   response.end(body)
 }
 
-/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&ttl=…]` → `{token, identity}`. */
+/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&amr=pwd,otp&ttl=…]` → `{token, identity}`. */
 const answerDevToken = async (response: ServerResponse, secret: Uint8Array, url: URL): Promise<void> => {
   try {
     sendJson(response, 200, await issueDevToken(secret, devTokenRequest(url)))
