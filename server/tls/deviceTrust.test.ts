@@ -141,6 +141,23 @@ describe('device trust (mutual TLS)', () => {
     assert.equal(JSON.parse(trusted.body).error.code, ErrorCode.TokenMissing)
   })
 
+  test('an expired CRL fails closed: every certificate is refused as untrusted (CRL_HAS_EXPIRED)', async () => {
+    const staleCa = await createTestCa(pki.path, 'stale-ca')
+    const device = await staleCa.clientCert('stale-device', 'laptop-1')
+    const staleCrl = await staleCa.crl([], undefined, { expired: true })
+    const serverCert = await serverCa.serverCert('stale-server')
+    const stale = await startServer({ tlsCert: serverCert.certFile, tlsKey: serverCert.keyFile, tlsClientCa: staleCa.certFile, tlsCrl: staleCrl })
+    try {
+      const answer = await httpsGet(`${stale.httpUrl}/api/documents`, withCert(device))
+      assert.equal(answer.status, 401)
+      const { error } = JSON.parse(answer.body) as { error: { code: string; message: string } }
+      assert.equal(error.code, ErrorCode.ClientCertUntrusted)
+      assert.match(error.message, /CRL_HAS_EXPIRED/)
+    } finally {
+      await stale.dispose()
+    }
+  })
+
   test('a reload picks up a new CRL: a certificate revoked since is refused on its next connection', async () => {
     const token = await devTokenFor(server.dataDir, { device: 'laptop-1' })
     const before = await connectRawPeer(`${server.url}/proposal/mtls-crl?token=${token}`, withCert(good))

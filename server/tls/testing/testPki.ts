@@ -22,8 +22,11 @@ export interface TestCa {
   serverCert(name: string): Promise<IssuedCert>
   /** Issues a client certificate whose subject CN is `device` (no CN when null). */
   clientCert(name: string, device: string | null): Promise<IssuedCert>
-  /** Revokes the certificates and writes a CRL (PEM) naming them; returns its path. */
-  crl(revoked: readonly IssuedCert[], file?: string): Promise<string>
+  /**
+   * Revokes the certificates and writes a CRL (PEM) naming them; returns its path. `expired`: a
+   * CRL whose nextUpdate has passed (issued for 2020), as when its publisher stopped renewing it.
+   */
+  crl(revoked: readonly IssuedCert[], file?: string, options?: { expired?: boolean }): Promise<string>
 }
 
 export interface IssuedCert {
@@ -116,9 +119,10 @@ export const createTestCa = async (dir: string, name: string): Promise<TestCa> =
     serverCert: (certName) => issue(certName, 'server_ext', '/CN=localhost'),
     // `-subj /` with no CN: a certificate that names no device.
     clientCert: (certName, device) => issue(certName, 'client_ext', device === null ? '/O=No Device' : `/CN=${device}`),
-    crl: async (revoked, crlFile = file('.crl.pem')) => {
+    crl: async (revoked, crlFile = file('.crl.pem'), { expired = false } = {}) => {
       for (const cert of revoked) await openssl(['ca', '-config', config, '-revoke', cert.certFile], dir)
-      await openssl(['ca', '-config', config, '-gencrl', '-out', crlFile], dir)
+      const dates = expired ? ['-crl_lastupdate', '20200101000000Z', '-crl_nextupdate', '20200102000000Z'] : []
+      await openssl(['ca', '-config', config, '-gencrl', ...dates, '-out', crlFile], dir)
       return crlFile
     },
   }
