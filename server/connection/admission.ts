@@ -6,6 +6,7 @@ import { tokenFromRequest, type Identity, type TokenVerifier } from '../auth/ind
 import { originAllowed } from './clientAddress.ts'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { certifiedDevice, checkDeviceMatch } from '../tls/deviceTrust.ts'
+import { requestUrl } from '../http/requestTarget.ts'
 
 export interface Admission {
   readonly identity: Identity
@@ -35,7 +36,7 @@ export const admit = async (request: IncomingMessage, policy: AdmissionPolicy): 
   if (!originAllowed(request, policy.allowedOrigins)) {
     throw new CollabError(ErrorCode.OriginNotAllowed, `origin ${request.headers.origin} is not allowed`)
   }
-  const url = new URL(request.url ?? '/', 'http://localhost')
+  const url = requestUrl(request)
   let path: string
   try {
     path = decodeURIComponent(url.pathname.replace(/^\/+/, ''))

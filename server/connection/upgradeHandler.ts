@@ -83,8 +83,8 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
         },
         (error: unknown) => {
           if (!(error instanceof CollabError)) throw error
-          const url = new URL(request.url ?? '/', 'http://localhost')
-          context.logger.info({ url: redactTokenInUrl(url), code: error.code, reason: error.message }, 'refused upgrade')
+          const url = URL.canParse(request.url ?? '/', 'http://localhost') ? redactTokenInUrl(new URL(request.url ?? '/', 'http://localhost')) : '(not a URL)'
+          context.logger.info({ url, code: error.code, reason: error.message }, 'refused upgrade')
           refuseUpgrade(socket, error)
         },
       )

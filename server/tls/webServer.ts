@@ -53,7 +53,8 @@ export const createWebServer = async (options: WebServerOptions): Promise<WebSer
   const deviceTrust = tls.deviceTrust
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     response.setHeader(HSTS_HEADER, HSTS_VALUE)
-    if (deviceTrust && !PROBE_PATHS.has(new URL(request.url ?? '/', 'https://localhost').pathname)) {
+    // The path as sent (no URL parsing here: the routes answer a target that is not a URL).
+    if (deviceTrust && !PROBE_PATHS.has((request.url ?? '/').split('?')[0]!)) {
       try {
         certifiedDevice(request.socket)
       } catch (error) {
