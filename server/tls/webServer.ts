@@ -78,25 +78,33 @@ export const createWebServer = async (options: WebServerOptions): Promise<WebSer
     },
     onRequest,
   )
+  // A failed handshake (an old TLS version, a client that does not trust the certificate, a
+  // scanner) never reaches HTTP; debug, because scanners make many.
+  server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
+    if (logger.isLevelEnabled('debug')) logger.debug({ code: error.code, reason: error.message, address: socket.remoteAddress }, 'TLS handshake failed')
+  })
   logger.info({ tls: { ...tls.certificate, minVersion: tls.secureContext.minVersion, deviceTrust } }, 'TLS enabled')
+
+  const reloadOnce = async (): Promise<boolean> => {
+    try {
+      const next = await loadTlsSettings(files)
+      if (!next) return false
+      server.setSecureContext(next.secureContext)
+      tls = next
+      logger.info({ tls: next.certificate }, 'TLS certificate reloaded')
+      return true
+    } catch (error) {
+      logger.error({ err: isCollabError(error) ? error.message : error, code: isCollabError(error) ? error.code : undefined }, 'TLS reload failed; keeping the current certificate')
+      return false
+    }
+  }
+  // One reload at a time, in order: two SIGHUPs in a row must end with the files as they are last.
+  let reloading: Promise<boolean> = Promise.resolve(false)
   return {
     server,
     get tls() {
       return tls
     },
-    reload: async () => {
-      try {
-        const next = await loadTlsSettings(files)
-        if (!next) return false
-        if (next.deviceTrust !== deviceTrust) throw new Error('device trust cannot be switched on or off by a reload')
-        server.setSecureContext(next.secureContext)
-        tls = next
-        logger.info({ tls: next.certificate }, 'TLS certificate reloaded')
-        return true
-      } catch (error) {
-        logger.error({ err: isCollabError(error) ? error.message : error, code: isCollabError(error) ? error.code : undefined }, 'TLS reload failed; keeping the current certificate')
-        return false
-      }
-    },
+    reload: () => (reloading = reloading.then(reloadOnce)),
   }
 }
