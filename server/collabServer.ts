@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -23,6 +22,7 @@ import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unau
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
 import { createWebServer } from './tls/webServer.ts'
+import { loadTlsSettings } from './tls/tlsSettings.ts'
 import { addHstsToUpgrade } from './tls/hsts.ts'
 import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 
@@ -48,20 +48,8 @@ export interface CollabServer {
  * is locked by another server, PostgreSQL cannot be reached).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
-  // Read the TLS files first: a bad certificate stops the start before the store is opened.
-  const web = await createWebServer({
-    files: config,
-    logger,
-    // Short header/request timeouts and a bounded head, checked often enough that a stalled request
-    // is cut close to its timeout (Node checks every 30 s by default).
-    http: {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      maxHeaderSize: config.maxHeaderBytes,
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
-    },
-    onRequest: (request, response) => handleRequest(request, response),
-  })
+  // TLS files first: a bad certificate stops the start before the store is opened.
+  const tls = await loadTlsSettings(config)
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
@@ -83,8 +71,19 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const notifications = new NotificationStore(store)
   let accepting = true
 
-  const httpServer = web.server
-  const handleRequest = (request: IncomingMessage, response: ServerResponse): void =>
+  // Short header/request timeouts and a bounded head, checked often enough that a stalled request
+  // is cut close to its timeout (Node checks every 30 s by default).
+  const web = createWebServer(
+    tls,
+    config,
+    logger,
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      maxHeaderSize: config.maxHeaderBytes,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    (request, response) =>
     handleHttpRequest(request, response, {
       ready: () => accepting && store.healthy,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
@@ -106,7 +105,9 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
           return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
         },
       },
-    })
+    }),
+  )
+  const httpServer = web.server
   httpServer.on('clientError', answerClientError)
   const unauthenticated = new UnauthenticatedSockets({
     // Behind a trusted proxy every socket comes from the proxy's address: only the total applies.
@@ -121,7 +122,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPayload: config.maxPayloadBytes,
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   })
-  if (web.tls) wss.on('headers', addHstsToUpgrade)
+  if (tls) wss.on('headers', addHstsToUpgrade)
 
   const inboundBudgets = new InboundBudgets({
     connectionMessages: { perSecond: config.connectionMessagesPerSecond, burst: config.connectionMessageBurst },
@@ -136,7 +137,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       wss,
       rooms,
       peers,
-      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins), deviceTrust: web.tls?.deviceTrust ?? false },
+      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins), deviceTrust: tls?.deviceTrust ?? false },
       inboundBudgets,
       replyLimits: {
         bytes: { perSecond: config.replyBytesPerSecond, burst: config.replyByteBurst },
@@ -193,8 +194,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, store: store.location, tls: web.tls !== null }, 'listening')
-  warnIfPlainOnNetwork(config.host, web.tls !== null, logger)
+  logger.info({ host: config.host, port, store: store.location, tls: tls !== null }, 'listening')
+  warnIfPlainOnNetwork(config.host, tls !== null, logger)
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {

@@ -25,24 +25,22 @@ export interface WebServer {
   reload(): Promise<boolean>
 }
 
-export interface WebServerOptions {
-  readonly files: TlsFiles
-  readonly http: http.ServerOptions
-  readonly onRequest: (request: http.IncomingMessage, response: http.ServerResponse) => void
-  readonly logger: Logger
-}
-
 /**
- * The HTTP server every route and the WebSocket upgrade go through: plain http, or https when a
- * certificate is configured (then wss on the same port). Throws ERR_BAD_CONFIG when the TLS files
- * cannot be read or do not fit together, so the server does not start on them.
+ * The HTTP server every route and the WebSocket upgrade go through: plain http, or https with the
+ * settings `loadTlsSettings` read from `files` (then wss on the same port; `files` are read again
+ * at each reload).
  */
-export const createWebServer = async (options: WebServerOptions): Promise<WebServer> => {
-  const { files, logger } = options
-  let tls = await loadTlsSettings(files)
+export const createWebServer = (
+  settings: TlsSettings | null,
+  files: TlsFiles,
+  logger: Logger,
+  httpOptions: http.ServerOptions,
+  handler: (request: http.IncomingMessage, response: http.ServerResponse) => void,
+): WebServer => {
+  let tls = settings
   if (!tls) {
     return {
-      server: http.createServer(options.http, options.onRequest),
+      server: http.createServer(httpOptions, handler),
       tls: null,
       reload: async () => {
         logger.info('no TLS configured: nothing to reload')
@@ -63,18 +61,18 @@ export const createWebServer = async (options: WebServerOptions): Promise<WebSer
         return
       }
     }
-    options.onRequest(request, response)
+    handler(request, response)
   }
   const server = https.createServer(
     {
-      ...options.http,
+      ...httpOptions,
       ...tls.secureContext,
       // Ask for a certificate but finish the handshake without one: the refusal is then an HTTP
       // answer with a code (deviceTrust.ts), not a bare TLS alert the client cannot explain.
       requestCert: deviceTrust,
       rejectUnauthorized: false,
       // A handshake that stalls holds a descriptor like a stalled request head does.
-      handshakeTimeout: options.http.headersTimeout ?? 10_000,
+      handshakeTimeout: httpOptions.headersTimeout ?? 10_000,
     },
     onRequest,
   )
