@@ -1,4 +1,3 @@
-import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 import { CloseCode, formatCloseReason } from '../shared/closeCodes.ts'
@@ -22,6 +21,10 @@ import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
+import { createWebServer } from './tls/webServer.ts'
+import { loadTlsSettings } from './tls/tlsSettings.ts'
+import { addHstsToUpgrade } from './tls/hsts.ts'
+import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -32,6 +35,11 @@ export interface CollabServer {
   readonly peers: ReadonlySet<Peer>
   /** Stops accepting, makes every pending write durable, closes peers (1001) and the store. */
   close(): Promise<void>
+  /**
+   * Re-reads the TLS certificate, key, client CA and CRL (SIGHUP): new connections get them,
+   * established ones are kept. A file that cannot be used keeps the old ones. False when nothing changed.
+   */
+  reloadTls(): Promise<boolean>
 }
 
 /**
@@ -40,6 +48,8 @@ export interface CollabServer {
  * is locked by another server, PostgreSQL cannot be reached).
  */
 export const startCollabServer = async (config: ServerConfig, logger: Logger): Promise<CollabServer> => {
+  // TLS files first: a bad certificate stops the start before the store is opened.
+  const tls = await loadTlsSettings(config)
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
@@ -63,7 +73,10 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
   // is cut close to its timeout (Node checks every 30 s by default).
-  const httpServer = http.createServer(
+  const web = createWebServer(
+    tls,
+    config,
+    logger,
     {
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
@@ -94,6 +107,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       },
     }),
   )
+  const httpServer = web.server
   httpServer.on('clientError', answerClientError)
   const unauthenticated = new UnauthenticatedSockets({
     // Behind a trusted proxy every socket comes from the proxy's address: only the total applies.
@@ -108,6 +122,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxPayload: config.maxPayloadBytes,
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   })
+  if (tls) wss.on('headers', addHstsToUpgrade)
 
   const inboundBudgets = new InboundBudgets({
     connectionMessages: { perSecond: config.connectionMessagesPerSecond, burst: config.connectionMessageBurst },
@@ -122,7 +137,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       wss,
       rooms,
       peers,
-      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins) },
+      policy: { verifier, allowedOrigins: parseAllowedOrigins(config.allowedOrigins), deviceTrust: tls?.deviceTrust ?? false },
       inboundBudgets,
       replyLimits: {
         bytes: { perSecond: config.replyBytesPerSecond, burst: config.replyByteBurst },
@@ -179,7 +194,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, store: store.location }, 'listening')
+  logger.info({ host: config.host, port, store: store.location, tls: tls !== null }, 'listening')
+  warnIfPlainOnNetwork(config.host, tls !== null, logger)
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {
@@ -200,5 +216,5 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     return closing
   }
 
-  return { config, store, rooms, peers, close, get port() { return port } }
+  return { config, store, rooms, peers, close, reloadTls: web.reload, get port() { return port } }
 }

@@ -274,6 +274,31 @@ export const OPTIONS = {
    * out its source.
    */
   serveSourceMaps: option('serve-source-maps', ['COLLAB_SERVE_SOURCE_MAPS'], boolean(), false),
+  /**
+   * PEM certificate (chain) and private key: with both the server terminates TLS itself, https and
+   * wss on the same port, and every HTTP answer carries HSTS. Re-read on SIGHUP (a bad file then
+   * keeps the certificate in use). Empty: plain http/ws, for loopback or behind a proxy that
+   * terminates TLS (a non-loopback bind without TLS logs a warning).
+   */
+  tlsCert: option('tls-cert', ['COLLAB_TLS_CERT'], text(), ''),
+  tlsKey: option('tls-key', ['COLLAB_TLS_KEY'], text(), ''),
+  /**
+   * Oldest TLS version accepted. 1.3 by default: every supported browser and Node speak it, and it
+   * has no weak cipher suites to configure away; 1.2 only for old clients that cannot.
+   */
+  tlsMinVersion: option('tls-min-version', ['COLLAB_TLS_MIN_VERSION'], oneOf(['1.3', '1.2']), '1.3'),
+  /**
+   * Device trust: a PEM CA whose certificates clients must present (mutual TLS); the certificate's
+   * subject CN must equal the token's `device` claim. Without it no client certificate is asked for.
+   */
+  tlsClientCa: option('tls-client-ca', ['COLLAB_TLS_CLIENT_CA'], text(), ''),
+  /** A PEM CRL of the client CA: certificates it lists are refused. Re-read on SIGHUP with the certificate. */
+  tlsCrl: option('tls-crl', ['COLLAB_TLS_CRL'], text(), ''),
+  /**
+   * Tokens must show a second factor in their `amr` claim (RFC 8176: one of mfa, otp, hwk, swk,
+   * sc), for sync and the HTTP APIs alike; others are refused with ERR_MFA_REQUIRED (401).
+   */
+  requireMfa: option('require-mfa', ['COLLAB_REQUIRE_MFA'], boolean(), false),
 }
 
 type Options = typeof OPTIONS
@@ -327,6 +352,7 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   }
   const result = config as ServerConfig
   checkKeySources(result)
+  checkTlsFiles(result)
   if (result.requestTimeoutMs < result.headersTimeoutMs) throw badConfig('request-timeout must be at least headers-timeout')
   if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
     throw badConfig(
@@ -335,6 +361,7 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   }
   result.dataDir = path.resolve(result.dataDir)
   result.appDir = result.appDir ? path.resolve(result.appDir) : BUILT_APP_DIR
+  for (const key of ['tlsCert', 'tlsKey', 'tlsClientCa', 'tlsCrl'] as const) if (result[key]) result[key] = path.resolve(result[key])
   return result
 }
 
@@ -346,4 +373,11 @@ const checkKeySources = (config: ServerConfig): void => {
   if (keySources === 0 && !config.devMode) {
     throw badConfig('no token key configured: set COLLAB_JWT_SECRET, --jwt-public-key-file or --jwks-file, or run in dev mode with --dev')
   }
+}
+
+/** A certificate needs its key; device trust and its CRL only exist on top of TLS. */
+const checkTlsFiles = (config: ServerConfig): void => {
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw badConfig('tls-cert and tls-key go together: set both or neither')
+  if (config.tlsClientCa && !config.tlsCert) throw badConfig('tls-client-ca needs TLS: set tls-cert and tls-key too')
+  if (config.tlsCrl && !config.tlsClientCa) throw badConfig('tls-crl lists revoked client certificates: it needs tls-client-ca')
 }

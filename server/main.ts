@@ -45,6 +45,9 @@ const main = async (): Promise<void> => {
   process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // SIGHUP re-reads the TLS certificate, key and CRL (renewals, revocations) without dropping a
+  // connection. Only with TLS: a plain server keeps Node's default for SIGHUP (exit).
+  if (config.tlsCert) process.on('SIGHUP', () => void server.reloadTls())
 }
 
 await main()

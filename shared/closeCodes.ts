@@ -85,7 +85,13 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
     case ErrorCode.TokenInvalid:
     case ErrorCode.TokenExpired:
     case ErrorCode.TokenClaims:
+    case ErrorCode.MfaRequired:
+    case ErrorCode.ClientCertMissing:
+    case ErrorCode.ClientCertUntrusted:
+    case ErrorCode.ClientCertRevoked:
       return CloseCode.Unauthorized
+    case ErrorCode.DeviceMismatch:
+      return CloseCode.Forbidden
     case ErrorCode.AwarenessTooLarge:
       return CloseCode.MessageTooBig
     default:

@@ -130,6 +130,16 @@ export const ErrorCode = {
   TargetNotEmpty: 'ERR_TARGET_NOT_EMPTY',
   /** Admin CLI copy into PostgreSQL: a document or its event log reads differently in the target after the copy. */
   CopyMismatch: 'ERR_COPY_MISMATCH',
+  /** Device trust (mutual TLS) is on and the connection presented no client certificate. */
+  ClientCertMissing: 'ERR_CLIENT_CERT_MISSING',
+  /** The client certificate is not signed by the configured client CA, or is expired or otherwise invalid. */
+  ClientCertUntrusted: 'ERR_CLIENT_CERT_UNTRUSTED',
+  /** The client certificate is listed in the configured CRL. */
+  ClientCertRevoked: 'ERR_CLIENT_CERT_REVOKED',
+  /** The token's `device` claim is not the device the client certificate names (its subject CN). */
+  DeviceMismatch: 'ERR_DEVICE_MISMATCH',
+  /** MFA is required and the token's `amr` claim shows no second factor. */
+  MfaRequired: 'ERR_MFA_REQUIRED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

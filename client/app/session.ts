@@ -43,6 +43,9 @@ export interface SignInRequest {
 export const signIn = async (request: SignInRequest): Promise<Session> => {
   const query = new URLSearchParams({ user: request.userId, role: request.role, tenant: request.tenant, name: request.name })
   if (request.legal) query.set('legal', 'true')
+  // The demo stands in for an identity provider whose users sign in with a password and a one-time
+  // code, so it also works against a server started with --require-mfa.
+  query.set('amr', 'pwd,otp')
   const response = await fetch(`/dev/token?${query}`)
   const body = (await response.json()) as { token?: string; identity?: { expiresAt: number }; error?: { message: string } }
   if (!response.ok || !body.token || !body.identity) throw new Error(body.error?.message ?? `sign-in failed (${response.status})`)

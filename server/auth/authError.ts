@@ -7,6 +7,7 @@ export const AuthErrorCode = {
   TokenExpired: ErrorCode.TokenExpired,
   TokenClaims: ErrorCode.TokenClaims,
   DevTokenRequest: ErrorCode.DevTokenRequest,
+  MfaRequired: ErrorCode.MfaRequired,
 } as const
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode]
 
@@ -27,6 +28,7 @@ export type AuthFailureReason =
   | 'wrong-issuer'
   | 'wrong-audience'
   | 'bad-request'
+  | 'mfa-required'
 
 /**
  * An identity failure. Messages say what is wrong (which claim, expired how long ago, which

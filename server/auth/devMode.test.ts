@@ -179,7 +179,7 @@ describe('devTokenRequest', () => {
     bad('?user=alice&tenant=acme', /missing role/)
     bad('?user=alice&role=superuser&tenant=acme', /role must be one of/)
     bad('?user=alice&role=editor&tenant=', /tenant/)
-    bad('?user=alice&rol=admin&tenant=acme', /unknown parameter "rol" \(allowed: user, role, tenant, name, legal, device, ttl\)/)
+    bad('?user=alice&rol=admin&tenant=acme', /unknown parameter "rol" \(allowed: user, role, tenant, name, legal, device, amr, ttl\)/)
     bad('?user=alice&role=editor&role=admin&tenant=acme', /role given more than once/)
     bad('?user=alice&role=editor&tenant=acme&legal=maybe', /legal must be true or false \(got "maybe"\)/)
     bad('?user=alice&role=editor&tenant=acme&ttl=1h', /ttl must be a whole number of seconds/)

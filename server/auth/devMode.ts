@@ -25,6 +25,9 @@ export const DEV_TOKEN_MAX_TTL_SECONDS = 7 * 24 * 3600
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
 export const DEVICE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/
+/** An RFC 8176 method reference as issuers write them (`pwd`, `otp`, `hwk` …). */
+export const AMR_PATTERN = /^[a-z0-9]{1,16}$/
+const MAX_DEV_AMR = 8
 
 export interface DevSecret {
   readonly secret: Uint8Array
@@ -107,6 +110,11 @@ export interface DevTokenOptions {
   readonly name?: string
   readonly legal?: boolean
   readonly device?: string
+  /**
+   * The token's `amr` (RFC 8176), e.g. `['pwd', 'otp']`: what a provider writes after a second
+   * factor, so a dev-mode demo passes `--require-mfa`. No claim when absent.
+   */
+  readonly amr?: readonly string[]
   /** Default one hour, at most seven days. */
   readonly ttlSeconds?: number
 }
@@ -129,6 +137,11 @@ const devTokenOptionsSchema = z.object({
     .optional(),
   legal: z.boolean({ error: 'must be true or false' }).optional(),
   device: z.string().regex(DEVICE_PATTERN, 'must be 1–64 letters, digits or . _ : -, starting with a letter or digit').optional(),
+  amr: z
+    .array(z.string().regex(AMR_PATTERN, 'must be lower-case method names such as pwd, otp, hwk (RFC 8176)'), { error: 'must be a list of method names' })
+    .min(1, 'must name at least one method')
+    .max(MAX_DEV_AMR, `must name at most ${MAX_DEV_AMR} methods`)
+    .optional(),
   ttlSeconds: z
     .number({ error: 'must be a number of seconds' })
     .int('must be a whole number of seconds')
@@ -189,6 +202,7 @@ export const issueDevToken = async (
     role: identity.role,
     ...(identity.legal ? { legal: true } : {}),
     ...(identity.device === null ? {} : { device: identity.device }),
+    ...(valid.amr === undefined ? {} : { amr: [...valid.amr] }),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(identity.userId)
@@ -199,11 +213,11 @@ export const issueDevToken = async (
   return { token, identity }
 }
 
-const QUERY_FIELDS = ['user', 'role', 'tenant', 'name', 'legal', 'device', 'ttl'] as const
+const QUERY_FIELDS = ['user', 'role', 'tenant', 'name', 'legal', 'device', 'amr', 'ttl'] as const
 
 /**
  * Parses `GET /dev/token?user=alice&role=editor&tenant=acme[&name=Alice][&legal=true]
- * [&device=laptop-1][&ttl=3600]` into options for `issueDevToken`. Throws ERR_DEV_TOKEN_REQUEST
+ * [&device=laptop-1][&amr=pwd,otp][&ttl=3600]` into options for `issueDevToken`. Throws ERR_DEV_TOKEN_REQUEST
  * (answer 400) for a missing, repeated, unknown or malformed parameter — unknown ones included,
  * so a typo like `rol=admin` is an error rather than a silently different token.
  */
@@ -230,6 +244,8 @@ export const devTokenRequest = (url: URL): DevTokenOptions => {
     else if (legal === 'false' || legal === '0') options.legal = false
     else problems.push(`legal must be true or false (got ${describeValue(legal, 24)})`)
   }
+  const amr = url.searchParams.get('amr')
+  if (amr !== null) options.amr = amr.split(',')
   const ttl = url.searchParams.get('ttl')
   if (ttl !== null) {
     if (/^\d{1,9}$/.test(ttl)) options.ttlSeconds = Number(ttl)

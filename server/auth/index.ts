@@ -28,6 +28,7 @@ export {
   type TokenVerifier,
   type TokenVerifierOptions,
 } from './tokenVerifier.ts'
+export { SECOND_FACTOR_METHODS, requireSecondFactor, showsSecondFactor } from './mfa.ts'
 export {
   DEV_SECRET_FILE,
   DEV_TOKEN_DEFAULT_TTL_SECONDS,

@@ -4,6 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { AuthError, AuthErrorCode, type AuthFailureReason } from './authError.ts'
 import { describeValue, identityFromClaims, type Identity } from './identity.ts'
+import { requireSecondFactor } from './mfa.ts'
 
 /**
  * Where the verification key comes from. Each source pins its algorithms: the token's `alg`
@@ -35,6 +36,8 @@ export interface TokenVerifierOptions {
   readonly clockToleranceSec?: number
   /** The clock, ms since the epoch. An option so tests need not sleep. */
   readonly now?: () => number
+  /** Refuse tokens whose `amr` shows no second factor (ERR_MFA_REQUIRED; see mfa.ts). */
+  readonly requireMfa?: boolean
 }
 
 export interface TokenVerifier {
@@ -308,7 +311,11 @@ export const createTokenVerifier = (options: TokenVerifierOptions): TokenVerifie
     } catch (error) {
       throw translate(error, token, at)
     }
-    return identityFromClaims(payload)
+    const identity = identityFromClaims(payload)
+    // After the claims: a token that is bad anyway says so first, and only a valid one is told
+    // that it lacks a second factor.
+    if (options.requireMfa) requireSecondFactor(payload as Record<string, unknown>)
+    return identity
   }
 
   return { verify, algorithms }

@@ -27,7 +27,7 @@ export const createAuthentication = async (config: ServerConfig, logger: Logger)
       'DEV MODE: anyone who reaches this server can get a token for any user, role and tenant at GET /dev/token. ' +
         'Never run dev mode where others can connect.',
     )
-    return { verifier: createTokenVerifier(devVerifierOptions(secret)), devSecret: secret }
+    return { verifier: createTokenVerifier({ ...devVerifierOptions(secret), requireMfa: config.requireMfa }), devSecret: secret }
   }
   const key: KeySource = config.jwtSecret
     ? { kind: 'hs256', secret: config.jwtSecret }
@@ -41,9 +41,10 @@ export const createAuthentication = async (config: ServerConfig, logger: Logger)
   const verifier = createTokenVerifier({
     key,
     clockToleranceSec: config.jwtClockToleranceSec,
+    requireMfa: config.requireMfa,
     ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
     ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
   })
-  logger.info({ keySource: key.kind, algorithms: verifier.algorithms }, 'verifying tokens')
+  logger.info({ keySource: key.kind, algorithms: verifier.algorithms, requireMfa: config.requireMfa }, 'verifying tokens')
   return { verifier, devSecret: null }
 }

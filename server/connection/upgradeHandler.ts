@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -14,6 +13,7 @@ import { PauseReason, Peer, peerOfSocket, type PeerLimits } from './peer.ts'
 import type { Room } from '../rooms/room.ts'
 import type { RoomRegistry } from '../rooms/roomRegistry.ts'
 import { refuseUpgrade } from './upgradeRefusal.ts'
+import { transportSocket } from '../tls/transportSocket.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -77,14 +77,14 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
           context.wss.handleUpgrade(request, socket, head, (ws) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
-            context.unauthenticated.authenticated(socket as Socket)
+            context.unauthenticated.authenticated(transportSocket(socket))
             connectPeer(ws, request, admission, connections)
           })
         },
         (error: unknown) => {
           if (!(error instanceof CollabError)) throw error
-          const url = new URL(request.url ?? '/', 'http://localhost')
-          context.logger.info({ url: redactTokenInUrl(url), code: error.code, reason: error.message }, 'refused upgrade')
+          const url = URL.canParse(request.url ?? '/', 'http://localhost') ? redactTokenInUrl(new URL(request.url ?? '/', 'http://localhost')) : '(not a URL)'
+          context.logger.info({ url, code: error.code, reason: error.message }, 'refused upgrade')
           refuseUpgrade(socket, error)
         },
       )

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { httpStatusFor } from '../http/httpReply.ts'
+import { hstsLineFor } from '../tls/hsts.ts'
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -19,6 +20,7 @@ export const refuseUpgrade = (socket: Duplex, error: CollabError): void => {
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json\r\n' +
+      hstsLineFor(socket) +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,

@@ -8,8 +8,13 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.TokenInvalid:
     case ErrorCode.TokenExpired:
     case ErrorCode.TokenClaims:
+    case ErrorCode.MfaRequired:
+    case ErrorCode.ClientCertMissing:
+    case ErrorCode.ClientCertUntrusted:
+    case ErrorCode.ClientCertRevoked:
       return 401
     case ErrorCode.OriginNotAllowed:
+    case ErrorCode.DeviceMismatch:
     case ErrorCode.AdminOnly:
     case ErrorCode.ConflictNotYours:
       return 403

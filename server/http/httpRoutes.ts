@@ -9,6 +9,8 @@ import type { TokenVerifier } from '../auth/index.ts'
 import { answerNotifications, NOTIFICATIONS_PATH } from '../notifications/notificationsApi.ts'
 import type { NotificationStore } from '../notifications/notificationStore.ts'
 import { answerConflictDismissal, isConflictDismissal, type ConflictDismissalContext } from './conflictDismissal.ts'
+import { requestUrl } from './requestTarget.ts'
+import { isCollabError } from '../../shared/errors.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -39,7 +41,14 @@ export interface HttpContext {
  * take connections (for load balancers: false before the store is open and during shutdown).
  */
 export const handleHttpRequest = (request: IncomingMessage, response: ServerResponse, context: HttpContext): void => {
-  const url = new URL(request.url ?? '/', 'http://localhost')
+  let url: URL
+  try {
+    url = requestUrl(request)
+  } catch (error) {
+    if (!isCollabError(error)) throw error
+    sendError(response, error)
+    return
+  }
   const { pathname } = url
   // An async route that threw something unexpected: the connection is dropped, never left hanging.
   const fail = (error: unknown) => response.destroy(error instanceof Error ? error : new Error(String(error)))
@@ -99,7 +108,7 @@ const answerMetrics = async (request: IncomingMessage, response: ServerResponse,
   response.end(body)
 }
 
-/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&ttl=…]` → `{token, identity}`. */
+/** `GET /dev/token?user=…&role=…&tenant=…[&name=…&legal=true&device=…&amr=pwd,otp&ttl=…]` → `{token, identity}`. */
 const answerDevToken = async (response: ServerResponse, secret: Uint8Array, url: URL): Promise<void> => {
   try {
     sendJson(response, 200, await issueDevToken(secret, devTokenRequest(url)))

@@ -22,7 +22,7 @@ export interface RawConnectOptions extends TestUser {
 
 export interface TestServer {
   readonly server: CollabServer
-  /** ws://127.0.0.1:PORT */
+  /** ws://127.0.0.1:PORT (wss:// with TLS; then `token`/`connect` cannot fetch from it: sign tokens with the dev secret) */
   readonly url: string
   readonly httpUrl: string
   readonly dataDir: string
@@ -58,8 +58,9 @@ export const startServer = async (overrides: Partial<ServerConfig> = {}): Promis
     dataDir: overrides.dataDir ?? dir!.path,
   }
   const server = await startCollabServer(config, createLogger(config.logLevel))
-  const url = `ws://127.0.0.1:${server.port}`
-  const httpUrl = `http://127.0.0.1:${server.port}`
+  const secure = config.tlsCert ? 's' : ''
+  const url = `ws${secure}://127.0.0.1:${server.port}`
+  const httpUrl = `http${secure}://127.0.0.1:${server.port}`
   const token = (user?: TestUser) => fetchDevToken(httpUrl, user)
   const handle: TestServer = {
     server,

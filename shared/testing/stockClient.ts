@@ -18,10 +18,21 @@ export interface StockClient {
 export const connectStockClient = (
   serverUrl: string,
   room: string,
-  { params = {}, doc = new Y.Doc(), connect = true }: { params?: Record<string, string>; doc?: Y.Doc; connect?: boolean } = {},
+  {
+    params = {},
+    doc = new Y.Doc(),
+    connect = true,
+    WebSocketPolyfill = WebSocket,
+  }: {
+    params?: Record<string, string>
+    doc?: Y.Doc
+    connect?: boolean
+    /** Another WebSocket class, e.g. one that adds TLS options (`ca`, `cert`, `key`) to `ws`'s. */
+    WebSocketPolyfill?: typeof WebSocket
+  } = {},
 ): StockClient => {
   const provider = new WebsocketProvider(serverUrl, room, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: WebSocketPolyfill as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     connect,
     params,
