@@ -47,12 +47,26 @@ export type CurrentItems = Map<string, { readonly item: Y.Item; readonly value: 
  */
 export const fieldsSetBy = (doc: Y.Doc, structs: ReadonlyArray<Y.Item | Y.GC | Y.Skip>): Set<string> => {
   const fields = new Set<string>()
-  // Keys of this update's own items, by id, for origins that point into the update itself.
-  const own = new Map<string, string | null>()
+  // This update's own field items per client, in clock order (as an update lists them), for
+  // origins that point into the update itself: found by binary search, whatever their length (one
+  // text item may span millions of clocks, so nothing here is per clock).
+  const own = new Map<number, { starts: number[]; ends: number[]; fields: string[] }>()
   let rootNameOf: Map<unknown, string> | null = null
-  const fieldOfStored = (id: Y.ID): string | null => {
-    const state = Y.getState(doc.store, id.client)
-    if (id.clock >= state) return own.get(`${id.client}:${id.clock}`) ?? null
+  const fieldOfOwn = (id: Y.ID): string | null => {
+    const items = own.get(id.client)
+    if (!items) return null
+    let low = 0
+    let high = items.starts.length - 1
+    while (low <= high) {
+      const middle = (low + high) >> 1
+      if (items.starts[middle]! > id.clock) high = middle - 1
+      else if (items.ends[middle]! <= id.clock) low = middle + 1
+      else return items.fields[middle]!
+    }
+    return null
+  }
+  const fieldOf = (id: Y.ID): string | null => {
+    if (id.clock >= Y.getState(doc.store, id.client)) return fieldOfOwn(id)
     const item = Y.getItem(doc.store, id)
     if (!(item instanceof Y.Item) || item.parentSub === null) return null
     const parent = item.parent as Y.AbstractType<unknown> | null
@@ -67,10 +81,15 @@ export const fieldsSetBy = (doc: Y.Doc, structs: ReadonlyArray<Y.Item | Y.GC | Y
     if (typeof struct.parent === 'string') field = struct.parentSub === null ? null : `${struct.parent}.${struct.parentSub}`
     else if (struct.parent === null) {
       const neighbour = struct.origin ?? struct.rightOrigin
-      field = neighbour ? fieldOfStored(neighbour) : null
+      field = neighbour ? fieldOf(neighbour) : null
     }
-    for (let offset = 0; offset < struct.length; offset++) own.set(`${struct.id.client}:${struct.id.clock + offset}`, field)
-    if (field !== null) fields.add(field)
+    if (field === null) continue
+    fields.add(field)
+    let items = own.get(struct.id.client)
+    if (!items) own.set(struct.id.client, (items = { starts: [], ends: [], fields: [] }))
+    items.starts.push(struct.id.clock)
+    items.ends.push(struct.id.clock + struct.length)
+    items.fields.push(field)
   }
   return fields
 }

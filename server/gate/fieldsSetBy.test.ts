@@ -56,3 +56,17 @@ test('a deletion brings no item (no value of the writer replaced anything); a ke
   const fields = fieldsSetBy(server, Y.decodeUpdate(update).structs)
   assert.deepEqual([...fields].sort(), ['team.bob'])
 })
+
+test('a text item millions of characters long costs one entry, not one per character', () => {
+  const server = new Y.Doc()
+  const alice = new Y.Doc()
+  const update = updateOf(alice, () => {
+    alice.getXmlFragment('body').insert(0, [new Y.XmlText('a'.repeat(4_000_000))])
+    alice.getMap('meta').set('status', 'draft')
+  })
+  const heapBefore = process.memoryUsage().heapUsed
+  const fields = fieldsSetBy(server, Y.decodeUpdate(update).structs)
+  assert.deepEqual([...fields], ['meta.status'])
+  // Per-character bookkeeping would hold millions of entries (hundreds of MB); this holds a few.
+  assert.ok(process.memoryUsage().heapUsed - heapBefore < 64 * 1024 * 1024, 'fieldsSetBy kept per-character state')
+})
