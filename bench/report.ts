@@ -117,7 +117,7 @@ const gateSection = (result: GateResult): string => {
     run.settleMs,
   ])
   const lines = [
-    `gate — ${p.docs} proposals × ${p.clientsPerDoc} editors, ${p.durationSec} s measured after ${p.warmupSec} s warm-up, window ${p.window}, 1 op in ${p.titleEvery} sets meta.title, ${p.rounds} round${p.rounds === 1 ? '' : 's'} per setting`,
+    `gate — ${p.docs} proposals × ${p.clientsPerDoc} editors, ${p.durationSec} s measured after ${p.warmupSec} s warm-up, window ${p.window}, 1 op in ${p.titleEvery} retitles, ${p.rounds} round${p.rounds === 1 ? '' : 's'} per setting`,
     renderTable(
       ['gate', 'round', 'ops sent', 'ops/s', 'srv µs/op', 'srv cores', 'srv RSS peak MiB', 'gen cores', 'others', 'bound by', 'pauses', 'converged', 'settle ms'],
       rows,
@@ -180,7 +180,7 @@ const fanoutSection = (result: FanoutResult): string => {
 const throughputSection = (result: ThroughputResult): string => {
   const p = result.params
   const lines = [
-    `throughput — ${p.docs} proposals × ${p.clientsPerDoc} editors typing as fast as a window of ${p.window} allows, ${p.durationSec} s measured after ${p.warmupSec} s warm-up, 1 op in ${p.titleEvery} sets meta.title, gate ${onOff(result.validationGate)}, every update durable before broadcast`,
+    `throughput — ${p.docs} proposals × ${p.clientsPerDoc} editors typing as fast as a window of ${p.window} allows, ${p.durationSec} s measured after ${p.warmupSec} s warm-up, 1 op in ${p.titleEvery} retitles, gate ${onOff(result.validationGate)}, every update durable before broadcast`,
     renderTable(
       ['ops sent', 'ops/s', 'delivered ops/s', 'srv µs/op', 'srv cores', 'srv RSS peak MiB', 'gen cores', 'others', 'bound by', 'pauses', 'converged', 'settle ms'],
       [

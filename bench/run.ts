@@ -74,7 +74,7 @@ gate (the typing workload with COLLAB_VALIDATION_GATE=true and then false):
   --duration S             measured seconds of load (default ${GATE_DEFAULTS.durationSec})
   --warmup S               seconds of load before measuring, also for throughput (default ${GATE_DEFAULTS.warmupSec})
   --window N               pause a client while > N of its ops are not at every peer; 0 = off; also throughput (default ${GATE_DEFAULTS.window})
-  --title-every N          1 op in N sets meta.title, the rest insert one character; also throughput (default ${GATE_DEFAULTS.titleEvery})
+  --title-every N          1 op in N retitles (a splice of the title text root), the rest insert one character; also throughput (default ${GATE_DEFAULTS.titleEvery})
   --settle-timeout MS      wait for convergence after the load; also throughput (default ${GATE_DEFAULTS.settleTimeoutMs})
   --rounds N               runs per setting, alternating which goes first (default ${GATE_DEFAULTS.rounds})
 

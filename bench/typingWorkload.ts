@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
 import * as Y from 'yjs'
+import { applyTextSplice } from '../shared/textDiff.ts'
 import {
   benchToken,
   connectBenchClient,
@@ -21,7 +22,7 @@ import { waitUntil } from './waitUntil.ts'
  * The typing workload that the `gate` and `throughput` scenarios run: D proposal docs × K editors,
  * each typing single characters into the rich-text body (a `<paragraph>` holding one Y.XmlText,
  * created by each doc's first editor) as fast as a flow-control window lets it, mostly at its
- * cursor, and now and then setting `meta.title`. Measured for T seconds after a warm-up; then it
+ * cursor, and now and then retitling the proposal (its `title` text root). Measured for T seconds after a warm-up; then it
  * waits until every doc's replicas converged and counts the server's CPU up to that point.
  */
 
@@ -38,7 +39,7 @@ export interface TypingLoadOptions {
    * run measures queues, not work.
    */
   readonly window: number
-  /** One op in this many is a `meta.title` set; the rest are single-character inserts. */
+  /** One op in this many is a retitle (a splice of the `title` text root); the rest are single-character inserts. */
   readonly titleEvery: number
   /** How long to wait, after the load, for every doc's replicas to converge. */
   readonly settleTimeoutMs: number
@@ -119,7 +120,6 @@ const drive = async (
 ): Promise<void> => {
   const text = paragraphText(client.doc)
   if (!text) throw new Error(`${client.label}: no paragraph to type into`)
-  const meta = client.doc.getMap('meta')
   let cursor = text.length
   let sinceYield = 0
   let revision = 0
@@ -130,7 +130,10 @@ const drive = async (
       continue
     }
     if (randomInt(random, options.titleEvery) === 0) {
-      meta.set('title', `Proposal ${docIndex} — revision ${++revision} by ${client.label}`)
+      // The title is a text root: a new title is one splice of what differs (as the app's input sends).
+      const title = client.doc.getText('title')
+      const next = `Proposal ${docIndex} — revision ${++revision} by ${client.label}`
+      client.doc.transact(() => applyTextSplice(title, title.toString(), next))
       counters.titleSets++
     } else {
       // Typing: mostly at the cursor, now and then somewhere else in the paragraph.
@@ -152,8 +155,8 @@ const docConverged = ({ clients }: DocClients): boolean => {
   if (!first) return true
   if (!rest.every((client) => sameStateVector(first.doc, client.doc))) return false
   const body = first.doc.getXmlFragment('body').toString()
-  const title = first.doc.getMap('meta').get('title')
-  return rest.every((client) => client.doc.getXmlFragment('body').toString() === body && client.doc.getMap('meta').get('title') === title)
+  const title = first.doc.getText('title').toString()
+  return rest.every((client) => client.doc.getXmlFragment('body').toString() === body && client.doc.getText('title').toString() === title)
 }
 
 /**
@@ -184,7 +187,7 @@ const connectDocs = async (server: BenchServer, options: TypingLoadOptions, room
   for (const { clients } of docs) {
     const first = clients[0]!
     createParagraph(first.doc)
-    first.doc.getMap('meta').set('title', 'New proposal')
+    first.doc.getText('title').insert(0, 'New proposal')
   }
   if (!(await waitUntil(() => all.every((client) => paragraphText(client.doc) !== null), { timeoutMs: 10_000 }))) {
     throw new Error('the paragraph did not reach every client')

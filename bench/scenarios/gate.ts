@@ -7,7 +7,7 @@ import { runTypingLoad, typingLoadProblems, type TypingLoadOptions, type TypingR
  * (typingWorkload.ts) runs against a server with COLLAB_VALIDATION_GATE=true and one with false,
  * R rounds (alternating which goes first, so neither always gets the cooler machine): D proposal
  * docs × K editors typing into the rich-text body as fast as they can, now and then setting
- * `meta.title`, for T seconds. The key figure is server CPU µs per op; the ratio of the medians
+ * the title (a splice of its text root), for T seconds. The key figure is server CPU µs per op; the ratio of the medians
  * gate-on / gate-off is the gate's cost.
  */
 
