@@ -22,6 +22,7 @@ import { InboundBudgets } from './limits/inboundBudget.ts'
 import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unauthenticatedSockets.ts'
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
+import { ClusterNode } from './cluster/clusterNode.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -43,6 +44,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
+  const { verifier, devSecret } = await createAuthentication(config, logger)
+  const cluster = config.redisUrl ? new ClusterNode(config, store, metrics.registry, config.clusterSecret || config.jwtSecret || devSecret!, logger) : null
   const rooms = new RoomRegistry({
     metrics,
     store,
@@ -54,9 +57,9 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     validationGate: config.validationGate,
     maxRichTextDepth: config.maxRichTextDepth,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
+    ownership: cluster?.ownership ?? null,
   })
   const peers = new Set<Peer>()
-  const { verifier, devSecret } = await createAuthentication(config, logger)
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   const notifications = new NotificationStore(store)
   let accepting = true
@@ -72,7 +75,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     },
     (request, response) =>
     handleHttpRequest(request, response, {
-      ready: () => accepting && store.healthy,
+      ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
       admin: { verifier, operations },
@@ -136,6 +139,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxBufferedBytes: config.maxBufferedBytes,
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
+      cluster,
     }),
   )
 
@@ -179,7 +183,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, store: store.location }, 'listening')
+  cluster?.start(port)
+  logger.info({ host: config.host, port, store: store.location, ...(cluster ? { nodeId: cluster.nodeId } : {}) }, 'listening')
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {
@@ -192,6 +197,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)
+      await cluster?.close()
       wss.close()
       httpServer.closeAllConnections()
       await store.close()

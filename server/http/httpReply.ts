@@ -8,6 +8,7 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.TokenInvalid:
     case ErrorCode.TokenExpired:
     case ErrorCode.TokenClaims:
+    case ErrorCode.NodeAuthFailed:
       return 401
     case ErrorCode.OriginNotAllowed:
     case ErrorCode.AdminOnly:
@@ -24,8 +25,12 @@ export const httpStatusFor = (code: string): number => {
       return 431
     case ErrorCode.PersistenceFailed:
       return 500
+    case ErrorCode.OwnerUnreachable:
+      return 502
     case ErrorCode.TooManyPendingConnections:
     case ErrorCode.ShuttingDown:
+    case ErrorCode.LeaseUnavailable:
+    case ErrorCode.DocumentMoved:
       return 503
     default:
       return 400
