@@ -8,7 +8,7 @@ export interface TestCluster {
   readonly postgres: PostgresInstance
   /** The running nodes (a killed one stays in place until `restart`). */
   readonly nodes: ServerProcess[]
-  /** Starts node `index` again (after a kill), with the same node id and a new port. */
+  /** Starts node `index` again (after a kill) as a new node: a new node id and a new port. */
   restart(index: number): Promise<ServerProcess>
   /** Stops every node, Redis and PostgreSQL, and removes the data directory. */
   stop(): Promise<void>
@@ -22,11 +22,13 @@ export interface TestCluster {
  */
 export const startCluster = async (count: number, { leaseMs = 1_500, args = [] as string[] } = {}): Promise<TestCluster> => {
   const [redis, postgres, dir] = await Promise.all([startRedis(), startPostgres(), tempDir('posalpro-cluster-')])
+  let starts = 0
+  // A restarted process is a new node (a node id is never reused: its old leases may not have expired).
   const start = (index: number) =>
     spawnServer({
       dataDir: dir.path,
       args: [
-        ...['--postgres-url', postgres.url, '--redis-url', redis.url, '--node-id', `node-${index}`, '--lease-ms', String(leaseMs)],
+        ...['--postgres-url', postgres.url, '--redis-url', redis.url, '--node-id', `node-${index}-${starts++}`, '--lease-ms', String(leaseMs)],
         // Short grace and heartbeat: rooms nobody uses unload (and give their lease up) quickly.
         ...['--room-unload-grace', '500', '--heartbeat-interval', '2000'],
         ...args,
