@@ -24,7 +24,11 @@ export interface ForwardLimits {
   readonly maxBufferedBytes: number
   /** Largest frame accepted from the owner (the owner's own limits apply to the client's frames). */
   readonly maxPayloadBytes: number
-  /** Ping interval towards the client: a half-open client connection is dropped within two. */
+  /**
+   * Ping interval on both legs: a half-open client connection, or an owner that stopped answering
+   * (paused, partitioned: its lease is running out), is dropped within two; the client reconnects
+   * and reaches the document's next owner.
+   */
   readonly heartbeatIntervalMs: number
 }
 
@@ -67,7 +71,8 @@ export class ForwardedConnection {
   private towardOwner = 0
   private towardClient = 0
   private closed = false
-  private alive = true
+  private clientAlive = true
+  private ownerAlive = true
   private readonly heartbeat: NodeJS.Timeout
 
   constructor(
@@ -95,7 +100,8 @@ export class ForwardedConnection {
     client.on('message', (data: Buffer, isBinary: boolean) => this.fromClient(data, isBinary))
     client.on('close', (code: number, reason: Buffer) => this.clientClosed(code, reason.toString('utf8')))
     client.on('error', () => {})
-    client.on('pong', () => (this.alive = true))
+    client.on('pong', () => (this.clientAlive = true))
+    this.owner.on('pong', () => (this.ownerAlive = true))
     this.owner.on('open', () => this.ownerOpened())
     this.owner.on('message', (data: Buffer, isBinary: boolean) => this.fromOwner(data, isBinary))
     this.owner.on('close', (code: number, reason: Buffer) => this.ownerClosed(code, reason.toString('utf8')))
@@ -103,9 +109,13 @@ export class ForwardedConnection {
       if (this.owner.readyState !== WebSocket.OPEN) context.logger.info({ owner: request.ownerUrl, err: error.message }, 'owner node unreachable')
     })
     this.heartbeat = setInterval(() => {
-      if (!this.alive) return this.client.terminate()
-      this.alive = false
+      if (!this.clientAlive) return this.finish('owner', 1001, 'the client stopped answering')
+      if (!this.ownerAlive) return this.fail('owner-gone', ErrorCode.DocumentMoved, 'the document’s server stopped answering; reconnect')
+      this.clientAlive = false
       this.client.ping()
+      if (this.owner.readyState !== WebSocket.OPEN) return
+      this.ownerAlive = false
+      this.owner.ping()
     }, context.limits.heartbeatIntervalMs)
     this.heartbeat.unref()
   }
