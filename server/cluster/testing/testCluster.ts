@@ -6,6 +6,8 @@ import { tempDir } from '../../../shared/testing/tempDir.ts'
 export interface TestCluster {
   readonly redis: RedisInstance
   readonly postgres: PostgresInstance
+  /** The nodes' shared data directory (it holds the dev-mode secret). */
+  readonly dataDir: string
   /** The running nodes (a killed one stays in place until `restart`). */
   readonly nodes: ServerProcess[]
   /** Starts node `index` again (after a kill) as a new node: a new node id and a new port. */
@@ -46,6 +48,7 @@ export const startCluster = async (count: number, { leaseMs = 1_500, args = [] a
   return {
     redis,
     postgres,
+    dataDir: dir.path,
     nodes,
     async restart(index) {
       await nodes[index]!.kill()
