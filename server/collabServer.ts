@@ -23,6 +23,7 @@ import { defaultUnauthenticatedCap, UnauthenticatedSockets } from './limits/unau
 import { answerClientError } from './connection/upgradeRefusal.ts'
 import { NotificationStore } from './notifications/notificationStore.ts'
 import { ClusterNode } from './cluster/clusterNode.ts'
+import { adminForwarding } from './cluster/adminForwarding.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -62,6 +63,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const peers = new Set<Peer>()
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   const notifications = new NotificationStore(store)
+  const forward = cluster ? adminForwarding(cluster, rooms) : null
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -78,8 +80,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations },
-      conflicts: { verifier, store, rooms },
+      admin: { verifier, operations, ...(forward ? { forward } : {}) },
+      conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
       notifications,
