@@ -64,6 +64,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   const notifications = new NotificationStore(store)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
+  cluster?.keepIndexCurrent(index)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -84,6 +85,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
+      ...(cluster ? { refreshIndex: (tenant: string) => cluster.refreshIndex(index, tenant) } : {}),
       notifications,
       appDir: config.appDir,
       serveSourceMaps: config.serveSourceMaps,

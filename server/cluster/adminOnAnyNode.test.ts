@@ -9,6 +9,7 @@ import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import type { TestServer } from '../testing/startServer.ts'
 import { DocumentLeases } from './documentLease.ts'
 import { startCluster, type TestCluster } from './testing/testCluster.ts'
+import { connectAckedWriter } from './testing/ackedWriter.ts'
 
 /** The admin API answers on every node; a change to a document goes to its owner's room. */
 
@@ -55,6 +56,8 @@ test("an admin revert and a review approval sent to a non-owner node take effect
     return notice
   })
 
+  // The notice may arrive before the item is durable (as on one node): wait until any node can read it.
+  await eventually(async () => assert.equal((await adminRequest(asServer(1), admin, 'GET', `/reviews/${held.reviewId}`)).status, 200, 'the review item is not stored yet'))
   const approved = await adminRequest<ReviewItem>(asServer(1), admin, 'POST', `/reviews/${held.reviewId}/approve`)
   assert.equal(approved.status, 200, JSON.stringify(approved.body))
   assert.equal(approved.body.status, 'approved')
@@ -75,4 +78,16 @@ test("an admin revert and a review approval sent to a non-owner node take effect
   // Both went through node 0's room: node 1 forwarded them and never took the document.
   assert.equal(await forwardedAdminRequests(1), 2)
   assert.equal((await leases.holder(`acme/${room}`))?.nodeId, owner.nodeId)
+})
+
+test('/api/documents on a node lists the documents other nodes created', async () => {
+  const room = 'proposal/listed-elsewhere'
+  const writer = await connectAckedWriter(cluster.nodes[0]!, room, { user: 'ada', role: 'admin' })
+  open.push(writer)
+  writer.doc.getMap('team').set('ada', 'admin')
+  await eventually(() => assert.ok(writer.ackedClock() >= 1, 'not stored yet'))
+  const token = await cluster.nodes[1]!.token({ user: 'bob', role: 'viewer' })
+  const response = await fetch(`${cluster.nodes[1]!.httpUrl}/api/documents`, { headers: { authorization: `Bearer ${token}` } })
+  const { documents } = (await response.json()) as { documents: Array<{ name: string }> }
+  assert.ok(documents.some((document) => document.name === room), JSON.stringify(documents))
 })

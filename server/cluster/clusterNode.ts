@@ -13,11 +13,19 @@ import { ForwardedConnection, type ForwardLimits, type ForwardRequest } from './
 import { NodeAuth } from './nodeAuth.ts'
 import { NodeRegistry } from './nodeRegistry.ts'
 import type WebSocket from 'ws'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
 
 /** Renewed at 30% of the lease: three renewals fit in one lease (see documentLease.ts). */
 export const RENEW_FRACTION = 0.3
 /** Time to open a forwarded connection to the owner: a live node on the same network answers in milliseconds. */
 export const FORWARD_CONNECT_TIMEOUT_MS = 3_000
+
+/**
+ * How often the index of existing documents is brought up to date with the shared store, for the
+ * rules' cross-reference checks (synchronous, in memory): a document another node created is known
+ * here within this. One query of every document's name: fine for tens of thousands of documents.
+ */
+export const INDEX_REFRESH_MS = 2_000
 
 /** Where a document is served: here, or by the owner node at this URL. */
 export type DocumentRoute = { readonly here: true } | { readonly here: false; readonly ownerUrl: string; readonly ownerId: string }
@@ -37,6 +45,8 @@ export class ClusterNode {
   private registry: NodeRegistry | null = null
   private readonly forwarded = new Set<ForwardedConnection>()
   private advertised = ''
+  private indexTimer: NodeJS.Timeout | null = null
+  private readonly fenced: PostgresStorage['fenced']
 
   constructor(
     private readonly config: ServerConfig,
@@ -67,6 +77,23 @@ export class ClusterNode {
       logger,
     })
     this.auth = NodeAuth.derive(secret, this.nodeId)
+    this.fenced = store.fenced
+  }
+
+  /** Keeps `index` current with the documents other nodes create (see INDEX_REFRESH_MS). */
+  keepIndexCurrent(index: DocumentIndex): void {
+    this.indexTimer = setInterval(() => {
+      this.fenced.allDocumentNames().then(
+        (names) => index.addAll(names),
+        () => {}, // the store's own health probe reports it
+      )
+    }, INDEX_REFRESH_MS)
+    this.indexTimer.unref()
+  }
+
+  /** Adds a tenant's documents to `index` now (the document list must show what other nodes created). */
+  async refreshIndex(index: DocumentIndex, tenant: string): Promise<void> {
+    index.addAll(await this.fenced.documentNames(tenant))
   }
 
   /** Redis answers (documents can be taken, owners found): part of `/readyz`. */
@@ -121,6 +148,7 @@ export class ClusterNode {
   /** Shutdown: forwarded clients are closed with 1001 (they reconnect elsewhere), the node unregistered. */
   async close(): Promise<void> {
     const reason = formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down')
+    if (this.indexTimer) clearInterval(this.indexTimer)
     for (const connection of [...this.forwarded]) connection.close(CloseCode.GoingAway, reason)
     await this.ownership.released()
     await this.registry?.close()
