@@ -30,6 +30,11 @@ const gateClient = async (node: number, room: string, user: { user?: string; rol
   return client
 }
 
+const metric = async (node: number, name: string): Promise<number> => {
+  const text = await (await fetch(`${cluster.nodes[node]!.httpUrl}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN)
+}
+
 const sameState = (a: Y.Doc, b: Y.Doc): boolean => Buffer.from(Y.encodeStateVector(a)).equals(Buffer.from(Y.encodeStateVector(b)))
 
 test('clients on three different nodes co-edit one document and converge', async () => {
@@ -52,6 +57,10 @@ test('clients on three different nodes co-edit one document and converge', async
   })
   assert.deepEqual(clients[1]!.map('team').toJSON(), clients[0]!.map('team').toJSON())
   assert.deepEqual(clients[2]!.map('team').toJSON(), clients[0]!.map('team').toJSON())
+  // Node 0 took the document; nodes 1 and 2 forwarded their clients to it.
+  assert.ok((await metric(0, 'collab_cluster_ownership_acquired_total')) >= 1, 'node 0 acquired nothing')
+  for (const node of [1, 2]) assert.ok((await metric(node, 'collab_cluster_forwarded_connections_total')) >= 1, `node ${node} forwarded nothing`)
+  for (const node of [1, 2]) assert.equal(await metric(node, 'collab_cluster_ownership_acquired_total'), 0, `node ${node} took the document too`)
 })
 
 test("the gate's rules hold for an editor on a non-owner node: refused, compensated once for everyone, the rule id reaches the editor", async () => {

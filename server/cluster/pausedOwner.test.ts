@@ -73,6 +73,8 @@ test('an owner paused past its lease: another node takes over and accepts writes
   cluster.nodes[0]!.child.kill('SIGCONT')
   await eventually(() => assert.ok(onOwner.closes.includes(4502) && reader.closes.includes(4502), `old owner clients closed with ${onOwner.closes} / ${reader.closes}\n${cluster.nodes[0]!.logs.slice(-15).join('\n')}`))
   for (let i = 0; i < 5; i++) assert.ok(!seenBeforeFirstClose.has(`paused-${i}`), `the old owner broadcast paused-${i}`)
+  const metrics = await (await fetch(`${cluster.nodes[0]!.httpUrl}/metrics`)).text()
+  assert.match(metrics, /^collab_cluster_ownership_lost_total\{reason="(expired|taken|stale-epoch)"\} [1-9]/m, 'the old owner counts the lost document')
 
   // Nothing was stored under the old epoch after the new owner's first write.
   const client_ = new pg.Client({ connectionString: cluster.postgres.url })
