@@ -247,6 +247,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     return `${this.tenant}/${this.document.name}`
   }
 
+  /** Read after an await (TypeScript keeps a state narrowed before it). */
+  private closedMeanwhile(): boolean {
+    return this.state === 'closed'
+  }
+
   async load(): Promise<void> {
     if (this.options.ownership) this.held = await this.options.ownership.take(this.storageName, (reason) => this.lostOwnership(reason))
     else await this.options.store.claim(this.storageName)
@@ -257,6 +262,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.options.store.lastEventSeq(this.storageName),
       this.options.store.pendingReviews(this.tenant, this.document.name),
     ])
+    if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
     this.answerSyncRequestsFromDisk(updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
@@ -265,6 +271,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       const owners = await this.options.store.clientOwners(this.storageName)
       this.clientOwners.record(owners)
       if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+      if (this.closedMeanwhile()) return
     }
     this.lastEventSeq = lastEventSeq
     this.liveDoc = buildDoc(updates)
