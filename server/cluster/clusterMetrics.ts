@@ -10,6 +10,7 @@ export class ClusterMetrics {
   readonly staleEpochRefusals: Counter
   readonly forwardedConnections: Counter
   readonly forwardedOpen: Gauge
+  readonly forwardBufferedBytes: Gauge
   readonly forwardFailures: Counter<'reason'>
   readonly forwardedAdminRequests: Counter
 
@@ -25,6 +26,11 @@ export class ClusterMetrics {
     this.staleEpochRefusals = new Counter({ name: 'collab_cluster_stale_epoch_refusals_total', help: 'Writes or claims the store refused with ERR_STALE_EPOCH', registers })
     this.forwardedConnections = new Counter({ name: 'collab_cluster_forwarded_connections_total', help: 'Client connections forwarded to the owner node', registers })
     this.forwardedOpen = new Gauge({ name: 'collab_cluster_forwarded_connections', help: 'Client connections being forwarded to an owner node now', registers })
+    this.forwardBufferedBytes = new Gauge({
+      name: 'collab_cluster_forward_buffered_bytes',
+      help: 'Bytes forwarded connections hold, sent on and not yet written to a socket (each direction of each connection bounded by maxBufferedBytes)',
+      registers,
+    })
     this.forwardFailures = new Counter({
       name: 'collab_cluster_forward_failures_total',
       help: 'Forwarded connections closed by this node, by reason (unreachable, timeout, buffer, owner-gone)',

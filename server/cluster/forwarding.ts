@@ -145,8 +145,10 @@ export class ForwardedConnection {
   private relay(to: WebSocket, data: Buffer, isBinary: boolean, counter: 'towardOwner' | 'towardClient', from: WebSocket): void {
     const bytes = data.byteLength
     this[counter] += bytes
+    this.context.metrics.forwardBufferedBytes.inc(bytes)
     to.send(data, { binary: isBinary }, () => {
       this[counter] -= bytes
+      this.context.metrics.forwardBufferedBytes.dec(bytes)
       if (from.isPaused && this[counter] <= this.context.limits.maxBufferedBytes / 2 && !this.closed) from.resume()
     })
     if (this[counter] > this.context.limits.maxBufferedBytes && !from.isPaused) from.pause()
