@@ -141,10 +141,6 @@ export class ClusterNode {
     new ForwardedConnection(client, request, { auth: this.auth, limits, metrics: this.metrics, logger: this.logger, open: this.forwarded })
   }
 
-  get forwardedCount(): number {
-    return this.forwarded.size
-  }
-
   /** Shutdown: forwarded clients are closed with 1001 (they reconnect elsewhere), the node unregistered. */
   async close(): Promise<void> {
     const reason = formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down')
