@@ -25,6 +25,8 @@ import { createWebServer } from './tls/webServer.ts'
 import { loadTlsSettings } from './tls/tlsSettings.ts'
 import { addHstsToUpgrade } from './tls/hsts.ts'
 import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
+import { ClusterNode } from './cluster/clusterNode.ts'
+import { adminForwarding } from './cluster/adminForwarding.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -53,6 +55,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
   const index = new DocumentIndex(await store.documentNames())
+  const { verifier, devSecret } = await createAuthentication(config, logger)
+  const cluster = config.redisUrl ? new ClusterNode(config, store, metrics.registry, config.clusterSecret || config.jwtSecret || devSecret!, logger) : null
   const rooms = new RoomRegistry({
     metrics,
     store,
@@ -64,11 +68,13 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     validationGate: config.validationGate,
     maxRichTextDepth: config.maxRichTextDepth,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
+    ownership: cluster?.ownership ?? null,
   })
   const peers = new Set<Peer>()
-  const { verifier, devSecret } = await createAuthentication(config, logger)
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   const notifications = new NotificationStore(store)
+  const forward = cluster ? adminForwarding(cluster, rooms) : null
+  cluster?.keepIndexCurrent(index)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -85,13 +91,14 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     },
     (request, response) =>
     handleHttpRequest(request, response, {
-      ready: () => accepting && store.healthy,
+      ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations },
-      conflicts: { verifier, store, rooms },
+      admin: { verifier, operations, ...(forward ? { forward } : {}) },
+      conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
+      ...(cluster ? { refreshIndex: (tenant: string) => cluster.refreshIndex(index, tenant) } : {}),
       notifications,
       appDir: config.appDir,
       serveSourceMaps: config.serveSourceMaps,
@@ -151,6 +158,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxBufferedBytes: config.maxBufferedBytes,
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
+      cluster,
     }),
   )
 
@@ -194,7 +202,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     })
   })
   const { port } = httpServer.address() as AddressInfo
-  logger.info({ host: config.host, port, store: store.location, tls: tls !== null }, 'listening')
+  cluster?.start(port)
+  logger.info({ host: config.host, port, store: store.location, tls: tls !== null, ...(cluster ? { nodeId: cluster.nodeId } : {}) }, 'listening')
   warnIfPlainOnNetwork(config.host, tls !== null, logger)
 
   let closing: Promise<void> | null = null
@@ -208,6 +217,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)
+      await cluster?.close()
       wss.close()
       httpServer.closeAllConnections()
       await store.close()

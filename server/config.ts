@@ -70,6 +70,49 @@ export const OPTIONS = {
    */
   postgresUrl: option('postgres-url', ['COLLAB_POSTGRES_URL'], text(), ''),
   /**
+   * Cluster mode: several nodes share one PostgreSQL (postgresUrl, required with it) and this Redis
+   * (`redis://host:6379`), which holds one lease per document so that exactly one node at a time
+   * applies, stores and broadcasts it; any node accepts any client and forwards it to the owner.
+   * Empty: one node. Without it, two servers on one database fence each other out instead.
+   */
+  redisUrl: option('redis-url', ['COLLAB_REDIS_URL'], text(), ''),
+  /**
+   * This node's name in the leases and the node registry. Empty: a fresh one per process (host,
+   * pid, random part). Two processes must never share one: they would take each other's leases for
+   * their own and both write.
+   */
+  nodeId: option('node-id', ['COLLAB_NODE_ID'], text(), ''),
+  /**
+   * The base URL other nodes reach this node at (`http://10.0.0.5:8080`): where they forward clients
+   * and admin changes of the documents it owns. Empty: `http://<host>:<bound port>` (the machine's
+   * host name when host is a wildcard address). Wrong, and forwarded clients are closed with a
+   * retryable code until another node owns their document.
+   */
+  advertiseUrl: option(
+    'advertise-url',
+    ['COLLAB_ADVERTISE_URL'],
+    text().refine((url) => url === '' || /^https?:\/\/[^/?#]+\/?$/.test(url), 'must be a base URL like http://10.0.0.5:8080'),
+    '',
+  ),
+  /**
+   * The secret node-to-node requests (forwarded connections, forwarded admin changes) are signed
+   * with (≥ 32 bytes). Empty: derived from jwt-secret or the dev-mode secret, which every node
+   * shares anyway; required in cluster mode when tokens are verified with a public key (nodes then
+   * share no secret). Anyone holding it can act as a node: as secret as the JWT secret.
+   */
+  clusterSecret: option(
+    'cluster-secret',
+    ['COLLAB_CLUSTER_SECRET'],
+    text().refine((secret) => secret === '' || Buffer.byteLength(secret) >= 32, 'must be at least 32 bytes'),
+    '',
+  ),
+  /**
+   * How long a document's lease lasts without renewal (renewed every 30% of it). A crashed owner's
+   * documents get a new owner within this; shorter leases take over sooner but let a slow Redis
+   * round trip or a GC pause hand a busy document over. Tests shorten it.
+   */
+  leaseMs: option('lease-ms', ['COLLAB_LEASE_MS'], integer(300, 600_000), 10_000),
+  /**
    * Largest WebSocket frame accepted. A full-state sync of a big proposal is well under 1 MiB;
    * 8 MiB leaves room for long offline batches while bounding what one frame can make us buffer.
    * Bigger frames are closed with 1009 before they are read into memory.
@@ -353,6 +396,12 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   const result = config as ServerConfig
   checkKeySources(result)
   checkTlsFiles(result)
+  if (result.redisUrl && !result.postgresUrl) {
+    throw badConfig('redis-url (cluster mode) needs postgres-url: the nodes of a cluster share one PostgreSQL database')
+  }
+  if (result.redisUrl && !result.clusterSecret && !result.jwtSecret && !result.devMode) {
+    throw badConfig('cluster mode with a public token key needs cluster-secret: nodes sign their requests to each other with it')
+  }
   if (result.requestTimeoutMs < result.headersTimeoutMs) throw badConfig('request-timeout must be at least headers-timeout')
   if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
     throw badConfig(

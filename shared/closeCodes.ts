@@ -39,6 +39,12 @@ export const CloseCode = {
   ResyncRequired: 4503,
   /** The server could not make an update durable; nothing was acknowledged. Reconnect resends it. */
   PersistenceFailed: 4500,
+  /**
+   * Cluster mode: the node serving the connection lost the document or cannot reach its owner
+   * (the echo is 502, a gateway's trouble). Reconnect: the next connection reaches the current
+   * owner. In the 4500 range, which stock y-websocket reconnects after.
+   */
+  DocumentMoved: 4502,
 } as const
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
@@ -76,6 +82,9 @@ export const closeCodeFor = (code: ErrorCode): CloseCode => {
       return CloseCode.MessageTooBig
     case ErrorCode.PersistenceFailed:
       return CloseCode.PersistenceFailed
+    case ErrorCode.DocumentMoved:
+    case ErrorCode.OwnerUnreachable:
+      return CloseCode.DocumentMoved
     case ErrorCode.RateLimitedMessages:
     case ErrorCode.RateLimitedBytes:
       return CloseCode.RateLimited

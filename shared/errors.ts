@@ -140,6 +140,16 @@ export const ErrorCode = {
   DeviceMismatch: 'ERR_DEVICE_MISMATCH',
   /** MFA is required and the token's `amr` claim shows no second factor. */
   MfaRequired: 'ERR_MFA_REQUIRED',
+  /**
+   * Cluster mode: this node no longer owns the document (its lease lapsed or was taken, or the
+   * store refused its epoch), or the node the client was forwarded to went away. Reconnect: the
+   * next connection reaches the document's current owner.
+   */
+  DocumentMoved: 'ERR_DOCUMENT_MOVED',
+  /** Cluster mode: the document's owner is known but cannot be reached (dead, its lease not yet expired). Retry later. */
+  OwnerUnreachable: 'ERR_OWNER_UNREACHABLE',
+  /** Cluster mode: a node-to-node request without a valid signature (forged, or older than its window). */
+  NodeAuthFailed: 'ERR_NODE_AUTH_FAILED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

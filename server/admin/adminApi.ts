@@ -4,11 +4,14 @@ import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
 import type { AdminOperations } from './adminOperations.ts'
 import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../auth/index.ts'
 import { sendError, sendJson } from '../http/httpReply.ts'
+import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
   /** The admin operations on the running server's documents (the CLI runs the same ones offline). */
   readonly operations: AdminOperations
+  /** Cluster mode: a change to a document another node owns is sent to that node; absent on one node. */
+  readonly forward?: ForwardToOwner
 }
 
 /**
@@ -31,7 +34,9 @@ export interface AdminContext {
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
- * requests and writes answers; what each route does is in AdminOperations.
+ * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
+ * node answers every route: reads come from the shared store, and a change (POST) to a document
+ * another node owns is forwarded to that node, which applies it in its room's order.
  */
 export const handleAdminRequest = async (request: IncomingMessage, response: ServerResponse, context: AdminContext): Promise<void> => {
   try {
@@ -41,6 +46,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
     const url = new URL(request.url ?? '/', 'http://localhost')
     const parts = url.pathname.split('/').filter(Boolean).slice(1) // drop "admin"
     const method = request.method ?? 'GET'
+    const body = method === 'POST' ? await readBody(request) : ''
+    if (method === 'POST' && context.forward) {
+      const changed = await changedDocument(parts, tenant, operations)
+      if (changed && (await context.forward(`${tenant}/${changed}`, request, response, body))) return
+    }
     if (parts[0] === 'reviews') {
       if (method === 'GET' && parts.length === 1) {
         return sendJson(response, 200, { reviews: await operations.listReviews(tenant, url.searchParams.get('status') ?? undefined) })
@@ -51,8 +61,8 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'approve' }))
       }
       if (method === 'POST' && parts.length === 3 && parts[2] === 'reject') {
-        const body = await readJson(request)
-        const reason = typeof body.reason === 'string' ? body.reason : ''
+        const { reason: given } = parseJson(body)
+        const reason = typeof given === 'string' ? given : ''
         return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'reject', reason }))
       }
     }
@@ -71,12 +81,12 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
           return sendJson(response, 200, { ...shown, update: base64(shown.update) })
         }
         case 'POST revert': {
-          const { seq } = await readJson(request)
+          const { seq } = parseJson(body)
           if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) throw new CollabError(ErrorCode.BadRequest, 'body must be {"seq": <event number>}')
           return sendJson(response, 200, await operations.revert(admin, document, seq))
         }
         case 'POST import': {
-          const { update } = await readJson(request)
+          const { update } = parseJson(body)
           if (typeof update !== 'string') throw new CollabError(ErrorCode.BadRequest, 'body must be {"update": "<base64 Yjs update>"}')
           return sendJson(response, 200, await operations.importUpdate(admin, document, new Uint8Array(Buffer.from(update, 'base64'))))
         }
@@ -121,12 +131,23 @@ const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifi
   return identity
 }
 
-const readJson = async (request: IncomingMessage): Promise<Record<string, unknown>> => {
+/** The document (`<type>/<id>`) a POST route changes, or null when it changes none. */
+const changedDocument = async (parts: readonly string[], tenant: string, operations: AdminOperations): Promise<string | null> => {
+  if (parts[0] === 'reviews' && parts.length === 3) return (await operations.getReview(tenant, parts[1] ?? '')).document
+  if (parts[0] === 'docs' && parts.length === 4) return parseDocumentName(`${parts[1]}/${parts[2]}`).name
+  return null
+}
+
+const readBody = async (request: IncomingMessage): Promise<string> => {
   let text = ''
   for await (const chunk of request) {
     text += String(chunk)
     if (text.length > 64 * 1024) throw new CollabError(ErrorCode.BadRequest, 'request body too large')
   }
+  return text
+}
+
+const parseJson = (text: string): Record<string, unknown> => {
   if (text.trim() === '') return {}
   try {
     const value: unknown = JSON.parse(text)

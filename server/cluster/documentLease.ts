@@ -184,6 +184,11 @@ export class DocumentLeases {
     return { epoch: Number(value.slice(0, sep)), nodeId: value.slice(sep + 1), expiresInMs: Math.max(0, pttl) }
   }
 
+  /** Is the connection to Redis up (calls can succeed)? False while it reconnects: `/readyz`. */
+  get connected(): boolean {
+    return this.client.isReady
+  }
+
   /** Closes the connection (leases held are not released: they expire). */
   close(): void {
     this.client.destroy()

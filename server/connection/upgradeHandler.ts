@@ -14,6 +14,10 @@ import type { Room } from '../rooms/room.ts'
 import type { RoomRegistry } from '../rooms/roomRegistry.ts'
 import { refuseUpgrade } from './upgradeRefusal.ts'
 import { transportSocket } from '../tls/transportSocket.ts'
+import type { ClusterNode, DocumentRoute } from '../cluster/clusterNode.ts'
+import { readForwardedUpgrade } from '../cluster/forwarding.ts'
+import { tokenFromRequest } from '../auth/index.ts'
+import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -31,6 +35,8 @@ export interface UpgradeContext {
   readonly maxBufferedBytes: number
   readonly maxViewerAwarenessBytes: number
   readonly maxAwarenessStateBytes: number
+  /** Cluster mode: clients of documents another node owns are forwarded to it; null on one node. */
+  readonly cluster: ClusterNode | null
 }
 
 /**
@@ -69,16 +75,18 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
     // A shared listener, not a closure: a closure here would share this call's context and keep the
     // upgrade request (its URL carries the token), its head and its socket alive for the whole connection.
     socket.on('error', destroyOnError)
-    admit(request, context.policy)
+    admitAndRoute(request, context)
       .then(
-        (admission) => {
+        ({ admission, forwardedFrom, route }) => {
           if (socket.destroyed) return
           if (!context.accepting()) throw new CollabError(ErrorCode.ShuttingDown, 'server is shutting down')
           context.wss.handleUpgrade(request, socket, head, (ws) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
             context.unauthenticated.authenticated(transportSocket(socket))
-            connectPeer(ws, request, admission, connections)
+            if (route instanceof CollabError) ws.close(CloseCode.DocumentMoved, formatCloseReason(route.code, route.message))
+            else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
+            else connectPeer(ws, request, admission, connections, forwardedFrom)
           })
         },
         (error: unknown) => {
@@ -95,6 +103,46 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
       })
       .finally(() => pending--)
   }
+}
+
+/**
+ * Admits the request (see admission.ts) and, in cluster mode, finds where its document is served.
+ * A request forwarded by another node is checked for that node's signature first and is always
+ * served here (the owner never forwards again: no loops). Not finding the owner (Redis down, the
+ * owner unreachable) is not a refusal: the client is upgraded and closed with a retryable code.
+ */
+const admitAndRoute = async (
+  request: IncomingMessage,
+  context: UpgradeContext,
+): Promise<{ admission: Admission; forwardedFrom: { clientAddress: string } | null; route: DocumentRoute | CollabError }> => {
+  const { cluster } = context
+  const forwarded = cluster ? readForwardedUpgrade(request, cluster.auth) : null
+  // A forwarded request comes from a node over the node-to-node channel, without the client's
+  // certificate: the forwarding node checked it against the token's device (it terminated TLS).
+  const admission = await admit(request, forwarded ? { ...context.policy, deviceTrust: false } : context.policy)
+  const { tenant } = admission.identity
+  if (forwarded && forwarded.tenant !== tenant) throw new CollabError(ErrorCode.BadRequest, 'a forwarded request names another tenant than its token')
+  if (!cluster || forwarded) return { admission, forwardedFrom: forwarded, route: { here: true } }
+  const room = context.rooms.find(tenant, admission.document.name)
+  try {
+    return { admission, forwardedFrom: null, route: await cluster.route(`${tenant}/${admission.document.name}`, room !== undefined && room.state !== 'closed') }
+  } catch (error) {
+    if (!(error instanceof CollabError)) throw error
+    context.logger.info({ document: `${tenant}/${admission.document.name}`, code: error.code, reason: error.message }, 'no owner to serve the document now')
+    return { admission, forwardedFrom: null, route: error }
+  }
+}
+
+const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admission, ownerUrl: string, context: UpgradeContext): void => {
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  context.cluster!.forward(ws, {
+    ownerUrl,
+    tenant: admission.identity.tenant,
+    documentName: admission.document.name,
+    token: tokenFromRequest(url, request.headers) ?? '',
+    clientAddress: clientAddress(request, context.trustProxy),
+    wantsExtensions: admission.wantsExtensions,
+  })
 }
 
 function destroyOnError(this: Duplex): void {
@@ -136,8 +184,16 @@ class ConnectedPeer extends Peer {
   }
 }
 
-const connectPeer = (ws: WebSocket, request: IncomingMessage, admission: Admission, connections: Connections): void => {
-  const peer = new ConnectedPeer(ws, admission, clientAddress(request, connections.trustProxy), connections)
+const connectPeer = (
+  ws: WebSocket,
+  request: IncomingMessage,
+  admission: Admission,
+  connections: Connections,
+  /** Set when another node forwarded the client: the address it vouches for. */
+  forwardedFrom: { clientAddress: string } | null,
+): void => {
+  const address = forwardedFrom?.clientAddress ?? clientAddress(request, connections.trustProxy)
+  const peer = new ConnectedPeer(ws, admission, address, connections)
   connections.peers.add(peer)
   peer.room = connections.rooms.join(peer.identity.tenant, admission.document, peer)
   if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ role: peer.identity.role }, 'peer joined')

@@ -13,10 +13,16 @@ import { sendError, sendJson } from './httpReply.ts'
 export const answerDocumentList = async (
   request: IncomingMessage,
   response: ServerResponse,
-  context: { readonly verifier: TokenVerifier; readonly index: DocumentIndex },
+  context: {
+    readonly verifier: TokenVerifier
+    readonly index: DocumentIndex
+    /** Cluster mode: adds the tenant's documents other nodes created to the index first (they share the store). */
+    readonly refreshIndex?: (tenant: string) => Promise<void>
+  },
 ): Promise<void> => {
   try {
     const identity = await verifyBearer(request.headers, context.verifier)
+    await context.refreshIndex?.(identity.tenant)
     const documents = context.index.namesOf(identity.tenant).map((name) => {
       const [type = '', id = ''] = name.split('/')
       return { name, type, id }

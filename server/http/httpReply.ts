@@ -12,6 +12,7 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.ClientCertMissing:
     case ErrorCode.ClientCertUntrusted:
     case ErrorCode.ClientCertRevoked:
+    case ErrorCode.NodeAuthFailed:
       return 401
     case ErrorCode.OriginNotAllowed:
     case ErrorCode.DeviceMismatch:
@@ -29,8 +30,12 @@ export const httpStatusFor = (code: string): number => {
       return 431
     case ErrorCode.PersistenceFailed:
       return 500
+    case ErrorCode.OwnerUnreachable:
+      return 502
     case ErrorCode.TooManyPendingConnections:
     case ErrorCode.ShuttingDown:
+    case ErrorCode.LeaseUnavailable:
+    case ErrorCode.DocumentMoved:
       return 503
     default:
       return 400

@@ -23,6 +23,8 @@ export interface HttpContext {
   readonly conflicts: ConflictDismissalContext
   readonly verifier: TokenVerifier
   readonly index: DocumentIndex
+  /** Cluster mode: brings a tenant's part of the index up to date with the shared store. */
+  readonly refreshIndex?: (tenant: string) => Promise<void>
   /** The users' lasting notifications (`/api/notifications`). */
   readonly notifications: NotificationStore
   /** The built demo app's directory (served at `/`). */

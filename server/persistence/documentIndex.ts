@@ -26,4 +26,9 @@ export class DocumentIndex {
   add(storageName: string): void {
     this.names.add(storageName)
   }
+
+  /** Documents another server created (cluster mode: they share the store). */
+  addAll(storageNames: Iterable<string>): void {
+    for (const name of storageNames) this.names.add(name)
+  }
 }

@@ -47,8 +47,10 @@ export interface DocumentStorage {
    * the room's behalf. LevelDB has one writer (its lock) and does nothing; PostgreSQL takes the
    * document's next epoch, so that a second server pointed at the same database by mistake fences
    * the first one out (its writes are refused with ERR_STALE_EPOCH) instead of interleaving.
+   * `epoch` (cluster mode): the epoch of the document's lease this node has just taken, claimed
+   * instead of the next one; ERR_STALE_EPOCH when a higher one has claimed or written it.
    */
-  claim(storageName: string): Promise<void>
+  claim(storageName: string, epoch?: number): Promise<void>
   /** The room unloaded: what the store remembers about the document may be forgotten. */
   release(storageName: string): void
 

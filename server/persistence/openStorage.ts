@@ -11,7 +11,7 @@ import { PostgresStorage } from './postgres/postgresStorage.ts'
  * written before their per-document index indexed). Ready for rooms to load from when it resolves.
  */
 export const openStorage = async (config: ServerConfig, logger: Logger): Promise<DocumentStorage> => {
-  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger })
+  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger, claimOnWrite: !config.redisUrl })
   const store = await DocumentStore.open(config.dataDir, {
     logger,
     batchIntervalMs: config.storeBatchIntervalMs,

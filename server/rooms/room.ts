@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.ts'
 import { buildDoc, SERVER_DOC_OPTIONS } from '../persistence/documentStore.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
-import { ErrorCode } from '../../shared/errors.ts'
+import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import { encodeAck } from '../../shared/extensionProtocol.ts'
 import type { DocumentIndex } from '../persistence/documentIndex.ts'
@@ -31,6 +31,8 @@ import { GATE_ORIGIN } from '../gate/compensation.ts'
 import { Peer } from '../connection/peer.ts'
 import { hasRole } from '../auth/index.ts'
 import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
+import type { DocumentOwnership, HeldDocument } from '../cluster/documentOwnership.ts'
+import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
@@ -77,6 +79,8 @@ export interface RoomOptions {
   readonly onIdle: (room: Room) => void
   /** The room is closing (unloaded, or discarded after a failed write): the registry must forget it now. */
   readonly onClosing: (room: Room) => void
+  /** Cluster mode: how the room becomes its document's only writer before loading it; null on one node. */
+  readonly ownership: DocumentOwnership | null
 }
 
 /**
@@ -129,6 +133,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   private compacting = false
   /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
   private cancelDrainWait: (() => void) | null = null
+  /** Cluster mode: the document's lease and epoch while this room is its owner. */
+  private held: HeldDocument | null = null
 
   constructor(
     readonly tenant: string,
@@ -241,13 +247,22 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     return `${this.tenant}/${this.document.name}`
   }
 
+  /** Read after an await (TypeScript keeps a state narrowed before it). */
+  private closedMeanwhile(): boolean {
+    return this.state === 'closed'
+  }
+
   async load(): Promise<void> {
-    await this.options.store.claim(this.storageName)
+    if (this.options.ownership) this.held = await this.options.ownership.take(this.storageName, (reason) => this.lostOwnership(reason))
+    else await this.options.store.claim(this.storageName)
+    // Closed while the lease was being taken (shutdown, or the lease lost already): give it up again.
+    if (this.state === 'closed') return void this.held?.release()
     const [{ updates, stateVector }, lastEventSeq, pendingReviews] = await Promise.all([
       this.options.store.loadStored(this.storageName),
       this.options.store.lastEventSeq(this.storageName),
       this.options.store.pendingReviews(this.tenant, this.document.name),
     ])
+    if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
     this.answerSyncRequestsFromDisk(updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
@@ -256,6 +271,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       const owners = await this.options.store.clientOwners(this.storageName)
       this.clientOwners.record(owners)
       if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+      if (this.closedMeanwhile()) return
     }
     this.lastEventSeq = lastEventSeq
     this.liveDoc = buildDoc(updates)
@@ -393,6 +409,21 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.idleState = null
     this.reviews.dispose()
     this.options.store.release(this.storageName)
+    void this.held?.release()
+  }
+
+  /**
+   * Cluster mode: the lease lapsed or another node took the document (or the store refused this
+   * node's epoch). From now on another node may be writing it: nothing more is written,
+   * acknowledged or broadcast here; the peers are closed with a code stock clients reconnect
+   * after, and their next connection reaches the new owner, which has (or gets, by their resync)
+   * everything they sent.
+   */
+  private lostOwnership(reason: OwnershipLoss): void {
+    if (this.state === 'closed') return
+    this.logger.warn({ reason }, 'this node no longer owns the document; closing its peers')
+    this.options.onClosing(this)
+    this.close(CloseCode.DocumentMoved, formatCloseReason(ErrorCode.DocumentMoved, 'another server owns this document now; reconnect'))
   }
 
   /**
@@ -617,6 +648,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * document's state vector with it (so a cold load need not compute it). Called by `commits`.
    */
   async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
+    // A lease that may have lapsed (a pause, Redis out of reach) writes nothing: the fence would
+    // refuse it once another node claimed the document, but it might not have claimed it yet.
+    if (this.held && !this.held.valid) throw new CollabError(ErrorCode.DocumentMoved, 'the document lease lapsed before this write')
     const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
     if (merged) mergedByBatch.set(writes, merged)
@@ -639,6 +673,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** Durable (told by `commits`): now other peers may see the updates, and their senders learn they are saved. */
   batchCommitted({ writes, durableStateVector }: CommittedBatch<RoomWrite>): void {
+    // Closed meanwhile (cluster mode: the lease was lost during the write): durable, but this node
+    // speaks for the document no more; the peers' reconnect brings them whatever they lack.
+    if (this.state === 'closed') return
     // Writes are in order, so the last sequence number of a peer in the batch covers all its earlier ones.
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
@@ -740,6 +777,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
   batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
+    if (this.held && isCollabError(error) && (error.code === ErrorCode.StaleEpoch || error.code === ErrorCode.DocumentMoved)) {
+      if (error.code === ErrorCode.StaleEpoch) this.held.refused()
+      this.lostOwnership('stale-epoch')
+      return
+    }
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
     const reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not store your changes; reconnect to resend')

@@ -1,5 +1,6 @@
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
-import { ErrorCode } from '../../shared/errors.ts'
+import { ErrorCode, isCollabError } from '../../shared/errors.ts'
+import type { DocumentOwnership } from '../cluster/documentOwnership.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
@@ -20,6 +21,8 @@ export interface RoomRegistryOptions {
   readonly maxRichTextDepth: number
   readonly eventRetentionMs: number
   readonly metrics: CollabMetrics
+  /** Cluster mode: each room takes its document's lease before loading it; null on one node. */
+  readonly ownership?: DocumentOwnership | null
 }
 
 /**
@@ -46,6 +49,7 @@ export class RoomRegistry {
       handleFrame,
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),
+      ownership: options.ownership ?? null,
     }
   }
 
@@ -106,7 +110,11 @@ export class RoomRegistry {
       room.logger.error({ err: error }, 'loading failed')
       room.failedToLoad(error)
       this.forget(room)
-      room.close(CloseCode.PersistenceFailed, formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document'))
+      // Cluster mode: another node owns it, or Redis cannot be asked who does: a retryable close,
+      // the reconnect is forwarded to the owner (or takes the document once the lease is free).
+      const moved = isCollabError(error) && (error.code === ErrorCode.DocumentMoved || error.code === ErrorCode.LeaseUnavailable)
+      if (moved) room.close(CloseCode.DocumentMoved, formatCloseReason(ErrorCode.DocumentMoved, 'the document is served by another server; reconnect'))
+      else room.close(CloseCode.PersistenceFailed, formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document'))
     })
     return room
   }

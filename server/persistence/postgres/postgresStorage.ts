@@ -1,4 +1,5 @@
 import type * as Y from 'yjs'
+import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { buildDoc } from '../documentStore.ts'
 import type { DocumentBatch, DocumentStorage } from '../documentStorage.ts'
@@ -16,6 +17,12 @@ export interface PostgresStorageOptions extends PostgresStoreOptions {
    * while it cannot be reached even when nobody writes. A failed operation asks at once.
    */
   readonly healthProbeMs?: number
+  /**
+   * A write to a document no room claimed (the admin CLI) claims its next epoch first. Off in
+   * cluster mode: there only the lease holder may raise a document's epoch, and such a write is
+   * refused (ERR_DOCUMENT_MOVED) instead of fencing the owner out.
+   */
+  readonly claimOnWrite?: boolean
 }
 
 /**
@@ -42,6 +49,7 @@ export class PostgresStorage implements DocumentStorage {
     readonly location: string,
     private readonly logger: Logger | null,
     healthProbeMs: number,
+    private readonly claimOnWrite: boolean,
   ) {
     this.probeTimer = setInterval(() => void this.probe(), healthProbeMs)
     this.probeTimer.unref()
@@ -50,11 +58,11 @@ export class PostgresStorage implements DocumentStorage {
   /** Connects and applies the migrations the database lacks; ERR_PERSISTENCE_FAILED when it cannot be reached. */
   static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
     const store = await PostgresDocumentStore.open(url, options)
-    return new PostgresStorage(store, withoutPassword(url), options.logger ?? null, options.healthProbeMs ?? 2_000)
+    return new PostgresStorage(store, withoutPassword(url), options.logger ?? null, options.healthProbeMs ?? 2_000, options.claimOnWrite ?? true)
   }
 
-  async claim(storageName: string): Promise<void> {
-    const claimed = this.store.claimNext(storageName)
+  async claim(storageName: string, epoch?: number): Promise<void> {
+    const claimed = epoch === undefined ? this.store.claimNext(storageName) : this.store.claim(storageName, epoch).then(() => epoch)
     this.epochs.set(storageName, claimed)
     try {
       await this.observe(claimed)
@@ -72,6 +80,7 @@ export class PostgresStorage implements DocumentStorage {
   private epochOf(storageName: string): Promise<number> {
     const known = this.epochs.get(storageName)
     if (known) return known
+    if (!this.claimOnWrite) return Promise.reject(new CollabError(ErrorCode.DocumentMoved, `${storageName} is not loaded by this node, which may not write it`))
     const claimed = this.store.claimNext(storageName)
     this.epochs.set(storageName, claimed)
     claimed.catch(() => {
