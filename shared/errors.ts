@@ -130,6 +130,11 @@ export const ErrorCode = {
   TargetNotEmpty: 'ERR_TARGET_NOT_EMPTY',
   /** Admin CLI copy into PostgreSQL: a document or its event log reads differently in the target after the copy. */
   CopyMismatch: 'ERR_COPY_MISMATCH',
+  /**
+   * The development front (`npm run cluster`): no node accepted the connection, or the node it
+   * reached closed it before answering (HTTP 502).
+   */
+  NodeUnreachable: 'ERR_NODE_UNREACHABLE',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
