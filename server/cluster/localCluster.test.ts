@@ -132,3 +132,29 @@ test('npm run cluster: the app and /readyz through the front, clients through th
   await eventually(() => assert.deepEqual(processes.filter(alive), [], 'processes left behind'))
   for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} left behind`)
 })
+
+test('npm run cluster: SIGTERM while PostgreSQL starts stops everything once it is up and leaves nothing behind', async () => {
+  const [frontPort, ...nodePorts] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
+  const run = launch(['--port', String(frontPort), '--node-ports', nodePorts.join(',')])
+  after(() => run.child.kill('SIGKILL'))
+  // initdb or postgres, whichever runs now, names PostgreSQL's temp directory in `-D <dir>/data`.
+  const postgresDir = await eventually(
+    () => {
+      if (run.child.exitCode !== null) assert.fail(`the launcher exited:\n${run.stdout()}\n${run.stderr()}`)
+      for (const pid of descendantsOf(run.child.pid!)) {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        const dataDir = args[args.indexOf('-D') + 1]
+        if (args.includes('-D') && dataDir) return path.dirname(dataDir)
+      }
+      return assert.fail('PostgreSQL is not starting yet')
+    },
+    { timeoutMs: 60_000, intervalMs: 5 },
+  )
+  const data = /^data in (.+)$/m.exec(run.stdout())![1]!
+  run.child.kill('SIGTERM')
+  const processes = descendantsOf(run.child.pid!)
+  assert.equal(await run.exited, 0, `${run.stdout()}\n${run.stderr()}`)
+  assert.doesNotMatch(run.stdout(), /^ready: /m)
+  await eventually(() => assert.deepEqual(processes.filter(alive), [], 'processes left behind'))
+  for (const dir of [data, postgresDir]) assert.equal(existsSync(dir), false, `${dir} left behind`)
+})

@@ -90,16 +90,28 @@ const main = async (): Promise<number> => {
   // kill-at-once on a signal would pull the database from under nodes still flushing.
   leaveSignalsToCaller()
   const running: Running = { front: null, nodes: [], redis: null, postgres: null, data: null }
-  let stopping: Promise<void> | null = null
+  // A signal while things start only marks the stop: stopping then would miss what is still
+  // starting (a node whose process is not yet in `running`); the stop follows once all is up.
+  let phase: 'starting' | 'running' | 'stopping' = 'starting'
+  let stopRequested = false
+  const stopGracefully = () => {
+    phase = 'stopping'
+    return stopAll(running, { force: false })
+  }
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (phase === 'stopping' || stopRequested) {
       // A second Ctrl-C: no more waiting.
       say(`${signal} again: killing everything`)
       void stopAll(running, { force: true }).finally(() => process.exit(130))
       return
     }
+    if (phase === 'starting') {
+      stopRequested = true
+      say(`${signal}: stopping once what is starting is up (again to kill at once)`)
+      return
+    }
     say(`${signal}: stopping the front, the nodes, Redis and PostgreSQL; removing the data`)
-    stopping = stopAll(running, { force: false }).then(
+    stopGracefully().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`stopping failed: ${String(error)}\n`)
@@ -112,10 +124,14 @@ const main = async (): Promise<number> => {
 
   try {
     running.data = await tempDir('posalpro-cluster-')
+    say(`data in ${running.data.path}`)
     say('starting PostgreSQL and Redis …')
-    const [postgres, redis] = await Promise.all([startPostgres({ database: 'collab' }), startRedis()])
-    running.postgres = postgres
-    running.redis = redis
+    const [postgresStarted, redisStarted] = await Promise.allSettled([startPostgres({ database: 'collab' }), startRedis()])
+    if (postgresStarted.status === 'fulfilled') running.postgres = postgresStarted.value
+    if (redisStarted.status === 'fulfilled') running.redis = redisStarted.value
+    if (postgresStarted.status === 'rejected') throw postgresStarted.reason
+    if (redisStarted.status === 'rejected') throw redisStarted.reason
+    const [postgres, redis] = [postgresStarted.value, redisStarted.value]
     const nodePorts = cli.nodePorts ?? Array.from({ length: cli.nodes }, (_, i) => cli.port + 1 + i)
     const devSecret = newDevSecret()
     if (!clusterFlagsSupported()) {
@@ -124,7 +140,7 @@ const main = async (): Promise<number> => {
     }
     say(`starting ${cli.nodes} nodes …`)
     const data = running.data.path
-    running.nodes = await Promise.all(
+    const started = await Promise.allSettled(
       nodePorts.map((nodePort, i) =>
         startLocalNode({
           name: `node-${i + 1}`,
@@ -137,9 +153,13 @@ const main = async (): Promise<number> => {
         }),
       ),
     )
+    // Every node that did start is stopped with the rest, also when another one failed.
+    running.nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
     for (const node of running.nodes) {
       void node.process.exited.then((code) => {
-        if (!stopping) say(`${node.name} exited (${code}); the front sends its documents to the next node by rank`)
+        if (phase === 'running') say(`${node.name} exited (${code}); the front sends its documents to the next node by rank`)
       })
     }
     running.front = await startFront({
@@ -147,7 +167,7 @@ const main = async (): Promise<number> => {
       host: cli.host,
       port: cli.port,
       onNodeChange: (node, up) => {
-        if (stopping) return
+        if (phase !== 'running') return
         const name = running.nodes.find((candidate) => candidate.url === node)?.name ?? node
         say(`${name} is ${up ? 'up again' : 'down'}`)
       },
@@ -157,7 +177,11 @@ const main = async (): Promise<number> => {
     await stopAll(running, { force: true })
     return 1
   }
-  if (stopping) return 0 // a signal arrived while starting; stop() exits
+  if (stopRequested) {
+    await stopGracefully()
+    return 0
+  }
+  phase = 'running'
   const front = running.front
   say('')
   say(`PosalPro Collab local cluster`)
