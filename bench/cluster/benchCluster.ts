@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import path from 'node:path'
 import { clusterFlagsSupported, newDevSecret, startLocalNode, type LocalNode } from '../../server/cluster/localNode.ts'
 import { freePort } from '../../shared/testing/freePort.ts'
@@ -28,7 +29,15 @@ export const startBenchCluster = async ({ nodes: count, withRedis }: { nodes: nu
   let redis: RedisInstance | null = null
   const nodes: LocalNode[] = []
   try {
-    ;[postgres, redis] = await Promise.all([startPostgres({ database: 'collab_bench' }), withRedis ? startRedis() : Promise.resolve(null)])
+    // Settled, not Promise.all: an engine that started is stopped below even when the other failed.
+    const [postgresStarted, redisStarted] = await Promise.allSettled([
+      startPostgres({ database: 'collab_bench' }),
+      withRedis ? startRedis() : Promise.resolve(null),
+    ])
+    if (postgresStarted.status === 'fulfilled') postgres = postgresStarted.value
+    if (redisStarted.status === 'fulfilled') redis = redisStarted.value
+    if (postgresStarted.status === 'rejected') throw postgresStarted.reason
+    if (redisStarted.status === 'rejected') throw redisStarted.reason
     const devSecret = newDevSecret()
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()))
     const start = (index: number) =>
@@ -41,8 +50,16 @@ export const startBenchCluster = async ({ nodes: count, withRedis }: { nodes: nu
         ...(redis ? { redisUrl: redis.url } : {}),
         extraArgs: BENCH_SERVER_ARGS,
       })
-    nodes.push(...(await Promise.all(ports.map((_, index) => start(index)))))
-    const engines = { postgres, redis }
+    const started = await Promise.allSettled(ports.map((_, index) => start(index)))
+    nodes.push(...started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])))
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
+    const engines = { postgres: postgresStarted.value, redis }
+    // A bench ended by Ctrl-C: the harness kills the processes on the way out; their directories go too.
+    const removeDirs = () => {
+      for (const dir of [data.path, engines.postgres.directory, engines.redis?.directory]) if (dir) rmSync(dir, { recursive: true, force: true })
+    }
+    process.once('exit', removeDirs)
     return {
       postgres: engines.postgres,
       redis: engines.redis,
@@ -56,6 +73,7 @@ export const startBenchCluster = async ({ nodes: count, withRedis }: { nodes: nu
         await Promise.all(nodes.map((node) => node.stop()))
         await Promise.all([engines.redis?.stop(), engines.postgres.stop()])
         await data.remove()
+        process.off('exit', removeDirs)
       },
     }
   } catch (error) {
