@@ -132,7 +132,7 @@ export const ErrorCode = {
   CopyMismatch: 'ERR_COPY_MISMATCH',
   /**
    * The development front (`npm run cluster`): no node accepted the connection, or the node it
-   * reached closed it before answering (HTTP 502).
+   * reached closed it or stayed silent past the answer timeout before answering (HTTP 502).
    */
   NodeUnreachable: 'ERR_NODE_UNREACHABLE',
 } as const

@@ -183,6 +183,26 @@ describe('the front', () => {
     assert.equal(response.statusCode, 502)
   })
 
+  it(`answers 502 ${ErrorCode.NodeUnreachable} when a node accepts the connection but never answers (a hung process)`, async () => {
+    // A real TCP server that takes connections and never writes a byte.
+    const held: net.Socket[] = []
+    const hung = net.createServer((socket) => void held.push(socket))
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      for (const socket of held) socket.destroy()
+      await new Promise<void>((resolve) => hung.close(() => resolve()))
+    })
+    const front = await startFront({ nodes: [`http://127.0.0.1:${(hung.address() as AddressInfo).port}`], answerTimeoutMs: 300, healthIntervalMs: 60_000 })
+    cleanups.push(() => front.close())
+    const response = await fetch(`${front.url}/proposal/x`, { signal: AbortSignal.timeout(10_000) })
+    assert.equal(response.status, 502)
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, ErrorCode.NodeUnreachable)
+    const socket = new WebSocket(wsUrl(front, '/proposal/x'), { handshakeTimeout: 10_000 })
+    socket.on('error', () => {})
+    const [, upgrade] = await nextEvent<[unknown, http.IncomingMessage]>(socket, 'unexpected-response', 10_000)
+    assert.equal(upgrade.statusCode, 502)
+  })
+
   it('breaks the response when the node dies in the middle of it (never a short answer taken for whole)', async () => {
     const { front } = await setUp(1)
     await assert.rejects(async () => {

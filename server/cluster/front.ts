@@ -25,6 +25,11 @@ export interface FrontOptions {
   readonly port?: number
   /** A node that has not accepted the TCP connection by then is skipped (and marked down). */
   readonly connectTimeoutMs?: number
+  /**
+   * A node that accepted but has not begun its answer by then (a hung or SIGSTOPped process) gets
+   * the request cut off: 502. Only before the first byte; a WebSocket may then stay quiet forever.
+   */
+  readonly answerTimeoutMs?: number
   /** Bytes a piped connection may hold per direction before it stops reading the sender. */
   readonly maxBufferedBytes?: number
   readonly healthIntervalMs?: number
@@ -48,6 +53,7 @@ export interface Front {
 
 export const FRONT_DEFAULTS = {
   connectTimeoutMs: 2_000,
+  answerTimeoutMs: 30_000,
   // 1 MiB per direction: a full sync step 2 of an ordinary document passes without a pause, and
   // 1,000 connections cost at most 2 GiB only if every one of them has a receiver that stalled.
   maxBufferedBytes: 1024 * 1024,
@@ -110,7 +116,10 @@ export const startFront = async (options: FrontOptions): Promise<Front> => {
       path: request.url,
       headers: { ...forwardedHeaders(request), connection: 'close' },
     })
+    const answerTimer = setTimeout(() => upstream.destroy(new Error('no answer in time')), settings.answerTimeoutMs)
+    upstream.once('close', () => clearTimeout(answerTimer))
     upstream.once('response', (answer) => {
+      clearTimeout(answerTimer)
       const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name)))
       response.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers)
       answer.pipe(response)
@@ -119,7 +128,7 @@ export const startFront = async (options: FrontOptions): Promise<Front> => {
       answer.once('error', () => response.destroy())
     })
     upstream.once('error', () => {
-      if (!response.headersSent) badGateway(response, `the node ${reached.node} closed the connection before answering`)
+      if (!response.headersSent) badGateway(response, `the node ${reached.node} closed the connection or did not answer in time`)
       else response.destroy()
     })
     // The client left: the node's work for it is cut off too.
@@ -145,10 +154,13 @@ export const startFront = async (options: FrontOptions): Promise<Front> => {
     // bytes flow unchanged both ways, so the node's 101 or its refusal (401, 403, 503), every
     // frame and the closing handshake with its close code reach the client exactly as sent.
     let answered = false
+    const answerTimer = setTimeout(() => upstream.destroy(), settings.answerTimeoutMs)
     upstream.once('close', () => {
-      if (!answered && !client.destroyed) rawBadGateway(client, `the node ${node} closed the connection before answering`)
+      clearTimeout(answerTimer)
+      if (!answered && !client.destroyed) rawBadGateway(client, `the node ${node} closed the connection or did not answer in time`)
     })
     upstream.once('data', (first: Buffer) => {
+      clearTimeout(answerTimer)
       answered = true
       client.write(first)
       relayBounded(upstream, client, settings.maxBufferedBytes, notePeak)
