@@ -150,6 +150,11 @@ export const ErrorCode = {
   OwnerUnreachable: 'ERR_OWNER_UNREACHABLE',
   /** Cluster mode: a node-to-node request without a valid signature (forged, or older than its window). */
   NodeAuthFailed: 'ERR_NODE_AUTH_FAILED',
+  /**
+   * The development front (`npm run cluster`): no node accepted the connection, or the node it
+   * reached closed it or stayed silent past the answer timeout before answering (HTTP 502).
+   */
+  NodeUnreachable: 'ERR_NODE_UNREACHABLE',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -8,6 +8,8 @@ export interface RedisInstance {
   /** `redis://127.0.0.1:PORT` */
   readonly url: string
   readonly port: number
+  /** Its temp directory (removed by `stop()`). */
+  readonly directory: string
   /** SIGSTOP: connections stay open but nothing is answered (a GC pause, an overloaded host, a partition). */
   pause(): void
   /** SIGCONT after `pause()`. */
@@ -53,6 +55,7 @@ export const startRedis = async (): Promise<RedisInstance> => {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    directory: dir.path,
     pause: () => running.signal('SIGSTOP'),
     resume: () => running.signal('SIGCONT'),
     async kill() {

@@ -21,6 +21,16 @@ const OUTPUT_KEPT = 64 * 1024
 /** Each running child, with how to kill it. */
 const running = new Map<ChildProcess, () => void>()
 let exitHookInstalled = false
+let callerHandlesSignals = false
+
+/**
+ * For a long-running program (`npm run cluster`) that stops its throwaway processes itself on
+ * SIGTERM/SIGINT, in order and gracefully: the kill-everything-at-once signal hook stands down.
+ * The kill on exit stays, for a program that dies before it could stop them.
+ */
+export const leaveSignalsToCaller = (): void => {
+  callerHandlesSignals = true
+}
 
 /**
  * `withChildren`: killed on the way out, its children die with it (PostgreSQL's backends, each in
@@ -43,6 +53,7 @@ export const startThrowaway = (
     process.once('exit', killAll)
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
+        if (callerHandlesSignals) return
         killAll()
         process.kill(process.pid, signal)
       })
