@@ -117,11 +117,11 @@ describe('device trust (mutual TLS)', () => {
       client.doc.getMap('meta').set('title', 'from laptop-1')
       const events = await eventually(async () => {
         const found = await server.server.store.readEvents('acme/proposal/mtls-log')
-        assert.ok(found.some((event) => event.outcome === 'accepted'))
+        assert.ok(found.some((event) => event.outcome === 'accepted'), JSON.stringify(found.map((event) => event.outcome)))
         return found
       })
       const accepted = events.filter((event) => event.outcome === 'accepted' && event.userId === 'alice')
-      assert.ok(accepted.length > 0)
+      assert.ok(accepted.length > 0, 'an accepted change was recorded')
       for (const event of accepted) assert.equal(event.device, 'laptop-1')
     } finally {
       client.destroy()

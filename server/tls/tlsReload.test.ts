@@ -40,7 +40,7 @@ test('SIGHUP reloads the certificate: new connections see the new one, a connect
       assert.equal(answer.serverCert.fingerprint256, second.fingerprint256)
       assert.equal(answer.serverCert.serialNumber, second.serial)
     })
-    assert.ok(server.logs.some((line) => line.includes('TLS certificate reloaded')))
+    assert.ok(server.logs.some((line) => line.includes('TLS certificate reloaded')), 'the reload was logged')
 
     // The connected client kept its connection (same socket) and still syncs with a newcomer.
     const newcomer = connectStockClient(wssUrl, 'proposal/reload', { params: { token: await devTokenFor(dataDir, { user: 'bob' }) }, WebSocketPolyfill })
@@ -53,7 +53,7 @@ test('SIGHUP reloads the certificate: new connections see the new one, a connect
     // A broken certificate file: the reload is refused and logged, the second certificate stays.
     await writeFile(certFile, 'not a certificate\n')
     server.child.kill('SIGHUP')
-    await eventually(() => assert.ok(server.logs.some((line) => line.includes('TLS reload failed'))))
+    await eventually(() => assert.ok(server.logs.some((line) => line.includes('TLS reload failed')), 'the failed reload was logged'))
     assert.equal((await httpsGet(`${httpsUrl}/healthz`, { ca: ca.certPem })).serverCert.fingerprint256, second.fingerprint256)
     assert.equal(server.child.exitCode, null)
   } finally {
