@@ -23,10 +23,14 @@ import { conflictKey, conflictRange } from '../gate/conflicts.ts'
 import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
-import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
+import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
+import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
+import type { RecordCodec } from '../crypto/recordCodec.ts'
+import { readKeyringFile, writeKeyringFile } from '../crypto/keyringFile.ts'
+import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -61,6 +65,12 @@ export interface DocumentStoreOptions {
    */
   readonly maxBacklogWrites?: number
   readonly maxBacklogBytes?: number
+  /**
+   * Encryption at rest: with a master key every value written (LevelDB and the write-ahead log) is
+   * sealed with its tenant's data key, and every value read is opened (sealedLevelDb.ts). Keys stay
+   * readable: y-leveldb's format and document listing rely on them.
+   */
+  readonly atRest?: AtRestOptions
 }
 
 /** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
@@ -81,6 +91,10 @@ const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8
 export class DocumentStore implements DocumentStorage {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
+  /** What every read and write but the logged ones goes through: `db`, sealing and opening values when encrypted. */
+  private sealed: LevelBatchDb | null = null
+  /** Seals and opens values; null when encryption at rest is off. */
+  private codec: RecordCodec | null = null
   private wal: WriteAheadLog | null = null
   /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
   private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
@@ -124,6 +138,9 @@ export class DocumentStore implements DocumentStorage {
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
   static async open(location: string, options: DocumentStoreOptions = {}): Promise<DocumentStore> {
     const store = new DocumentStore(location, options)
+    // The key is checked against the keyring before LevelDB is opened: a refused start changes no file.
+    const storedKeyring = readKeyringFile(location)
+    if (storedKeyring || !options.atRest?.masterKey) store.codec = await openRecordCodec(options.atRest, storedKeyring, location, async () => false)
     try {
       store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
         await db.open()
@@ -135,6 +152,17 @@ export class DocumentStore implements DocumentStorage {
       }
       throw error
     }
+    if (!storedKeyring && options.atRest?.masterKey) {
+      try {
+        store.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
+      } catch (error) {
+        await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
+        throw error
+      }
+    }
+    // The canary (and keyring) of a store's first encrypted start is saved before anything else.
+    store.saveKeyring()
+    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, () => store.saveKeyring()) : store.db
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
     let opened: ReturnType<typeof WriteAheadLog.open>
     try {
@@ -160,6 +188,7 @@ export class DocumentStore implements DocumentStorage {
   private async replay(records: readonly LogRecord[]): Promise<void> {
     if (records.length === 0) return
     const db = this.database()
+    const raw = this.db!
     const clocks = new Map<string, number>()
     const eventSeqs = new Map<string, number>()
     const ops: LogOp[] = []
@@ -167,7 +196,7 @@ export class DocumentStore implements DocumentStorage {
     for (const record of records) {
       const { storageName, updateClock, firstEventSeq } = record
       if (updateClock !== null) {
-        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(db, storageName)) as number)
+        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
         if (updateClock <= clocks.get(storageName)!) continue
         clocks.set(storageName, updateClock)
       } else if (firstEventSeq !== null) {
@@ -178,7 +207,8 @@ export class DocumentStore implements DocumentStorage {
       ops.push(...record.ops)
       replayed++
     }
-    if (ops.length > 0) await db.batch(ops)
+    // Logged values are sealed already.
+    if (ops.length > 0) await raw.batch(ops)
     this.logger?.info({ records: records.length, replayed }, 'write-ahead log replayed')
   }
 
@@ -285,10 +315,10 @@ export class DocumentStore implements DocumentStorage {
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
       await this.runFor(storageName, `clock ${storageName}`, async (db) => {
-        if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(db, storageName)) as number)
+        if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
-    const record = this.recordOf(storageName, batch)
+    const record = this.sealRecord(this.recordOf(storageName, batch))
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
@@ -390,7 +420,11 @@ export class DocumentStore implements DocumentStorage {
     this.lastApplyAt = performance.now()
     const queued = this.toApply
     this.toApply = []
-    const write = async () => this.database().batch(queued.flatMap(({ ops }) => ops))
+    // Logged values are sealed already: straight to LevelDB.
+    const write = async () => {
+      if (!this.db) throw new Error('the store is not open')
+      return this.db.batch(queued.flatMap(({ ops }) => ops))
+    }
     write()
       .then(
         () => queued.forEach(({ resolve }) => resolve()),
@@ -400,6 +434,28 @@ export class DocumentStore implements DocumentStorage {
         if (this.toApply.length === 0) this.applying = false
         else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + this.batchIntervalMs - performance.now()))
       })
+  }
+
+  /** A logged write with its values sealed (encryption at rest), the keyring saved first if that changed it. */
+  private sealRecord(record: LogRecord): LogRecord {
+    if (!this.codec) return record
+    const ops = sealOps(this.codec, record.ops)
+    this.saveKeyring()
+    return { ...record, ops }
+  }
+
+  /** Saves the keyring when it changed (a new key, a passed reservation): before the records it seals are written. */
+  private saveKeyring(): void {
+    const keyring = this.codec?.keyring
+    if (!keyring?.dirty) return
+    writeKeyringFile(this.location, keyring.state())
+    keyring.dirty = false
+  }
+
+  /** Does the LevelDB (or a write-ahead log segment) hold anything: a store that was used without encryption? */
+  private async holdsAnything(): Promise<boolean> {
+    const [first] = await this.db!.keys({ limit: 1 }).all()
+    return first !== undefined || walHoldsRecords(join(this.location, WAL_DIRECTORY))
   }
 
   /** The LevelDB operations of a write, with the update at the document's next clock. */
@@ -672,8 +728,8 @@ export class DocumentStore implements DocumentStorage {
   }
 
   private database(): LevelBatchDb {
-    if (!this.db) throw new Error('the store is not open')
-    return this.db
+    if (!this.sealed) throw new Error('the store is not open')
+    return this.sealed
   }
 
   /** Runs an operation; a failure becomes ERR_PERSISTENCE_FAILED; a slow one is logged. */
@@ -732,7 +788,7 @@ interface WriteGroup {
 
 /** A LevelDB operation: the same shape the write-ahead log records. */
 type BatchOp = LogOp
-interface RangeOptions {
+export interface RangeOptions {
   gt?: Array<string | number>
   gte?: Array<string | number>
   lt?: Array<string | number>
@@ -741,9 +797,13 @@ interface RangeOptions {
   reverse?: boolean
 }
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
-interface LevelBatchDb {
+export interface LevelBatchDb {
   batch(ops: readonly BatchOp[]): Promise<void>
-  iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
+  iterator(options: RangeOptions): {
+    all(): Promise<Array<[Array<string | number>, Uint8Array]>>
+    next(): Promise<[Array<string | number>, Uint8Array] | undefined>
+    close(): Promise<void>
+  }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
   /** Point reads: the value of each key, undefined where there is none. */
