@@ -12,6 +12,7 @@ import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './connection/upgradeHandler.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
+import { KeyAdministration } from './admin/keyAdministration.ts'
 import { CollabMetrics } from './observability/metrics.ts'
 import type { DocumentStorage } from './persistence/documentStorage.ts'
 import { openStorage } from './persistence/openStorage.ts'
@@ -58,6 +59,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const peers = new Set<Peer>()
   const { verifier, devSecret } = await createAuthentication(config, logger)
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
+  const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
   let accepting = true
 
@@ -75,7 +77,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy,
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations },
+      admin: { verifier, operations, keys },
       conflicts: { verifier, store, rooms },
       verifier,
       index,

@@ -124,9 +124,11 @@ export class Keyring {
     return new Map([...this.tenants].map(([tenant, keys]) => [tenant, keys.map((key) => key.id)]))
   }
 
-  /** A new data key for every tenant: new records use it at once; old ones stay readable until re-encrypted. */
-  rotateDataKeys(): void {
-    for (const tenant of this.tenants.keys()) this.addKey(tenant)
+  /** A new data key for `tenant` (null: every tenant that has one): new records use it at once; old ones stay readable until re-encrypted. */
+  rotateDataKeys(tenant: string | null): Record<string, number> {
+    const rotated: Record<string, number> = {}
+    for (const each of tenant === null ? [...this.tenants.keys()] : [tenant]) rotated[each] = this.addKey(each).id
+    return rotated
   }
 
   /** Wraps every data key (and the canary) under a new master key from the next save on. */

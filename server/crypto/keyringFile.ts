@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseKeyringState, type KeyringState } from './keyring.ts'
 
 /**
@@ -20,12 +20,15 @@ export const readKeyringFile = (directory: string): KeyringState | null => {
   return parseKeyringState(readFileSync(path, 'utf8'), path)
 }
 
-export const writeKeyringFile = (directory: string, state: KeyringState): void => {
-  const path = join(directory, KEYRING_FILE)
+export const writeKeyringFile = (directory: string, state: KeyringState): void =>
+  writeFileAtomically(join(directory, KEYRING_FILE), JSON.stringify(state, null, 2))
+
+/** Replaces `path` with `text` all at once (a crash leaves the old file or the new one), synced. */
+export const writeFileAtomically = (path: string, text: string): void => {
   const temporary = `${path}.tmp`
   const fd = openSync(temporary, 'w', 0o600)
   try {
-    const bytes = Buffer.from(JSON.stringify(state, null, 2))
+    const bytes = Buffer.from(text)
     let written = 0
     while (written < bytes.byteLength) written += writeSync(fd, bytes, written)
     fsyncSync(fd)
@@ -33,7 +36,7 @@ export const writeKeyringFile = (directory: string, state: KeyringState): void =
     closeSync(fd)
   }
   renameSync(temporary, path)
-  const dir = openSync(directory, 'r')
+  const dir = openSync(dirname(path), 'r')
   try {
     fsyncSync(dir)
   } finally {

@@ -28,8 +28,10 @@ import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
 import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
-import type { RecordCodec } from '../crypto/recordCodec.ts'
-import { readKeyringFile, writeKeyringFile } from '../crypto/keyringFile.ts'
+import { tenantOf, type RecordCodec, type RecordLocation } from '../crypto/recordCodec.ts'
+import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './reencryption.ts'
+import { readFile, rm } from 'node:fs/promises'
+import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
 
 /**
@@ -88,13 +90,21 @@ const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8
   return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
 }
 
-export class DocumentStore implements DocumentStorage {
+/** A re-encryption pass's cursor (reencryption.ts), beside the keyring. */
+const REENCRYPTION_CURSOR_FILE = 'reencryption-cursor.json'
+
+export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
   /** What every read and write but the logged ones goes through: `db`, sealing and opening values when encrypted. */
   private sealed: LevelBatchDb | null = null
   /** Seals and opens values; null when encryption at rest is off. */
   private codec: RecordCodec | null = null
+  /**
+   * While a re-encryption rewrites records of no document (reviews, notifications): the keys
+   * written meanwhile, so it does not put back an older value over a newer one (see resealChunk).
+   */
+  private touched: Set<string> | null = null
   private wal: WriteAheadLog | null = null
   /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
   private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
@@ -162,7 +172,7 @@ export class DocumentStore implements DocumentStorage {
     }
     // The canary (and keyring) of a store's first encrypted start is saved before anything else.
     store.saveKeyring()
-    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, () => store.saveKeyring()) : store.db
+    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, (ops) => store.beforeSealedWrite(ops)) : store.db
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
     let opened: ReturnType<typeof WriteAheadLog.open>
     try {
@@ -440,8 +450,14 @@ export class DocumentStore implements DocumentStorage {
   private sealRecord(record: LogRecord): LogRecord {
     if (!this.codec) return record
     const ops = sealOps(this.codec, record.ops)
-    this.saveKeyring()
+    this.beforeSealedWrite(ops)
     return { ...record, ops }
+  }
+
+  /** Sealed values are about to be written: the keyring first (a key they need), and the keys for a running re-encryption. */
+  private beforeSealedWrite(ops: readonly LogOp[]): void {
+    this.saveKeyring()
+    if (this.touched) for (const op of ops) this.touched.add(JSON.stringify(op.key))
   }
 
   /** Saves the keyring when it changed (a new key, a passed reservation): before the records it seals are written. */
@@ -651,6 +667,102 @@ export class DocumentStore implements DocumentStorage {
         throw error
       }
     })
+  }
+
+  /** Key rotation (reencryption.ts): new records of the tenant(s) are sealed with the new key from now on. */
+  async rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
+    const rotated = this.keyring().rotateDataKeys(tenant)
+    this.saveKeyring()
+    return rotated
+  }
+
+  currentKeyIds(): Record<string, number> {
+    const ids: Record<string, number> = {}
+    for (const [tenant, keys] of this.keyring().dataKeyIds()) ids[tenant] = keys.at(-1)!
+    return ids
+  }
+
+  async countRecords(): Promise<number> {
+    return (await this.db!.keys({}).all()).length
+  }
+
+  /**
+   * Rewrites a chunk of records under their tenant's current key. A document's records are
+   * rewritten on its own chain (after its queued writes, before later ones: a write never races
+   * the rewrite). Records of no document (reviews, notifications) are rewritten after the writes
+   * logged so far, each skipped when it was written meanwhile (its new value is sealed with the
+   * current key already): a rewrite never puts back an older value.
+   */
+  async resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
+    const codec = this.codecOrFail()
+    const raw = this.db!
+    const entries = await raw.iterator(cursor.after ? { gt: [...cursor.after], limit } : { limit }).all()
+    const byOwner = new Map<string, Array<Array<string | number>>>()
+    for (const [key, value] of entries) {
+      if (!needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) continue
+      const owner = String(key[1] ?? '').includes('/') ? String(key[1]) : ''
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), key])
+    }
+    let rewritten = 0
+    const reseal = async (keys: Array<Array<string | number>>, touched: Set<string> | null) => {
+      const values = await raw.getMany(keys)
+      const ops: LogOp[] = []
+      keys.forEach((key, index) => {
+        const value = values[index]
+        if (!value || touched?.has(JSON.stringify(key)) || !needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) return
+        ops.push({ type: 'put', key, value: codec.seal(key, codec.open(key, value)) })
+      })
+      if (ops.length === 0) return
+      this.saveKeyring()
+      await raw.batch(ops)
+      rewritten += ops.length
+    }
+    for (const [owner, keys] of byOwner) {
+      if (owner !== '') {
+        await this.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
+        continue
+      }
+      const touched = new Set<string>()
+      this.touched = touched
+      try {
+        await this.runDirect('re-encrypt', () => reseal(keys, touched))
+      } finally {
+        this.touched = null
+      }
+    }
+    return { last: entries.at(-1)?.[0] ?? null, scanned: entries.length, rewritten }
+  }
+
+  async retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
+    const keyring = this.keyring()
+    for (const [tenant, ids] of keyring.dataKeyIds()) {
+      const target = targets[tenant]
+      if (target !== undefined) keyring.retire(tenant, ids.filter((id) => id < target))
+    }
+    this.saveKeyring()
+  }
+
+  async loadReencryptionCursor(): Promise<ReencryptionCursor | null> {
+    try {
+      return JSON.parse(await readFile(join(this.location, REENCRYPTION_CURSOR_FILE), 'utf8')) as ReencryptionCursor
+    } catch {
+      return null
+    }
+  }
+
+  async saveReencryptionCursor(cursor: ReencryptionCursor | null): Promise<void> {
+    const path = join(this.location, REENCRYPTION_CURSOR_FILE)
+    if (cursor === null) return rm(path, { force: true })
+    writeFileAtomically(path, JSON.stringify(cursor))
+  }
+
+  private keyring() {
+    return this.codecOrFail().keyring
+  }
+
+  private codecOrFail(): RecordCodec {
+    if (!this.codec) throw new CollabError(ErrorCode.MasterKeyRequired, `${this.location} is not encrypted at rest: there are no keys to rotate`)
+    return this.codec
   }
 
   /** One writer (LevelDB's lock): nothing to claim. */

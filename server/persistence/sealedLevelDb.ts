@@ -7,10 +7,10 @@ import type { LogOp } from './writeAheadLog.ts'
  * its way in and opened on its way out, the record's key as its associated data (recordCodec.ts).
  * Keys pass through unchanged (ranges, listing and y-leveldb's clocks read keys only).
  */
-export const sealedLevelDb = (db: LevelBatchDb, codec: RecordCodec, saveKeyring: () => void): LevelBatchDb => ({
+export const sealedLevelDb = (db: LevelBatchDb, codec: RecordCodec, beforeWrite: (sealed: readonly LogOp[]) => void): LevelBatchDb => ({
   async batch(ops) {
     const sealed = sealOps(codec, ops)
-    saveKeyring() // a key the seals added is on disk before the records that need it
+    beforeWrite(sealed) // the keyring saved: a key the seals added is on disk before the records that need it
     return db.batch(sealed)
   },
   iterator(options) {
