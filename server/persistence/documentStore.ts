@@ -147,10 +147,12 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
   static async open(location: string, options: DocumentStoreOptions = {}): Promise<DocumentStore> {
-    const store = new DocumentStore(location, options)
-    // The key is checked against the keyring before LevelDB is opened: a refused start changes no file.
+    // The key is checked against the keyring before LevelDB is opened (y-leveldb opens it as soon
+    // as it is constructed): a refused start changes no file.
     const storedKeyring = readKeyringFile(location)
-    if (storedKeyring || !options.atRest?.masterKey) store.codec = await openRecordCodec(options.atRest, storedKeyring, location, async () => false)
+    const codec = storedKeyring || !options.atRest?.masterKey ? await openRecordCodec(options.atRest, storedKeyring, location, async () => false) : null
+    const store = new DocumentStore(location, options)
+    store.codec = codec
     try {
       store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
         await db.open()
@@ -674,6 +676,12 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const rotated = this.keyring().rotateDataKeys(tenant)
     this.saveKeyring()
     return rotated
+  }
+
+  /** A new master key: every data key and the canary are wrapped under it (the records stay as they are). */
+  async rewrapMasterKey(masterKey: Buffer): Promise<void> {
+    this.keyring().rewrap(masterKey)
+    this.saveKeyring()
   }
 
   currentKeyIds(): Record<string, number> {

@@ -5,7 +5,6 @@ import { DocumentStore } from './documentStore.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { PostgresStorage } from './postgres/postgresStorage.ts'
 import { masterKeySource } from '../crypto/masterKey.ts'
-import { CollabError, ErrorCode } from '../../shared/errors.ts'
 
 /**
  * The store the configuration names: PostgreSQL when `postgresUrl` is set (its migrations applied
@@ -15,10 +14,7 @@ import { CollabError, ErrorCode } from '../../shared/errors.ts'
 export const openStorage = async (config: ServerConfig, logger: Logger): Promise<DocumentStorage> => {
   // Encryption at rest when a master key is configured: a missing or wrong key fails here (ERR_…).
   const atRest = { masterKey: (await masterKeySource(config)?.load()) ?? null }
-  if (config.postgresUrl) {
-    if (atRest.masterKey) throw new CollabError(ErrorCode.BadConfig, 'encryption at rest is not available on PostgreSQL yet: remove the master key or use LevelDB')
-    return PostgresStorage.open(config.postgresUrl, { logger })
-  }
+  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger, atRest })
   const store = await DocumentStore.open(config.dataDir, {
     atRest,
     logger,
