@@ -390,7 +390,12 @@ const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & 
   const masterKey = await cliMasterKey(command)
   if (!masterKey) throw new CommanderError(EXIT.usage, 'posalpro.noMasterKey', 'key management needs the store\'s master key: --master-key-file or $COLLAB_MASTER_KEY_FILE')
   const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl, masterKey } : { dataDir: globals.dataDir!, masterKey }
-  return (await openStoreAt(where)) as unknown as KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }
+  const store = (await openStoreAt(where)) as unknown as KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }
+  if (typeof store.rotateDataKeys !== 'function') {
+    await store.close()
+    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'key rotation and re-encryption are not available on PostgreSQL yet (its records are encrypted)')
+  }
+  return store
 }
 
 program

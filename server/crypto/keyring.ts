@@ -57,8 +57,9 @@ export interface KeyringOptions {
 
 export class Keyring {
   private readonly tenants = new Map<string, DataKey[]>()
-  /** Changed since the last save: the store must persist `state()` before writing what it sealed. */
-  dirty = false
+  /** Changes made, and how many of them a save has made durable (see `dirty`). */
+  private changes = 0
+  private savedChanges = 0
   private readonly messagesPerKey: number
 
   private constructor(
@@ -75,7 +76,7 @@ export class Keyring {
   static open(master: Buffer, state: KeyringState | null, options: KeyringOptions = {}): Keyring {
     const keyring = new Keyring(master, options)
     if (!state) {
-      keyring.dirty = true
+      keyring.changes++
       return keyring
     }
     if (!gcmOpen(master, 0, CANARY_AAD, Buffer.from(state.canary, 'base64'))?.equals(CANARY_TEXT)) {
@@ -102,7 +103,7 @@ export class Keyring {
     current.used++
     if (current.used > current.reserved) {
       current.reserved = Math.min(this.messagesPerKey, current.used + RESERVATION_BLOCK)
-      this.dirty = true
+      this.changes++
     }
     return current
   }
@@ -134,7 +135,7 @@ export class Keyring {
   /** Wraps every data key (and the canary) under a new master key from the next save on. */
   rewrap(master: Buffer): void {
     this.master = master
-    this.dirty = true
+    this.changes++
   }
 
   /** Drops the given old keys of a tenant (never its current one): after a re-encryption left no record under them. */
@@ -145,7 +146,21 @@ export class Keyring {
     const kept = keys.filter((key) => key === current || !ids.includes(key.id))
     if (kept.length === keys.length) return
     this.tenants.set(tenant, kept)
-    this.dirty = true
+    this.changes++
+  }
+
+  /** Changed since the last save: the store must persist `state()` before writing what it sealed. */
+  get dirty(): boolean {
+    return this.changes !== this.savedChanges
+  }
+
+  /** The changes `state()` covers now: pass it to `saved` once that state is durable (a change made meanwhile keeps it dirty). */
+  get generation(): number {
+    return this.changes
+  }
+
+  saved(generation: number): void {
+    this.savedChanges = Math.max(this.savedChanges, generation)
   }
 
   /** What to store, wrapped under the current master key. */
@@ -163,7 +178,7 @@ export class Keyring {
     const keys = this.keysOf(tenant)
     const added: DataKey = { id: (keys.at(-1)?.id ?? 0) + 1, key: randomBytes(KEY_BYTES), used: 0, reserved: 0 }
     keys.push(added)
-    this.dirty = true
+    this.changes++
     return added
   }
 

@@ -466,8 +466,9 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private saveKeyring(): void {
     const keyring = this.codec?.keyring
     if (!keyring?.dirty) return
+    const generation = keyring.generation
     writeKeyringFile(this.location, keyring.state())
-    keyring.dirty = false
+    keyring.saved(generation)
   }
 
   /** Does the LevelDB (or a write-ahead log segment) hold anything: a store that was used without encryption? */

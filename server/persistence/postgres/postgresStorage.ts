@@ -1,7 +1,5 @@
 import type * as Y from 'yjs'
 import type { Logger } from '../../observability/logger.ts'
-import type { AtRestOptions } from '../../crypto/atRest.ts'
-import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 import { buildDoc } from '../documentStore.ts'
 import type { DocumentBatch, DocumentStorage } from '../documentStorage.ts'
 import type { EventBase, EventRecord } from '../eventLog.ts'
@@ -18,8 +16,6 @@ export interface PostgresStorageOptions extends PostgresStoreOptions {
    * while it cannot be reached even when nobody writes. A failed operation asks at once.
    */
   readonly healthProbeMs?: number
-  /** Encryption at rest (see DocumentStore): not available on PostgreSQL yet, so a master key is refused. */
-  readonly atRest?: AtRestOptions
 }
 
 /**
@@ -53,7 +49,6 @@ export class PostgresStorage implements DocumentStorage {
 
   /** Connects and applies the migrations the database lacks; ERR_PERSISTENCE_FAILED when it cannot be reached. */
   static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
-    if (options.atRest?.masterKey) throw new CollabError(ErrorCode.BadConfig, 'encryption at rest is not available on PostgreSQL yet: remove the master key or use LevelDB')
     const store = await PostgresDocumentStore.open(url, options)
     return new PostgresStorage(store, withoutPassword(url), options.logger ?? null, options.healthProbeMs ?? 2_000)
   }

@@ -62,6 +62,20 @@ const backends: Array<{ name: string; open(): Promise<{ store: DocumentStorage; 
       }
     },
   },
+  {
+    name: 'PostgreSQL, encrypted at rest',
+    async open() {
+      const postgres: PostgresInstance = await startPostgres()
+      const store = await PostgresStorage.open(postgres.url, { atRest: { masterKey: randomBytes(32) } })
+      return {
+        store,
+        async close() {
+          await store.close()
+          await postgres.stop()
+        },
+      }
+    },
+  },
 ]
 
 /** Bytes as plain Uint8Arrays (LevelDB hands out Buffers): the contract is about the bytes. */
