@@ -8,6 +8,7 @@ import { tempDir } from '../../shared/testing/tempDir.ts'
 import { readTextField } from '../../shared/documentModel.ts'
 import { filesContaining, hashFiles, newMasterKey } from '../testing/atRestFiles.ts'
 import { startServer } from '../testing/startServer.ts'
+import { spawnServer } from '../../shared/testing/serverProcess.ts'
 import { DocumentStore } from './documentStore.ts'
 import type { EventRecord } from './eventLog.ts'
 
@@ -75,6 +76,10 @@ test('without the key, or with another key, the server refuses to start and no f
     await assert.rejects(startServer({ dataDir: server.dataDir, masterKey: newMasterKey() }), expectCode(ErrorCode.WrongMasterKey))
     assert.deepEqual(hashFiles(server.dataDir), before)
     await assert.rejects(startServer({ dataDir: server.dataDir, masterKey: 'not a key' }), expectCode(ErrorCode.BadMasterKey))
+    assert.deepEqual(hashFiles(server.dataDir), before)
+    // The real process: exits 1 with the code, and its whole life changed no file either.
+    await assert.rejects(spawnServer({ dataDir: server.dataDir, env: { COLLAB_MASTER_KEY: newMasterKey() } }), /exited \(1\)[\s\S]*ERR_WRONG_MASTER_KEY/)
+    await assert.rejects(spawnServer({ dataDir: server.dataDir, env: { COLLAB_MASTER_KEY: '', COLLAB_MASTER_KEY_FILE: '' } }), /exited \(1\)[\s\S]*ERR_MASTER_KEY_REQUIRED/)
     assert.deepEqual(hashFiles(server.dataDir), before)
     const reopened = await startServer({ dataDir: server.dataDir, masterKey })
     try {
