@@ -1,8 +1,9 @@
 /**
- * Encryption at rest, measured on the store the server writes through (DocumentStore: LevelDB
- * behind its write-ahead log), off and on in the same run:
- *   - CPU per write (a group commit's batch: an update and its event record), process.cpuUsage;
- *   - cold load of documents (a fresh store, each document's stored updates and state vector);
+ * Encryption at rest, off and on in the same run:
+ *   - the real server in its own process (its CPU from /proc): CPU per typed change of a stock
+ *     client, and the cold load of that document after a restart (connect to synced);
+ *   - the store the server writes through (DocumentStore: LevelDB behind its write-ahead log): CPU
+ *     per write (an update and its event record) and cold load of documents;
  *   - re-encryption of 10,000 documents after a data key rotation.
  * `node --import tsx bench/atRest.ts [writes] [documents]`. Not part of `npm run bench`.
  */
@@ -14,6 +15,9 @@ import * as Y from 'yjs'
 import { DocumentStore } from '../server/persistence/documentStore.ts'
 import { reencrypt } from '../server/persistence/reencryption.ts'
 import type { EventRecord } from '../server/persistence/eventLog.ts'
+import { spawnServer } from '../shared/testing/serverProcess.ts'
+import { eventually } from '../shared/testing/eventually.ts'
+import { readProcStats } from './procStats.ts'
 
 const writes = Number(process.argv[2] ?? 20_000)
 const documents = Number(process.argv[3] ?? 10_000)
@@ -74,6 +78,49 @@ const reencryptionTime = async () => {
   }
 }
 
+const SERVER_CHANGES = 2_000
+
+const serverRun = async (label: string, masterKey: string | null) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'posalpro-bench-at-rest-'))
+  const env: Record<string, string> = { COLLAB_MASTER_KEY_FILE: '', COLLAB_MASTER_KEY: masterKey ?? '' }
+  const args = ['--rate-messages', '1000000', '--rate-message-burst', '1000000']
+  try {
+    let server = await spawnServer({ dataDir: dir, env, args })
+    const writer = await server.connect('proposal/bench')
+    await writer.whenSynced()
+    const pid = server.child.pid!
+    const before = readProcStats(pid)
+    const title = writer.doc.getText('title')
+    // The title stays under its 200-character limit: every 100th change deletes half of it.
+    for (let i = 0; i < SERVER_CHANGES; i++) {
+      if (title.length >= 100) title.delete(0, 50)
+      else title.insert(title.length, String(i % 10))
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const reader = await server.connect('proposal/bench')
+    await eventually(() => {
+      if (reader.doc.getText('title').toString() !== title.toString()) throw new Error('not yet')
+    }, { timeoutMs: 120_000 })
+    const after = readProcStats(pid)
+    writer.destroy()
+    reader.destroy()
+    await server.stop()
+    server = await spawnServer({ dataDir: dir, env, args })
+    const started = performance.now()
+    const cold = await server.connect('proposal/bench')
+    await cold.whenSynced()
+    const coldMs = performance.now() - started
+    cold.destroy()
+    await server.stop()
+    const cpuNs = after.cpuNs !== null && before.cpuNs !== null ? after.cpuNs - before.cpuNs : (after.cpuUs - before.cpuUs) * 1000
+    console.log(`server, ${label}: ${(cpuNs / 1000 / SERVER_CHANGES).toFixed(0)} µs server CPU per typed change (${SERVER_CHANGES}, one reader joining), cold load after restart ${coldMs.toFixed(0)} ms (connect to synced)`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await serverRun('encryption off', null)
+await serverRun('encryption on ', randomBytes(32).toString('base64'))
 await run('encryption off', null)
 await run('encryption on ', randomBytes(32))
 await reencryptionTime()
