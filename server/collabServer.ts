@@ -11,6 +11,7 @@ import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './connection/upgradeHandler.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
+import { KeyAdministration } from './admin/keyAdministration.ts'
 import { CollabMetrics } from './observability/metrics.ts'
 import type { DocumentStorage } from './persistence/documentStorage.ts'
 import { openStorage } from './persistence/openStorage.ts'
@@ -72,6 +73,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   })
   const peers = new Set<Peer>()
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
+  const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
   cluster?.keepIndexCurrent(index)
@@ -94,7 +96,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, ...(forward ? { forward } : {}) },
+      admin: { verifier, operations, keys, ...(forward ? { forward } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,

@@ -113,6 +113,15 @@ export const OPTIONS = {
    */
   leaseMs: option('lease-ms', ['COLLAB_LEASE_MS'], integer(300, 600_000), 10_000),
   /**
+   * Encryption at rest: a file holding the 32-byte master key as base64. With a master key every
+   * stored value (LevelDB, its write-ahead log, PostgreSQL, CLI exports) is sealed with AES-256-GCM
+   * under per-tenant data keys that the master key wraps. Empty: off (the default for development;
+   * production should turn it on). Once a store is encrypted it does not open without its key.
+   */
+  masterKeyFile: option('master-key-file', ['COLLAB_MASTER_KEY_FILE'], text(), ''),
+  /** The master key itself, base64, for platforms that inject secrets as variables (the file wins when both are set). */
+  masterKey: option('master-key', ['COLLAB_MASTER_KEY'], text(), ''),
+  /**
    * Largest WebSocket frame accepted. A full-state sync of a big proposal is well under 1 MiB;
    * 8 MiB leaves room for long offline batches while bounding what one frame can make us buffer.
    * Bigger frames are closed with 1009 before they are read into memory.

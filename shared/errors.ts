@@ -155,6 +155,21 @@ export const ErrorCode = {
    * reached closed it or stayed silent past the answer timeout before answering (HTTP 502).
    */
   NodeUnreachable: 'ERR_NODE_UNREACHABLE',
+  /** At rest: the master key (file or variable) is not 32 bytes of base64, or cannot be read. */
+  BadMasterKey: 'ERR_BAD_MASTER_KEY',
+  /** At rest: the store holds encrypted data and no master key was given; nothing was read or written. */
+  MasterKeyRequired: 'ERR_MASTER_KEY_REQUIRED',
+  /** At rest: the master key given does not open the store's canary (another key); nothing was read or written. */
+  WrongMasterKey: 'ERR_WRONG_MASTER_KEY',
+  /** At rest: a master key was given but the store already holds data stored without encryption. */
+  StoreNotEncrypted: 'ERR_STORE_NOT_ENCRYPTED',
+  /**
+   * At rest: a stored record does not decrypt where it is: altered, or moved from another document,
+   * tenant, record kind or position (its associated data differs), or plain where a sealed one belongs.
+   */
+  RecordNotAuthentic: 'ERR_RECORD_NOT_AUTHENTIC',
+  /** At rest: a stored record names a data key the keyring does not hold (deleted, or from another store). */
+  UnknownDataKey: 'ERR_UNKNOWN_DATA_KEY',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
 import type { AdminOperations } from './adminOperations.ts'
+import type { KeyAdministration } from './keyAdministration.ts'
 import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../auth/index.ts'
 import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
@@ -12,6 +13,8 @@ export interface AdminContext {
   readonly operations: AdminOperations
   /** Cluster mode: a change to a document another node owns is sent to that node; absent on one node. */
   readonly forward?: ForwardToOwner
+  /** Key rotation and re-encryption of the admin's tenant (encryption at rest). */
+  readonly keys?: KeyAdministration
 }
 
 /**
@@ -32,6 +35,9 @@ export interface AdminContext {
  *   POST /admin/docs/:type/:id/compact          merge the stored updates into one
  *   GET  /admin/clients                         live connections: user, document, since, bytes in/out
  *   GET  /admin/docs/:type/:id/conflicts        concurrent overwrites: field, both users and values, winner
+ *   POST /admin/keys/rotate                     a new data key for the tenant: new records use it at once
+ *   POST /admin/keys/re-encrypt                 start (or resume) rewriting the tenant's older records → progress
+ *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
  * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
@@ -65,6 +71,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         const reason = typeof given === 'string' ? given : ''
         return sendJson(response, 200, await operations.decideReview(admin, id, { kind: 'reject', reason }))
       }
+    }
+    if (parts[0] === 'keys' && context.keys) {
+      if (method === 'POST' && parts[1] === 'rotate') return sendJson(response, 200, await context.keys.rotate(tenant))
+      if (method === 'POST' && parts[1] === 're-encrypt') return sendJson(response, 202, context.keys.startReencryption(tenant))
+      if (method === 'GET' && parts[1] === 're-encrypt') return sendJson(response, 200, context.keys.status(tenant) ?? { tenant, running: false, done: false, scanned: 0, total: 0, rewritten: 0, error: null })
     }
     if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
       return sendJson(response, 200, { documents: await operations.listDocuments(tenant, url.searchParams.get('type') ?? undefined) })

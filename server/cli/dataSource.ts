@@ -93,11 +93,16 @@ export const onlineSource = (client: AdminClient): DataSource => ({
 })
 
 /** Where the offline CLI finds the documents: a stopped server's data directory, or a PostgreSQL database. */
-export type StoreLocation = { readonly dataDir: string } | { readonly postgresUrl: string }
+export type StoreLocation = ({ readonly dataDir: string } | { readonly postgresUrl: string }) & {
+  /** Encryption at rest: the store's master key (an encrypted store does not open without it). */
+  readonly masterKey?: Buffer | null
+}
 
 /** Opens the store at `where` (a data directory fails with ERR_DATA_DIR_LOCKED while a server runs on it). */
-export const openStoreAt = (where: StoreLocation): Promise<DocumentStorage> =>
-  'postgresUrl' in where ? PostgresStorage.open(where.postgresUrl) : DocumentStore.open(where.dataDir)
+export const openStoreAt = (where: StoreLocation): Promise<DocumentStorage> => {
+  const atRest = { masterKey: where.masterKey ?? null }
+  return 'postgresUrl' in where ? PostgresStorage.open(where.postgresUrl, { atRest }) : DocumentStore.open(where.dataDir, { atRest })
+}
 
 /**
  * The stored documents, without a server: the same operations the admin API runs; changes are

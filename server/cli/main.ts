@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { Command, CommanderError } from 'commander'
 import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
-import { offlineSource, onlineSource, type DataSource } from './dataSource.ts'
+import { offlineSource, onlineSource, openStoreAt, type DataSource } from './dataSource.ts'
 import { diffDocuments } from './documentDiff.ts'
 import { documentToJSON } from '../../shared/documentModel.ts'
 import { parseDocumentName } from '../../shared/documentName.ts'
@@ -13,6 +13,10 @@ import { formatTable, time } from './table.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
 import { copyLevelDbToPostgres } from '../persistence/postgres/copyFromLevelDb.ts'
+import { masterKeySource, masterKeyFromFile } from '../crypto/masterKey.ts'
+import { openExport, sealExport, SEALED_EXPORT_FORMAT, type SealedExport } from '../crypto/exportSeal.ts'
+import { reencrypt, type KeyManagedStore, type ReencryptionProgress } from '../persistence/reencryption.ts'
+import type { ReencryptionStatus } from '../admin/keyAdministration.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -34,6 +38,7 @@ interface Globals {
   dataDir?: string
   postgresUrl?: string
   tenant?: string
+  masterKeyFile?: string
 }
 
 const program = new Command()
@@ -45,6 +50,7 @@ const program = new Command()
   .option('--data-dir <dir>', 'use a stopped server\'s data directory instead of --url (every command but clients)')
   .option('--postgres-url <url>', 'use the PostgreSQL database a server stores in instead of --url (every command but clients)')
   .option('--tenant <tenant>', 'with --data-dir or --postgres-url: the tenant whose documents to read')
+  .option('--master-key-file <file>', 'encryption at rest: the store\'s master key (default: $COLLAB_MASTER_KEY_FILE or $COLLAB_MASTER_KEY); also seals exports')
   .exitOverride()
 
 const context = (command: Command): { client: AdminClient; json: boolean; print: Output } => {
@@ -62,10 +68,17 @@ const source = async (command: Command): Promise<{ data: DataSource; json: boole
     if (globals.dataDir && globals.postgresUrl) throw new CommanderError(EXIT.usage, 'posalpro.twoStores', 'give --data-dir or --postgres-url, not both')
     const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl } : { dataDir: globals.dataDir! }
     if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', `${globals.postgresUrl ? '--postgres-url' : '--data-dir'} needs --tenant`)
-    return { data: await offlineSource(where, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
+    return { data: await offlineSource({ ...where, masterKey: await cliMasterKey(command) }, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
   }
   const { client, json } = context(command)
   return { data: onlineSource(client), json, print }
+}
+
+/** The master key the CLI was given (flag, else the server's variables), or null. */
+const cliMasterKey = async (command: Command): Promise<Buffer | null> => {
+  const file = command.optsWithGlobals<Globals>().masterKeyFile
+  const source = file ? masterKeyFromFile(file) : masterKeySource({ masterKeyFile: process.env.COLLAB_MASTER_KEY_FILE ?? '', masterKey: process.env.COLLAB_MASTER_KEY ?? '' })
+  return (await source?.load()) ?? null
 }
 
 const reviewRows = (items: readonly ReviewItem[]) =>
@@ -215,8 +228,10 @@ docs
     const { content, update } = await data.exportDocument(name).finally(() => data.close())
     const document = parseDocumentName(name)
     const file = { format: 'posalpro-document/1', name: document.name, type: document.type, exportedAt: new Date().toISOString(), content, update: Buffer.from(update).toString('base64') }
-    await writeFile(options.output, JSON.stringify(file, null, 2))
-    print(`${document.name} → ${options.output} (${update.byteLength} bytes of Yjs state)`)
+    // With a master key an export is sealed like the store (an export is a copy of stored data).
+    const masterKey = await cliMasterKey(command)
+    await writeFile(options.output, masterKey ? JSON.stringify(sealExport(masterKey, document.name, JSON.stringify(file))) : JSON.stringify(file, null, 2), { mode: 0o600 })
+    print(`${document.name} → ${options.output} (${update.byteLength} bytes of Yjs state${masterKey ? ', sealed with the master key' : ''})`)
   })
 
 docs
@@ -229,6 +244,11 @@ docs
       exported = JSON.parse(await readFile(file, 'utf8')) as typeof exported
     } catch (error) {
       throw new CommanderError(EXIT.usage, 'posalpro.badFile', `${file} is not an exported document: ${(error as Error).message}`)
+    }
+    if (exported.format === SEALED_EXPORT_FORMAT) {
+      const masterKey = await cliMasterKey(command)
+      if (!masterKey) throw new CommanderError(EXIT.usage, 'posalpro.sealedExport', `${file} is sealed: give the master key it was exported with (--master-key-file)`)
+      exported = JSON.parse(openExport(masterKey, exported as SealedExport)) as typeof exported
     }
     if (exported.format !== 'posalpro-document/1' || typeof exported.update !== 'string' || typeof exported.name !== 'string') {
       throw new CommanderError(EXIT.usage, 'posalpro.badFile', `${file} is not a posalpro-document/1 export`)
@@ -278,9 +298,10 @@ program
   .option('--into-non-empty', 'copy even if the database already holds documents')
   .action(async (options: { fromDataDir: string; toPostgresUrl: string; intoNonEmpty?: boolean }, command: Command) => {
     const json = Boolean(command.optsWithGlobals<Globals>().json)
-    const source = await DocumentStore.open(options.fromDataDir)
+    const atRest = { masterKey: await cliMasterKey(command) }
+    const source = await DocumentStore.open(options.fromDataDir, { atRest })
     try {
-      const target = await PostgresStorage.open(options.toPostgresUrl)
+      const target = await PostgresStorage.open(options.toPostgresUrl, { atRest })
       try {
         const report = await copyLevelDbToPostgres(source, target, {
           intoNonEmpty: Boolean(options.intoNonEmpty),
@@ -296,6 +317,86 @@ program
       await source.close()
     }
   })
+
+const keys = program.command('keys').description('encryption at rest: data key rotation and re-encryption')
+keys
+  .command('rotate')
+  .description("a new data key for the tenant (online: the token's tenant; offline: --tenant, or every tenant with --all-tenants): new records use it at once")
+  .option('--all-tenants', 'offline: every tenant')
+  .option('--new-master-key-file <file>', 'offline only: re-wrap every data key (and the canary) under this master key; start the server with it afterwards')
+  .action(async (options: { allTenants?: boolean; newMasterKeyFile?: string }, command: Command) => {
+    const globals = command.optsWithGlobals<Globals>()
+    if (!globals.dataDir && !globals.postgresUrl) {
+      if (options.newMasterKeyFile || options.allTenants) throw new CommanderError(EXIT.usage, 'posalpro.offlineOnly', '--new-master-key-file and --all-tenants need --data-dir or --postgres-url (the server stopped)')
+      const { client, json, print } = context(command)
+      const rotated = await client.request<{ tenant: string; keyId: number }>('POST', '/keys/rotate')
+      print(json ? JSON.stringify(rotated) : `${rotated.tenant}: new records are sealed with data key #${rotated.keyId}`)
+      return
+    }
+    const store = await openKeyManagedStore(command)
+    try {
+      if (options.newMasterKeyFile) {
+        await store.rewrapMasterKey(await masterKeyFromFile(options.newMasterKeyFile).load())
+        process.stdout.write('every data key and the canary are wrapped under the new master key: start the server with it\n')
+      }
+      if (!options.newMasterKeyFile || options.allTenants || globals.tenant) {
+        const rotated = await store.rotateDataKeys(options.allTenants ? null : requiredTenant(globals))
+        for (const [tenant, id] of Object.entries(rotated)) process.stdout.write(`${tenant}: new records are sealed with data key #${id}\n`)
+      }
+    } finally {
+      await store.close()
+    }
+  })
+keys
+  .command('re-encrypt')
+  .description('rewrite every record under an older data key with the current one, with progress; resumable (online: in the running server)')
+  .option('--all-tenants', 'offline: every tenant')
+  .action(async (options: { allTenants?: boolean }, command: Command) => {
+    const globals = command.optsWithGlobals<Globals>()
+    const show = (progress: ReencryptionProgress) =>
+      process.stderr.write(`\r${progressBar(progress.scanned, Math.max(progress.total, 1))} ${progress.scanned}/${progress.total} records, ${progress.rewritten} rewritten`.padEnd(80))
+    let finished: ReencryptionProgress
+    if (!globals.dataDir && !globals.postgresUrl) {
+      const { client } = context(command)
+      let status = await client.request<ReencryptionStatus>('POST', '/keys/re-encrypt')
+      while (status.running) {
+        show(status)
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        status = await client.request<ReencryptionStatus>('GET', '/keys/re-encrypt')
+      }
+      if (status.error) throw new AdminApiError(500, status.error.code, `${status.error.message} (run again to resume)`)
+      finished = status
+    } else {
+      const store = await openKeyManagedStore(command)
+      try {
+        finished = await reencrypt(store, options.allTenants ? null : requiredTenant(globals), show)
+      } finally {
+        await store.close()
+      }
+    }
+    show(finished)
+    process.stderr.write('\n')
+    process.stdout.write(`${finished.rewritten} of ${finished.scanned} records rewritten under the current data key; older keys retired\n`)
+  })
+
+const requiredTenant = (globals: Globals): string => {
+  if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', 'name the tenant (--tenant) or pass --all-tenants')
+  return globals.tenant
+}
+
+/** The store of --data-dir / --postgres-url, opened with the master key, for key management. */
+const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }> => {
+  const globals = command.optsWithGlobals<Globals>()
+  const masterKey = await cliMasterKey(command)
+  if (!masterKey) throw new CommanderError(EXIT.usage, 'posalpro.noMasterKey', 'key management needs the store\'s master key: --master-key-file or $COLLAB_MASTER_KEY_FILE')
+  const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl, masterKey } : { dataDir: globals.dataDir!, masterKey }
+  const store = (await openStoreAt(where)) as unknown as KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }
+  if (typeof store.rotateDataKeys !== 'function') {
+    await store.close()
+    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'key rotation and re-encryption are not available on PostgreSQL yet (its records are encrypted)')
+  }
+  return store
+}
 
 program
   .command('clients')

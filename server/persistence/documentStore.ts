@@ -23,10 +23,16 @@ import { conflictKey, conflictRange } from '../gate/conflicts.ts'
 import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
-import { WriteAheadLog, type LogOp, type LogRecord } from './writeAheadLog.ts'
+import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
+import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
+import { tenantOf, type RecordCodec, type RecordLocation } from '../crypto/recordCodec.ts'
+import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './reencryption.ts'
+import { readFile, rm } from 'node:fs/promises'
+import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
+import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -61,6 +67,12 @@ export interface DocumentStoreOptions {
    */
   readonly maxBacklogWrites?: number
   readonly maxBacklogBytes?: number
+  /**
+   * Encryption at rest: with a master key every value written (LevelDB and the write-ahead log) is
+   * sealed with its tenant's data key, and every value read is opened (sealedLevelDb.ts). Keys stay
+   * readable: y-leveldb's format and document listing rely on them.
+   */
+  readonly atRest?: AtRestOptions
 }
 
 /** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
@@ -78,9 +90,21 @@ const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8
   return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
 }
 
-export class DocumentStore implements DocumentStorage {
+/** A re-encryption pass's cursor (reencryption.ts), beside the keyring. */
+const REENCRYPTION_CURSOR_FILE = 'reencryption-cursor.json'
+
+export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
+  /** What every read and write but the logged ones goes through: `db`, sealing and opening values when encrypted. */
+  private sealed: LevelBatchDb | null = null
+  /** Seals and opens values; null when encryption at rest is off. */
+  private codec: RecordCodec | null = null
+  /**
+   * While a re-encryption rewrites records of no document (reviews, notifications): the keys
+   * written meanwhile, so it does not put back an older value over a newer one (see resealChunk).
+   */
+  private touched: Set<string> | null = null
   private wal: WriteAheadLog | null = null
   /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
   private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
@@ -123,7 +147,12 @@ export class DocumentStore implements DocumentStorage {
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
   static async open(location: string, options: DocumentStoreOptions = {}): Promise<DocumentStore> {
+    // The key is checked against the keyring before LevelDB is opened (y-leveldb opens it as soon
+    // as it is constructed): a refused start changes no file.
+    const storedKeyring = readKeyringFile(location)
+    const codec = storedKeyring || !options.atRest?.masterKey ? await openRecordCodec(options.atRest, storedKeyring, location, async () => false) : null
     const store = new DocumentStore(location, options)
+    store.codec = codec
     try {
       store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
         await db.open()
@@ -135,6 +164,17 @@ export class DocumentStore implements DocumentStorage {
       }
       throw error
     }
+    if (!storedKeyring && options.atRest?.masterKey) {
+      try {
+        store.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
+      } catch (error) {
+        await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
+        throw error
+      }
+    }
+    // The canary (and keyring) of a store's first encrypted start is saved before anything else.
+    store.saveKeyring()
+    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, (ops) => store.beforeSealedWrite(ops)) : store.db
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
     let opened: ReturnType<typeof WriteAheadLog.open>
     try {
@@ -160,6 +200,7 @@ export class DocumentStore implements DocumentStorage {
   private async replay(records: readonly LogRecord[]): Promise<void> {
     if (records.length === 0) return
     const db = this.database()
+    const raw = this.db!
     const clocks = new Map<string, number>()
     const eventSeqs = new Map<string, number>()
     const ops: LogOp[] = []
@@ -167,7 +208,7 @@ export class DocumentStore implements DocumentStorage {
     for (const record of records) {
       const { storageName, updateClock, firstEventSeq } = record
       if (updateClock !== null) {
-        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(db, storageName)) as number)
+        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
         if (updateClock <= clocks.get(storageName)!) continue
         clocks.set(storageName, updateClock)
       } else if (firstEventSeq !== null) {
@@ -178,7 +219,8 @@ export class DocumentStore implements DocumentStorage {
       ops.push(...record.ops)
       replayed++
     }
-    if (ops.length > 0) await db.batch(ops)
+    // Logged values are sealed already.
+    if (ops.length > 0) await raw.batch(ops)
     this.logger?.info({ records: records.length, replayed }, 'write-ahead log replayed')
   }
 
@@ -285,10 +327,10 @@ export class DocumentStore implements DocumentStorage {
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
       await this.runFor(storageName, `clock ${storageName}`, async (db) => {
-        if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(db, storageName)) as number)
+        if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
-    const record = this.recordOf(storageName, batch)
+    const record = this.sealRecord(this.recordOf(storageName, batch))
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
@@ -390,7 +432,11 @@ export class DocumentStore implements DocumentStorage {
     this.lastApplyAt = performance.now()
     const queued = this.toApply
     this.toApply = []
-    const write = async () => this.database().batch(queued.flatMap(({ ops }) => ops))
+    // Logged values are sealed already: straight to LevelDB.
+    const write = async () => {
+      if (!this.db) throw new Error('the store is not open')
+      return this.db.batch(queued.flatMap(({ ops }) => ops))
+    }
     write()
       .then(
         () => queued.forEach(({ resolve }) => resolve()),
@@ -400,6 +446,35 @@ export class DocumentStore implements DocumentStorage {
         if (this.toApply.length === 0) this.applying = false
         else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + this.batchIntervalMs - performance.now()))
       })
+  }
+
+  /** A logged write with its values sealed (encryption at rest), the keyring saved first if that changed it. */
+  private sealRecord(record: LogRecord): LogRecord {
+    if (!this.codec) return record
+    const ops = sealOps(this.codec, record.ops)
+    this.beforeSealedWrite(ops)
+    return { ...record, ops }
+  }
+
+  /** Sealed values are about to be written: the keyring first (a key they need), and the keys for a running re-encryption. */
+  private beforeSealedWrite(ops: readonly LogOp[]): void {
+    this.saveKeyring()
+    if (this.touched) for (const op of ops) this.touched.add(JSON.stringify(op.key))
+  }
+
+  /** Saves the keyring when it changed (a new key, a passed reservation): before the records it seals are written. */
+  private saveKeyring(): void {
+    const keyring = this.codec?.keyring
+    if (!keyring?.dirty) return
+    const generation = keyring.generation
+    writeKeyringFile(this.location, keyring.state())
+    keyring.saved(generation)
+  }
+
+  /** Does the LevelDB (or a write-ahead log segment) hold anything: a store that was used without encryption? */
+  private async holdsAnything(): Promise<boolean> {
+    const [first] = await this.db!.keys({ limit: 1 }).all()
+    return first !== undefined || walHoldsRecords(join(this.location, WAL_DIRECTORY))
   }
 
   /** The LevelDB operations of a write, with the update at the document's next clock. */
@@ -597,6 +672,108 @@ export class DocumentStore implements DocumentStorage {
     })
   }
 
+  /** Key rotation (reencryption.ts): new records of the tenant(s) are sealed with the new key from now on. */
+  async rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
+    const rotated = this.keyring().rotateDataKeys(tenant)
+    this.saveKeyring()
+    return rotated
+  }
+
+  /** A new master key: every data key and the canary are wrapped under it (the records stay as they are). */
+  async rewrapMasterKey(masterKey: Buffer): Promise<void> {
+    this.keyring().rewrap(masterKey)
+    this.saveKeyring()
+  }
+
+  currentKeyIds(): Record<string, number> {
+    const ids: Record<string, number> = {}
+    for (const [tenant, keys] of this.keyring().dataKeyIds()) ids[tenant] = keys.at(-1)!
+    return ids
+  }
+
+  async countRecords(): Promise<number> {
+    return (await this.db!.keys({}).all()).length
+  }
+
+  /**
+   * Rewrites a chunk of records under their tenant's current key. A document's records are
+   * rewritten on its own chain (after its queued writes, before later ones: a write never races
+   * the rewrite). Records of no document (reviews, notifications) are rewritten after the writes
+   * logged so far, each skipped when it was written meanwhile (its new value is sealed with the
+   * current key already): a rewrite never puts back an older value.
+   */
+  async resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
+    const codec = this.codecOrFail()
+    const raw = this.db!
+    const entries = await raw.iterator(cursor.after ? { gt: [...cursor.after], limit } : { limit }).all()
+    const byOwner = new Map<string, Array<Array<string | number>>>()
+    for (const [key, value] of entries) {
+      if (!needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) continue
+      const owner = String(key[1] ?? '').includes('/') ? String(key[1]) : ''
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), key])
+    }
+    let rewritten = 0
+    const reseal = async (keys: Array<Array<string | number>>, touched: Set<string> | null) => {
+      const values = await raw.getMany(keys)
+      const ops: LogOp[] = []
+      keys.forEach((key, index) => {
+        const value = values[index]
+        if (!value || touched?.has(JSON.stringify(key)) || !needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) return
+        ops.push({ type: 'put', key, value: codec.seal(key, codec.open(key, value)) })
+      })
+      if (ops.length === 0) return
+      this.saveKeyring()
+      await raw.batch(ops)
+      rewritten += ops.length
+    }
+    for (const [owner, keys] of byOwner) {
+      if (owner !== '') {
+        await this.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
+        continue
+      }
+      const touched = new Set<string>()
+      this.touched = touched
+      try {
+        await this.runDirect('re-encrypt', () => reseal(keys, touched))
+      } finally {
+        this.touched = null
+      }
+    }
+    return { last: entries.at(-1)?.[0] ?? null, scanned: entries.length, rewritten }
+  }
+
+  async retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
+    const keyring = this.keyring()
+    for (const [tenant, ids] of keyring.dataKeyIds()) {
+      const target = targets[tenant]
+      if (target !== undefined) keyring.retire(tenant, ids.filter((id) => id < target))
+    }
+    this.saveKeyring()
+  }
+
+  async loadReencryptionCursor(): Promise<ReencryptionCursor | null> {
+    try {
+      return JSON.parse(await readFile(join(this.location, REENCRYPTION_CURSOR_FILE), 'utf8')) as ReencryptionCursor
+    } catch {
+      return null
+    }
+  }
+
+  async saveReencryptionCursor(cursor: ReencryptionCursor | null): Promise<void> {
+    const path = join(this.location, REENCRYPTION_CURSOR_FILE)
+    if (cursor === null) return rm(path, { force: true })
+    writeFileAtomically(path, JSON.stringify(cursor))
+  }
+
+  private keyring() {
+    return this.codecOrFail().keyring
+  }
+
+  private codecOrFail(): RecordCodec {
+    if (!this.codec) throw new CollabError(ErrorCode.MasterKeyRequired, `${this.location} is not encrypted at rest: there are no keys to rotate`)
+    return this.codec
+  }
+
   /** One writer (LevelDB's lock): nothing to claim. */
   async claim(): Promise<void> {}
 
@@ -672,8 +849,8 @@ export class DocumentStore implements DocumentStorage {
   }
 
   private database(): LevelBatchDb {
-    if (!this.db) throw new Error('the store is not open')
-    return this.db
+    if (!this.sealed) throw new Error('the store is not open')
+    return this.sealed
   }
 
   /** Runs an operation; a failure becomes ERR_PERSISTENCE_FAILED; a slow one is logged. */
@@ -732,7 +909,7 @@ interface WriteGroup {
 
 /** A LevelDB operation: the same shape the write-ahead log records. */
 type BatchOp = LogOp
-interface RangeOptions {
+export interface RangeOptions {
   gt?: Array<string | number>
   gte?: Array<string | number>
   lt?: Array<string | number>
@@ -741,9 +918,13 @@ interface RangeOptions {
   reverse?: boolean
 }
 /** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
-interface LevelBatchDb {
+export interface LevelBatchDb {
   batch(ops: readonly BatchOp[]): Promise<void>
-  iterator(options: RangeOptions): { all(): Promise<Array<[Array<string | number>, Uint8Array]>> }
+  iterator(options: RangeOptions): {
+    all(): Promise<Array<[Array<string | number>, Uint8Array]>>
+    next(): Promise<[Array<string | number>, Uint8Array] | undefined>
+    close(): Promise<void>
+  }
   values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
   keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
   /** Point reads: the value of each key, undefined where there is none. */

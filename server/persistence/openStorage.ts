@@ -4,6 +4,7 @@ import { indexPendingReviews } from '../reviews/pendingReviewIndex.ts'
 import { DocumentStore } from './documentStore.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { PostgresStorage } from './postgres/postgresStorage.ts'
+import { masterKeySource } from '../crypto/masterKey.ts'
 
 /**
  * The store the configuration names: PostgreSQL when `postgresUrl` is set (its migrations applied
@@ -11,8 +12,11 @@ import { PostgresStorage } from './postgres/postgresStorage.ts'
  * written before their per-document index indexed). Ready for rooms to load from when it resolves.
  */
 export const openStorage = async (config: ServerConfig, logger: Logger): Promise<DocumentStorage> => {
-  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger, claimOnWrite: !config.redisUrl })
+  // Encryption at rest when a master key is configured: a missing or wrong key fails here (ERR_…).
+  const atRest = { masterKey: (await masterKeySource(config)?.load()) ?? null }
+  if (config.postgresUrl) return PostgresStorage.open(config.postgresUrl, { logger, claimOnWrite: !config.redisUrl, atRest })
   const store = await DocumentStore.open(config.dataDir, {
+    atRest,
     logger,
     batchIntervalMs: config.storeBatchIntervalMs,
     maxBacklogWrites: config.maxStoreBacklogWrites,

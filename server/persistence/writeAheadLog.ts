@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import * as decoding from 'lib0/decoding'
@@ -228,4 +228,15 @@ const decodeRecord = (payload: Uint8Array): LogRecord => {
     ops.push(type === 1 ? { type: 'put', key, value: decoding.readVarUint8Array(decoder) } : { type: 'del', key })
   }
   return { storageName, updateClock: updateClock < 0 ? null : updateClock, firstEventSeq: firstEventSeq < 0 ? null : firstEventSeq, ops }
+}
+
+/** Does the log in `directory` hold any record (a segment that is not empty)? Reads nothing but sizes. */
+export const walHoldsRecords = (directory: string): boolean => {
+  let names: string[]
+  try {
+    names = readdirSync(directory)
+  } catch {
+    return false
+  }
+  return names.some((name) => /^\d+\.wal$/.test(name) && statSync(join(directory, name)).size > 0)
 }

@@ -1,6 +1,8 @@
 import pg from 'pg'
 import * as Y from 'yjs'
-import { documentAsOf, type EventBase, type EventRecord } from '../eventLog.ts'
+import { decodeEvent, documentAsOf, encodeEvent, type EventBase, type EventRecord } from '../eventLog.ts'
+import type { AtRestOptions } from '../../crypto/atRest.ts'
+import { KeyringConflict, RowSealer } from './sealedRows.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import { parseConflictId, type ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
@@ -40,6 +42,8 @@ export interface PostgresStoreOptions {
    * the new owner's first write waits less than a handover takes anyway.
    */
   readonly idleInTransactionTimeoutMs?: number
+  /** Encryption at rest: with a master key every row's values are sealed (sealedRows.ts). */
+  readonly atRest?: AtRestOptions
 }
 
 /**
@@ -48,7 +52,10 @@ export interface PostgresStoreOptions {
  * that same transaction, so a node that lost a document can never store anything of it again.
  */
 export class PostgresDocumentStore {
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly sealer: RowSealer,
+  ) {}
 
   /** Connects and brings the schema up to date (migrations.ts: safe when several nodes start at once). */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresDocumentStore> {
@@ -63,13 +70,17 @@ export class PostgresDocumentStore {
     // An idle connection's error (the server restarted) must not crash the process: the pool
     // drops that connection and the next query gets a new one.
     pool.on('error', () => {})
+    let sealer: RowSealer
     try {
+      // The master key is checked before the migrations: a refused start changes nothing.
+      sealer = await RowSealer.open(pool, options.atRest, 'the PostgreSQL store')
       await runMigrations(pool, MIGRATIONS)
+      await sealer.saveNew(pool)
     } catch (error) {
       await pool.end()
       throw error
     }
-    return new PostgresDocumentStore(pool)
+    return new PostgresDocumentStore(pool, sealer)
   }
 
   /**
@@ -110,9 +121,9 @@ export class PostgresDocumentStore {
     const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
     // Nothing to store (a message that changed nothing): every earlier batch has committed already.
     if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
-    await inTransaction(this.pool, `append ${document}`, async (client) => {
+    await this.sealedTransaction(`append ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
-      await writeBatch(client, document, epoch, batch)
+      await writeBatch(client, this.sealer, document, epoch, batch)
     })
   }
 
@@ -121,19 +132,20 @@ export class PostgresDocumentStore {
    * transaction: its event log's retention base first, then everything a batch holds.
    */
   async importDocument(document: string, epoch: number, batch: DocumentBatch & { readonly eventBase?: EventBase | null }): Promise<void> {
-    await inTransaction(this.pool, `import ${document}`, async (client) => {
+    await this.sealedTransaction(`import ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
       if (batch.eventBase) {
-        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, batch.eventBase.seq, batch.eventBase.update])
+        const { seq, update } = batch.eventBase
+        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, seq, this.sealer.sealBytes(baseLocation(document, seq), update)])
       }
-      await writeBatch(client, document, epoch, batch)
+      await writeBatch(client, this.sealer, document, epoch, batch)
     })
   }
 
   /** All stored updates of a document, oldest first. */
   async loadUpdates(document: string): Promise<Uint8Array[]> {
-    const { rows } = await this.query<{ update: Buffer }>(`load ${document}`, 'SELECT "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
-    return rows.map((row) => bytesOf(row.update))
+    const { rows } = await this.query<{ clock: string; update: Buffer }>(`load ${document}`, 'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+    return rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
   }
 
   /**
@@ -143,20 +155,21 @@ export class PostgresDocumentStore {
    * vector when it is current (stored with the last update), else null.
    */
   async loadStored(document: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
-    const { rows } = await this.query<{ update: Buffer; state_vector: Buffer | null }>(
+    const { rows } = await this.query<{ clock: string; update: Buffer; state_vector: Buffer | null }>(
       `load ${document}`,
-      `SELECT u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
+      `SELECT u.clock, u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
        FROM document_updates u LEFT JOIN document_state_vectors s ON s.document = u.document
        WHERE u.document = $1 ORDER BY u.clock`,
       [document],
     )
-    const updates = rows.map((row) => bytesOf(row.update))
+    const updates = rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
     updates.forEach((update, index) => {
       const check = checkStoredUpdateStructure(update)
       if (!check.ok) throw new CollabError(ErrorCode.PersistenceFailed, `stored update #${index} of ${document} is damaged (${check.code})`)
     })
-    const last = rows.at(-1)?.state_vector
-    return { updates, stateVector: last ? bytesOf(last) : null }
+    const lastRow = rows.at(-1)
+    const last = lastRow?.state_vector
+    return { updates, stateVector: last ? this.sealer.openBytes(stateVectorLocation(document, lastRow.clock), bytesOf(last)) : null }
   }
 
   /**
@@ -166,7 +179,7 @@ export class PostgresDocumentStore {
    * nothing to merge.
    */
   async compact(document: string, epoch: number): Promise<number | null> {
-    return inTransaction(this.pool, `compact ${document}`, async (client) => {
+    return this.sealedTransaction(`compact ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
       const { rows } = await client.query<{ clock: string; update: Buffer }>(
         'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock',
@@ -178,7 +191,7 @@ export class PostgresDocumentStore {
       let stateVector: Uint8Array
       try {
         doc.transact(() => {
-          for (const row of rows) Y.applyUpdate(doc, row.update)
+          for (const row of rows) Y.applyUpdate(doc, this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
         })
         merged = Y.encodeStateAsUpdate(doc)
         stateVector = Y.encodeStateVector(doc)
@@ -187,8 +200,13 @@ export class PostgresDocumentStore {
       }
       const last = Number(rows.at(-1)!.clock)
       await client.query('DELETE FROM document_updates WHERE document = $1 AND clock <= $2', [document, last])
-      await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [document, last + 1, merged, epoch])
-      await putStateVector(client, document, last + 1, stateVector)
+      await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [
+        document,
+        last + 1,
+        this.sealer.sealBytes(updateLocation(document, last + 1), merged),
+        epoch,
+      ])
+      await putStateVector(client, this.sealer, document, last + 1, stateVector)
       return merged.byteLength
     })
   }
@@ -216,13 +234,13 @@ export class PostgresDocumentStore {
       `SELECT * FROM events WHERE document = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
       [document, fromSeq, toSeq, limit < 0 ? null : limit],
     )
-    return rows.map(eventOf)
+    return rows.map((row) => eventOf(this.sealer, document, row))
   }
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(document: string): Promise<EventBase | null> {
     const { rows } = await this.query<{ seq: string; update: Buffer }>(`events ${document}`, 'SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
-    return rows[0] ? { seq: Number(rows[0].seq), update: bytesOf(rows[0].update) } : null
+    return rows[0] ? { seq: Number(rows[0].seq), update: this.sealer.openBytes(baseLocation(document, rows[0].seq), bytesOf(rows[0].update)) } : null
   }
 
   /** The highest event sequence number of a document (0 when it has none); numbering continues after a pruned base. */
@@ -241,7 +259,7 @@ export class PostgresDocumentStore {
    * base. Returns how many events were pruned.
    */
   async pruneEvents(document: string, epoch: number, cutoff: number): Promise<number> {
-    return inTransaction(this.pool, `prune ${document}`, async (client) => {
+    return this.sealedTransaction(`prune ${document}`, async (client) => {
       await fenceDocument(client, document, epoch)
       // The expired events are the log up to the first one still retained (as the LevelDB store
       // reads them): a clock that stepped back never leaves a hole in the log.
@@ -252,16 +270,16 @@ export class PostgresDocumentStore {
         [document, cutoff],
       )
       if (rows.length === 0) return 0
-      const expired = rows.map(eventOf)
+      const expired = rows.map((row) => eventOf(this.sealer, document, row))
       const { rows: bases } = await client.query<{ seq: string; update: Buffer }>('SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
-      const base = bases[0] ? { seq: Number(bases[0].seq), update: bytesOf(bases[0].update) } : null
+      const base = bases[0] ? { seq: Number(bases[0].seq), update: this.sealer.openBytes(baseLocation(document, bases[0].seq), bytesOf(bases[0].update)) } : null
       const last = expired.at(-1)!.seq
       const folded = documentAsOf(base, expired, last)
       try {
         await client.query(
           `INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)
            ON CONFLICT (document) DO UPDATE SET seq = EXCLUDED.seq, "update" = EXCLUDED."update"`,
-          [document, last, Y.encodeStateAsUpdate(folded)],
+          [document, last, this.sealer.sealBytes(baseLocation(document, last), Y.encodeStateAsUpdate(folded))],
         )
       } finally {
         folded.destroy()
@@ -278,32 +296,32 @@ export class PostgresDocumentStore {
       'SELECT client, user_id FROM client_owners WHERE document = $1 ORDER BY client',
       [document],
     )
-    return rows.map((row) => ({ client: Number(row.client), userId: row.user_id }))
+    return rows.map((row) => ({ client: Number(row.client), userId: this.sealer.openText(ownerLocation(document, row.client), row.user_id) }))
   }
 
   /** The conflicts recorded for a document, oldest first. */
   async listConflicts(document: string): Promise<Conflict[]> {
-    const { rows } = await this.query<{ conflict: Conflict }>(
+    const { rows } = await this.query<{ event_seq: string; position: number; conflict: unknown }>(
       `conflicts ${document}`,
-      'SELECT conflict FROM conflicts WHERE document = $1 ORDER BY event_seq, position',
+      'SELECT event_seq, position, conflict FROM conflicts WHERE document = $1 ORDER BY event_seq, position',
       [document],
     )
-    return rows.map((row) => row.conflict)
+    return rows.map((row) => this.sealer.openJson<Conflict>(conflictLocation(document, row.event_seq, row.position), row.conflict))
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const { rows } = await this.query<{ item: ReviewItem }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
-    return rows[0]?.item ?? null
+    const { rows } = await this.query<{ item: unknown }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
+    return rows[0] ? this.sealer.openJson<ReviewItem>(reviewLocation(tenant, id), rows[0].item) : null
   }
 
   /** The reviews of one document still waiting for a decision, oldest proposal first. */
   async pendingReviews(document: string): Promise<ReviewItem[]> {
-    const { rows } = await this.query<{ item: ReviewItem }>(
+    const { rows } = await this.query<{ tenant: string; id: string; item: unknown }>(
       `reviews ${document}`,
-      `SELECT item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
+      `SELECT tenant, id, item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
       [document],
     )
-    return rows.map((row) => row.item)
+    return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(row.tenant, row.id), row.item))
   }
 
   /**
@@ -329,8 +347,8 @@ export class PostgresDocumentStore {
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const { rows } = await this.query<{ item: ReviewItem }>(`reviews ${tenant}`, 'SELECT item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
-    return rows.map((row) => row.item)
+    const { rows } = await this.query<{ id: string; item: unknown }>(`reviews ${tenant}`, 'SELECT id, item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
+    return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(tenant, row.id), row.item))
   }
 
   /** Every stored document's name, sorted. */
@@ -341,19 +359,19 @@ export class PostgresDocumentStore {
 
   /** A user's lasting notifications, newest first (ids sort by time). */
   async notifications(tenant: string, userId: string): Promise<Notification[]> {
-    const { rows } = await this.query<{ notification: Notification }>(
+    const { rows } = await this.query<{ id: string; notification: unknown }>(
       `notifications ${tenant}/${userId}`,
-      'SELECT notification FROM notifications WHERE tenant = $1 AND user_id = $2 ORDER BY id DESC',
+      'SELECT id, notification FROM notifications WHERE tenant = $1 AND user_id = $2 ORDER BY id DESC',
       [tenant, userId],
     )
-    return rows.map((row) => row.notification)
+    return rows.map((row) => this.sealer.openJson<Notification>(notificationLocation(tenant, userId, row.id), row.notification))
   }
 
   /** Stores (replacing by id) and deletes notifications of one user, in one transaction. */
   async writeNotifications(tenant: string, userId: string, { put, drop }: { put: readonly Notification[]; drop: readonly string[] }): Promise<void> {
     if (put.length + drop.length === 0) return
-    await inTransaction(this.pool, `notifications ${tenant}/${userId}`, async (client) => {
-      for (const notification of put) await putNotification(client, notification)
+    await this.sealedTransaction(`notifications ${tenant}/${userId}`, async (client) => {
+      for (const notification of put) await putNotification(client, this.sealer, notification)
       if (drop.length > 0) await client.query('DELETE FROM notifications WHERE tenant = $1 AND user_id = $2 AND id = ANY($3::text[])', [tenant, userId, [...drop]])
     })
   }
@@ -367,6 +385,35 @@ export class PostgresDocumentStore {
     await this.pool.end()
   }
 
+  /**
+   * A write transaction that seals rows: the keyring is saved in the same transaction when sealing
+   * changed it. When another node saved the keyring first, its keyring is loaded and the whole
+   * transaction runs again (sealing again with keys that are stored).
+   */
+  private async sealedTransaction<T>(label: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let conflicted = false
+      let saved: (() => void) | null = null
+      try {
+        const result = await inTransaction(this.pool, label, async (client) => {
+          const value = await work(client)
+          try {
+            saved = await this.sealer.saveIn(client)
+          } catch (error) {
+            conflicted = error instanceof KeyringConflict
+            throw error
+          }
+          return value
+        })
+        ;(saved as (() => void) | null)?.()
+        return result
+      } catch (error) {
+        if (!conflicted || attempt >= 5) throw error
+        await this.sealer.reload(this.pool)
+      }
+    }
+  }
+
   private async query<R extends pg.QueryResultRow>(label: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(text, values)
@@ -377,29 +424,33 @@ export class PostgresDocumentStore {
 }
 
 /** Everything a batch holds, inside the caller's fenced transaction. */
-const writeBatch = async (client: pg.PoolClient, document: string, epoch: number, batch: DocumentBatch): Promise<void> => {
+const writeBatch = async (client: pg.PoolClient, sealer: RowSealer, document: string, epoch: number, batch: DocumentBatch): Promise<void> => {
   const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
   if (update) {
     // Its first update makes the document exist (the index, the tenant's list).
     await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
-    const { rows } = await client.query<{ clock: string }>(
-      `INSERT INTO document_updates (document, clock, "update", epoch)
-       SELECT $1, coalesce(max(clock) + 1, 0), $2, $3 FROM document_updates WHERE document = $1
-       RETURNING clock`,
-      [document, update, epoch],
-    )
-    if (stateVector) await putStateVector(client, document, Number(rows[0]!.clock), stateVector)
+    // The next clock, read first (the fence's row lock serializes the document's writers): a
+    // sealed update is bound to its clock.
+    const { rows } = await client.query<{ clock: string }>('SELECT coalesce(max(clock) + 1, 0) AS clock FROM document_updates WHERE document = $1', [document])
+    const clock = Number(rows[0]!.clock)
+    await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [
+      document,
+      clock,
+      sealer.sealBytes(updateLocation(document, clock), update),
+      epoch,
+    ])
+    if (stateVector) await putStateVector(client, sealer, document, clock, stateVector)
   }
-  if (events.length > 0) await insertEvents(client, document, events)
+  if (events.length > 0) await insertEvents(client, sealer, document, events)
   for (const review of reviews) {
     await client.query(
       `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
-      [review.tenant, review.id, document, review.status, review.eventSeq, JSON.stringify(review)],
+      [review.tenant, review.id, document, review.status, review.eventSeq, sealer.sealJson(reviewLocation(review.tenant, review.id), review)],
     )
     // A decision and the proposer's notification of it: one transaction, as in LevelDB.
     const notification = decisionNotification(review)
-    if (notification) await putNotification(client, notification)
+    if (notification) await putNotification(client, sealer, notification)
   }
   if (conflicts.length > 0) {
     // Keyed by the conflict's id (event, index): a dismissal puts the record again, changed.
@@ -411,7 +462,7 @@ const writeBatch = async (client: pg.PoolClient, document: string, epoch: number
         document,
         conflicts.map((conflict) => conflict.eventSeq ?? 0),
         conflicts.map((conflict, index) => parseConflictId(conflict.id)?.index ?? index),
-        conflicts.map((conflict) => JSON.stringify(conflict)),
+        conflicts.map((conflict, index) => sealer.sealJson(conflictLocation(document, conflict.eventSeq ?? 0, parseConflictId(conflict.id)?.index ?? index), conflict)),
       ],
     )
   }
@@ -421,7 +472,7 @@ const writeBatch = async (client: pg.PoolClient, document: string, epoch: number
       `INSERT INTO client_owners (document, client, user_id)
        SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
        ON CONFLICT DO NOTHING`,
-      [document, owners.map((owner) => owner.client), owners.map((owner) => owner.userId)],
+      [document, owners.map((owner) => owner.client), owners.map((owner) => sealer.sealText(ownerLocation(document, owner.client), owner.userId))],
     )
   }
 }
@@ -429,31 +480,50 @@ const writeBatch = async (client: pg.PoolClient, document: string, epoch: number
 /** `<tenant>/<type>/<id>` → tenant. */
 const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))
 
-const putNotification = (client: pg.PoolClient, notification: Notification) =>
+const putNotification = (client: pg.PoolClient, sealer: RowSealer, notification: Notification) =>
   client.query(
     `INSERT INTO notifications (tenant, user_id, id, notification) VALUES ($1, $2, $3, $4)
      ON CONFLICT (tenant, user_id, id) DO UPDATE SET notification = EXCLUDED.notification`,
-    [notification.tenant, notification.userId, notification.id, JSON.stringify(notification)],
+    [notification.tenant, notification.userId, notification.id, sealer.sealJson(notificationLocation(notification.tenant, notification.userId, notification.id), notification)],
   )
+
+/**
+ * Each row's place, as the LevelDB store keys the same record: the associated data it is sealed
+ * with (recordCodec.ts), so a row copied to another document, tenant, kind or position does not open.
+ */
+const updateLocation = (document: string, clock: number | string) => ['v1', document, 'update', Number(clock)]
+const stateVectorLocation = (document: string, clock: number | string) => ['v1_sv', document, Number(clock)]
+const eventLocation = (document: string, seq: number | string) => ['posalpro_events', document, Number(seq)]
+const baseLocation = (document: string, seq: number | string) => ['posalpro_events_base', document, Number(seq)]
+const reviewLocation = (tenant: string, id: string) => ['posalpro_reviews', tenant, id]
+const conflictLocation = (document: string, eventSeq: number | string, position: number) => ['posalpro_conflicts', document, Number(eventSeq), position]
+const ownerLocation = (document: string, client: number | string) => ['posalpro_owners', document, Number(client)]
+const notificationLocation = (tenant: string, userId: string, id: string) => ['posalpro_notifications', tenant, userId, id]
 
 const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 
-const putStateVector = (client: pg.PoolClient, document: string, clock: number, stateVector: Uint8Array) =>
+const putStateVector = (client: pg.PoolClient, sealer: RowSealer, document: string, clock: number, stateVector: Uint8Array) =>
   client.query(
     `INSERT INTO document_state_vectors (document, clock, state_vector) VALUES ($1, $2, $3)
      ON CONFLICT (document) DO UPDATE SET clock = EXCLUDED.clock, state_vector = EXCLUDED.state_vector`,
-    [document, clock, stateVector],
+    [document, clock, sealer.sealBytes(stateVectorLocation(document, clock), stateVector)],
   )
 
 /**
  * A batch's events in as few statements as can be: PostgreSQL takes at most 65,535 parameters
  * per statement, so they go in chunks of EVENTS_PER_STATEMENT.
  */
-const insertEvents = async (client: pg.PoolClient, document: string, events: readonly EventRecord[]): Promise<void> => {
+const insertEvents = async (client: pg.PoolClient, sealer: RowSealer, document: string, events: readonly EventRecord[]): Promise<void> => {
   for (let start = 0; start < events.length; start += EVENTS_PER_STATEMENT) {
     const chunk = events.slice(start, start + EVENTS_PER_STATEMENT)
     const values: unknown[] = []
     const tuples = chunk.map((event, index) => {
+      // Sealed, the whole record (who, where, which rules, the update) is in the update column;
+      // seq, time and outcome stay readable for retention and the schema's checks.
+      if (sealer.encrypted) {
+        values.push(document, event.seq, event.at, '', null, event.outcome, event.applied, [], [], sealer.sealBytes(eventLocation(document, event.seq), encodeEvent(event)), null, null, null)
+        return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
+      }
       values.push(
         document,
         event.seq,
@@ -496,7 +566,13 @@ interface EventRow {
   review_id: string | null
 }
 
-const eventOf = (row: EventRow): EventRecord => ({
+const eventOf = (sealer: RowSealer, document: string, row: EventRow): EventRecord => {
+  if (!sealer.encrypted) return plainEventOf(row)
+  const event = decodeEvent(sealer.openBytes(eventLocation(document, row.seq), bytesOf(row.update)))
+  return { ...event, seq: Number(row.seq) }
+}
+
+const plainEventOf = (row: EventRow): EventRecord => ({
   seq: Number(row.seq),
   at: Number(row.at),
   userId: row.user_id,

@@ -121,4 +121,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'keyring for encryption at rest',
+    sql: `
+      -- Encryption at rest (server/crypto/): the keyring — a canary and each tenant's data keys,
+      -- wrapped by the master key, never readable without it. One row; version: every save
+      -- raises it, and a save expects the version it read (nodes sharing the database never
+      -- overwrite each other's keys: the loser reloads and seals again).
+      CREATE TABLE crypto_keyring (
+        id smallint PRIMARY KEY CHECK (id = 1),
+        version bigint NOT NULL,
+        state jsonb NOT NULL
+      );
+    `,
+  },
 ]

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import * as Y from 'yjs'
 import { isCollabError } from '../../../shared/errors.ts'
@@ -34,10 +35,38 @@ const backends: Array<{ name: string; open(): Promise<{ store: DocumentStorage; 
     },
   },
   {
+    name: 'LevelDB, encrypted at rest',
+    async open() {
+      const dir = await tempDir('posalpro-contract-')
+      const store = await DocumentStore.open(dir.path, { atRest: { masterKey: randomBytes(32) } })
+      return {
+        store,
+        async close() {
+          await store.close()
+          await dir.remove()
+        },
+      }
+    },
+  },
+  {
     name: 'PostgreSQL',
     async open() {
       const postgres: PostgresInstance = await startPostgres()
       const store = await PostgresStorage.open(postgres.url)
+      return {
+        store,
+        async close() {
+          await store.close()
+          await postgres.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'PostgreSQL, encrypted at rest',
+    async open() {
+      const postgres: PostgresInstance = await startPostgres()
+      const store = await PostgresStorage.open(postgres.url, { atRest: { masterKey: randomBytes(32) } })
       return {
         store,
         async close() {
