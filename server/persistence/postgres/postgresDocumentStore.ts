@@ -78,7 +78,8 @@ export class PostgresDocumentStore {
       await sealer.saveNew(pool)
     } catch (error) {
       await pool.end()
-      throw error
+      // The keyring is read first now: a database that cannot be reached fails there, coded like any store failure.
+      throw error instanceof CollabError ? error : persistenceFailed('open the PostgreSQL store', error)
     }
     return new PostgresDocumentStore(pool, sealer)
   }
