@@ -1,30 +1,13 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
-import type { StockClient } from '../../shared/testing/stockClient.ts'
-import { PostgresDocumentStore } from '../persistence/postgres/postgresDocumentStore.ts'
-import { DocumentLeases } from './documentLease.ts'
 import { connectAckedWriter } from './testing/ackedWriter.ts'
-import { startCluster, type TestCluster } from './testing/testCluster.ts'
+import { observedCluster } from './testing/testCluster.ts'
 
 /** The owner of a document is killed (SIGKILL) in the middle of a burst of writes, three times. */
 
-let cluster: TestCluster
-let store: PostgresDocumentStore
-let leases: DocumentLeases
-const open: StockClient[] = []
-before(async () => {
-  cluster = await startCluster(3)
-  store = await PostgresDocumentStore.open(cluster.postgres.url)
-  leases = new DocumentLeases(cluster.redis.url, { nodeId: 'test-observer' })
-})
-after(async () => {
-  for (const client of open.splice(0)) client.destroy()
-  leases.close()
-  await store.close()
-  await cluster.stop()
-})
+const observed = observedCluster()
 
 const ROOM = 'proposal/owner-crash'
 const STORAGE_NAME = `acme/${ROOM}`
@@ -33,15 +16,15 @@ const KILL_AT = 20
 
 const storedDoc = async (): Promise<Y.Doc> => {
   const doc = new Y.Doc()
-  for (const update of await store.loadUpdates(STORAGE_NAME)) Y.applyUpdate(doc, update)
+  for (const update of await observed.store.loadUpdates(STORAGE_NAME)) Y.applyUpdate(doc, update)
   return doc
 }
 
 /** The index of the node holding the document's lease. */
 const ownerIndex = async (): Promise<number> => {
-  const holder = await leases.holder(STORAGE_NAME)
+  const holder = await observed.leases.holder(STORAGE_NAME)
   assert.ok(holder, 'nobody holds the document')
-  const index = cluster.nodes.findIndex((node) => node.logs.some((line) => line.includes(`"nodeId":"${holder.nodeId}"`)))
+  const index = observed.cluster.nodes.findIndex((node) => node.logs.some((line) => line.includes(`"nodeId":"${holder.nodeId}"`)))
   assert.ok(index >= 0, `no running node is ${holder.nodeId}`)
   return index
 }
@@ -50,14 +33,14 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 
 test('kill -9 of the owner during a burst: every acknowledged update is kept, another node takes over, replicas converge (3 rounds)', async () => {
   // The first client's node takes the document.
-  const first = await connectAckedWriter(cluster.nodes[0]!, ROOM, { user: 'ada', role: 'admin' })
-  open.push(first)
+  const first = await connectAckedWriter(observed.cluster.nodes[0]!, ROOM, { user: 'ada', role: 'admin' })
+  observed.open.push(first)
   for (let round = 0; round < 3; round++) {
     const owner = await eventually(ownerIndex)
     const writers = await Promise.all(
-      [1, 2].map((step) => connectAckedWriter(cluster.nodes[(owner + step) % 3]!, ROOM, { user: `writer-${round}-${step}`, role: 'admin' })),
+      [1, 2].map((step) => connectAckedWriter(observed.cluster.nodes[(owner + step) % 3]!, ROOM, { user: `writer-${round}-${step}`, role: 'admin' })),
     )
-    open.push(...writers)
+    observed.open.push(...writers)
     let killed: Promise<unknown> = Promise.resolve()
     const ackedAtKill: number[] = []
     for (let i = 0; i < UPDATES_PER_WRITER; i++) {
@@ -66,7 +49,7 @@ test('kill -9 of the owner during a burst: every acknowledged update is kept, an
         // Some of the burst is acknowledged before the owner dies.
         await eventually(() => assert.ok(writers.every((writer) => writer.ackedClock() > 0), 'no acks yet'))
         ackedAtKill.push(...writers.map((writer) => writer.ackedClock()))
-        killed = cluster.nodes[owner]!.kill()
+        killed = observed.cluster.nodes[owner]!.kill()
       }
       await tick()
     }
@@ -92,6 +75,6 @@ test('kill -9 of the owner during a burst: every acknowledged update is kept, an
       { timeoutMs: 60_000 },
     )
     for (const writer of writers) assert.ok(writer.closes.includes(4502), `a forwarded writer was closed with 4502, saw ${writer.closes.join(',')}`)
-    await cluster.restart(owner)
+    await observed.cluster.restart(owner)
   }
 })

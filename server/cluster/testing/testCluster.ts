@@ -1,3 +1,7 @@
+import { after, before } from 'node:test'
+import type { StockClient } from '../../../shared/testing/stockClient.ts'
+import { PostgresDocumentStore } from '../../persistence/postgres/postgresDocumentStore.ts'
+import { DocumentLeases } from '../documentLease.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
 import { startRedis, type RedisInstance } from '../../../shared/testing/redisInstance.ts'
 import { spawnServer, type ServerProcess } from '../../../shared/testing/serverProcess.ts'
@@ -63,4 +67,35 @@ export const startCluster = async (count: number, { leaseMs = 1_500, args = [] a
       await dir.remove()
     },
   }
+}
+
+export interface ObservedCluster {
+  readonly cluster: TestCluster
+  /** The test's own view of the cluster's PostgreSQL: what is stored, under which epoch. */
+  readonly store: PostgresDocumentStore
+  /** The test's own view of the leases: who owns a document. */
+  readonly leases: DocumentLeases
+  /** Clients the test opened: destroyed when the file ends. */
+  readonly open: StockClient[]
+}
+
+/**
+ * For a test file that watches who owns what: registers `before`/`after` hooks that start a
+ * cluster of `count` nodes with an observer's store and leases, and stop it all at the end. The
+ * fields are set once `before` ran.
+ */
+export const observedCluster = (count = 3): ObservedCluster => {
+  const observed = { open: [] as StockClient[] } as { cluster: TestCluster; store: PostgresDocumentStore; leases: DocumentLeases; open: StockClient[] }
+  before(async () => {
+    observed.cluster = await startCluster(count)
+    observed.store = await PostgresDocumentStore.open(observed.cluster.postgres.url)
+    observed.leases = new DocumentLeases(observed.cluster.redis.url, { nodeId: 'test-observer' })
+  })
+  after(async () => {
+    for (const client of observed.open.splice(0)) client.destroy()
+    observed.leases.close()
+    await observed.store.close()
+    await observed.cluster.stop()
+  })
+  return observed
 }
