@@ -9,7 +9,7 @@ import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import type { TestServer } from '../testing/startServer.ts'
 import { DocumentLeases } from './documentLease.ts'
 import { startCluster, type TestCluster } from './testing/testCluster.ts'
-import { connectAckedWriter } from './testing/ackedWriter.ts'
+import { connectAckedClient } from '../testing/ackedClient.ts'
 
 /** The admin API answers on every node; a change to a document goes to its owner's room. */
 
@@ -82,7 +82,7 @@ test("an admin revert and a review approval sent to a non-owner node take effect
 
 test('/api/documents on a node lists the documents other nodes created', async () => {
   const room = 'proposal/listed-elsewhere'
-  const writer = await connectAckedWriter(cluster.nodes[0]!, room, { user: 'ada', role: 'admin' })
+  const writer = await connectAckedClient(cluster.nodes[0]!, room, { user: 'ada', role: 'admin' })
   open.push(writer)
   writer.doc.getMap('team').set('ada', 'admin')
   await eventually(() => assert.ok(writer.ackedClock() >= 1, 'not stored yet'))

@@ -13,6 +13,11 @@ export interface HeldDocument {
   readonly valid: boolean
   /** The store refused a write as stale: another node owns the document. Stops renewing. */
   refused(): void
+  /**
+   * The room found the lease past its end before the keeper's timer said so (a write was about to
+   * start): counted as lost (expired) once, whichever noticed first. Stops renewing.
+   */
+  lapsed(): void
   /** The room unloaded: gives the lease up so another node may take the document at once. */
   release(): Promise<void>
 }
@@ -71,7 +76,10 @@ export class ClusterOwnership implements DocumentOwnership {
       throw error
     }
     metrics.ownershipAcquired.inc()
+    let ended = false // lost, refused or lapsed: counted once
     const lost = (reason: OwnershipLoss) => {
+      if (ended) return
+      ended = true
       metrics.ownershipLost.inc({ reason })
       this.options.logger.warn({ document: storageName, epoch: lease.epoch, reason }, 'document lease lost')
       onLost(reason)
@@ -87,8 +95,18 @@ export class ClusterOwnership implements DocumentOwnership {
         if (refused) return
         refused = true
         metrics.staleEpochRefusals.inc()
-        metrics.ownershipLost.inc({ reason: 'stale-epoch' })
         keeper.stop()
+        if (!ended) {
+          ended = true
+          metrics.ownershipLost.inc({ reason: 'stale-epoch' })
+        }
+      },
+      lapsed: () => {
+        keeper.stop()
+        if (ended) return
+        ended = true
+        metrics.ownershipLost.inc({ reason: 'expired' })
+        this.options.logger.warn({ document: storageName, epoch: lease.epoch, reason: 'expired' }, 'document lease lost')
       },
       release: () => {
         if (refused) return Promise.resolve()

@@ -4,7 +4,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import type { StockClient } from '../../shared/testing/stockClient.ts'
-import { connectAckedWriter } from './testing/ackedWriter.ts'
+import { connectAckedClient } from '../testing/ackedClient.ts'
 import { startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /** A forwarding node buffers a bounded amount per connection: a client that stops reading is pushed back on, not buffered for. */
@@ -34,7 +34,7 @@ const metric = async (node: number, name: string): Promise<number> => {
 
 test('a forwarded client that stops reading: the forwarding node holds at most its bound for it and stops reading the owner', async () => {
   const room = 'proposal/slow-forwarded'
-  const writer = await connectAckedWriter(cluster.nodes[0]!, room, { user: 'ada', role: 'admin' })
+  const writer = await connectAckedClient(cluster.nodes[0]!, room, { user: 'ada', role: 'admin' })
   open.push(writer)
   // A raw client on node 1 (forwarded to node 0) that reads nothing once connected.
   const token = await cluster.nodes[1]!.token({ user: 'sam', role: 'viewer' })

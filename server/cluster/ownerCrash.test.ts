@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { connectAckedWriter } from './testing/ackedWriter.ts'
+import { connectAckedClient } from '../testing/ackedClient.ts'
 import { observedCluster } from './testing/testCluster.ts'
 
 /** The owner of a document is killed (SIGKILL) in the middle of a burst of writes, three times. */
@@ -33,12 +33,12 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5))
 
 test('kill -9 of the owner during a burst: every acknowledged update is kept, another node takes over, replicas converge (3 rounds)', async () => {
   // The first client's node takes the document.
-  const first = await connectAckedWriter(observed.cluster.nodes[0]!, ROOM, { user: 'ada', role: 'admin' })
+  const first = await connectAckedClient(observed.cluster.nodes[0]!, ROOM, { user: 'ada', role: 'admin' })
   observed.open.push(first)
   for (let round = 0; round < 3; round++) {
     const owner = await eventually(ownerIndex)
     const writers = await Promise.all(
-      [1, 2].map((step) => connectAckedWriter(observed.cluster.nodes[(owner + step) % 3]!, ROOM, { user: `writer-${round}-${step}`, role: 'admin' })),
+      [1, 2].map((step) => connectAckedClient(observed.cluster.nodes[(owner + step) % 3]!, ROOM, { user: `writer-${round}-${step}`, role: 'admin' })),
     )
     observed.open.push(...writers)
     let killed: Promise<unknown> = Promise.resolve()

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
-import { connectAckedWriter } from './testing/ackedWriter.ts'
+import { connectAckedClient } from '../testing/ackedClient.ts'
 import { observedCluster } from './testing/testCluster.ts'
 
 /** The owner is paused (SIGSTOP) past its lease, another node takes over, then the old owner runs again. */
@@ -16,7 +16,7 @@ const stateVector = (doc: Y.Doc) => Buffer.from(Y.encodeStateVector(doc))
 
 test('an owner paused past its lease: another node takes over and accepts writes; after SIGCONT none of the old owner’s later writes is stored or broadcast, no replica diverges', async () => {
   const client = async (node: number, user: string) => {
-    const writer = await connectAckedWriter(observed.cluster.nodes[node]!, ROOM, { user, role: 'admin' })
+    const writer = await connectAckedClient(observed.cluster.nodes[node]!, ROOM, { user, role: 'admin' })
     observed.open.push(writer)
     return writer
   }

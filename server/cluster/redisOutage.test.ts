@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import type { StockClient } from '../../shared/testing/stockClient.ts'
 import { PostgresDocumentStore } from '../persistence/postgres/postgresDocumentStore.ts'
-import { connectAckedWriter, type AckedWriter } from './testing/ackedWriter.ts'
+import { connectAckedClient, type AckedClient } from '../testing/ackedClient.ts'
 import { startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /** Redis (the leases) goes away and comes back empty, while clients on two nodes keep writing. */
@@ -25,7 +25,7 @@ after(async () => {
 const ROOM = 'proposal/redis-outage'
 const readyz = async (node: number): Promise<number> => (await fetch(`${cluster.nodes[node]!.httpUrl}/readyz`)).status
 
-const storedClock = async (writer: AckedWriter): Promise<number> => {
+const storedClock = async (writer: AckedClient): Promise<number> => {
   const doc = new Y.Doc()
   for (const update of await store.loadUpdates(`acme/${ROOM}`)) Y.applyUpdate(doc, update)
   return Y.decodeStateVector(Y.encodeStateVector(doc)).get(writer.doc.clientID) ?? 0
@@ -33,8 +33,8 @@ const storedClock = async (writer: AckedWriter): Promise<number> => {
 
 test('Redis stopped, then started again (empty): no acknowledged write is lost, /readyz says 503 meanwhile, clients recover', async () => {
   const writers = [
-    await connectAckedWriter(cluster.nodes[0]!, ROOM, { user: 'owner-side', role: 'admin' }),
-    await connectAckedWriter(cluster.nodes[1]!, ROOM, { user: 'forwarded', role: 'admin' }),
+    await connectAckedClient(cluster.nodes[0]!, ROOM, { user: 'owner-side', role: 'admin' }),
+    await connectAckedClient(cluster.nodes[1]!, ROOM, { user: 'forwarded', role: 'admin' }),
   ]
   open.push(...writers)
   const write = (from: number, count: number) => {

@@ -1,17 +1,15 @@
 import { readTextField } from '../../shared/documentModel.ts'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { CloseCode } from '../../shared/closeCodes.ts'
 import { isCollabError } from '../../shared/errors.ts'
-import { MESSAGE_EXTENSION, readExtensionMessage } from '../../shared/extensionProtocol.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { freePort } from '../../shared/testing/freePort.ts'
 import { spawnServer } from '../../shared/testing/serverProcess.ts'
-import type { StockClient } from '../../shared/testing/stockClient.ts'
 import type { VerificationReport } from '../admin/documentVerification.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { clockOf, connectAckedClient } from '../testing/ackedClient.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { gateClientPool } from '../testing/gateClients.ts'
 import { SERVER_STORES, type ServerStore } from '../testing/serverStores.ts'
@@ -25,22 +23,8 @@ import { startServer, type TestServer } from '../testing/startServer.ts'
 
 // Every assert.ok polled by eventually carries a message: without one, Node builds it by parsing
 // the (tsx-compiled, one-line) source on each failure, which takes seconds each time.
-const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
-  stateVector ? (Y.decodeStateVector(stateVector).get(client) ?? 0) : 0
-
-/** A stock provider that opted in to acks; every durable state vector it is told is recorded. */
-const ackedClient = async (server: { connect(room: string, options: { ext: boolean; role: 'admin' }): Promise<StockClient> }, room: string) => {
-  const client = await server.connect(room, { ext: true, role: 'admin' })
-  const acks: Uint8Array[] = []
-  client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
-    const message = readExtensionMessage(decoder)
-    if (message?.kind === 'ack') acks.push(message.durableStateVector)
-  }
-  const closes: number[] = []
-  client.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
-  await client.whenSynced()
-  return { ...client, acks, closes }
-}
+/** A stock provider that opted in to acks, as an admin (no rule holds its test writes back). */
+const ackedClient = (server: Parameters<typeof connectAckedClient>[0], room: string) => connectAckedClient(server, room, { role: 'admin' })
 
 const storedDoc = async (server: TestServer, room: string): Promise<Y.Doc> => {
   const doc = new Y.Doc()

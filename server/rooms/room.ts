@@ -778,8 +778,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
     if (this.held && isCollabError(error) && (error.code === ErrorCode.StaleEpoch || error.code === ErrorCode.DocumentMoved)) {
+      // Stale: the store refused it. Moved: the lease ended before the write began (the room saw it
+      // before the lease keeper's timer did). Either way the document is lost here, counted once.
       if (error.code === ErrorCode.StaleEpoch) this.held.refused()
-      this.lostOwnership('stale-epoch')
+      else this.held.lapsed()
+      this.lostOwnership(error.code === ErrorCode.StaleEpoch ? 'stale-epoch' : 'expired')
       return
     }
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import * as decoding from 'lib0/decoding'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { CloseCode } from '../../../shared/closeCodes.ts'
-import { MESSAGE_EXTENSION, readExtensionMessage } from '../../../shared/extensionProtocol.ts'
 import { eventually } from '../../../shared/testing/eventually.ts'
 import { spawnServer } from '../../../shared/testing/serverProcess.ts'
-import type { StockClient } from '../../../shared/testing/stockClient.ts'
+import { clockOf, recordAcks } from '../../testing/ackedClient.ts'
 import { SERVER_STORES } from '../../testing/serverStores.ts'
 import { startServer } from '../../testing/startServer.ts'
 
@@ -19,22 +17,7 @@ import { startServer } from '../../testing/startServer.ts'
  * everything acknowledged is stored.
  */
 
-const clockOf = (stateVector: Uint8Array | undefined, client: number): number =>
-  stateVector ? (Y.decodeStateVector(stateVector).get(client) ?? 0) : 0
-
 const UNLIMITED = ['--rate-messages', '1000000', '--rate-message-burst', '1000000', '--rate-bytes', '1000000000', '--rate-byte-burst', '1000000000']
-
-/** Records every durable state vector the server acknowledges, and every close code. */
-const recordAcks = (client: StockClient) => {
-  const acks: Uint8Array[] = []
-  client.provider.messageHandlers[MESSAGE_EXTENSION] = (_encoder, decoder: decoding.Decoder) => {
-    const message = readExtensionMessage(decoder)
-    if (message?.kind === 'ack') acks.push(message.durableStateVector)
-  }
-  const closes: number[] = []
-  client.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
-  return { acks, closes, acked: () => clockOf(acks.at(-1), client.doc.clientID), written: () => clockOf(Y.encodeStateVector(client.doc), client.doc.clientID) }
-}
 
 const storedKeys = async (url: string, document: string): Promise<Set<string>> => {
   const admin = new pg.Client({ connectionString: url })
@@ -64,8 +47,8 @@ test('sessions terminated by the database administrator mid-burst: acks resume, 
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
       await admin.end()
       for (let i = 200; i < 400; i++) team.set(`r${round}-${i}`, 'editor')
-      const written = seen.written()
-      await eventually(() => assert.ok(seen.acked() >= written, `round ${round}: acked ${seen.acked()} of ${written}, closes ${seen.closes.join(',')}`))
+      const written = clockOf(Y.encodeStateVector(client.doc), client.doc.clientID)
+      await eventually(() => assert.ok(seen.ackedClock() >= written, `round ${round}: acked ${seen.ackedClock()} of ${written}, closes ${seen.closes.join(',')}`))
     }
     assert.equal((await storedKeys(store.postgres!.url, `${server.tenant}/proposal/terminated`)).size, 1200)
   } finally {
@@ -103,8 +86,8 @@ test('the server paused mid-burst past the idle-in-transaction timeout: its peer
       child.child.kill('SIGCONT')
       await new Promise((resolve) => setTimeout(resolve, 300))
       clearInterval(writing)
-      const written = seen.written()
-      await eventually(() => assert.ok(seen.acked() >= written, `round ${round}: acked ${seen.acked()} of ${written}, closes ${seen.closes.join(',')}`), { timeoutMs: 60_000 })
+      const written = clockOf(Y.encodeStateVector(client.doc), client.doc.clientID)
+      await eventually(() => assert.ok(seen.ackedClock() >= written, `round ${round}: acked ${seen.ackedClock()} of ${written}, closes ${seen.closes.join(',')}`), { timeoutMs: 60_000 })
       ackedKeys.push(...keys)
     }
     assert.ok(seen.closes.includes(CloseCode.PersistenceFailed) || seen.closes.length === 0, `closes: ${seen.closes.join(',')}`)
