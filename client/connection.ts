@@ -11,6 +11,7 @@ import {
   EXTENSION_VERSION,
   MESSAGE_EXTENSION,
   readExtensionMessage,
+  type DigestResult,
   type Notice,
   type PendingReview,
 } from '../shared/extensionProtocol.ts'
@@ -87,6 +88,8 @@ export interface ConnectionEvents {
   pendingReviews: (reviews: readonly PendingReview[]) => void
   /** This user's open conflicts in the document (the whole list, on connect and when it changes). */
   conflicts: (conflicts: readonly ConflictRecord[]) => void
+  /** The server's answer to our digest check (see client/integrityCheck.ts). */
+  digestResult: (result: DigestResult) => void
   /** A sync-step-2 or update message went out on the current socket, numbered from 1 per connection. */
   sent: (message: CountedMessage) => void
   /** The current socket closed (for any reason, also locally): message numbers start again. */
@@ -352,7 +355,19 @@ export class Connection extends ObservableV2<ConnectionEvents> {
       this.emit('conflicts', [message.conflicts])
       return
     }
+    if (message.kind === 'digest-result') {
+      this.emit('digestResult', [message.result])
+      return
+    }
     this.emit('ack', [message.durableStateVector, message.durableMessages])
+  }
+
+  /** Sends an extension message on the open socket; false when there is none. */
+  sendExtension(message: Uint8Array): boolean {
+    const socket = this.provider.ws
+    if (this.phase !== 'socket' || socket === null || socket.readyState !== socket.OPEN) return false
+    socket.send(message)
+    return true
   }
 
   private onMessageSent(message: CountedMessage): void {

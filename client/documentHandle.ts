@@ -8,6 +8,7 @@ import type { Notice, PendingReview } from '../shared/extensionProtocol.ts'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
 import { Connection, type CloseInfo, type ConnectionStatus, type NetworkSignal } from './connection.ts'
 import type { LocalDocument, LocalStore } from './localStore.ts'
+import { IntegrityCheck } from './integrityCheck.ts'
 import { SavedTracker } from './savedTracker.ts'
 import type { WebSocketClass } from './outgoingMessages.ts'
 
@@ -26,6 +27,13 @@ export interface DocumentHandleEvents {
   conflicts: (conflicts: readonly ConflictRecord[]) => void
   /** An open connection was closed by the server or the network. */
   closed: (info: CloseInfo) => void
+  /**
+   * This device's copy turned out to differ from the server's while both hold the same operations
+   * (damaged local data: a sync cannot repair that). The handle has disconnected for good and
+   * deleted its local copy; open the document again to load the server's. `copy` is the discarded
+   * state (a Yjs update), for an app that keeps it for support.
+   */
+  diverged: (copy: Uint8Array) => void
   /** Something failed that the handle cannot report otherwise: local store writes, getToken, bad messages. */
   error: (error: Error) => void
 }
@@ -74,6 +82,9 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   private storedChanges = 0
   private flushing = false
   private destroying: Promise<void> | null = null
+  private readonly integrity: IntegrityCheck
+  /** Set once the copy was found damaged: the handle never connects again. */
+  private divergedCopy: Uint8Array | null = null
 
   constructor(setup: DocumentHandleSetup<T>) {
     super()
@@ -108,6 +119,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     this.connection.on('pendingReviews', (reviews) => this.emit('pendingReviews', [reviews]))
     this.connection.on('conflicts', (conflicts) => this.emit('conflicts', [conflicts]))
     this.connection.on('closed', (info) => this.emit('closed', [info]))
+    this.integrity = new IntegrityCheck(this.doc, this.connection, () => this.lastSaved, () => void this.discardDamagedCopy())
     this.connection.on('error', (error) => this.emit('error', [error]))
     // Registered before the local store applies what it loaded: loaded state counts as local.
     // Registered after the provider's listener (in the Connection): see Connection.messageCarrying.
@@ -194,7 +206,12 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
 
   /** Connects (after `connect: false` or `disconnect()`), and keeps reconnecting with backoff. */
   connect(): void {
-    if (!this.destroying) this.connection.connect()
+    if (!this.destroying && !this.divergedCopy) this.connection.connect()
+  }
+
+  /** True once this copy was found to differ from the server's (see the `diverged` event). */
+  get diverged(): boolean {
+    return this.divergedCopy !== null
   }
 
   /** Disconnects and stays offline until `connect()`. Local edits are still stored. */
@@ -213,6 +230,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
   }
 
   private async release(): Promise<void> {
+    this.integrity.dispose()
     this.connection.destroy()
     this.doc.off('update', this.onDocUpdate)
     const error = this.destroyedError()
@@ -275,6 +293,19 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
     this.emit('status', [status])
   }
 
+  private async discardDamagedCopy(): Promise<void> {
+    if (this.divergedCopy || this.destroying) return
+    const copy = Y.encodeStateAsUpdate(this.doc)
+    this.divergedCopy = copy
+    this.connection.disconnect()
+    try {
+      await this.localDocument?.discard()
+    } catch (error) {
+      this.emit('error', [error as Error])
+    }
+    this.emit('diverged', [copy])
+  }
+
   private updateSaved(change: () => void): void {
     change()
     const saved = this.tracker.saved
@@ -286,6 +317,7 @@ export class DocumentHandle<T extends DocumentType = DocumentType> extends Obser
       this.savedWaiters = []
     }
     this.emit('saved', [saved])
+    if (saved) this.integrity.savedChanged()
   }
 
   private destroyedError(): CollabError {

@@ -30,11 +30,13 @@ export const localDatabaseName = (namespace: string, name: string): string => `p
  * Deletes the local copy of a document (sign-out on a shared computer). Unsaved edits go with it:
  * callers check `saved` first.
  */
-export const deleteLocalDocument = (namespace: string, name: string): Promise<void> =>
+export const deleteLocalDocument = (namespace: string, name: string): Promise<void> => deleteDatabase(localDatabaseName(namespace, name))
+
+const deleteDatabase = (databaseName: string): Promise<void> =>
   new Promise((resolve, reject) => {
-    const request = indexedDB.deleteDatabase(localDatabaseName(namespace, name))
+    const request = indexedDB.deleteDatabase(databaseName)
     request.onsuccess = () => resolve()
-    request.onerror = () => reject(storeError(`deleting ${name}`, request.error))
+    request.onerror = () => reject(storeError(`deleting ${databaseName}`, request.error))
   })
 
 /**
@@ -92,6 +94,14 @@ class IndexeddbDocument extends IndexeddbPersistence implements LocalDocument {
       transaction.onabort = () => reject(storeError(`flushing ${this.name}`, transaction.error))
     })
     if (retry) this.failure = null
+  }
+
+  async discard(): Promise<void> {
+    this.detached = true
+    this.doc.off('update', this._storeUpdate)
+    await this.loaded.catch(() => {})
+    await super.destroy() // closes the database, which must be closed before it can be deleted
+    await deleteDatabase(this.name)
   }
 
   override async destroy(): Promise<void> {

@@ -137,6 +137,21 @@ class LeveldbDocument implements LocalDocument {
     await this.flush()
   }
 
+  async discard(): Promise<void> {
+    if (!this.detached) {
+      this.detached = true
+      this.doc.off('update', this.onUpdate)
+    }
+    this.pending = []
+    await this.loaded.catch(() => {})
+    await this.writing?.catch(() => {})
+    const persistence = await this.persistence()
+    // y-leveldb's clearDocument swallows errors: read back to be sure nothing is left.
+    await persistence.clearDocument(this.name)
+    const left = await run(persistence, `discard ${this.name}`, (db) => getLevelUpdates(db, this.name))
+    if (left.length > 0) throw new CollabError(ErrorCode.PersistenceFailed, `local store: ${left.length} updates of ${this.name} survived discarding it`)
+  }
+
   private async load(): Promise<void> {
     const persistence = await this.persistence()
     const updates = await run(persistence, `load ${this.name}`, (db) => getLevelUpdates(db, this.name))

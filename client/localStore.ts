@@ -38,4 +38,9 @@ export interface LocalDocument {
   flush(): Promise<void>
   /** Stops storing new updates, then flushes. Rejects like `flush`. */
   destroy(): Promise<void>
+  /**
+   * Stops storing new updates and deletes this document's local copy (what is not stored yet is
+   * dropped): for a copy found damaged, which the next open loads afresh from the server.
+   */
+  discard(): Promise<void>
 }

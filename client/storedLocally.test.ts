@@ -26,6 +26,7 @@ const slowStore = (directory: string) => {
           await inner.flush()
         },
         destroy: () => inner.destroy(),
+        discard: () => inner.discard(),
       }
     },
     close: () => store.close(),

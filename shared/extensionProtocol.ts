@@ -21,12 +21,21 @@ import type { ConflictRecord } from './conflictRecord.ts'
  *   subtype 3 open conflicts: varString JSON `{conflicts: ConflictRecord[]}`: every conflict of this
  *                     document whose value-replaced side is this connection's user and that they
  *                     have not dismissed; the whole list, sent on connect and whenever it changes
+ *   subtype 4 digest check (client → server, the only extension message a client sends):
+ *                     varUint8Array state vector · varUint8Array digest (shared/documentDigest.ts) of
+ *                     the client's document; sent once the client is synced and has nothing unsaved
+ *   subtype 5 digest result: varUint DigestResult — whether the server's document, at the same
+ *                     state vector, has the same digest; `unsettled` when the state vectors differ
+ *                     (changes still in flight: ask again later) or the check came too soon after the last
  */
 export const MESSAGE_EXTENSION = 100
 export const EXTENSION_QUERY_PARAM = 'ext'
 export const EXTENSION_VERSION = '1'
 
-export const ExtensionSubtype = { Ack: 0, Notice: 1, PendingReviews: 2, OpenConflicts: 3 } as const
+export const ExtensionSubtype = { Ack: 0, Notice: 1, PendingReviews: 2, OpenConflicts: 3, DigestCheck: 4, DigestResult: 5 } as const
+
+export const DigestResult = { Match: 0, Mismatch: 1, Unsettled: 2 } as const
+export type DigestResult = (typeof DigestResult)[keyof typeof DigestResult]
 
 export type NoticeOutcome = 'rejected' | 'review' | 'conflict' | 'review-decided'
 
@@ -61,6 +70,7 @@ export type ExtensionMessage =
   | { readonly kind: 'notice'; readonly notice: Notice }
   | { readonly kind: 'pending-reviews'; readonly reviews: readonly PendingReview[] }
   | { readonly kind: 'open-conflicts'; readonly conflicts: readonly ConflictRecord[] }
+  | { readonly kind: 'digest-result'; readonly result: DigestResult }
 
 export const encodeAck = (durableStateVector: Uint8Array, durableMessages: number): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -68,6 +78,23 @@ export const encodeAck = (durableStateVector: Uint8Array, durableMessages: numbe
   encoding.writeVarUint(encoder, ExtensionSubtype.Ack)
   encoding.writeVarUint8Array(encoder, durableStateVector)
   encoding.writeVarUint(encoder, durableMessages)
+  return encoding.toUint8Array(encoder)
+}
+
+export const encodeDigestCheck = (stateVector: Uint8Array, digest: Uint8Array): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.DigestCheck)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  encoding.writeVarUint8Array(encoder, digest)
+  return encoding.toUint8Array(encoder)
+}
+
+export const encodeDigestResult = (result: DigestResult): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_EXTENSION)
+  encoding.writeVarUint(encoder, ExtensionSubtype.DigestResult)
+  encoding.writeVarUint(encoder, result)
   return encoding.toUint8Array(encoder)
 }
 
@@ -105,6 +132,10 @@ export const readExtensionMessage = (decoder: decoding.Decoder): ExtensionMessag
       return { kind: 'pending-reviews', reviews: JSON.parse(decoding.readVarString(decoder)) as PendingReview[] }
     case ExtensionSubtype.OpenConflicts:
       return { kind: 'open-conflicts', conflicts: (JSON.parse(decoding.readVarString(decoder)) as { conflicts: ConflictRecord[] }).conflicts }
+    case ExtensionSubtype.DigestResult: {
+      const result = decoding.readVarUint(decoder)
+      return result === DigestResult.Match || result === DigestResult.Mismatch || result === DigestResult.Unsettled ? { kind: 'digest-result', result } : null
+    }
     default:
       return null
   }

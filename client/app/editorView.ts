@@ -66,13 +66,21 @@ export const editorView = (
   const onClosed = (info: { willReconnect: boolean; reason: string }) => {
     if (!info.willReconnect) toasts.show(`Disconnected for good: ${info.reason}`, 'error', 30_000)
   }
+  // This device's copy was damaged (it digested differently from the server's at the same state):
+  // the handle deleted it, and the view opens the document again, from the server.
+  const onDiverged = () => {
+    toasts.show("This device's copy of the document was damaged; it has been reloaded from the server.", 'error', 30_000)
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+  }
   handle.on('notice', onNotice)
   handle.on('error', onError)
   handle.on('closed', onClosed)
+  handle.on('diverged', onDiverged)
   disposables.add(() => {
     handle.off('notice', onNotice)
     handle.off('error', onError)
     handle.off('closed', onClosed)
+    handle.off('diverged', onDiverged)
   })
 
   const readOnly = session.role === 'viewer'

@@ -115,6 +115,30 @@ export const LOCAL_STORE_CONTRACT: readonly LocalStoreCase[] = [
     },
   },
   {
+    name: 'discard deletes the local copy of that document only, and stores nothing after it',
+    run: async (fixture, check) => {
+      let store = fixture.open()
+      const damaged = await load(store, 'proposal/damaged')
+      const other = await load(store, 'proposal/other')
+      damaged.doc.getMap('meta').set('title', 'kept nowhere')
+      other.doc.getMap('meta').set('title', 'kept')
+      await damaged.local.flush()
+      await damaged.local.discard()
+      damaged.doc.getMap('meta').set('after', 'not stored either')
+      await other.local.destroy()
+      await store.close()
+
+      store = fixture.open()
+      const reloaded = await load(store, 'proposal/damaged')
+      const otherAgain = await load(store, 'proposal/other')
+      check.deepEqual(reloaded.doc.getMap('meta').toJSON(), {}, 'the discarded document loads empty')
+      check.deepEqual(otherAgain.doc.getMap('meta').toJSON(), { title: 'kept' }, 'the other document is untouched')
+      await reloaded.local.destroy()
+      await otherAgain.local.destroy()
+      await store.close()
+    },
+  },
+  {
     name: 'after destroy, updates are no longer stored',
     run: async (fixture, check) => {
       let store = fixture.open()

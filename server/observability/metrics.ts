@@ -50,6 +50,18 @@ export class CollabMetrics {
     registers: [this.registry],
   })
 
+  readonly digestChecks = new Counter({
+    name: 'collab_digest_checks_total',
+    help: "Clients' document digest checks after a sync, by result (match, mismatch, unsettled: changes in flight or asked too soon)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+  readonly integrityMismatches = new Counter({
+    name: 'collab_integrity_mismatches_total',
+    help: "A client's copy differed from the server's at the same state vector (a damaged replica), or the background verifier found a stored document with a problem",
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
   }

@@ -8,7 +8,11 @@ import * as Y from 'yjs'
  * rebuilt as of any event (time travel) and audited. Records are written in the same LevelDB
  * batch as the document update they describe, so the log and the document never disagree.
  */
-export type EventOutcome = 'accepted' | 'rejected' | 'review' | 'compensation' | 'admin'
+/**
+ * `integrity`: not a change — a client's copy was found to differ from the server's (nothing
+ * applied, rule `digest-mismatch`), recorded with who and when for whoever investigates.
+ */
+export type EventOutcome = 'accepted' | 'rejected' | 'review' | 'compensation' | 'admin' | 'integrity'
 
 export interface EventRecord {
   /** 1-based, gap-free per document. */

@@ -5,6 +5,7 @@ import { screenAwarenessUpdate, tellAwarenessRefused } from './awarenessStates.t
 import { decodeMessage, encodeAwareness } from './protocol.ts'
 import type { Room } from '../rooms/room.ts'
 import { acceptUpdate } from '../gate/writePath.ts'
+import { answerDigestCheck } from '../integrity/digestCheck.ts'
 
 /**
  * Handles one frame of a peer in a ready room: decodes it and routes it by message type. Any frame
@@ -71,5 +72,9 @@ const routeFrame = (room: Room, peer: Peer, frame: Uint8Array): CollabError | nu
       return null
     case 'auth':
       return null
+    case 'digest-check':
+      // Only a client that opted in to extension messages can take the answer.
+      if (!peer.wantsExtensions) return new CollabError(ErrorCode.UnknownMessageType, 'extension messages need ?ext=1')
+      return answerDigestCheck(room, peer, message.stateVector, message.digest)
   }
 }

@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
-import { MESSAGE_EXTENSION } from '../../shared/extensionProtocol.ts'
+import { ExtensionSubtype, MESSAGE_EXTENSION } from '../../shared/extensionProtocol.ts'
 
 /**
  * The y-websocket wire protocol as the stock provider speaks it (y-protocols): a varUint message
@@ -19,6 +19,7 @@ export type IncomingMessage =
   | { kind: 'awareness'; update: Uint8Array }
   | { kind: 'query-awareness' }
   | { kind: 'auth' }
+  | { kind: 'digest-check'; stateVector: Uint8Array; digest: Uint8Array }
 
 const malformed = (message: string) => new CollabError(ErrorCode.MalformedMessage, message)
 
@@ -46,7 +47,13 @@ export const decodeMessage = (frame: Uint8Array): IncomingMessage => {
       case MessageType.Auth:
         // Auth messages flow server → client; one from a client is tolerated and ignored.
         return { kind: 'auth' }
-      case MESSAGE_EXTENSION:
+      case MESSAGE_EXTENSION: {
+        // The one extension message a client sends; every other subtype flows server → client.
+        const subtype = decoding.readVarUint(decoder)
+        if (subtype !== ExtensionSubtype.DigestCheck) throw new CollabError(ErrorCode.UnknownMessageType, `unknown extension message subtype ${subtype}`)
+        message = { kind: 'digest-check', stateVector: decoding.readVarUint8Array(decoder), digest: decoding.readVarUint8Array(decoder) }
+        break
+      }
       default:
         throw new CollabError(ErrorCode.UnknownMessageType, `unknown message type ${type}`)
     }

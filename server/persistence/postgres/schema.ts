@@ -136,4 +136,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'integrity events',
+    sql: `
+      -- An event may record a replica found damaged (outcome 'integrity', nothing applied): a
+      -- client's document digest differed from the server's at the same state vector.
+      ALTER TABLE events DROP CONSTRAINT events_outcome_check;
+      ALTER TABLE events ADD CONSTRAINT events_outcome_check
+        CHECK (outcome IN ('accepted', 'rejected', 'review', 'compensation', 'admin', 'integrity'));
+    `,
+  },
 ]
