@@ -33,6 +33,24 @@ test('digest checks: answered for an opted-in client, at most every 2 s, unsettl
     peer.send(encodeDigestCheck(Y.encodeStateVector(copy), documentDigest(copy)))
     await eventually(() => assert.deepEqual(digestResults(peer.received), [DigestResult.Match, DigestResult.Unsettled], 'asked again at once: unsettled'))
 
+    // The document changes: a copy of the change matches (once the server may make a fresh digest).
+    writer.doc.getText('title').insert(7, '!')
+    const changed = new Y.Doc()
+    await eventually(() => {
+      Y.applyUpdate(changed, Y.encodeStateAsUpdate(writer.doc))
+      assert.deepEqual(Y.encodeStateVector(changed), Y.encodeStateVector(writer.doc), 'a copy of the change')
+    })
+    await eventually(async () => {
+      const later = await server.raw('/proposal/checked?ext=1')
+      try {
+        later.send(encodeDigestCheck(Y.encodeStateVector(changed), documentDigest(changed)))
+        await eventually(() => assert.equal(digestResults(later.received).length, 1, 'answered'))
+        assert.deepEqual(digestResults(later.received), [DigestResult.Match], 'the changed document matches')
+      } finally {
+        later.close()
+      }
+    })
+
     const behind = await server.raw('/proposal/checked?ext=1')
     const empty = new Y.Doc()
     behind.send(encodeDigestCheck(Y.encodeStateVector(empty), documentDigest(empty)))

@@ -1,10 +1,11 @@
 import * as Y from 'yjs'
-import { documentDigest, sameBytes } from '../../shared/documentDigest.ts'
+import { sameBytes } from '../../shared/documentDigest.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { DigestResult, encodeDigestResult } from '../../shared/extensionProtocol.ts'
 import type { Peer } from '../connection/peer.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { Room } from '../rooms/room.ts'
+import { digestOf } from './digestCache.ts'
 
 /** The rule id an integrity event carries in the event log. */
 export const DIGEST_MISMATCH = 'digest-mismatch'
@@ -19,9 +20,6 @@ export const MIN_CHECK_INTERVAL_MS = 2_000
 const DIGEST_BYTES = 32
 
 const lastCheckAt = new WeakMap<Peer, number>()
-
-/** The server's digest per document, until its next transaction. */
-const cachedDigests = new WeakMap<Y.Doc, { digest: Uint8Array | null }>()
 
 /**
  * Answers a client's digest check (extension subtype 4): whether the server's document, at the
@@ -53,21 +51,11 @@ const judge = (room: Room, peer: Peer, clientClocks: Map<number, number>, digest
   lastCheckAt.set(peer, now)
   const doc = room.doc
   if (!sameClocks(Y.decodeStateVector(Y.encodeStateVector(doc)), clientClocks)) return DigestResult.Unsettled
-  if (sameBytes(serverDigest(doc), digest)) return DigestResult.Match
+  const ours = digestOf(doc, now)
+  if (ours === null) return DigestResult.Unsettled
+  if (sameBytes(ours, digest)) return DigestResult.Match
   recordMismatch(room, peer, now)
   return DigestResult.Mismatch
-}
-
-const serverDigest = (doc: Y.Doc): Uint8Array => {
-  let cached = cachedDigests.get(doc)
-  if (!cached) {
-    const entry: { digest: Uint8Array | null } = { digest: null }
-    doc.on('afterTransaction', () => (entry.digest = null))
-    cachedDigests.set(doc, entry)
-    cached = entry
-  }
-  cached.digest ??= documentDigest(doc)
-  return cached.digest
 }
 
 const sameClocks = (a: Map<number, number>, b: Map<number, number>): boolean => {
