@@ -176,6 +176,17 @@ for (const backend of backends) {
       assert.deepEqual(contentOf([base!.update]), doc.getMap('meta').toJSON())
     })
 
+    test('an integrity event (nothing applied, no update) is stored beside the changes and skipped by rebuilds', async () => {
+      const doc = new Y.Doc()
+      const { update } = edit(doc, 'title', 'kept')
+      await store.appendBatch('acme/proposal/integrity', { update, events: [event(1, update, 1_000)] })
+      const integrity: EventRecord = { ...event(2, new Uint8Array(), 2_000), outcome: 'integrity', applied: false, ruleIds: ['digest-mismatch'], paths: [] }
+      await store.appendBatch('acme/proposal/integrity', { update: null, events: [integrity] })
+      const events = await store.readEvents('acme/proposal/integrity')
+      assert.deepEqual(events.map((e) => [e.seq, e.outcome, e.applied]), [[1, 'accepted', true], [2, 'integrity', false]])
+      assert.deepEqual(contentOf((await store.loadUpdates('acme/proposal/integrity'))), { title: 'kept' })
+    })
+
     test('client owners and conflicts come back as stored, in key order', async () => {
       const doc = new Y.Doc()
       const owners = [{ client: 2 ** 32 + 5, userId: 'bob' }, { client: 7, userId: null }, { client: 300, userId: 'alice' }]
