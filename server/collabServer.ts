@@ -12,6 +12,7 @@ import { createUpgradeHandler } from './connection/upgradeHandler.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
 import { KeyAdministration } from './admin/keyAdministration.ts'
+import { BackgroundVerifier } from './integrity/backgroundVerifier.ts'
 import { CollabMetrics } from './observability/metrics.ts'
 import type { DocumentStorage } from './persistence/documentStorage.ts'
 import { openStorage } from './persistence/openStorage.ts'
@@ -76,6 +77,13 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
+  const integrity = new BackgroundVerifier({
+    store,
+    isLoaded: (storageName) => rooms.holds(storageName),
+    metrics,
+    logger: logger.child({ component: 'verifier' }),
+    intervalMs: config.verifyIntervalMs,
+  })
   cluster?.keepIndexCurrent(index)
   let accepting = true
 
@@ -96,7 +104,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, ...(forward ? { forward } : {}) },
+      admin: { verifier, operations, keys, integrity, ...(forward ? { forward } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
@@ -195,6 +203,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     for (const room of rooms.all()) if (room.state === 'ready') void room.pruneEventLog()
   }, 3600_000)
   retention.unref()
+  integrity.start()
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject)
@@ -216,6 +225,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       clearInterval(expirySweep)
       clearInterval(roomSweep)
       clearInterval(retention)
+      integrity.stop()
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)

@@ -311,6 +311,12 @@ export const OPTIONS = {
    * still rebuilds the document. 0 keeps no history beyond the current state.
    */
   eventRetentionDays: option('event-retention-days', ['COLLAB_EVENT_RETENTION_DAYS'], integer(0), 30),
+  /**
+   * The background verifier checks one stored document that is not loaded every this many ms (0:
+   * off). 10 s walks 8,640 documents a day at a cost of one `docs verify` each — a low, steady rate
+   * that finds silent damage within days without competing with the users.
+   */
+  verifyIntervalMs: option('verify-interval', ['COLLAB_VERIFY_INTERVAL_MS'], integer(0), 10_000),
   /** Bearer token `/metrics` requires; empty serves metrics to anyone who reaches the port. */
   metricsToken: option('metrics-token', ['COLLAB_METRICS_TOKEN'], text(), ''),
   /** pino level; logs are JSON lines. */

@@ -6,6 +6,7 @@ import type { KeyAdministration } from './keyAdministration.ts'
 import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../auth/index.ts'
 import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
+import type { BackgroundVerifier } from '../integrity/backgroundVerifier.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
@@ -15,6 +16,8 @@ export interface AdminContext {
   readonly forward?: ForwardToOwner
   /** Key rotation and re-encryption of the admin's tenant (encryption at rest). */
   readonly keys?: KeyAdministration
+  /** What the background verifier found in this node's walk of the stored documents. */
+  readonly integrity?: BackgroundVerifier
 }
 
 /**
@@ -38,6 +41,7 @@ export interface AdminContext {
  *   POST /admin/keys/rotate                     a new data key for the tenant: new records use it at once
  *   POST /admin/keys/re-encrypt                 start (or resume) rewriting the tenant's older records → progress
  *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
+ *   GET  /admin/integrity                       the background verifier: passes, last pass, documents with problems
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
  * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
@@ -79,6 +83,9 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
     }
     if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
       return sendJson(response, 200, { documents: await operations.listDocuments(tenant, url.searchParams.get('type') ?? undefined) })
+    }
+    if (parts[0] === 'integrity' && parts.length === 1 && method === 'GET' && context.integrity) {
+      return sendJson(response, 200, context.integrity.report(tenant))
     }
     if (parts[0] === 'clients' && parts.length === 1 && method === 'GET') {
       return sendJson(response, 200, { clients: operations.clients(tenant) })

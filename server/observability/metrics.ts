@@ -62,6 +62,18 @@ export class CollabMetrics {
     registers: [this.registry],
   })
 
+  readonly verifiedDocuments = new Counter({
+    name: 'collab_verified_documents_total',
+    help: 'Stored documents the background verifier checked, by result (sound, problem)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+  readonly documentsWithProblems = new Gauge({
+    name: 'collab_documents_with_problems',
+    help: 'Stored documents whose last background verification found a problem',
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
   }

@@ -62,6 +62,11 @@ export class RoomRegistry {
     return this.rooms.get(`${tenant}/${name}`)
   }
 
+  /** True while the document (`<tenant>/<type>/<id>`) is loaded here. */
+  holds(storageName: string): boolean {
+    return this.rooms.has(storageName)
+  }
+
   all(): IterableIterator<Room> {
     return this.rooms.values()
   }

@@ -53,6 +53,8 @@ export const startServer = async (overrides: Partial<ServerConfig> = {}): Promis
     port: 0,
     devMode: true,
     roomUnloadGraceMs: 200,
+    // The background verifier reads the store on its own schedule; the tests that need it turn it on.
+    verifyIntervalMs: 0,
     logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as ServerConfig['logLevel'],
     ...overrides,
     dataDir: overrides.dataDir ?? dir!.path,
