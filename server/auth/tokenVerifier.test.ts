@@ -7,7 +7,7 @@ import path from 'node:path'
 import { SignJWT, base64url, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose'
 import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { AuthError, AuthErrorCode, type AuthFailureReason } from './authError.ts'
-import { createTokenVerifier, formatDuration, MAX_TOKEN_LENGTH, type TokenVerifier, type TokenVerifierOptions } from './tokenVerifier.ts'
+import { createTokenVerifier, DEFAULT_CLOCK_TOLERANCE_SEC, formatDuration, MAX_TOKEN_LENGTH, type TokenVerifier, type TokenVerifierOptions } from './tokenVerifier.ts'
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0)
 const NOW_SEC = NOW / 1000
@@ -320,5 +320,21 @@ describe('formatDuration', () => {
     assert.equal(formatDuration(250_000), '4 min 10 s')
     assert.equal(formatDuration(3 * 3600_000), '3 h')
     assert.equal(formatDuration(49 * 3600_000), '2 d 1 h')
+  })
+})
+
+describe('verified tokens are remembered', () => {
+  it('the same token verifies again from memory until it expires; an altered copy and a refused token are checked every time', async () => {
+    let clock = Date.UTC(2026, 0, 1)
+    const verifier = createTokenVerifier({ key: { kind: 'hs256', secret: SECRET }, now: () => clock })
+    const exp = Math.floor(clock / 1000) + 60
+    const token = await sign({ sub: 'alice', name: 'Alice', tenant: 'acme', role: 'editor', exp }, secretBytes(SECRET), 'HS256')
+    const first = await verifier.verify(token)
+    assert.equal(await verifier.verify(token), first, 'the remembered identity')
+    // A hit needs the very same text: another signature with the same claims is checked.
+    const [header, payload] = token.split('.')
+    await rejects(verifier, `${header}.${payload}.${base64url.encode(new Uint8Array(32))}`, AuthErrorCode.TokenInvalid, 'bad-signature')
+    clock = exp * 1000 + (DEFAULT_CLOCK_TOLERANCE_SEC + 1) * 1000
+    await rejects(verifier, token, AuthErrorCode.TokenExpired, 'expired')
   })
 })
