@@ -32,6 +32,17 @@ export const describeNotification = (notification: AppNotification): { title: st
     const by = typeof notification.detail.decidedBy === 'string' && outcome !== 'stale' ? ` by ${notification.detail.decidedBy}` : ''
     return { title: `Your change to ${labels.join(', ') || 'a field'}`, text: `${OUTCOME_TEXT[outcome] ?? outcome}${by}${reason}` }
   }
+  if (notification.kind === 'change-rejected') {
+    const paths = Array.isArray(notification.detail.paths) ? (notification.detail.paths as string[]) : []
+    const labels = type && isDocumentType(type) ? paths.map((path) => fieldLabel(type, path) ?? path) : paths
+    return { title: `Your change to ${labels.join(', ') || 'a field'} was not accepted`, text: String(notification.detail.message ?? '') }
+  }
+  if (notification.kind === 'value-overwritten') {
+    const path = String(notification.detail.path ?? '')
+    const label = (type && isDocumentType(type) ? fieldLabel(type, path) : null) ?? path
+    const by = String(notification.detail.byName ?? notification.detail.by ?? 'someone')
+    return { title: `Your ${label} was replaced`, text: `${by} set it at the same time; open the document to keep theirs or use yours` }
+  }
   return { title: notification.kind, text: '' }
 }
 

@@ -1,3 +1,4 @@
+import { notifyChangeOutcomes } from '../notifications/changeNotifications.ts'
 import * as Y from 'yjs'
 import { rootNames } from '../../shared/documentModel.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -218,6 +219,7 @@ export const acceptUpdate = (
     conflicts,
   })
   tellConflicts(room, peer, conflicts)
+  notifyChangeOutcomes(room, peer, violations, conflicts)
   for (const violation of violations) {
     if (violation.outcome === 'review') tellHeldOnce(peer, noticeFor(violation), held.itemOf.get(violation.path))
     else peer.sendExtension(encodeNotice(noticeFor(violation)))

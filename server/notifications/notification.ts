@@ -16,6 +16,22 @@ export interface NotificationKinds {
     readonly reason?: string
     readonly decidedBy?: string
   }
+  /**
+   * A change of this user's was refused by a rule (and undone on every replica) — told lastingly
+   * because the user may not have had the document open (a background upload of offline edits).
+   */
+  'change-rejected': {
+    readonly ruleIds: readonly string[]
+    readonly paths: readonly string[]
+    readonly message: string
+  }
+  /** Another user's concurrent write replaced this user's value of a field. */
+  'value-overwritten': {
+    readonly conflictId: string
+    readonly path: string
+    readonly by: string
+    readonly byName?: string
+  }
 }
 
 export type NotificationKind = keyof NotificationKinds
