@@ -1,3 +1,4 @@
+import type { RestartResult } from './scenarios/restart.ts'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,7 +13,7 @@ import type { Distribution } from './statistics.ts'
 
 /** The bench's output: a table for people, one JSON object for programs (also written to a file). */
 
-export type ScenarioResult = FanoutResult | ThroughputResult | ColdloadResult | ConnectionsResult | OfflineMergeResult | GateResult
+export type ScenarioResult = FanoutResult | ThroughputResult | ColdloadResult | ConnectionsResult | RestartResult | OfflineMergeResult | GateResult
 export type ScenarioName = ScenarioResult['scenario']
 
 export interface ScenarioFailure {
@@ -253,6 +254,23 @@ const connectionsSection = (result: ConnectionsResult): string => {
   ].join('\n')
 }
 
+const restartSection = (result: RestartResult): string => {
+  const p = result.params
+  const rows = result.rounds.map((round) => [
+    round.signal,
+    round.downMs,
+    `${round.resynced}/${p.docs * p.clientsPerDoc}`,
+    spread(round.resyncMs),
+    round.allSyncedMs ?? 'never',
+    `${round.intactDocs}/${p.docs}`,
+    round.server.cpuMs,
+  ])
+  return [
+    `restart — ${p.docs} docs × ${p.clientsPerDoc} connected stock clients, ${p.updatesPerDoc} inserts per doc; the server stopped and started again on its port and data dir; clients reconnect with their own backoff; times from the new process listening`,
+    renderTable(['stop', 'down ms', 'resynced', 'resync ms p50 / p95 / p99 / max', 'all synced ms', 'docs intact', 'srv CPU ms'], rows),
+  ].join('\n')
+}
+
 const section = (result: ScenarioResult): string => {
   switch (result.scenario) {
     case 'gate':
@@ -267,6 +285,8 @@ const section = (result: ScenarioResult): string => {
       return coldloadSection(result)
     case 'connections':
       return connectionsSection(result)
+    case 'restart':
+      return restartSection(result)
   }
 }
 

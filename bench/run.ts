@@ -5,6 +5,7 @@ import { machineFacts, packageVersions, renderReport, writeReport, type BenchRep
 import type { ScenarioContext } from './scenario.ts'
 import { COLDLOAD_DEFAULTS, runColdload, type ColdloadOptions } from './scenarios/coldload.ts'
 import { CONNECTIONS_DEFAULTS, runConnections, type ConnectionsOptions } from './scenarios/connections.ts'
+import { RESTART_DEFAULTS, runRestart, type RestartOptions } from './scenarios/restart.ts'
 import { FANOUT_DEFAULTS, runFanout, type FanoutOptions } from './scenarios/fanout.ts'
 import { GATE_DEFAULTS, runGate, type GateOptions } from './scenarios/gate.ts'
 import { OFFLINE_MERGE_DEFAULTS, runOfflineMerge, type OfflineMergeOptions } from './scenarios/offlineMerge.ts'
@@ -19,7 +20,7 @@ import { givenServer, killRunningServers, spawnedServers, type ServerTarget } fr
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const SCENARIOS: readonly ScenarioName[] = ['fanout', 'throughput', 'coldload', 'connections', 'offline-merge', 'gate']
+const SCENARIOS: readonly ScenarioName[] = ['fanout', 'throughput', 'coldload', 'connections', 'restart', 'offline-merge', 'gate']
 /** Earlier names, still accepted. */
 const ALIASES: Readonly<Record<string, ScenarioName>> = { 'offline-batch': 'offline-merge' }
 
@@ -62,6 +63,11 @@ connections (idle connections, server memory per connection):
   --spread distinct|same   a doc per connection, or all on one (default ${CONNECTIONS_DEFAULTS.spread})
   --hold MS                keep them open this long before reading RSS (default ${CONNECTIONS_DEFAULTS.holdMs})
 
+restart (a deploy: connected clients with content, the server stopped with SIGTERM, then with SIGKILL, and started again):
+  --restart-docs N         documents (default ${RESTART_DEFAULTS.docs})
+  --restart-clients N      connected clients per document (default ${RESTART_DEFAULTS.clientsPerDoc})
+  --restart-updates N      inserts per document before the stop (default ${RESTART_DEFAULTS.updatesPerDoc})
+
 offline-merge (reconnect of a manager with a batch of offline changes, gate on and off; alias offline-batch):
   --changes N              changes made offline (default ${OFFLINE_MERGE_DEFAULTS.changes})
   --invalid N              of them rule-breaking (default ${OFFLINE_MERGE_DEFAULTS.invalid})
@@ -90,6 +96,7 @@ const NUMBER_FLAGS = [
   'throughput-docs', 'throughput-clients', 'throughput-duration',
   'coldload-updates', 'coldload-repeats', 'unload-wait',
   'connections', 'connect-rate', 'hold',
+  'restart-docs', 'restart-clients', 'restart-updates',
   'server-pid',
 ] as const
 type NumberFlag = (typeof NUMBER_FLAGS)[number]
@@ -107,6 +114,7 @@ interface Cli {
   readonly throughput: ThroughputOptions
   readonly coldload: ColdloadOptions
   readonly connections: ConnectionsOptions
+  readonly restart: RestartOptions
 }
 
 const parseCli = (argv: readonly string[]): Cli | 'help' => {
@@ -138,7 +146,8 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
   }
   const target = parseTarget(values.url, raw['server-pid'] === undefined ? null : num('server-pid', 0), values['url-gate'])
   // A given server cannot be restarted with the other gate setting: the gate scenario needs spawned servers.
-  const defaults = target.choosesGate ? SCENARIOS : SCENARIOS.filter((name) => name !== 'gate')
+  // A given server cannot be restarted either: restart needs a spawned server too.
+  const defaults = target.choosesGate ? SCENARIOS : SCENARIOS.filter((name) => name !== 'gate' && name !== 'restart')
   const scenarios = (values.scenario ?? defaults.join(','))
     .split(',')
     .map((name) => name.trim())
@@ -148,6 +157,7 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
     if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`)
   }
   if (!target.choosesGate && scenarios.includes('gate')) throw new UsageError('the gate scenario starts its own servers (gate on and off); it cannot run with --url')
+  if (!target.choosesGate && scenarios.includes('restart')) throw new UsageError('the restart scenario restarts its own server; it cannot run with --url')
   const changes = num('changes', OFFLINE_MERGE_DEFAULTS.changes)
   const invalid = num('invalid', OFFLINE_MERGE_DEFAULTS.invalid, { min: 0 })
   if (invalid > changes) throw new UsageError('--invalid cannot exceed --changes')
@@ -191,6 +201,12 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
       holdMs: num('hold', CONNECTIONS_DEFAULTS.holdMs, { min: 0 }),
       timeoutMs: CONNECTIONS_DEFAULTS.timeoutMs,
     },
+    restart: {
+      ...RESTART_DEFAULTS,
+      docs: num('restart-docs', RESTART_DEFAULTS.docs),
+      clientsPerDoc: num('restart-clients', RESTART_DEFAULTS.clientsPerDoc),
+      updatesPerDoc: num('restart-updates', RESTART_DEFAULTS.updatesPerDoc),
+    },
     offlineMerge: { changes, invalid, repeats: num('repeats', OFFLINE_MERGE_DEFAULTS.repeats), timeoutMs: num('batch-timeout', OFFLINE_MERGE_DEFAULTS.timeoutMs) },
     fanout: {
       clients: num('fanout-clients', FANOUT_DEFAULTS.clients, { min: 2 }),
@@ -230,6 +246,8 @@ const runScenario = (name: ScenarioName, cli: Cli, context: ScenarioContext): Pr
       return runColdload(cli.coldload, context)
     case 'connections':
       return runConnections(cli.connections, context)
+    case 'restart':
+      return runRestart(cli.restart, context)
   }
 }
 

@@ -18,10 +18,11 @@ export interface BenchServer {
   /** The server's log lines at warn level and above (closed peers, paused reads, rate limits). */
   warnings(): string[]
   /**
-   * Stops the process and starts a new one on the same data directory (a cold start), or null
-   * when the bench did not start this server (`--url`) and cannot restart it.
+   * Stops the process (SIGTERM and a graceful stop by default; SIGKILL: a crash) and starts a new
+   * one on the same port and data directory (a cold start; clients reconnect to the same URL).
+   * Resolves once the new process listens. Null when the bench did not start this server (`--url`).
    */
-  readonly restart: (() => Promise<void>) | null
+  readonly restart: ((signal?: RestartSignal) => Promise<void>) | null
   /** SIGTERM (SIGKILL after a deadline), then removes the data directory; nothing for a `--url` server. */
   stop(): Promise<void>
 }
@@ -30,6 +31,8 @@ export interface BenchServer {
  * Where the servers under measurement come from: the bench starts a fresh one per scenario run
  * (the default), or it measures one that is already running (`--url`, optional `--server-pid`).
  */
+export type RestartSignal = 'SIGTERM' | 'SIGKILL'
+
 export interface ServerTarget {
   /** A server for one scenario run, with the validation gate on or off. */
   start(options: { validationGate: boolean }): Promise<BenchServer>
@@ -98,8 +101,8 @@ const warningsAfterStart = (logs: readonly string[]): string[] => {
   })
 }
 
-const spawnBenchServer = (dataDir: string, validationGate: boolean): Promise<ServerProcess> =>
-  spawnServer({ dataDir, args: [...BENCH_SERVER_ARGS], env: { COLLAB_VALIDATION_GATE: String(validationGate) } })
+const spawnBenchServer = (dataDir: string, validationGate: boolean, port = 0): Promise<ServerProcess> =>
+  spawnServer({ dataDir, port, args: [...BENCH_SERVER_ARGS], env: { COLLAB_VALIDATION_GATE: String(validationGate) } })
 
 const pidOf = (server: ServerProcess): number => {
   const pid = server.child.pid
@@ -143,12 +146,13 @@ export const startBenchServer = async ({ validationGate }: { validationGate: boo
     },
     validationGate,
     warnings: () => [...earlierWarnings, ...warningsAfterStart(server.logs)],
-    restart: async () => {
+    restart: async (signal: RestartSignal = 'SIGTERM') => {
       if (stopped) throw new Error('the server was stopped')
-      await stopProcess(server)
+      if (signal === 'SIGKILL') await server.kill()
+      else await stopProcess(server)
       earlierWarnings.push(...warningsAfterStart(server.logs))
       running.delete(server)
-      server = await spawnBenchServer(dataDir.path, validationGate)
+      server = await spawnBenchServer(dataDir.path, validationGate, server.port)
       running.set(server, dataDir.path)
     },
     stop: () =>
