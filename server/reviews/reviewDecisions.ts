@@ -108,6 +108,7 @@ export class ReviewDecisions {
                   seq: nextSeq(),
                   at: Date.now(),
                   userId: admin.userId,
+                  ...(admin.name ? { userName: admin.name } : {}),
                   device: admin.device,
                   outcome: 'admin',
                   ruleIds: [result.ruleId],
