@@ -127,6 +127,7 @@ export const editorView = (
       { class: 'editor-header' },
       h('a', { href: '#/', class: 'back' }, '← Documents'),
       heading,
+      h('a', { href: `#/doc/${type}/${id}/history`, class: 'history-link' }, 'History'),
       indicator,
       presenceList(handle.awareness, disposables),
     ),
