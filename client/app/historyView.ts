@@ -89,7 +89,7 @@ export const historyView = (session: Session, type: DocumentType, id: string): {
       view.addEventListener('click', () => void showVersion(event))
       actions.append(view)
       if (mayRestore) {
-        const restore = h('button', { type: 'button', class: 'secondary', 'aria-label': `Restore the version after change ${event.seq}` }, 'Restore this version')
+        const restore = h('button', { type: 'button', class: 'secondary', 'aria-label': `Restore this version (after change ${event.seq})` }, 'Restore this version')
         restore.addEventListener('click', () => void restoreVersion(event))
         actions.append(restore)
       }
