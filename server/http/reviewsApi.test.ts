@@ -190,4 +190,18 @@ describe('the review API (/api/reviews): inbox, my pending changes, decisions', 
     }
     assert.equal((await fetch(`${server.httpUrl}/api/reviews`)).status, 401)
   })
+
+  test('held values on the field reach whoever may decide them: a manager sees a held figure live, an editor does not', async () => {
+    const room = 'proposal/ra-8'
+    const manager = await open(room, MANAGER)
+    const other = await open(room, { user: 'eve', name: 'Eve Editor' })
+    const { reviewId } = await heldValue(room, 6_000)
+    await eventually(() => assert.deepEqual(manager.pendingReviews.at(-1)?.map((review) => [review.id, review.path, review.proposed]), [[reviewId, 'financial.value', 6_000]]))
+    assert.deepEqual(other.pendingReviews, [])
+    // And on connect.
+    const lateManager = await open(room, { user: 'mia', role: 'manager' })
+    await eventually(() => assert.deepEqual(lateManager.pendingReviews.at(-1)?.map((review) => review.id), [reviewId]))
+    await api<ReviewView>(MANAGER, 'POST', `/reviews/${reviewId}/approve`)
+    await eventually(() => assert.deepEqual(manager.pendingReviews.at(-1), []))
+  })
 })
