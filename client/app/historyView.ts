@@ -34,7 +34,10 @@ const RULE_TEXT: Record<string, string> = {
   'legacy-text': 'text field moved',
 }
 
-const who = (event: { userId: string; userName?: string }): string => (event.userId === 'server' ? 'PosalPro' : (event.userName ?? event.userId))
+/** Display names seen in the loaded history: an event recorded without one (an admin change, an approval) borrows its user's. */
+const knownNames = new Map<string, string>()
+const who = (event: { userId: string; userName?: string }): string =>
+  event.userId === 'server' ? 'PosalPro' : (event.userName ?? knownNames.get(event.userId) ?? event.userId)
 
 /**
  * A document's version history (`#/doc/<type>/<id>/history`): the event log as readable sessions
@@ -120,6 +123,7 @@ export const historyView = (session: Session, type: DocumentType, id: string): {
       const page = await apiCall<TimelinePage>(token, 'GET', `${base}?${query}`)
       if (disposed) return
       events.push(...page.events)
+      for (const event of page.events) if (event.userName) knownNames.set(event.userId, event.userName)
       for (const conflict of page.conflicts) conflicts.set(conflict.eventSeq, [...(conflicts.get(conflict.eventSeq) ?? []), conflict])
       next = page.next
       render()

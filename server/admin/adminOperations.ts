@@ -136,7 +136,6 @@ const adminEvent = (admin: AdminActor, seq: number, update: Uint8Array, ruleIds:
   seq,
   at: Date.now(),
   userId: admin.userId,
-  ...(admin.name ? { userName: admin.name } : {}),
   device: admin.device,
   outcome: 'admin',
   ruleIds,

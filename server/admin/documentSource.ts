@@ -10,8 +10,6 @@ export interface AdminActor {
   readonly tenant: string
   readonly userId: string
   readonly device: string | null
-  /** The token's display name, recorded with the change for history (absent offline). */
-  readonly name?: string
 }
 
 /** A live connection, as the admin sees it. */

@@ -108,7 +108,6 @@ export class ReviewDecisions {
                   seq: nextSeq(),
                   at: Date.now(),
                   userId: admin.userId,
-                  ...(admin.name ? { userName: admin.name } : {}),
                   device: admin.device,
                   outcome: 'admin',
                   ruleIds: [result.ruleId],
