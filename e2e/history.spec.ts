@@ -1,6 +1,7 @@
 import { fetchDevToken } from '../shared/testing/devTokens.ts'
+import { connectStockClient } from '../shared/testing/stockClient.ts'
 import { expectNoAxeViolations } from './axe.ts'
-import { ALICE, BOB, createDocument, editor, expect, openDocumentPage, sharedServerUrl, signInAs, test, type Person } from './fixtures.ts'
+import { ALICE, BOB, createDocument, editor, expect, openDocumentPage, sharedServerUrl, signInAs, test, uniqueId, type Person } from './fixtures.ts'
 
 const DANA: Person = { userId: 'dana', name: 'Dana Editor', role: 'editor' }
 
@@ -72,5 +73,29 @@ test('history names three editors; an earlier version shows the old values; a ma
     await alice.context.close()
     await bob.context.close()
     await dana.context.close()
+  }
+})
+
+test('a long history loads a page at a time: older changes on demand', async ({ browser }) => {
+  const name = `proposal/${uniqueId('long')}`
+  const token = await fetchDevToken(sharedServerUrl(), { user: 'dana', name: 'Dana Editor', role: 'editor', tenant: 'acme' })
+  const client = connectStockClient(sharedServerUrl().replace(/^http/, 'ws'), name, { params: { token, ext: '1' } })
+  const bob = await signInAs(browser, BOB)
+  try {
+    await client.whenSynced()
+    // 60 edits, each its own update (and event).
+    for (let day = 1; day <= 60; day++) client.doc.getMap('meta').set('dueDate', `2027-03-${String((day % 28) + 1).padStart(2, '0')}`)
+    const admin = await fetchDevToken(sharedServerUrl(), { user: 'root', role: 'admin', tenant: 'acme' })
+    const stored = async () => ((await (await fetch(`${sharedServerUrl()}/admin/docs/${name}/events?limit=1000`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { events: unknown[] }).events.length
+    await expect.poll(stored).toBeGreaterThanOrEqual(60)
+    await bob.page.goto(`/#/doc/${name}/history`)
+    await expect(bob.page.locator('.history-event')).toHaveCount(50)
+    const older = bob.page.getByRole('button', { name: 'Load older changes' })
+    await older.click()
+    await expect(bob.page.locator('.history-event')).toHaveCount(60)
+    await expect(older).toBeHidden()
+  } finally {
+    client.destroy()
+    await bob.context.close()
   }
 })
