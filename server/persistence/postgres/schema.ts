@@ -136,4 +136,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'display names in the event log',
+    sql: `
+      -- Who made each change as people read it (the token's display name when it was made), for
+      -- a document's history; null on events from before and on the server's own.
+      ALTER TABLE events ADD COLUMN user_name text;
+    `,
+  },
 ]
