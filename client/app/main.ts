@@ -81,13 +81,16 @@ const renderAccount = (session: Session | null, background: BackgroundSync | nul
     accountDisposables.dispose()
   }
   // The review inbox is for whoever may decide held changes; "My changes" for whoever may propose them.
-  const links = h(
-    'nav',
-    { class: 'app-nav', 'aria-label': 'Reviews' },
-    atLeast(session.role, 'manager') ? h('a', { href: '#/reviews' }, 'Review inbox') : null,
-    atLeast(session.role, 'editor') ? h('a', { href: '#/mine' }, 'My changes') : null,
-  )
-  account.replaceChildren(links, pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  // A viewer proposes and decides nothing: no empty landmark for them.
+  const links = atLeast(session.role, 'editor')
+    ? h(
+        'nav',
+        { class: 'app-nav', 'aria-label': 'Reviews' },
+        atLeast(session.role, 'manager') ? h('a', { href: '#/reviews' }, 'Review inbox') : null,
+        h('a', { href: '#/mine' }, 'My changes'),
+      )
+    : null
+  account.replaceChildren(...(links ? [links] : []), pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
