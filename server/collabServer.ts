@@ -106,6 +106,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       devSecret,
       admin: { verifier, operations, keys, integrity, ...(forward ? { forward } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
+      reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
+      history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       verifier,
       index,
       ...(cluster ? { refreshIndex: (tenant: string) => cluster.refreshIndex(index, tenant) } : {}),

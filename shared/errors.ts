@@ -99,6 +99,15 @@ export const ErrorCode = {
   /** The admin API needs a token with the admin role. */
   AdminOnly: 'ERR_ADMIN_ONLY',
   /**
+   * The caller may not decide this review item: the rule that held it names who may (a manager for
+   * financial figures, a legal user for legal text, an admin for anything), and they are not that.
+   */
+  NotReviewer: 'ERR_NOT_REVIEWER',
+  /** Restoring an earlier version is for managers and admins; editors and viewers are refused. */
+  RestoreNotAllowed: 'ERR_RESTORE_NOT_ALLOWED',
+  /** No event with this number in the document's retained history (pruned, or never written). */
+  EventNotFound: 'ERR_EVENT_NOT_FOUND',
+  /**
    * An imported update depends on changes the document does not have: Yjs would keep that part
    * pending and integrate it later inside someone else's change, so the import is refused whole.
    * (An export carries a document's whole state; a part of one cannot be merged on its own.)

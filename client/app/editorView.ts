@@ -16,6 +16,7 @@ import { collabUrl, fetchDocumentList } from './serverApi.ts'
 import { localNamespace, tokenSource, type Session } from './session.ts'
 import type { Toasts } from './toasts.ts'
 import { describeNotice } from './noticeText.ts'
+import { atLeast } from '../../shared/rules/roles.ts'
 import { heldValueNotes } from './heldValueNotes.ts'
 import { NOTIFICATIONS_CHANGED } from './notificationsPanel.ts'
 import { fieldConflicts } from './fieldConflict.ts'
@@ -59,7 +60,7 @@ export const editorView = (
     if (notice.outcome === 'review-decided') window.dispatchEvent(new Event(NOTIFICATIONS_CHANGED))
   }
   // Changes held for review, shown on their fields to their proposer and to whoever may decide.
-  const notes = heldValueNotes({ type, userId: session.userId, mayDecide: session.role === 'admin', token: tokenSource(session), toasts, disposables })
+  const notes = heldValueNotes({ type, userId: session.userId, mayDecide: atLeast(session.role, 'manager'), token: tokenSource(session), toasts, disposables })
   handle.on('pendingReviews', notes.show)
   disposables.add(() => handle.off('pendingReviews', notes.show))
   const onError = (error: Error) => toasts.show(error.message, 'error')
@@ -135,6 +136,7 @@ export const editorView = (
       { class: 'editor-header' },
       h('a', { href: '#/', class: 'back' }, '← Documents'),
       heading,
+      h('a', { href: `#/doc/${type}/${id}/history`, class: 'history-link' }, 'History'),
       indicator,
       presenceList(handle.awareness, disposables),
     ),

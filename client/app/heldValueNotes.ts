@@ -29,7 +29,7 @@ export const heldValueText = (review: PendingReview, userId: string): string =>
 export interface HeldValueNotesOptions {
   readonly type: DocumentType
   readonly userId: string
-  /** Shows Approve / Reject (the admin API decides whether they work: it is the authority). */
+  /** Shows Approve / Reject on others' items (the server sends only items the user may see, and decides whether a decision is theirs). */
   readonly mayDecide: boolean
   readonly token: () => Promise<string>
   readonly toasts: Toasts
@@ -57,7 +57,7 @@ export const heldValueNotes = (options: HeldValueNotesOptions) => {
     }
     for (const button of buttons) button.disabled = true
     try {
-      const response = await fetch(`/admin/reviews/${encodeURIComponent(review.id)}/${action}`, {
+      const response = await fetch(`/api/reviews/${encodeURIComponent(review.id)}/${action}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${await options.token()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body } : {}),

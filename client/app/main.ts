@@ -3,6 +3,10 @@ import { BackgroundSync, pendingUploads } from './backgroundSync.ts'
 import { documentListView } from './documentListView.ts'
 import { Disposables, h } from './dom.ts'
 import { editorView } from './editorView.ts'
+import { historyView } from './historyView.ts'
+import { myChangesView } from './myChangesView.ts'
+import { reviewInboxView } from './reviewInboxView.ts'
+import { atLeast } from '../../shared/rules/roles.ts'
 import { LocalCatalog } from './localCatalog.ts'
 import { notificationsButton } from './notificationsPanel.ts'
 import { loadSession, localNamespace, signOut, tokenSource, type Session } from './session.ts'
@@ -11,9 +15,10 @@ import { Toasts } from './toasts.ts'
 import { ViewAnnouncer } from './viewAnnouncer.ts'
 
 /**
- * The demo app: sign in (dev mode), the document list, and an editor per document. Routes live in
- * the URL hash (`#/`, `#/doc/<type>/<id>`), so the server serves one page and the service worker
- * caches one shell.
+ * The demo app: sign in (dev mode), the document list, an editor per document, its history, the
+ * review inbox and the user's own held changes. Routes live in the URL hash (`#/`,
+ * `#/doc/<type>/<id>`, `#/doc/<type>/<id>/history`, `#/reviews`, `#/mine`), so the server serves
+ * one page and the service worker caches one shell.
  */
 const toasts = new Toasts()
 const announcer = new ViewAnnouncer()
@@ -75,7 +80,17 @@ const renderAccount = (session: Session | null, background: BackgroundSync | nul
     pending.dispose()
     accountDisposables.dispose()
   }
-  account.replaceChildren(pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  // The review inbox is for whoever may decide held changes; "My changes" for whoever may propose them.
+  // A viewer proposes and decides nothing: no empty landmark for them.
+  const links = atLeast(session.role, 'editor')
+    ? h(
+        'nav',
+        { class: 'app-nav', 'aria-label': 'Reviews' },
+        atLeast(session.role, 'manager') ? h('a', { href: '#/reviews' }, 'Review inbox') : null,
+        h('a', { href: '#/mine' }, 'My changes'),
+      )
+    : null
+  account.replaceChildren(...(links ? [links] : []), pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
@@ -94,7 +109,14 @@ const route = () => {
   }
   const catalog = new LocalCatalog(localNamespace(session))
   const match = /^#\/doc\/([a-z]+)\/([A-Za-z0-9_-]{1,64})(\?new=1)?$/.exec(location.hash)
-  if (match && isDocumentType(match[1]!)) {
+  const historyRoute = /^#\/doc\/([a-z]+)\/([A-Za-z0-9_-]{1,64})\/history$/.exec(location.hash)
+  if (historyRoute && isDocumentType(historyRoute[1]!)) {
+    show(historyView(session, historyRoute[1], historyRoute[2]!))
+  } else if (location.hash === '#/reviews') {
+    show(reviewInboxView(session))
+  } else if (location.hash === '#/mine') {
+    show(myChangesView(session))
+  } else if (match && isDocumentType(match[1]!)) {
     // Links from before creation moved out of the URL still carry `?new=1`: they only open the
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)

@@ -73,6 +73,8 @@ export const notificationsButton = (token: () => Promise<string>, disposables: D
         { class: notification.read ? 'notification' : 'notification unread', 'data-kind': notification.kind },
         h('p', { class: 'notification-title' }, title, link ? ' in ' : '', link),
         h('p', { class: 'notification-text' }, text),
+        // A decision's item, with both values and the reason, is among the user's changes.
+        notification.kind === 'review-decided' ? h('a', { href: '#/mine', class: 'notification-item' }, 'See your changes') : null,
         h('time', { datetime: new Date(notification.at).toISOString() }, new Date(notification.at).toLocaleString()),
       )
     })

@@ -201,12 +201,12 @@ export const acceptUpdate = (
   const events = [received]
   if (compensation) {
     const paths = violations.map((violation) => violation.path)
-    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation }), userId: SERVER_USER })
+    events.push(asServer(eventOf(room, peer, { outcome: 'compensation', ruleIds, paths, update: compensation })))
   }
   if (timed.update) {
-    events.push({ ...eventOf(room, peer, { outcome: 'compensation', ruleIds: [TIMESTAMP_WINS], paths: timed.paths, update: timed.update }), userId: SERVER_USER })
+    events.push(asServer(eventOf(room, peer, { outcome: 'compensation', ruleIds: [TIMESTAMP_WINS], paths: timed.paths, update: timed.update })))
   }
-  if (folded) events.push({ ...eventOf(room, peer, { outcome: 'admin', ruleIds: [LEGACY_TEXT_RULE], paths: folded.paths, update: folded.update }), userId: SERVER_USER })
+  if (folded) events.push(asServer(eventOf(room, peer, { outcome: 'admin', ruleIds: [LEGACY_TEXT_RULE], paths: folded.paths, update: folded.update })))
   const held = heldReviewItems(room, peer, captured, violations, received.seq, textProposals)
   const conflicts = conflictRecords(timed.conflicts, received.seq)
   room.persist({
@@ -267,6 +267,7 @@ const eventOf = (
   seq: room.nextEventSeq(),
   at: Date.now(),
   userId: peer.identity.userId,
+  ...(peer.identity.name ? { userName: peer.identity.name } : {}),
   device: peer.identity.device,
   outcome,
   ruleIds,
@@ -274,6 +275,9 @@ const eventOf = (
   update,
   applied: true,
 })
+
+/** The server's own change of a step: recorded as the server's, not under the sender's name. */
+const asServer = ({ userName: _sender, ...event }: EventRecord): EventRecord => ({ ...event, userId: SERVER_USER })
 
 const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
 

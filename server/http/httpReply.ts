@@ -18,9 +18,12 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.DeviceMismatch:
     case ErrorCode.AdminOnly:
     case ErrorCode.ConflictNotYours:
+    case ErrorCode.NotReviewer:
+    case ErrorCode.RestoreNotAllowed:
       return 403
     case ErrorCode.ReviewNotFound:
     case ErrorCode.ConflictNotFound:
+    case ErrorCode.EventNotFound:
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409

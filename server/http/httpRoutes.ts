@@ -11,6 +11,8 @@ import type { NotificationStore } from '../notifications/notificationStore.ts'
 import { answerConflictDismissal, isConflictDismissal, type ConflictDismissalContext } from './conflictDismissal.ts'
 import { requestUrl } from './requestTarget.ts'
 import { isCollabError } from '../../shared/errors.ts'
+import { answerReviews, REVIEWS_PATH, type ReviewsApiContext } from './reviewsApi.ts'
+import { answerHistory, isHistoryPath, type HistoryApiContext } from './historyApi.ts'
 
 export interface HttpContext {
   /** True once the store is open and the server listens; false again while shutting down. */
@@ -21,6 +23,10 @@ export interface HttpContext {
   readonly admin: AdminContext
   /** The documents' conflict records, for their dismissal by the user whose value was replaced. */
   readonly conflicts: ConflictDismissalContext
+  /** The app's review inbox and "my pending changes" (`/api/reviews`). */
+  readonly reviews: ReviewsApiContext
+  /** Documents' version history and restore (`/api/documents/:type/:id/history…`). */
+  readonly history: HistoryApiContext
   readonly verifier: TokenVerifier
   readonly index: DocumentIndex
   /** Cluster mode: brings a tenant's part of the index up to date with the shared store. */
@@ -64,6 +70,14 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
   }
   if (isConflictDismissal(pathname)) {
     answerConflictDismissal(request, response, context.conflicts).catch(fail)
+    return
+  }
+  if (pathname === REVIEWS_PATH || pathname.startsWith(`${REVIEWS_PATH}/`)) {
+    answerReviews(request, response, context.reviews).catch(fail)
+    return
+  }
+  if (isHistoryPath(pathname)) {
+    answerHistory(request, response, context.history).catch(fail)
     return
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {

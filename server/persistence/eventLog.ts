@@ -20,6 +20,11 @@ export interface EventRecord {
   /** ms since the epoch. */
   readonly at: number
   readonly userId: string
+  /**
+   * The user's display name when the change was made (the token's `name`), so history speaks of
+   * people, not ids; absent on events stored before it was recorded and on the server's own.
+   */
+  readonly userName?: string
   readonly device: string | null
   readonly outcome: EventOutcome
   /** False when the update was refused without being applied (a viewer's write): rebuilds skip it. */

@@ -1,16 +1,16 @@
 import { encodePendingReviews, type PendingReview } from '../../shared/extensionProtocol.ts'
-import { hasRole, type Identity } from '../auth/index.ts'
+import type { Identity } from '../auth/index.ts'
 import type { NodeSnapshot } from '../gate/richTextRestore.ts'
 import type { Peer } from '../connection/peer.ts'
 import type { PendingReviews } from './pendingReviews.ts'
+import { mayDecide } from './reviewDeciders.ts'
 import type { ReviewItem } from './reviewItem.ts'
 
 /**
- * Who sees a held value on the field: its proposer, and whoever may decide it — whoever the admin
- * API lets approve (the admin role, in the tenant the room already belongs to). Nobody else.
+ * Who sees a held value on the field: its proposer, and whoever may decide it (reviewDeciders.ts:
+ * a manager a held figure, a legal reviewer held legal text, an admin everything). Nobody else.
  */
-export const mayDecide = (identity: Pick<Identity, 'role'>): boolean => hasRole(identity, 'admin')
-const maySee = (identity: Identity, item: ReviewItem): boolean => item.proposer.userId === identity.userId || mayDecide(identity)
+const maySee = (identity: Identity, item: ReviewItem): boolean => item.proposer.userId === identity.userId || mayDecide(identity, item)
 
 /** One entry per held field of each pending item `identity` may see, oldest first. */
 export const pendingReviewsFor = (reviews: PendingReviews, identity: Identity): PendingReview[] =>

@@ -522,7 +522,7 @@ const insertEvents = async (client: pg.PoolClient, sealer: RowSealer, document: 
       // Sealed, the whole record (who, where, which rules, the update) is in the update column;
       // seq, time and outcome stay readable for retention and the schema's checks.
       if (sealer.encrypted) {
-        values.push(document, event.seq, event.at, '', null, event.outcome, event.applied, [], [], sealer.sealBytes(eventLocation(document, event.seq), encodeEvent(event)), null, null, null)
+        values.push(document, event.seq, event.at, '', null, event.outcome, event.applied, [], [], sealer.sealBytes(eventLocation(document, event.seq), encodeEvent(event)), null, null, null, null)
         return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
       }
       values.push(
@@ -539,17 +539,18 @@ const insertEvents = async (client: pg.PoolClient, sealer: RowSealer, document: 
         event.refused?.bytes ?? null,
         event.refused?.sha256 ?? null,
         event.reviewId ?? null,
+        event.userName ?? null,
       )
       return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
     })
     await client.query(
-      `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id)
+      `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id, user_name)
        VALUES ${tuples.join(', ')}`,
       values,
     )
   }
 }
-const EVENT_COLUMNS = 13
+const EVENT_COLUMNS = 14
 const EVENTS_PER_STATEMENT = 1_000
 
 interface EventRow {
@@ -565,6 +566,7 @@ interface EventRow {
   refused_bytes: number | null
   refused_sha256: string | null
   review_id: string | null
+  user_name: string | null
 }
 
 const eventOf = (sealer: RowSealer, document: string, row: EventRow): EventRecord => {
@@ -577,6 +579,7 @@ const plainEventOf = (row: EventRow): EventRecord => ({
   seq: Number(row.seq),
   at: Number(row.at),
   userId: row.user_id,
+  ...(row.user_name !== null && row.user_name !== undefined ? { userName: row.user_name } : {}),
   device: row.device,
   outcome: row.outcome,
   applied: row.applied,

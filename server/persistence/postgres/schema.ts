@@ -147,4 +147,13 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (outcome IN ('accepted', 'rejected', 'review', 'compensation', 'admin', 'integrity'));
     `,
   },
+  {
+    version: 5,
+    name: 'display names in the event log',
+    sql: `
+      -- Who made each change as people read it (the token's display name when it was made), for
+      -- a document's history; null on events from before and on the server's own.
+      ALTER TABLE events ADD COLUMN user_name text;
+    `,
+  },
 ]

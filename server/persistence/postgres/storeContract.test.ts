@@ -95,6 +95,7 @@ const event = (seq: number, update: Uint8Array, at: number): EventRecord => ({
   seq,
   at,
   userId: 'alice',
+  userName: 'Alice Editor',
   device: null,
   outcome: 'accepted',
   applied: true,
@@ -165,6 +166,8 @@ for (const backend of backends) {
       }
       assert.deepEqual((await store.readEvents('acme/proposal/events', { fromSeq: 2, toSeq: 4 })).map((e) => e.seq), [2, 3, 4])
       assert.deepEqual((await store.readEvents('acme/proposal/events', { limit: 2, reverse: true })).map((e) => e.seq), [5, 4])
+      // Who made it, as people read it, is kept with the event (history names people, not ids).
+      assert.deepEqual((await store.readEvents('acme/proposal/events', { limit: 1 })).map((e) => e.userName), ['Alice Editor'])
       assert.equal(await store.pruneEvents('acme/proposal/events', 900), 0)
       assert.equal(await store.pruneEvents('acme/proposal/events', 3_500), 3)
       assert.equal((await store.eventBase('acme/proposal/events'))?.seq, 3)
