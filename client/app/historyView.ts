@@ -22,6 +22,7 @@ const OUTCOME_TEXT: Record<TimelineEvent['outcome'], string> = {
   review: 'held for review',
   admin: 'admin change',
   compensation: 'undone by the server',
+  integrity: "a device's copy was found damaged and reloaded from the server",
 }
 
 const RULE_TEXT: Record<string, string> = {
