@@ -28,6 +28,9 @@ import { addHstsToUpgrade } from './tls/hsts.ts'
 import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 import { ClusterNode } from './cluster/clusterNode.ts'
 import { adminForwarding } from './cluster/adminForwarding.ts'
+import { DocumentStore } from './persistence/documentStore.ts'
+import { backupOfRunningStore } from './backup/storeBackup.ts'
+import { ScheduledBackups } from './backup/scheduledBackups.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -77,6 +80,12 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const notifications = new NotificationStore(store)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
   cluster?.keepIndexCurrent(index)
+  // Backups in the server's own format are of the LevelDB store (PostgreSQL: pg_dump).
+  const backup = store instanceof DocumentStore ? (tenant: string) => backupOfRunningStore(store, { tenant }) : undefined
+  const scheduledBackups =
+    store instanceof DocumentStore && config.backupIntervalMs > 0
+      ? new ScheduledBackups(store, { directory: config.backupDir, intervalMs: config.backupIntervalMs, retentionMs: config.backupRetentionMs, registry: metrics.registry, logger })
+      : null
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -96,7 +105,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, ...(forward ? { forward } : {}) },
+      admin: { verifier, operations, keys, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
@@ -216,6 +225,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       clearInterval(expirySweep)
       clearInterval(roomSweep)
       clearInterval(retention)
+      await scheduledBackups?.stop()
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)

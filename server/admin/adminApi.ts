@@ -6,6 +6,7 @@ import type { KeyAdministration } from './keyAdministration.ts'
 import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../auth/index.ts'
 import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
+import { sendBackup, type TenantBackup } from '../backup/backupRoute.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
@@ -15,6 +16,8 @@ export interface AdminContext {
   readonly forward?: ForwardToOwner
   /** Key rotation and re-encryption of the admin's tenant (encryption at rest). */
   readonly keys?: KeyAdministration
+  /** A consistent backup of the admin's tenant, streamed (LevelDB store only). */
+  readonly backup?: TenantBackup
 }
 
 /**
@@ -38,6 +41,7 @@ export interface AdminContext {
  *   POST /admin/keys/rotate                     a new data key for the tenant: new records use it at once
  *   POST /admin/keys/re-encrypt                 start (or resume) rewriting the tenant's older records → progress
  *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
+ *   GET  /admin/backup                          a backup of the tenant's records as of the request (a file, not JSON)
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
  * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
@@ -77,6 +81,7 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       if (method === 'POST' && parts[1] === 're-encrypt') return sendJson(response, 202, context.keys.startReencryption(tenant))
       if (method === 'GET' && parts[1] === 're-encrypt') return sendJson(response, 200, context.keys.status(tenant) ?? { tenant, running: false, done: false, scanned: 0, total: 0, rewritten: 0, error: null })
     }
+    if (parts[0] === 'backup' && parts.length === 1 && method === 'GET') return await sendBackup(response, tenant, context.backup)
     if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
       return sendJson(response, 200, { documents: await operations.listDocuments(tenant, url.searchParams.get('type') ?? undefined) })
     }

@@ -17,6 +17,7 @@ import { masterKeySource, masterKeyFromFile } from '../crypto/masterKey.ts'
 import { openExport, sealExport, SEALED_EXPORT_FORMAT, type SealedExport } from '../crypto/exportSeal.ts'
 import { reencrypt, type KeyManagedStore, type ReencryptionProgress } from '../persistence/reencryption.ts'
 import type { ReencryptionStatus } from '../admin/keyAdministration.ts'
+import { registerBackupCommands } from './backupCommands.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -397,6 +398,8 @@ const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & 
   }
   return store
 }
+
+registerBackupCommands(program, { usageExit: EXIT.usage, masterKey: cliMasterKey, progressBar })
 
 program
   .command('clients')
