@@ -31,6 +31,8 @@ import { adminForwarding } from './cluster/adminForwarding.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
 import { backupOfRunningStore } from './backup/storeBackup.ts'
 import { ScheduledBackups } from './backup/scheduledBackups.ts'
+import { OperationalMetrics } from './observability/operationalMetrics.ts'
+import { SyncFailureStreaks } from './observability/syncFailures.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -86,6 +88,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     store instanceof DocumentStore && config.backupIntervalMs > 0
       ? new ScheduledBackups(store, { directory: config.backupDir, intervalMs: config.backupIntervalMs, retentionMs: config.backupRetentionMs, registry: metrics.registry, logger })
       : null
+  const operational = new OperationalMetrics(metrics.registry, () => store.healthy)
+  const syncFailures = new SyncFailureStreaks(metrics.registry)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -105,7 +109,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
+      admin: { verifier, operations, keys, integrityProblems: operational.integrityProblems, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
@@ -170,6 +174,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
       cluster,
+      syncFailures,
     }),
   )
 

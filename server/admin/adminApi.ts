@@ -18,6 +18,8 @@ export interface AdminContext {
   readonly keys?: KeyAdministration
   /** A consistent backup of the admin's tenant, streamed (LevelDB store only). */
   readonly backup?: TenantBackup
+  /** Counts documents a verify found a problem in (an alert fires on any). */
+  readonly integrityProblems?: { inc(): void }
 }
 
 /**
@@ -108,8 +110,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         }
         case 'POST compact':
           return sendJson(response, 200, await operations.compact(tenant, document))
-        case 'GET verify':
-          return sendJson(response, 200, await operations.verify(tenant, document))
+        case 'GET verify': {
+          const report = await operations.verify(tenant, document)
+          if (!report.ok) context.integrityProblems?.inc()
+          return sendJson(response, 200, report)
+        }
         case 'GET conflicts':
           return sendJson(response, 200, { conflicts: await operations.conflicts(tenant, document) })
         case 'GET events': {
