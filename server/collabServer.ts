@@ -29,7 +29,7 @@ import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 import { ClusterNode } from './cluster/clusterNode.ts'
 import { adminForwarding } from './cluster/adminForwarding.ts'
 import { DocumentStore } from './persistence/documentStore.ts'
-import { backupOfRunningStore } from './backup/storeBackup.ts'
+import { limitedOnlineBackups } from './backup/storeBackup.ts'
 import { ScheduledBackups } from './backup/scheduledBackups.ts'
 import { OperationalMetrics } from './observability/operationalMetrics.ts'
 import { SyncFailureStreaks } from './observability/syncFailures.ts'
@@ -83,7 +83,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const forward = cluster ? adminForwarding(cluster, rooms) : null
   cluster?.keepIndexCurrent(index)
   // Backups in the server's own format are of the LevelDB store (PostgreSQL: pg_dump).
-  const backup = store instanceof DocumentStore ? (tenant: string) => backupOfRunningStore(store, { tenant }) : undefined
+  const backup = store instanceof DocumentStore ? limitedOnlineBackups(store) : undefined
   const scheduledBackups =
     store instanceof DocumentStore && config.backupIntervalMs > 0
       ? new ScheduledBackups(store, { directory: config.backupDir, intervalMs: config.backupIntervalMs, retentionMs: config.backupRetentionMs, registry: metrics.registry, logger })

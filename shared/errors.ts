@@ -177,6 +177,8 @@ export const ErrorCode = {
   BackupDamaged: 'ERR_BACKUP_DAMAGED',
   /** Backups of the server's own format need the LevelDB store; a PostgreSQL store is backed up with pg_dump. */
   BackupUnsupported: 'ERR_BACKUP_UNSUPPORTED',
+  /** As many online backups as allowed are streaming already (each holds a snapshot): retry once one is done. */
+  BackupInProgress: 'ERR_BACKUP_IN_PROGRESS',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -14,6 +14,18 @@ import { newMasterKey } from '../testing/atRestFiles.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import { spawnServer } from '../../shared/testing/serverProcess.ts'
 import { backupFileName } from './scheduledBackups.ts'
+import { limitedOnlineBackups } from './storeBackup.ts'
+import { checkBackupChecksum } from './backupFormat.ts'
+import { DocumentStore } from '../persistence/documentStore.ts'
+import { createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import * as Y from 'yjs'
+
+const docWithTitle = (title: string): Y.Doc => {
+  const doc = new Y.Doc()
+  doc.getText('title').insert(0, title)
+  return doc
+}
 
 /**
  * Backups of the LevelDB store, end to end: the admin CLI against a real server (online) or a
@@ -210,6 +222,20 @@ test('scheduled backups: taken every interval into the directory, whole and veri
   assert.ok(value('collab_backup_bytes') > 0)
   assert.equal(value('collab_backup_interval_seconds'), 0.3)
   assert.equal(value('collab_backup_last_failure_timestamp_seconds'), 0)
+})
+
+test('online backups are bounded: past the limit a request is refused until one has been read to its end', async () => {
+  const dir = await scratch()
+  const store = await DocumentStore.open(join(dir, 'data'))
+  cleanups.push(() => store.close())
+  await store.appendBatch('acme/proposal/p-bounded', { update: Y.encodeStateAsUpdate(docWithTitle('Bounded')) })
+  const online = limitedOnlineBackups(store, 1)
+  const first = online('acme')
+  // Not read yet: it holds its snapshot, so a second one is refused.
+  assert.throws(() => online('acme'), (error: unknown) => isCollabError(error) && error.code === ErrorCode.BackupInProgress)
+  await pipeline(first, createWriteStream(join(dir, 'first.ppbak')))
+  await eventually(() => assert.doesNotThrow(() => online('acme').destroy()))
+  await checkBackupChecksum(join(dir, 'first.ppbak'))
 })
 
 test('backup options are parsed strictly', () => {

@@ -218,14 +218,28 @@ export async function* readBackupFrames(file: string, onProgress?: (read: number
   const gunzip = createGunzip()
   raw.on('error', (error) => gunzip.destroy(error))
   let pending: Buffer = Buffer.alloc(0)
+  // Chunks of a frame not yet whole: joined once it is (or its length is readable), not per chunk,
+  // so a large frame costs one copy rather than one per 16 KiB chunk.
+  const waiting: Buffer[] = []
+  let waitingBytes = 0
+  let needed = 0
   let index = 0
   let summarized = false
   try {
     for await (const chunk of raw.pipe(gunzip)) {
-      pending = pending.byteLength === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer])
+      waiting.push(chunk as Buffer)
+      waitingBytes += (chunk as Buffer).byteLength
+      if (pending.byteLength + waitingBytes < needed) continue
+      pending = Buffer.concat([pending, ...waiting])
+      waiting.length = 0
+      waitingBytes = 0
+      needed = 0
       for (;;) {
         const next = nextFrame(pending)
-        if (!next) break
+        if (typeof next === 'number') {
+          needed = next
+          break
+        }
         pending = pending.subarray(next.used)
         if (summarized) throw damaged('frames after the summary')
         if ((index === 0) !== (next.frame.kind === 'header')) throw damaged('the header must be the first frame, and only the first')
@@ -237,23 +251,23 @@ export async function* readBackupFrames(file: string, onProgress?: (read: number
   } catch (error) {
     throw error instanceof CollabError ? error : damaged(`the backup does not decompress: ${(error as Error).message}`)
   }
-  if (pending.byteLength > 0 || !summarized) throw damaged('the backup ends before its summary')
+  if (pending.byteLength > 0 || waitingBytes > 0 || !summarized) throw damaged('the backup ends before its summary')
 }
 
-/** The next whole frame at the start of `bytes`, or null when more bytes are needed. */
-const nextFrame = (bytes: Buffer): { frame: Frame; used: number } | null => {
-  if (bytes.byteLength < 2) return null
+/** The next whole frame at the start of `bytes`, or how many bytes it needs (0: unknown yet). */
+const nextFrame = (bytes: Buffer): { frame: Frame; used: number } | number => {
+  if (bytes.byteLength < 2) return 0
   const kind = bytes[0]!
   let length = 0
   let position = 1
   for (let shift = 0; ; shift += 7) {
-    if (position >= bytes.byteLength) return null
+    if (position >= bytes.byteLength) return 0
     if (shift > 28) throw damaged('a frame length does not decode')
     const byte = bytes[position++]!
     length += (byte & 0x7f) * 2 ** shift
     if (byte < 0x80) break
   }
   if (length > MAX_FRAME_BYTES) throw damaged(`a frame claims ${length} bytes (at most ${MAX_FRAME_BYTES})`)
-  if (bytes.byteLength < position + length) return null
+  if (bytes.byteLength < position + length) return position + length
   return { frame: decodeFrame(kind, bytes.subarray(position, position + length)), used: position + length }
 }

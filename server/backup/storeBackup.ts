@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStore } from '../persistence/documentStore.ts'
 import { backupStream, type BackupOptions } from './backupCreate.ts'
 import { openRawLevel, takeStoreSnapshot } from './storeSnapshot.ts'
@@ -6,6 +7,22 @@ import { openRawLevel, takeStoreSnapshot } from './storeSnapshot.ts'
 /** A backup of a running server's store, as of this call (see storeSnapshot.ts: no write waits). */
 export const backupOfRunningStore = (store: DocumentStore, options: BackupOptions): Readable =>
   backupStream(takeStoreSnapshot(store.location, () => store.openRawSnapshot()), options)
+
+/**
+ * Online backups (the admin API), at most `maxConcurrent` streaming at once: each holds a LevelDB
+ * snapshot (LevelDB keeps the versions it sees until it ends) and a copy of the write-ahead log in
+ * memory, for as long as the client takes to read it. Beyond the limit: ERR_BACKUP_IN_PROGRESS (503).
+ */
+export const limitedOnlineBackups = (store: DocumentStore, maxConcurrent = 2): ((tenant: string) => Readable) => {
+  let streaming = 0
+  return (tenant) => {
+    if (streaming >= maxConcurrent) throw new CollabError(ErrorCode.BackupInProgress, `${streaming} backups are streaming already; retry when one is done`)
+    const stream = backupOfRunningStore(store, { tenant })
+    streaming++
+    stream.once('close', () => streaming--)
+    return stream
+  }
+}
 
 /**
  * A backup of a stopped server's data directory (the CLI's offline backup). Its LevelDB is opened
