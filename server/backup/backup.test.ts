@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { readdir, readFile, stat, writeFile, mkdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { readTextField } from '../../shared/documentModel.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { tempDir } from '../../shared/testing/tempDir.ts'
@@ -15,7 +15,10 @@ import { startServer, type TestServer } from '../testing/startServer.ts'
 import { spawnServer } from '../../shared/testing/serverProcess.ts'
 import { backupFileName } from './scheduledBackups.ts'
 import { limitedOnlineBackups } from './storeBackup.ts'
-import { checkBackupChecksum } from './backupFormat.ts'
+import { backupFileStream, checkBackupChecksum, encodeFrame, FrameKind, readBackupFrames, type Frame } from './backupFormat.ts'
+import { keyEncoding } from 'y-leveldb'
+import { createHash } from 'node:crypto'
+import * as encoding from 'lib0/encoding'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { createWriteStream } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
@@ -153,6 +156,74 @@ test('backup verify finds a flipped byte and a cut-short file; restore refuses a
   assert.equal(fromDamaged.code, 1)
   assert.match(fromDamaged.stderr, /ERR_BACKUP_DAMAGED/)
   assert.deepEqual(await readdir(fresh).catch(() => []), [])
+})
+
+test('verify reads past the checksum: a damaged update in a backup with a valid checksum is a PROBLEM of its document', async () => {
+  const dir = await scratch()
+  const store = await DocumentStore.open(join(dir, 'data'))
+  await store.appendBatch('acme/proposal/p-good', { update: Y.encodeStateAsUpdate(docWithTitle('Good')) })
+  await store.appendBatch('acme/proposal/p-bad', { update: Y.encodeStateAsUpdate(docWithTitle('Soon damaged')) })
+  await store.close()
+  const file = join(dir, 'whole.ppbak')
+  assert.equal((await adminCli(['--data-dir', join(dir, 'data'), 'backup', 'create', '-o', file])).code, 0)
+  // The same frames, p-bad's update cut short, written as a new backup (so its checksum holds).
+  const frames: Frame[] = []
+  for await (const frame of readBackupFrames(file)) {
+    if (frame.kind === 'entry' && keyEncoding.decode(frame.key).join('|') === 'v1|acme/proposal/p-bad|update|0') frames.push({ ...frame, value: frame.value.subarray(0, 5) })
+    else frames.push(frame)
+  }
+  const tampered = join(dir, 'tampered.ppbak')
+  await pipeline(backupFileStream((async function* () { yield* frames })()), createWriteStream(tampered))
+  await checkBackupChecksum(tampered)
+  const verified = await adminCli(['--json', 'backup', 'verify', tampered])
+  assert.equal(verified.code, 1, verified.stderr)
+  const report = JSON.parse(verified.stdout) as { ok: boolean; documents: Array<{ name: string; ok: boolean; problems: string[] }> }
+  assert.equal(report.documents.find((d) => d.name === 'acme/proposal/p-good')?.ok, true)
+  const bad = report.documents.find((d) => d.name === 'acme/proposal/p-bad')
+  assert.equal(bad?.ok, false)
+  assert.match(bad.problems.join(' '), /stored update #0 is damaged/)
+})
+
+test('hostile backup files with valid checksums: a frame claiming 2 GiB, a log record claiming 2^31 operations, frames after the summary', async () => {
+  const dir = await scratch()
+  /** A backup file around `body` (the frames' bytes, built here byte by byte), with a correct checksum. */
+  const fileAround = async (name: string, body: Uint8Array) => {
+    const magic = Buffer.from('PPBACKUP')
+    const content = Buffer.concat([magic, gzipSync(body)])
+    const path = join(dir, name)
+    await writeFile(path, Buffer.concat([content, Buffer.from('PPSHA256'), createHash('sha256').update(content).digest()]))
+    return path
+  }
+  const header = encodeFrame({ kind: 'header', header: { format: 'posalpro-backup/1', createdAt: new Date().toISOString(), serverVersion: 'x', store: 'leveldb/y-leveldb-v1', encrypted: false, tenant: null } })
+  const summary = encodeFrame({ kind: 'summary', summary: { records: 0, logRecords: 0, documents: 0, events: 0 } })
+  const huge = encoding.createEncoder()
+  encoding.writeUint8(huge, FrameKind.entry)
+  encoding.writeVarUint(huge, 2 ** 31)
+  const manyOps = encoding.createEncoder()
+  encoding.writeVarString(manyOps, 'acme/proposal/p-1')
+  encoding.writeVarInt(manyOps, 0)
+  encoding.writeVarInt(manyOps, -1)
+  encoding.writeVarUint(manyOps, 2 ** 31)
+  const manyOpsFrame = encoding.createEncoder()
+  encoding.writeUint8(manyOpsFrame, FrameKind.logRecord)
+  encoding.writeVarUint8Array(manyOpsFrame, encoding.toUint8Array(manyOps))
+  // Refused as soon as the claim is read (never by waiting for, or allocating, what it claims).
+  const cases: Record<string, [Uint8Array, RegExp]> = {
+    'huge-frame': [Buffer.concat([header, encoding.toUint8Array(huge), Buffer.alloc(64)]), /a frame claims 2147483648 bytes/],
+    'many-ops': [Buffer.concat([header, encoding.toUint8Array(manyOpsFrame), summary]), /claims more operations than it holds/],
+    'after-summary': [Buffer.concat([header, summary, summary]), /frames after the summary/],
+    'no-header': [Buffer.concat([summary]), /the header must be the first frame/],
+  }
+  for (const [name, [body, reason]] of Object.entries(cases)) {
+    const file = await fileAround(`${name}.ppbak`, body)
+    const verified = await adminCli(['backup', 'verify', file])
+    assert.equal(verified.code, 1, `${name}: ${verified.stderr}`)
+    assert.match(verified.stderr, /ERR_BACKUP_DAMAGED/, name)
+    assert.match(verified.stderr, reason, name)
+    const restored = await adminCli(['--data-dir', join(dir, `restored-${name}`), 'backup', 'restore', file])
+    assert.equal(restored.code, 1, name)
+    assert.match(restored.stderr, /ERR_BACKUP_DAMAGED/, name)
+  }
 })
 
 test('a backup of an encrypted store holds no plaintext, and restores only with its master key', async () => {
