@@ -267,6 +267,8 @@ test('scheduled backups: taken every interval into the directory, whole and veri
   const expired = backupFileName(new Date(now - 3 * 86_400_000))
   const retained = backupFileName(new Date(now - 3_600_000))
   for (const name of [expired, retained]) await writeFile(join(backupDir, name), 'an older backup')
+  const cutShort = `${backupFileName(new Date(now - 60_000))}.partial`
+  await writeFile(join(backupDir, cutShort), 'a backup a crash cut short')
   const unrelated = join(backupDir, 'README.txt')
   await writeFile(unrelated, 'not a backup')
   await utimes(unrelated, new Date(0), new Date(0))
@@ -282,6 +284,7 @@ test('scheduled backups: taken every interval into the directory, whole and veri
   assert.equal(names.includes(expired), false, 'a backup past the retention is deleted')
   assert.ok(names.includes(retained), 'a backup within the retention is kept')
   assert.ok(names.includes('README.txt'), 'files that are not backups are left alone')
+  await eventually(async () => assert.equal((await readdir(backupDir)).includes(cutShort), false, 'a backup cut short by a crash is removed at start'))
   const newest = (await taken()).sort().at(-1)!
   assert.ok((await stat(join(backupDir, newest))).size > 0)
   const verified = await adminCli(['--json', 'backup', 'verify', join(backupDir, newest)])

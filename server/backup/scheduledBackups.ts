@@ -63,6 +63,8 @@ export class ScheduledBackups {
    */
   private async resumeFromDirectory(): Promise<void> {
     const names = await readdir(this.options.directory).catch(() => [])
+    // A backup cut short by a crash or a stop: never a whole backup, only disk taken.
+    for (const name of names) if (name.endsWith('.ppbak.partial') && FILE_PATTERN.test(name.slice(0, -'.partial'.length))) await rm(join(this.options.directory, name), { force: true })
     const newest = Math.max(-1, ...names.map((name) => timeOfName(name) ?? -1))
     if (newest >= 0) this.lastSuccess.set(newest / 1000)
     else await this.runOnce()
