@@ -55,7 +55,7 @@ test("a device whose stored copy was damaged (same operations, other content) is
     assert.equal(kept.getText('title').toString(), 'Fleet removal', 'the discarded copy is handed over')
     await damaged.destroy()
 
-    assert.equal(await counter(server.httpUrl, 'collab_integrity_mismatches_total'), 1, 'counted')
+    assert.equal(await counter(server.httpUrl, 'collab_integrity_problems_total{source="digest"}'), 1, 'counted')
     const events = await server.server.store.readEvents(`${server.tenant}/proposal/damaged`)
     const integrity = events.filter((event) => event.outcome === 'integrity')
     assert.equal(integrity.length, 1, 'one integrity event')

@@ -29,6 +29,11 @@ import { addHstsToUpgrade } from './tls/hsts.ts'
 import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 import { ClusterNode } from './cluster/clusterNode.ts'
 import { adminForwarding } from './cluster/adminForwarding.ts'
+import { DocumentStore } from './persistence/documentStore.ts'
+import { limitedOnlineBackups } from './backup/storeBackup.ts'
+import { ScheduledBackups } from './backup/scheduledBackups.ts'
+import { OperationalMetrics } from './observability/operationalMetrics.ts'
+import { SyncFailureStreaks } from './observability/syncFailures.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -85,6 +90,14 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     intervalMs: config.verifyIntervalMs,
   })
   cluster?.keepIndexCurrent(index)
+  // Backups in the server's own format are of the LevelDB store (PostgreSQL: pg_dump).
+  const backup = store instanceof DocumentStore ? limitedOnlineBackups(store) : undefined
+  const scheduledBackups =
+    store instanceof DocumentStore && config.backupIntervalMs > 0
+      ? new ScheduledBackups(store, { directory: config.backupDir, intervalMs: config.backupIntervalMs, retentionMs: config.backupRetentionMs, registry: metrics.registry, logger })
+      : null
+  const operational = new OperationalMetrics(metrics.registry, () => store.healthy)
+  const syncFailures = new SyncFailureStreaks(metrics.registry)
   let accepting = true
 
   // Short header/request timeouts and a bounded head, checked often enough that a stalled request
@@ -104,7 +117,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, integrity, ...(forward ? { forward } : {}) },
+      admin: { verifier, operations, keys, integrity, integrityProblems: { inc: () => metrics.integrityProblems.inc({ source: 'admin-verify' }) }, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
@@ -171,6 +184,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
       cluster,
+      syncFailures,
     }),
   )
 
@@ -228,6 +242,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       clearInterval(roomSweep)
       clearInterval(retention)
       integrity.stop()
+      await scheduledBackups?.stop()
       httpServer.close()
       await rooms.closeAll(CloseCode.GoingAway, formatCloseReason(ErrorCode.ShuttingDown, 'server is shutting down'))
       for (const peer of peers) peer.close(CloseCode.GoingAway)

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { CollabError, ErrorCode } from '../shared/errors.ts'
+import { parseDuration } from './backup/duration.ts'
 
 /** dist/app of this installation, whether the server runs from dist/server or (tsx) from server/. */
 const BUILT_APP_DIR = (() => {
@@ -28,6 +29,12 @@ export const optionKinds = {
   boolean: () =>
     z.enum(BOOLEAN_SPELLINGS, { error: `must be one of ${BOOLEAN_SPELLINGS.join(', ')}` }).transform((text) => text === 'true' || text === '1'),
   oneOf: <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` }),
+  /** `<digits><s|m|h|d>` (backup/duration.ts) to milliseconds; empty, where allowed, is 0 (off). */
+  duration: ({ allowEmpty }: { allowEmpty: boolean }) =>
+    z
+      .string()
+      .refine((text) => (allowEmpty && text === '') || parseDuration(text) !== null, `must be a whole number and one unit of s, m, h, d (like 6h or 30d)${allowEmpty ? ', or empty' : ''}`)
+      .transform((text) => (text === '' ? 0 : parseDuration(text)!)),
 }
 
 /** One option: where it comes from, how its text is parsed, and its default. */
@@ -47,7 +54,7 @@ const option = <T>(flag: string, env: readonly string[], parse: z.ZodType<T, str
   default: fallback,
 })
 
-const { text, integer, boolean, oneOf } = optionKinds
+const { text, integer, boolean, oneOf, duration } = optionKinds
 
 /**
  * Every server option, written once: its flag, environment variables, parser and default. Each
@@ -357,6 +364,16 @@ export const OPTIONS = {
    * sc), for sync and the HTTP APIs alike; others are refused with ERR_MFA_REQUIRED (401).
    */
   requireMfa: option('require-mfa', ['COLLAB_REQUIRE_MFA'], boolean(), false),
+  /**
+   * Scheduled backups (LevelDB store): the directory they are written to, how often, and how long
+   * they are kept. The interval is off by default (an operator chooses where backups go, ideally
+   * another disk or a mount that is copied off the machine); each backup is a consistent snapshot
+   * taken without pausing writes, so a short interval costs only the reading and the disk space.
+   * Retention deletes older backups after each successful one, never the newest.
+   */
+  backupDir: option('backup-dir', ['COLLAB_BACKUP_DIR'], text(), ''),
+  backupIntervalMs: option('backup-interval', ['COLLAB_BACKUP_INTERVAL'], duration({ allowEmpty: true }), 0),
+  backupRetentionMs: option('backup-retention', ['COLLAB_BACKUP_RETENTION'], duration({ allowEmpty: false }), 30 * 86_400_000),
 }
 
 type Options = typeof OPTIONS
@@ -417,6 +434,8 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   if (result.redisUrl && !result.clusterSecret && !result.jwtSecret && !result.devMode) {
     throw badConfig('cluster mode with a public token key needs cluster-secret: nodes sign their requests to each other with it')
   }
+  if (result.backupIntervalMs > 0 && !result.backupDir) throw badConfig('backup-interval needs backup-dir: where the backups are written')
+  if (result.backupIntervalMs > 0 && result.postgresUrl) throw badConfig('scheduled backups are of the LevelDB store; back up PostgreSQL with pg_dump or PITR (README, Operations)')
   if (result.requestTimeoutMs < result.headersTimeoutMs) throw badConfig('request-timeout must be at least headers-timeout')
   if (result.maxDocumentBytes + JOINER_HEADROOM_BYTES > result.maxBufferedBytes) {
     throw badConfig(
@@ -425,6 +444,7 @@ export const loadConfig = (argv: readonly string[] = [], env: NodeJS.ProcessEnv 
   }
   result.dataDir = path.resolve(result.dataDir)
   result.appDir = result.appDir ? path.resolve(result.appDir) : BUILT_APP_DIR
+  if (result.backupDir) result.backupDir = path.resolve(result.backupDir)
   for (const key of ['tlsCert', 'tlsKey', 'tlsClientCa', 'tlsCrl'] as const) if (result[key]) result[key] = path.resolve(result[key])
   return result
 }

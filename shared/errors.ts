@@ -135,7 +135,10 @@ export const ErrorCode = {
   LeaseUnavailable: 'ERR_LEASE_UNAVAILABLE',
   /** Configuration is invalid. */
   BadConfig: 'ERR_BAD_CONFIG',
-  /** Admin CLI copy into PostgreSQL: the target database already holds documents (and copying into it was not asked for). */
+  /**
+   * Admin CLI: the target already holds data — a PostgreSQL database that holds documents (copy
+   * into it was not asked for), or a directory a backup is restored into that is not empty.
+   */
   TargetNotEmpty: 'ERR_TARGET_NOT_EMPTY',
   /** Admin CLI copy into PostgreSQL: a document or its event log reads differently in the target after the copy. */
   CopyMismatch: 'ERR_COPY_MISMATCH',
@@ -179,6 +182,12 @@ export const ErrorCode = {
   RecordNotAuthentic: 'ERR_RECORD_NOT_AUTHENTIC',
   /** At rest: a stored record names a data key the keyring does not hold (deleted, or from another store). */
   UnknownDataKey: 'ERR_UNKNOWN_DATA_KEY',
+  /** A backup file is not one, was cut short, fails its SHA-256 checksum, or a record in it does not decode. */
+  BackupDamaged: 'ERR_BACKUP_DAMAGED',
+  /** Backups of the server's own format need the LevelDB store; a PostgreSQL store is backed up with pg_dump. */
+  BackupUnsupported: 'ERR_BACKUP_UNSUPPORTED',
+  /** As many online backups as allowed are streaming already (each holds a snapshot): retry once one is done. */
+  BackupInProgress: 'ERR_BACKUP_IN_PROGRESS',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

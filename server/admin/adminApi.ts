@@ -7,6 +7,7 @@ import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../aut
 import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
 import type { BackgroundVerifier } from '../integrity/backgroundVerifier.ts'
+import { sendBackup, type TenantBackup } from '../backup/backupRoute.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
@@ -18,6 +19,10 @@ export interface AdminContext {
   readonly keys?: KeyAdministration
   /** What the background verifier found in this node's walk of the stored documents. */
   readonly integrity?: BackgroundVerifier
+  /** A consistent backup of the admin's tenant, streamed (LevelDB store only). */
+  readonly backup?: TenantBackup
+  /** Counts documents a verify found a problem in (an alert fires on any). */
+  readonly integrityProblems?: { inc(): void }
 }
 
 /**
@@ -42,6 +47,7 @@ export interface AdminContext {
  *   POST /admin/keys/re-encrypt                 start (or resume) rewriting the tenant's older records → progress
  *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
  *   GET  /admin/integrity                       the background verifier: passes, last pass, documents with problems
+ *   GET  /admin/backup                          a backup of the tenant's records as of the request (a file, not JSON)
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
  * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
@@ -81,6 +87,7 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
       if (method === 'POST' && parts[1] === 're-encrypt') return sendJson(response, 202, context.keys.startReencryption(tenant))
       if (method === 'GET' && parts[1] === 're-encrypt') return sendJson(response, 200, context.keys.status(tenant) ?? { tenant, running: false, done: false, scanned: 0, total: 0, rewritten: 0, error: null })
     }
+    if (parts[0] === 'backup' && parts.length === 1 && method === 'GET') return await sendBackup(response, tenant, context.backup)
     if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {
       return sendJson(response, 200, { documents: await operations.listDocuments(tenant, url.searchParams.get('type') ?? undefined) })
     }
@@ -110,8 +117,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
         }
         case 'POST compact':
           return sendJson(response, 200, await operations.compact(tenant, document))
-        case 'GET verify':
-          return sendJson(response, 200, await operations.verify(tenant, document))
+        case 'GET verify': {
+          const report = await operations.verify(tenant, document)
+          if (!report.ok) context.integrityProblems?.inc()
+          return sendJson(response, 200, report)
+        }
         case 'GET conflicts':
           return sendJson(response, 200, { conflicts: await operations.conflicts(tenant, document) })
         case 'GET events': {

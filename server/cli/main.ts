@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFile, writeFile } from 'node:fs/promises'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { offlineSource, onlineSource, openStoreAt, type DataSource } from './dataSource.ts'
@@ -17,6 +17,7 @@ import { masterKeySource, masterKeyFromFile } from '../crypto/masterKey.ts'
 import { openExport, sealExport, SEALED_EXPORT_FORMAT, type SealedExport } from '../crypto/exportSeal.ts'
 import { reencrypt, type KeyManagedStore, type ReencryptionProgress } from '../persistence/reencryption.ts'
 import type { ReencryptionStatus } from '../admin/keyAdministration.ts'
+import { registerBackupCommands } from './backupCommands.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -150,7 +151,7 @@ docs
   .command('history <document>')
   .description('the event log of a document (<type>/<id>), newest last')
   .option('--limit <n>', 'at most n events (the newest)', '50')
-  .option('--outcome <outcome>', 'accepted | rejected | review | compensation | admin')
+  .addOption(new Option('--outcome <outcome>', 'only events with this outcome').choices(['accepted', 'rejected', 'review', 'compensation', 'admin', 'integrity']))
   .action(async (name: string, options: { limit: string; outcome?: string }, command: Command) => {
     const limit = Number(options.limit)
     if (!Number.isInteger(limit) || limit < 1) throw new CommanderError(EXIT.usage, 'posalpro.badLimit', '--limit must be a positive integer')
@@ -397,6 +398,8 @@ const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & 
   }
   return store
 }
+
+registerBackupCommands(program, { usageExit: EXIT.usage, masterKey: cliMasterKey, progressBar })
 
 program
   .command('clients')

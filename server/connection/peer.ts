@@ -62,6 +62,8 @@ export class Peer {
   messagesIn = 0
   bytesOut = 0
   closed = false
+  /** The close code the server sent, when the server closed it (what the sync-failure metrics count, not the peer's echo). */
+  closedWith: number | null = null
   /** The PauseReason bits holding the socket paused; 0 while it reads. */
   private pausedFor = 0
   /** Made at the first request that needs a reply (most connections ask once, at connect). */
@@ -127,6 +129,7 @@ export class Peer {
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       // Drop what is queued for it: terminate, not a close handshake that would wait behind the backlog.
       this.closed = true
+      this.closedWith = CloseCode.SlowReader
       this.socket.close(CloseCode.SlowReader, formatCloseReason(ErrorCode.SlowReader, 'you read slower than the document changes'))
       this.socket.terminate()
     }
@@ -145,6 +148,7 @@ export class Peer {
   close(code: number = CloseCode.GoingAway, reason = ''): void {
     if (this.closed) return
     this.closed = true
+    this.closedWith = code
     this.socket.close(code, reason)
     // A peer that never answers the close handshake must not hold the socket open.
     setTimeout(() => this.socket.terminate(), 2_000).unref()

@@ -18,6 +18,7 @@ import type { ClusterNode, DocumentRoute } from '../cluster/clusterNode.ts'
 import { readForwardedUpgrade } from '../cluster/forwarding.ts'
 import { tokenFromRequest } from '../auth/index.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
+import type { SyncFailureStreaks } from '../observability/syncFailures.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -37,6 +38,8 @@ export interface UpgradeContext {
   readonly maxAwarenessStateBytes: number
   /** Cluster mode: clients of documents another node owns are forwarded to it; null on one node. */
   readonly cluster: ClusterNode | null
+  /** Counts connections that end in a failed sync, and clients that fail several times in a row. */
+  readonly syncFailures?: SyncFailureStreaks
 }
 
 /**
@@ -257,5 +260,6 @@ function onClose(this: WebSocket, code: number): void {
   peer.throttleTimer = null
   peer.dispose()
   peer.room.leave(peer)
+  connections.syncFailures?.connectionEnded(peer.identity, peer.closedWith ?? code)
   if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ code }, 'peer left')
 }

@@ -39,6 +39,7 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.ShuttingDown:
     case ErrorCode.LeaseUnavailable:
     case ErrorCode.DocumentMoved:
+    case ErrorCode.BackupInProgress:
       return 503
     default:
       return 400

@@ -38,7 +38,7 @@ test('the background verifier walks idle stored documents, lists the damaged one
       assert.match(problems, /event log does not rebuild/, 'the unrecorded update')
       assert.match(problems, /financial\.value = "a lot" breaks its schema/, 'the broken field')
     }, { timeoutMs: 20_000 })
-    assert.ok((await counter(server.httpUrl, 'collab_integrity_mismatches_total')) >= 1, 'the integrity metric rose')
+    assert.ok((await counter(server.httpUrl, 'collab_integrity_problems_total{source="verifier"}')) >= 1, 'the integrity metric rose')
     assert.equal(await counter(server.httpUrl, 'collab_documents_with_problems'), 1, 'one document with problems')
 
     const other = await adminRequest<IntegrityReport>(server, await server.token({ user: 'root', role: 'admin', tenant: 'globex' }), 'GET', '/integrity')

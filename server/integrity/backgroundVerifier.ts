@@ -38,7 +38,7 @@ export interface BackgroundVerifierOptions {
  * Walks the stored documents one at a time, at a low rate, checking each that is not loaded with
  * the admin `verify` (every stored update decodes and applies, the event log rebuilds the stored
  * state, every field passes its schema). A document with a problem raises
- * `collab_integrity_mismatches_total`, is logged and listed until a later pass finds it sound.
+ * `collab_integrity_problems_total{source="verifier"}`, is logged and listed until a later pass finds it sound.
  * A pass reads the list of documents once; documents created meanwhile wait for the next pass.
  */
 export class BackgroundVerifier {
@@ -114,7 +114,7 @@ export class BackgroundVerifier {
     if (problems.length === 0) {
       this.found.delete(storageName)
     } else {
-      metrics.integrityMismatches.inc()
+      metrics.integrityProblems.inc({ source: 'verifier' })
       logger.error({ document: storageName, problems }, 'background verification found a problem in a stored document')
       this.found.set(storageName, { tenant, document, at: Date.now(), problems })
     }

@@ -66,7 +66,7 @@ const sameClocks = (a: Map<number, number>, b: Map<number, number>): boolean => 
 
 const recordMismatch = (room: Room, peer: Peer, now: number): void => {
   const { userId, device } = peer.identity
-  room.metrics.integrityMismatches.inc()
+  room.metrics.integrityProblems.inc({ source: 'digest' })
   room.logger.warn({ peer: peer.id, user: userId, device }, "digest mismatch: the client's copy differs from the server's at the same state vector; the client reloads it")
   const event: EventRecord = {
     seq: room.nextEventSeq(),

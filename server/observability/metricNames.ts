@@ -18,3 +18,13 @@ export const servedMetricNames = async (): Promise<ReadonlySet<string>> => {
 
 /** The metric names a PromQL expression reads (ours and Node's: `collab_`, `nodejs_`, `process_`). */
 export const metricsReadBy = (expression: string): string[] => [...new Set(expression.match(/\b(?:collab|nodejs|process)_[a-z0-9_]+/g) ?? [])]
+
+/**
+ * Whether a `/metrics` answer serves `name` (a histogram's `_bucket`, `_sum`, `_count` by its
+ * base name): read from the HELP lines, so a labelled counter nothing has counted yet (which has
+ * no sample line) counts as served.
+ */
+export const servedIn = (metricsText: string, name: string): boolean => {
+  const base = name.replace(/_(bucket|sum|count)$/, '')
+  return metricsText.includes(`\n# HELP ${name} `) || metricsText.startsWith(`# HELP ${name} `) || metricsText.includes(`\n# HELP ${base} `) || metricsText.startsWith(`# HELP ${base} `)
+}

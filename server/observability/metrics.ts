@@ -56,9 +56,10 @@ export class CollabMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   })
-  readonly integrityMismatches = new Counter({
-    name: 'collab_integrity_mismatches_total',
-    help: "A client's copy differed from the server's at the same state vector (a damaged replica), or the background verifier found a stored document with a problem",
+  readonly integrityProblems = new Counter({
+    name: 'collab_integrity_problems_total',
+    help: "Integrity problems found, by source: digest (a client's copy differed from the server's at the same state vector), verifier (the background verifier), admin-verify (docs verify found a damaged update, an event log that does not rebuild the state, or an invalid field)",
+    labelNames: ['source'] as const,
     registers: [this.registry],
   })
 

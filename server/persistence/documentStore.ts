@@ -283,6 +283,17 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return { doc: buildDoc(updates), storedUpdates: updates.length }
   }
 
+  /**
+   * Backups (server/backup/storeSnapshot.ts): every LevelDB record as raw bytes, as of this call.
+   * LevelDB takes the iterator's snapshot synchronously, so a caller that copies the write-ahead
+   * log in the same turn of the event loop has both as of one moment; no write waits for it.
+   */
+  openRawSnapshot(): { nextv(size: number): Promise<Array<[Buffer, Buffer]>>; close(): Promise<void> } {
+    if (!this.db || !this.wal) throw new CollabError(ErrorCode.PersistenceFailed, 'the store is closed')
+    type RawIterating = { iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): ReturnType<DocumentStore['openRawSnapshot']> }
+    return (this.db as unknown as RawIterating).iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  }
+
   /** Forgets what the store remembers about a document (its room unloaded); it is read again when needed. */
   release(storageName: string): void {
     if (!this.chains.has(storageName)) this.clocks.delete(storageName)

@@ -4,6 +4,8 @@ declare module 'y-leveldb' {
   import type * as Y from 'yjs'
   export const PREFERRED_TRIM_SIZE: number
   export function getCurrentUpdateClock(db: unknown, docName: string): Promise<number>
+  /** LevelDB's key encoding: key arrays (strings, uint32s) to and from bytes. */
+  export const keyEncoding: { encode(key: Array<string | number>): Buffer; decode(bytes: Uint8Array): Array<string | number> }
   export function getLevelUpdates(db: unknown, docName: string, opts?: object): Promise<Uint8Array[]>
   export class LeveldbPersistence {
     constructor(location: string, opts?: { Level?: unknown; levelOptions?: object })
