@@ -170,6 +170,10 @@ export const ErrorCode = {
   RecordNotAuthentic: 'ERR_RECORD_NOT_AUTHENTIC',
   /** At rest: a stored record names a data key the keyring does not hold (deleted, or from another store). */
   UnknownDataKey: 'ERR_UNKNOWN_DATA_KEY',
+  /** Archiving a document (and bringing it back) needs the manager or admin role: HTTP 403. */
+  ManagerOnly: 'ERR_MANAGER_ONLY',
+  /** No document of that name in the caller's tenant (archive, duplicate): HTTP 404. */
+  DocumentNotFound: 'ERR_DOCUMENT_NOT_FOUND',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

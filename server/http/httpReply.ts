@@ -18,9 +18,12 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.DeviceMismatch:
     case ErrorCode.AdminOnly:
     case ErrorCode.ConflictNotYours:
+    case ErrorCode.ManagerOnly:
+    case ErrorCode.ReadOnly:
       return 403
     case ErrorCode.ReviewNotFound:
     case ErrorCode.ConflictNotFound:
+    case ErrorCode.DocumentNotFound:
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409

@@ -16,6 +16,11 @@ export interface NotificationKinds {
     readonly reason?: string
     readonly decidedBy?: string
   }
+  /** A proposal's team gained this user (with this role), by whoever changed the team. */
+  'team-assigned': {
+    readonly role: string
+    readonly by: string
+  }
 }
 
 export type NotificationKind = keyof NotificationKinds
