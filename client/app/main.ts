@@ -5,14 +5,15 @@ import { Disposables, h } from './dom.ts'
 import { editorView } from './editorView.ts'
 import { LocalCatalog } from './localCatalog.ts'
 import { notificationsButton } from './notificationsPanel.ts'
+import { operationsView } from './operationsView.ts'
 import { loadSession, localNamespace, signOut, tokenSource, type Session } from './session.ts'
 import { signInView } from './signInView.ts'
 import { Toasts } from './toasts.ts'
 import { ViewAnnouncer } from './viewAnnouncer.ts'
 
 /**
- * The demo app: sign in (dev mode), the document list, and an editor per document. Routes live in
- * the URL hash (`#/`, `#/doc/<type>/<id>`), so the server serves one page and the service worker
+ * The demo app: sign in (dev mode), the document list, an editor per document, and the operations
+ * view for admins. Routes live in the URL hash (`#/`, `#/doc/<type>/<id>`, `#/ops`), so the server serves one page and the service worker
  * caches one shell.
  */
 const toasts = new Toasts()
@@ -75,7 +76,8 @@ const renderAccount = (session: Session | null, background: BackgroundSync | nul
     pending.dispose()
     accountDisposables.dispose()
   }
-  account.replaceChildren(pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  const ops = session.role === 'admin' ? h('a', { href: '#/ops', class: 'ops-link' }, 'Operations') : null
+  account.replaceChildren(pending.element, ...(ops ? [ops] : []), notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
@@ -99,6 +101,9 @@ const route = () => {
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
     show(editorView(session, match[1], match[2]!, { toasts, catalog, background }))
+  } else if (location.hash === '#/ops' && session.role === 'admin') {
+    document.title = 'Operations — PosalPro'
+    show(operationsView(session))
   } else {
     document.title = 'Documents — PosalPro'
     show(documentListView(session, { toasts, catalog, background }))

@@ -32,6 +32,11 @@ export const describeNotification = (notification: AppNotification): { title: st
     const by = typeof notification.detail.decidedBy === 'string' && outcome !== 'stale' ? ` by ${notification.detail.decidedBy}` : ''
     return { title: `Your change to ${labels.join(', ') || 'a field'}`, text: `${OUTCOME_TEXT[outcome] ?? outcome}${by}${reason}` }
   }
+  if (notification.kind === 'team-assigned') {
+    const role = typeof notification.detail.role === 'string' && notification.detail.role !== '' ? ` as ${notification.detail.role}` : ''
+    const by = typeof notification.detail.by === 'string' ? ` by ${notification.detail.by}` : ''
+    return { title: 'You were added to a proposal’s team', text: `${role.trimStart()}${by}`.trim() }
+  }
   return { title: notification.kind, text: '' }
 }
 
