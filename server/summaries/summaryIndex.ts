@@ -41,14 +41,23 @@ export interface ListPage {
 
 interface Entry {
   readonly summary: Summary
-  /** The title in lower case, kept once: searched and sorted at every request. */
+  /** The title in lower case, kept once: sorted at every request. */
   readonly folded: string
+  /** The title and name in lower case: what a search looks in (besides the customer's name). */
+  readonly searched: string
+}
+
+interface Keyed {
+  readonly key: string | number
+  readonly name: string
+  readonly entry: Entry
 }
 
 /**
- * The summaries of every document, by tenant, in memory: a list request filters, sorts and pages
- * one tenant's entries without any I/O. About one Summary and its lower-cased title per document
- * (see README's Performance section for the measured bytes per document).
+ * The summaries of every document, by tenant, in memory: a list request filters and pages one
+ * tenant's entries, kept sorted, without any I/O. Per document: its Summary, its lower-cased title
+ * and search text, and an entry in each sorted list asked for (README's *Document list and
+ * operations view* gives the measured bytes).
  *
  * Paging is by keyset, not offset: a cursor names the last document shown (its sort key and its
  * name, which breaks ties), and the next page starts after it in the same order. A document
@@ -57,6 +66,14 @@ interface Entry {
  */
 export class SummaryIndex {
   private readonly tenants = new Map<string, Map<string, Entry>>()
+  /** Per tenant: bumped at every change, so a sorted list kept for it is known stale. */
+  private readonly versions = new Map<string, number>()
+  /**
+   * Each tenant's documents sorted for each archived flag, sort and order, as of `versions`: a
+   * request filters the sorted list and pages it by binary search, and sorts only after a change
+   * (at most 12 lists of a small object per document per tenant).
+   */
+  private readonly sorted = new Map<string, { version: number; keyed: Keyed[] }>()
 
   get(tenant: string, name: string): Summary | undefined {
     return this.tenants.get(tenant)?.get(name)?.summary
@@ -65,7 +82,9 @@ export class SummaryIndex {
   put(tenant: string, summary: Summary): void {
     let entries = this.tenants.get(tenant)
     if (!entries) this.tenants.set(tenant, (entries = new Map()))
-    entries.set(summary.name, { summary, folded: summary.title.toLowerCase() })
+    const folded = summary.title.toLowerCase()
+    entries.set(summary.name, { summary, folded, searched: `${folded} ${summary.name.toLowerCase()}` })
+    this.versions.set(tenant, (this.versions.get(tenant) ?? 0) + 1)
   }
 
   /** Documents of every tenant that are summarized. */
@@ -81,25 +100,54 @@ export class SummaryIndex {
     const words = query.q.toLowerCase().split(/\s+/).filter(Boolean)
     const customerName = (summary: Summary): string | null =>
       summary.customerId === null ? null : (entries.get(`customer/${summary.customerId}`)?.summary.title ?? null)
-    const matching: Array<{ entry: Entry; key: string | number }> = []
-    for (const entry of entries.values()) {
-      const { summary } = entry
-      if ((summary.archived !== null) !== query.archived) continue
+    const direction = query.order === 'asc' ? 1 : -1
+    const compare = (a: { key: string | number; name: string }, b: { key: string | number; name: string }): number =>
+      direction * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    const unfiltered = words.length === 0 && query.type === null && query.status === null && query.owner === null && query.mine === null
+    const sorted = this.sortedAll(tenant, entries, query, compare)
+    if (unfiltered) return this.page(sorted, query, compare, customerName)
+    // Customers' names in lower case, made once per search (not once per proposal).
+    const customersFolded = new Map<string, string>()
+    if (words.length > 0) for (const entry of entries.values()) if (entry.summary.type === 'customer') customersFolded.set(entry.summary.name.slice('customer/'.length), entry.folded)
+    // Filtered in sorted order: no sort per request.
+    const keyed: Keyed[] = []
+    for (const item of sorted) {
+      const { summary } = item.entry
       if (query.type !== null && summary.type !== query.type) continue
       if (query.status !== null && summary.status !== query.status) continue
       if (query.owner !== null && summary.owner !== query.owner) continue
       if (query.mine !== null && summary.owner !== query.mine && !summary.team.includes(query.mine)) continue
-      if (words.length > 0) {
-        const haystack = `${entry.folded} ${summary.name.toLowerCase()} ${(customerName(summary) ?? '').toLowerCase()}`
-        if (!words.every((word) => haystack.includes(word))) continue
-      }
-      matching.push({ entry, key: sortKey(entry, query.sort) })
+      if (words.length > 0 && !matchesWords(item.entry, words, customersFolded)) continue
+      keyed.push(item)
     }
-    const direction = query.order === 'asc' ? 1 : -1
-    const compare = (a: { key: string | number; name: string }, b: { key: string | number; name: string }): number =>
-      direction * (a.key < b.key ? -1 : a.key > b.key ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-    const keyed = matching.map(({ entry, key }) => ({ key, name: entry.summary.name, entry }))
+    return this.page(keyed, query, compare, customerName)
+  }
+
+  /**
+   * A tenant's archived (or other) documents in the query's sort and order: sorted once per change
+   * of the tenant's summaries, then every request filters and pages it.
+   */
+  private sortedAll(tenant: string, entries: ReadonlyMap<string, Entry>, query: ListQuery, compare: (a: Keyed, b: Keyed) => number): Keyed[] {
+    const cacheKey = `${tenant}\u0000${query.archived}\u0000${query.sort}\u0000${query.order}`
+    const version = this.versions.get(tenant) ?? 0
+    const cached = this.sorted.get(cacheKey)
+    if (cached?.version === version) return cached.keyed
+    const keyed: Keyed[] = []
+    for (const entry of entries.values()) {
+      if ((entry.summary.archived !== null) === query.archived) keyed.push({ key: sortKey(entry, query.sort), name: entry.summary.name, entry })
+    }
     keyed.sort(compare)
+    this.sorted.set(cacheKey, { version, keyed })
+    return keyed
+  }
+
+  /** The page of a sorted list after the query's cursor. */
+  private page(
+    keyed: readonly Keyed[],
+    query: ListQuery,
+    compare: (a: { key: string | number; name: string }, b: { key: string | number; name: string }) => number,
+    customerName: (summary: Summary) => string | null,
+  ): ListPage {
     const cursor = query.cursor
     let start = 0
     if (cursor) {
@@ -121,6 +169,17 @@ export class SummaryIndex {
       next: last && start + page.length < keyed.length ? { key: last.key, name: last.name } : null,
     }
   }
+}
+
+/** Does every word occur in the document's title or name, or in its customer's name? */
+const matchesWords = (entry: Entry, words: readonly string[], customersFolded: ReadonlyMap<string, string>): boolean => {
+  const customerId = entry.summary.customerId
+  for (const word of words) {
+    if (entry.searched.includes(word)) continue
+    if (customerId !== null && customersFolded.get(customerId)?.includes(word)) continue
+    return false
+  }
+  return true
 }
 
 /**
