@@ -122,7 +122,15 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
         source: documentSource,
         rooms,
         ...(forward ? { forward } : {}),
-        ...(cluster ? { refresh: () => summaries.refresh(2_000) } : {}),
+        ...(cluster
+          ? {
+              refresh: async (tenant: string) => {
+                await cluster.refreshIndex(index, tenant)
+                summaries.listUnsummarized(tenant, index.namesOf(tenant))
+                await summaries.refresh(2_000)
+              },
+            }
+          : {}),
       },
       operations: { verifier, sampler },
       notifications,

@@ -20,8 +20,8 @@ export interface DocumentListContext {
   readonly rooms: RoomRegistry
   /** Cluster mode: a change of a document another node owns is sent to that node. */
   readonly forward?: ForwardToOwner
-  /** Cluster mode: reads the summaries other nodes stored before a list is answered. */
-  readonly refresh?: () => Promise<void>
+  /** Cluster mode: reads what other nodes stored of the tenant's documents before a list is answered. */
+  readonly refresh?: (tenant: string) => Promise<void>
 }
 
 export const DOCUMENTS_PATH = '/api/documents'
@@ -52,7 +52,7 @@ export const answerDocumentList = async (request: IncomingMessage, response: Ser
     if (!action) {
       if (request.method !== 'GET' && request.method !== 'HEAD') throw new CollabError(ErrorCode.BadRequest, `list documents with GET, not ${request.method}`)
       const identity = await verifyBearer(request.headers, context.verifier)
-      await context.refresh?.()
+      await context.refresh?.(identity.tenant)
       const page = context.keeper.index.query(identity.tenant, listQuery(url.searchParams, identity))
       sendJson(response, 200, {
         documents: page.documents.map(listed),

@@ -108,9 +108,10 @@ export class SummaryKeeper {
       seq,
     }
     this.put(tenant, summary)
-    // A document the rebuild has not reached yet has no previous team to compare with: nobody is told.
+    // A document the rebuild has not reached yet (or listed by name only, cluster mode) has no
+    // previous team to compare with: nobody is told.
     const fresh = this.unsummarized.delete(storageName)
-    if (fresh) return
+    if (fresh || previous?.seq === -1) return
     const added = summary.team.filter((userId) => userId !== by && !(previous?.team ?? []).includes(userId))
     if (added.length > 0) void this.tellAssigned(room, added, by)
   }
@@ -145,6 +146,19 @@ export class SummaryKeeper {
       (error: unknown) => this.logger.warn({ err: error }, 'reading the other nodes\' summaries failed'),
     )
     return this.refreshing
+  }
+
+  /**
+   * Cluster mode: documents of a tenant (`<type>/<id>`) another node created whose summary that
+   * node has not stored yet (it flushes once per `flushMs`) are listed meanwhile by name, untitled
+   * (sequence -1: any stored summary replaces it). Never stored.
+   */
+  listUnsummarized(tenant: string, names: readonly string[]): void {
+    for (const name of names) {
+      const type = name.split('/')[0] ?? ''
+      if (!isDocumentType(type) || this.index.get(tenant, name)) continue
+      this.index.put(tenant, { name, type, title: '', status: null, owner: null, customerId: null, value: null, currency: null, team: [], lastChange: null, archived: null, seq: -1 })
+    }
   }
 
   /** Stores every summary changed since the last flush. */
