@@ -8,6 +8,7 @@ import { SERVER_STORES, type ServerStore } from '../testing/serverStores.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import { summaryStorageFor } from './summaryStorage.ts'
 
 interface Listed {
   name: string
@@ -62,6 +63,26 @@ for (const backend of SERVER_STORES) {
       store = await backend.open()
     })
     after(() => store.dispose())
+
+    test('a stored summary behind its document’s event log (a crash before the flush) is summarized again at start, an archive it missed included', async () => {
+      const seeded = await openStore(store)
+      const update = proposalUpdate('Current title', { status: 'draft' })
+      const event = (seq: number, outcome: 'accepted' | 'admin', ruleIds: string[], bytes: Uint8Array) => ({ seq, at: 1_000 * seq, userId: `user-${seq}`, device: null, outcome, ruleIds, paths: [], update: bytes, applied: true })
+      await seeded.appendBatch('acme/proposal/stale', { update, events: [event(1, 'accepted', [], update), event(2, 'admin', ['archive'], new Uint8Array())] })
+      const stale = { name: 'proposal/stale', type: 'proposal', title: 'Old title', status: null, owner: null, customerId: null, value: null, currency: null, team: [], lastChange: null, archived: null, seq: 0 } as const
+      await summaryStorageFor(seeded).write([{ tenant: 'acme', summary: stale }])
+      await seeded.close()
+      const server = await startServer({ ...store.config })
+      try {
+        await eventually(async () => {
+          const { body } = await list(server, '?archived=1')
+          const [doc] = body.documents ?? []
+          assert.deepEqual([doc?.name, doc?.title, doc?.status, doc?.lastChange, doc?.archived], ['proposal/stale', 'Current title', 'draft', { at: 1_000, userId: 'user-1' }, { at: 2_000, by: 'user-2' }])
+        })
+      } finally {
+        await server.stop()
+      }
+    })
 
     test('follow every edit, survive a restart, and are rebuilt for documents stored without one — listing loads no document', async () => {
       // Two documents stored before the server ever ran (as by an older release): no summaries.

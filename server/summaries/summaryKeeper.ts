@@ -87,6 +87,15 @@ export class SummaryKeeper {
   /** A room committed a batch: its document's summary follows the document (called by the room). */
   committed(room: Room, writes: readonly RoomWrite[]): void {
     if (this.closed) return
+    // Called while the room acknowledges the batch: a summary that cannot be made must not stop that.
+    try {
+      this.follow(room, writes)
+    } catch (error) {
+      this.logger.error({ err: error, document: room.storageName }, 'summarizing a document failed; it is summarized again at its next change')
+    }
+  }
+
+  private follow(room: Room, writes: readonly RoomWrite[]): void {
     const { tenant, storageName } = room
     const name = room.document.name
     const previous = this.index.get(tenant, name)
