@@ -26,7 +26,7 @@ const writeDocument = async (tenant: string, user: { user: string; role: 'manage
   }
 }
 
-test('the list shows every document of the tenant with its summary (also never opened here); search, filter; archive hides, unarchive brings back; no axe violations', async ({ browser }) => {
+test('the list shows every document of the tenant with its summary (also never opened here); search, filter; archive hides, unarchive brings back; duplicate; recently opened first; no axe violations', async ({ browser }) => {
   const tenant = uniqueId('list')
   const manager = { user: 'maria', role: 'manager' } as const
   await writeDocument(tenant, manager, 'customer/initech', (doc) => doc.getText('name').insert(0, 'Initech'))
@@ -81,9 +81,18 @@ test('the list shows every document of the tenant with its summary (also never o
     await bob.getByRole('checkbox', { name: 'Show archived' }).uncheck()
     await expect(bob.locator('a[data-document="proposal/zebra"]')).toHaveText('Zebra tender')
 
-    // Alice's list, loaded again, has it too.
+    // Alice's list, loaded again, has it too; she duplicates it (the copy's value is held for review: she is an editor).
     await page.reload()
     await expect(page.locator('a[data-document="proposal/zebra"]')).toHaveText('Zebra tender')
+    await zebra.getByRole('button', { name: 'Duplicate Zebra tender' }).click()
+    await expect(page.locator('.toasts')).toContainText('Duplicated as "Copy of Zebra tender"')
+    await expect(page.locator('.documents.all a[data-document]', { hasText: 'Copy of Zebra tender' })).toHaveCount(1)
+
+    // A document she opens comes first next time, under "Recently opened on this device".
+    await page.locator('a[data-document="content/terms"]').click()
+    await expect(page.getByRole('heading', { level: 1, name: 'Standard terms' })).toBeVisible()
+    await page.goto('/#/')
+    await expect(page.getByRole('region', { name: 'Recently opened on this device' }).getByRole('link')).toHaveText(['Standard terms'])
   } finally {
     await session.context.close()
     await bobSession.context.close()
