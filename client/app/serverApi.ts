@@ -47,9 +47,20 @@ export const fetchDocumentPage = async (token: string, query: DocumentQuery = {}
   return { documents: body.documents, total: body.total ?? body.documents.length, nextCursor: body.nextCursor ?? null }
 }
 
-/** The first page of documents matching `query` (at most 200). Throws when offline or refused. */
-export const fetchDocumentList = async (token: string, query: DocumentQuery = {}): Promise<ListedDocument[]> =>
-  (await fetchDocumentPage(token, { limit: 200, ...query })).documents
+/** Most documents `fetchDocumentList` collects (pages of 200): a picker's list stays bounded. */
+const LIST_ALL_MAX = 2_000
+
+/** Every document matching `query`, page after page (at most LIST_ALL_MAX). Throws when offline or refused. */
+export const fetchDocumentList = async (token: string, query: DocumentQuery = {}): Promise<ListedDocument[]> => {
+  const documents: ListedDocument[] = []
+  let cursor: string | null = null
+  do {
+    const page: DocumentPage = await fetchDocumentPage(token, { ...query, limit: 200, cursor })
+    documents.push(...page.documents)
+    cursor = page.nextCursor
+  } while (cursor && documents.length < LIST_ALL_MAX)
+  return documents
+}
 
 /**
  * Archives, unarchives or duplicates a document (`name`: `<type>/<id>`). Resolves with the
