@@ -131,9 +131,10 @@ export const documentListView = (
       doc.lastChange ? `changed ${new Date(doc.lastChange.at).toLocaleString()} by ${doc.lastChange.userId}` : null,
     ].filter((part): part is string => part !== null)
     const actions: HTMLElement[] = []
+    const linkId = `doc-link-${doc.type}-${doc.id}`
     if (online && !isRecent && doc.lastChange !== undefined) {
-      if (mayEdit) actions.push(actionButton('Duplicate', title, () => duplicate(name)))
-      if (mayArchive) actions.push(doc.archived ? actionButton('Unarchive', title, () => setArchived(name, false)) : actionButton('Archive', title, () => setArchived(name, true)))
+      if (mayEdit) actions.push(actionButton('Duplicate', linkId, () => duplicate(name)))
+      if (mayArchive) actions.push(doc.archived ? actionButton('Unarchive', linkId, () => setArchived(name, false)) : actionButton('Archive', linkId, () => setArchived(name, true)))
     }
     return h(
       'li',
@@ -141,7 +142,7 @@ export const documentListView = (
       h(
         'div',
         { class: 'document-main' },
-        h('a', { href: `#/doc/${name}`, [isRecent ? 'data-recent' : 'data-document']: name }, title),
+        h('a', { href: `#/doc/${name}`, [isRecent ? 'data-recent' : 'data-document']: name, ...(isRecent ? {} : { id: linkId }) }, title),
         h('span', { class: 'document-details' }, details.join(' · ')),
       ),
       uploadMark(unsaved.get(name)),
@@ -327,9 +328,12 @@ export const documentListView = (
   }
 }
 
-/** A row's action: its visible word, and the document's title in its accessible name. */
-const actionButton = (label: string, title: string, run: () => Promise<void>): HTMLElement => {
-  const button = h('button', { type: 'button', class: 'secondary small', 'aria-label': `${label} ${title}` }, label)
+/**
+ * A row's action: its word is its name; the document's link describes it (`aria-describedby`), so
+ * a screen reader says which document, and no title a user typed becomes part of a button's name.
+ */
+const actionButton = (label: string, describedBy: string, run: () => Promise<void>): HTMLElement => {
+  const button = h('button', { type: 'button', class: 'secondary small', 'aria-describedby': describedBy }, label)
   button.addEventListener('click', () => {
     button.disabled = true
     void run().finally(() => {
