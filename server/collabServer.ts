@@ -34,6 +34,9 @@ import { limitedOnlineBackups } from './backup/storeBackup.ts'
 import { ScheduledBackups } from './backup/scheduledBackups.ts'
 import { OperationalMetrics } from './observability/operationalMetrics.ts'
 import { SyncFailureStreaks } from './observability/syncFailures.ts'
+import { SummaryKeeper } from './summaries/summaryKeeper.ts'
+import { summaryStorageFor } from './summaries/summaryStorage.ts'
+import { OperationsSampler } from './observability/operationsSampler.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -61,7 +64,10 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const tls = await loadTlsSettings(config)
   const store = await openStorage(config, logger)
   const metrics = new CollabMetrics()
-  const index = new DocumentIndex(await store.documentNames())
+  const documentNames = await store.documentNames()
+  const index = new DocumentIndex(documentNames)
+  // The list's summaries: read at start, the missing ones rebuilt in the background.
+  const summaries = await SummaryKeeper.open(summaryStorageFor(store), store, documentNames, logger, { flushMs: config.summaryFlushMs })
   const { verifier, devSecret } = await createAuthentication(config, logger)
   const cluster = config.redisUrl ? new ClusterNode(config, store, metrics.registry, config.clusterSecret || config.jwtSecret || devSecret!, logger) : null
   const rooms = new RoomRegistry({
@@ -76,9 +82,20 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     maxRichTextDepth: config.maxRichTextDepth,
     eventRetentionMs: config.eventRetentionDays * 24 * 3600 * 1000,
     ownership: cluster?.ownership ?? null,
+    afterCommit: (room, writes) => summaries.committed(room, writes),
   })
   const peers = new Set<Peer>()
-  const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
+  const documentSource = liveDocuments(store, rooms)
+  const operations = new AdminOperations(documentSource, config.maxRichTextDepth)
+  const sampler = new OperationsSampler(
+    metrics.registry,
+    () => {
+      let pendingReviews = 0
+      for (const room of rooms.all()) if (room.state === 'ready') pendingReviews += room.reviews.all().length
+      return { connections: peers.size, loadedDocuments: rooms.size, pendingReviews }
+    },
+    config.opsSampleIntervalMs,
+  )
   const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
@@ -122,8 +139,23 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       verifier,
-      index,
-      ...(cluster ? { refreshIndex: (tenant: string) => cluster.refreshIndex(index, tenant) } : {}),
+      documents: {
+        verifier,
+        keeper: summaries,
+        source: documentSource,
+        rooms,
+        ...(forward ? { forward } : {}),
+        ...(cluster
+          ? {
+              refresh: async (tenant: string) => {
+                await cluster.refreshIndex(index, tenant)
+                summaries.listUnsummarized(tenant, index.namesOf(tenant))
+                await summaries.refresh(2_000)
+              },
+            }
+          : {}),
+      },
+      operations: { verifier, sampler },
       notifications,
       appDir: config.appDir,
       serveSourceMaps: config.serveSourceMaps,
@@ -249,6 +281,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       await cluster?.close()
       wss.close()
       httpServer.closeAllConnections()
+      sampler.close()
+      await summaries.close()
       await store.close()
       logger.info('stopped')
     })()

@@ -374,6 +374,18 @@ export const OPTIONS = {
   backupDir: option('backup-dir', ['COLLAB_BACKUP_DIR'], text(), ''),
   backupIntervalMs: option('backup-interval', ['COLLAB_BACKUP_INTERVAL'], duration({ allowEmpty: true }), 0),
   backupRetentionMs: option('backup-retention', ['COLLAB_BACKUP_RETENTION'], duration({ allowEmpty: false }), 30 * 86_400_000),
+  /**
+   * The document list's summaries (server/summaries/) follow every change at once in memory; the
+   * store is written with the changed ones at most once per this many ms, so a burst of edits costs
+   * one write. Lower = less to summarize again after a crash (the log shows what is stale); higher
+   * = fewer writes.
+   */
+  summaryFlushMs: option('summary-flush-interval', ['COLLAB_SUMMARY_FLUSH_INTERVAL_MS'], integer(10, 600_000), 1_000),
+  /**
+   * The operations view's samples of the server's own metrics (`GET /api/operations`): one every
+   * this many ms, the last 180 kept. Lower = finer charts, a registry read more often.
+   */
+  opsSampleIntervalMs: option('ops-sample-interval', ['COLLAB_OPS_SAMPLE_INTERVAL_MS'], integer(100, 600_000), 2_000),
 }
 
 type Options = typeof OPTIONS

@@ -188,6 +188,10 @@ export const ErrorCode = {
   BackupUnsupported: 'ERR_BACKUP_UNSUPPORTED',
   /** As many online backups as allowed are streaming already (each holds a snapshot): retry once one is done. */
   BackupInProgress: 'ERR_BACKUP_IN_PROGRESS',
+  /** Archiving a document (and bringing it back) needs the manager or admin role: HTTP 403. */
+  ManagerOnly: 'ERR_MANAGER_ONLY',
+  /** No document of that name in the caller's tenant (archive, duplicate): HTTP 404. */
+  DocumentNotFound: 'ERR_DOCUMENT_NOT_FOUND',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -156,6 +156,7 @@ export const editorView = (
   }
   handle.doc.on('update', showTitle)
   disposables.add(() => handle.doc.off('update', showTitle))
+  catalog.opened(type, id)
 
   // The form is built once the local copy is in the doc, so it opens with content, offline too.
   const buildForm = () => {
@@ -207,8 +208,8 @@ export const editorView = (
   )
   const loadCustomers = async () => {
     try {
-      const listed = await fetchDocumentList(await tokenSource(session)())
-      customers = listed.filter((doc) => doc.type === 'customer').map((doc) => ({ id: doc.id, name: catalog.titleOf('customer', doc.id) }))
+      const listed = await fetchDocumentList(await tokenSource(session)(), { type: 'customer' })
+      customers = listed.map((doc) => ({ id: doc.id, name: doc.title || catalog.titleOf('customer', doc.id) }))
       customersListed = true
       form.querySelector<HTMLSelectElement>('select[name=customerId]')?.dispatchEvent(new Event('posalpro:refresh'))
       for (const listener of customerListeners) listener()

@@ -9,6 +9,7 @@ import { reviewInboxView } from './reviewInboxView.ts'
 import { atLeast } from '../../shared/rules/roles.ts'
 import { LocalCatalog } from './localCatalog.ts'
 import { notificationsButton } from './notificationsPanel.ts'
+import { operationsView } from './operationsView.ts'
 import { loadSession, localNamespace, signOut, tokenSource, type Session } from './session.ts'
 import { signInView } from './signInView.ts'
 import { Toasts } from './toasts.ts'
@@ -16,9 +17,9 @@ import { ViewAnnouncer } from './viewAnnouncer.ts'
 
 /**
  * The demo app: sign in (dev mode), the document list, an editor per document, its history, the
- * review inbox and the user's own held changes. Routes live in the URL hash (`#/`,
- * `#/doc/<type>/<id>`, `#/doc/<type>/<id>/history`, `#/reviews`, `#/mine`), so the server serves
- * one page and the service worker caches one shell.
+ * review inbox, the user's own held changes and the operations view for admins. Routes live in the
+ * URL hash (`#/`, `#/doc/<type>/<id>`, `#/doc/<type>/<id>/history`, `#/reviews`, `#/mine`, `#/ops`),
+ * so the server serves one page and the service worker caches one shell.
  */
 const toasts = new Toasts()
 const announcer = new ViewAnnouncer()
@@ -90,7 +91,8 @@ const renderAccount = (session: Session | null, background: BackgroundSync | nul
         h('a', { href: '#/mine' }, 'My changes'),
       )
     : null
-  account.replaceChildren(...(links ? [links] : []), pending.element, notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
+  const ops = session.role === 'admin' ? h('a', { href: '#/ops', class: 'ops-link' }, 'Operations') : null
+  account.replaceChildren(...(links ? [links] : []), pending.element, ...(ops ? [ops] : []), notifications, h('span', { class: 'who' }, `${session.name} · ${session.role} · ${session.tenant}`), out)
 }
 
 const route = () => {
@@ -121,6 +123,9 @@ const route = () => {
     // document (it writes nothing), under its plain link.
     if (match[3]) history.replaceState(null, '', `#/doc/${match[1]}/${match[2]}`)
     show(editorView(session, match[1], match[2]!, { toasts, catalog, background }))
+  } else if (location.hash === '#/ops' && session.role === 'admin') {
+    document.title = 'Operations — PosalPro'
+    show(operationsView(session))
   } else {
     document.title = 'Documents — PosalPro'
     show(documentListView(session, { toasts, catalog, background }))

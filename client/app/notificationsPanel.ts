@@ -43,6 +43,11 @@ export const describeNotification = (notification: AppNotification): { title: st
     const by = String(notification.detail.byName ?? notification.detail.by ?? 'someone')
     return { title: `Your ${label} was replaced`, text: `${by} set it at the same time; open the document to keep theirs or use yours` }
   }
+  if (notification.kind === 'team-assigned') {
+    const role = typeof notification.detail.role === 'string' && notification.detail.role !== '' ? ` as ${notification.detail.role}` : ''
+    const by = typeof notification.detail.by === 'string' ? ` by ${notification.detail.by}` : ''
+    return { title: 'You were added to a proposal’s team', text: `${role.trimStart()}${by}`.trim() }
+  }
   return { title: notification.kind, text: '' }
 }
 

@@ -20,10 +20,13 @@ export const httpStatusFor = (code: string): number => {
     case ErrorCode.ConflictNotYours:
     case ErrorCode.NotReviewer:
     case ErrorCode.RestoreNotAllowed:
+    case ErrorCode.ManagerOnly:
+    case ErrorCode.ReadOnly:
       return 403
     case ErrorCode.ReviewNotFound:
     case ErrorCode.ConflictNotFound:
     case ErrorCode.EventNotFound:
+    case ErrorCode.DocumentNotFound:
       return 404
     case ErrorCode.ReviewAlreadyDecided:
       return 409

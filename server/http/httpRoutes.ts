@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { devTokenRequest, isAuthError, issueDevToken } from '../auth/index.ts'
 import { handleAdminRequest, type AdminContext } from '../admin/adminApi.ts'
 import { sendError, sendJson } from './httpReply.ts'
-import { answerDocumentList } from './documentListApi.ts'
+import { answerDocumentList, isDocumentListRoute, type DocumentListContext } from './documentListApi.ts'
+import { answerOperations, OPERATIONS_PATH, type OperationsContext } from './operationsApi.ts'
 import { isAppPath, serveAppFile } from './staticApp.ts'
-import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import type { TokenVerifier } from '../auth/index.ts'
 import { answerNotifications, NOTIFICATIONS_PATH } from '../notifications/notificationsApi.ts'
 import type { NotificationStore } from '../notifications/notificationStore.ts'
@@ -28,9 +28,10 @@ export interface HttpContext {
   /** Documents' version history and restore (`/api/documents/:type/:id/history…`). */
   readonly history: HistoryApiContext
   readonly verifier: TokenVerifier
-  readonly index: DocumentIndex
-  /** Cluster mode: brings a tenant's part of the index up to date with the shared store. */
-  readonly refreshIndex?: (tenant: string) => Promise<void>
+  /** The document list and its actions (`/api/documents`). */
+  readonly documents: DocumentListContext
+  /** The operations view's samples (`/api/operations`, admins). */
+  readonly operations: OperationsContext
   /** The users' lasting notifications (`/api/notifications`). */
   readonly notifications: NotificationStore
   /** The built demo app's directory (served at `/`). */
@@ -80,6 +81,14 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
     answerHistory(request, response, context.history).catch(fail)
     return
   }
+  if (isDocumentListRoute(pathname)) {
+    answerDocumentList(request, response, context.documents).catch(fail)
+    return
+  }
+  if (pathname === OPERATIONS_PATH) {
+    answerOperations(request, response, context.operations).catch(fail)
+    return
+  }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${request.method} is not allowed` } })
     return
@@ -89,9 +98,6 @@ export const handleHttpRequest = (request: IncomingMessage, response: ServerResp
     return
   }
   switch (pathname) {
-    case '/api/documents':
-      answerDocumentList(request, response, context).catch(fail)
-      return
     case '/healthz':
       sendJson(response, 200, { status: 'ok' })
       return

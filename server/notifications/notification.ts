@@ -32,6 +32,11 @@ export interface NotificationKinds {
     readonly by: string
     readonly byName?: string
   }
+  /** A proposal's team gained this user (with this role), by whoever changed the team. */
+  'team-assigned': {
+    readonly role: string
+    readonly by: string
+  }
 }
 
 export type NotificationKind = keyof NotificationKinds

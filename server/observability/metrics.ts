@@ -74,6 +74,11 @@ export class CollabMetrics {
     help: 'Stored documents whose last background verification found a problem',
     registers: [this.registry],
   })
+  readonly persistenceErrors = new Counter({
+    name: 'collab_persistence_errors_total',
+    help: 'Store writes that failed (the room closed its peers with 4500; nothing of the write was acknowledged)',
+    registers: [this.registry],
+  })
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })

@@ -81,6 +81,8 @@ export interface RoomOptions {
   readonly onClosing: (room: Room) => void
   /** Cluster mode: how the room becomes its document's only writer before loading it; null on one node. */
   readonly ownership: DocumentOwnership | null
+  /** Told of every batch once durable (the document list's summaries follow the document). */
+  readonly afterCommit?: ((room: Room, writes: readonly RoomWrite[]) => void) | null
 }
 
 /**
@@ -684,6 +686,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     this.broadcastBatch(writes)
     for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
+    this.options.afterCommit?.(this, writes)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     this.pauseIfStoreBehind()
     this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
@@ -785,6 +788,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       this.lostOwnership(error.code === ErrorCode.StaleEpoch ? 'stale-epoch' : 'expired')
       return
     }
+    this.options.metrics.persistenceErrors.inc()
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
     const reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not store your changes; reconnect to resend')

@@ -23,6 +23,8 @@ export interface RoomRegistryOptions {
   readonly metrics: CollabMetrics
   /** Cluster mode: each room takes its document's lease before loading it; null on one node. */
   readonly ownership?: DocumentOwnership | null
+  /** Told of every batch a room commits (the document summaries). */
+  readonly afterCommit?: RoomOptions['afterCommit']
 }
 
 /**
@@ -50,6 +52,7 @@ export class RoomRegistry {
       onIdle: (idle) => this.scheduleUnload(idle),
       onClosing: (closing) => this.forget(closing),
       ownership: options.ownership ?? null,
+      afterCommit: options.afterCommit ?? null,
     }
   }
 

@@ -377,6 +377,26 @@ export class PostgresDocumentStore {
     })
   }
 
+  /** Every document summary (server/summaries/), opened; read once at start. */
+  async summaries(): Promise<Array<{ tenant: string; summary: unknown }>> {
+    const { rows } = await this.query<{ tenant: string; document: string; summary: unknown }>('summaries', 'SELECT tenant, document, summary FROM document_summaries', [])
+    return rows.map((row) => ({ tenant: row.tenant, summary: this.sealer.openJson<unknown>(summaryLocation(row.tenant, row.document), row.summary) }))
+  }
+
+  /** Stores (replacing by tenant and document) summaries, in one transaction. */
+  async writeSummaries(summaries: ReadonlyArray<{ tenant: string; document: string; summary: unknown }>): Promise<void> {
+    if (summaries.length === 0) return
+    await this.sealedTransaction('summaries', async (client) => {
+      for (const { tenant, document, summary } of summaries) {
+        await client.query(
+          `INSERT INTO document_summaries (tenant, document, summary) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant, document) DO UPDATE SET summary = EXCLUDED.summary`,
+          [tenant, document, this.sealer.sealJson(summaryLocation(tenant, document), summary)],
+        )
+      }
+    })
+  }
+
   /** Answers when the database does (the readiness probe). */
   async ping(): Promise<void> {
     await this.query('ping', 'SELECT 1', [])
@@ -500,6 +520,7 @@ const reviewLocation = (tenant: string, id: string) => ['posalpro_reviews', tena
 const conflictLocation = (document: string, eventSeq: number | string, position: number) => ['posalpro_conflicts', document, Number(eventSeq), position]
 const ownerLocation = (document: string, client: number | string) => ['posalpro_owners', document, Number(client)]
 const notificationLocation = (tenant: string, userId: string, id: string) => ['posalpro_notifications', tenant, userId, id]
+const summaryLocation = (tenant: string, document: string) => ['posalpro_summaries', tenant, document]
 
 const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 

@@ -156,4 +156,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN user_name text;
     `,
   },
+  {
+    version: 6,
+    name: 'document summaries',
+    sql: `
+      -- What the document list shows of each document (server/summaries/), kept current as the
+      -- document changes, so listing never loads a document. summary: JSON (sealed at rest).
+      CREATE TABLE document_summaries (
+        tenant text NOT NULL,
+        document text NOT NULL,
+        summary jsonb NOT NULL,
+        PRIMARY KEY (tenant, document)
+      );
+    `,
+  },
 ]
