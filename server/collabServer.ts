@@ -28,6 +28,7 @@ import { addHstsToUpgrade } from './tls/hsts.ts'
 import { warnIfPlainOnNetwork } from './tls/plainBindWarning.ts'
 import { ClusterNode } from './cluster/clusterNode.ts'
 import { adminForwarding } from './cluster/adminForwarding.ts'
+import { startServerAudit } from './audit/serverAudit.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -75,6 +76,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const operations = new AdminOperations(liveDocuments(store, rooms), config.maxRichTextDepth)
   const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
+  const audit = startServerAudit(config, store, metrics.registry, logger)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
   cluster?.keepIndexCurrent(index)
   let accepting = true
@@ -96,7 +98,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, ...(forward ? { forward } : {}) },
+      admin: { verifier, operations, keys, audit, ...(forward ? { forward } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       verifier,
       index,
@@ -161,6 +163,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxViewerAwarenessBytes: config.maxViewerAwarenessBytes,
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
       cluster,
+      audit: audit.trail,
     }),
   )
 
@@ -222,6 +225,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       await cluster?.close()
       wss.close()
       httpServer.closeAllConnections()
+      await audit.close()
       await store.close()
       logger.info('stopped')
     })()

@@ -170,6 +170,8 @@ export const ErrorCode = {
   RecordNotAuthentic: 'ERR_RECORD_NOT_AUTHENTIC',
   /** At rest: a stored record names a data key the keyring does not hold (deleted, or from another store). */
   UnknownDataKey: 'ERR_UNKNOWN_DATA_KEY',
+  /** Access audit report: the period holds more access records than one report lists; ask for a shorter one. */
+  AuditRangeTooLarge: 'ERR_AUDIT_RANGE_TOO_LARGE',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -18,6 +18,7 @@ import type { ClusterNode, DocumentRoute } from '../cluster/clusterNode.ts'
 import { readForwardedUpgrade } from '../cluster/forwarding.ts'
 import { tokenFromRequest } from '../auth/index.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -37,6 +38,8 @@ export interface UpgradeContext {
   readonly maxAwarenessStateBytes: number
   /** Cluster mode: clients of documents another node owns are forwarded to it; null on one node. */
   readonly cluster: ClusterNode | null
+  /** The access audit: every admission and refusal here (a forwarded client: by the node it reached). */
+  readonly audit: AuditTrail | null
 }
 
 /**
@@ -63,12 +66,12 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
   }
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!context.accepting()) {
-      refuseUpgrade(socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      refuseAudited(request, socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'), context)
       return
     }
     // Verifying a token is async: cap how many requests may wait for it, so junk cannot pile up.
     if (pending >= context.maxPendingUpgrades) {
-      refuseUpgrade(socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'))
+      refuseAudited(request, socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'), context)
       return
     }
     pending++
@@ -84,6 +87,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
             context.unauthenticated.authenticated(transportSocket(socket))
+            if (forwardedFrom === null) context.audit?.opened(request, admission.identity, admission.document.name)
             if (route instanceof CollabError) ws.close(CloseCode.DocumentMoved, formatCloseReason(route.code, route.message))
             else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
             else connectPeer(ws, request, admission, connections, forwardedFrom)
@@ -93,7 +97,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
           if (!(error instanceof CollabError)) throw error
           const url = URL.canParse(request.url ?? '/', 'http://localhost') ? redactTokenInUrl(new URL(request.url ?? '/', 'http://localhost')) : '(not a URL)'
           context.logger.info({ url, code: error.code, reason: error.message }, 'refused upgrade')
-          refuseUpgrade(socket, error)
+          refuseAudited(request, socket, error, context)
         },
       )
       .catch((error: unknown) => {
@@ -117,6 +121,8 @@ const admitAndRoute = async (
 ): Promise<{ admission: Admission; forwardedFrom: { clientAddress: string } | null; route: DocumentRoute | CollabError }> => {
   const { cluster } = context
   const forwarded = cluster ? readForwardedUpgrade(request, cluster.auth) : null
+  // The node the client reached records the decision; the owner it forwarded to does not again.
+  if (forwarded) forwardedRequests.add(request)
   // A forwarded request comes from a node over the node-to-node channel, without the client's
   // certificate: the forwarding node checked it against the token's device (it terminated TLS).
   const admission = await admit(request, forwarded ? { ...context.policy, deviceTrust: false } : context.policy)
@@ -143,6 +149,14 @@ const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admi
     clientAddress: clientAddress(request, context.trustProxy),
     wantsExtensions: admission.wantsExtensions,
   })
+}
+
+/** Upgrade requests another node forwarded here (their signature verified): audited by that node. */
+const forwardedRequests = new WeakSet<IncomingMessage>()
+
+const refuseAudited = (request: IncomingMessage, socket: Duplex, error: CollabError, context: UpgradeContext): void => {
+  if (!forwardedRequests.has(request)) context.audit?.refused(request, error)
+  refuseUpgrade(socket, error)
 }
 
 function destroyOnError(this: Duplex): void {
