@@ -7,6 +7,7 @@ import { hasRole, verifyBearer, type Identity, type TokenVerifier } from '../aut
 import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
 import { NODE_AUTH_HEADER } from '../cluster/nodeAuth.ts'
+import { withRefusedIdentity } from '../auth/refusedIdentity.ts'
 import type { AdminCallAudit, AuditTrail } from '../audit/auditTrail.ts'
 import { reportTime, type AuditReport, type ReportQuery } from '../audit/auditReport.ts'
 
@@ -176,7 +177,7 @@ const integerParameter = (url: URL, name: string, fallback: number): number => {
 
 const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifier): Promise<Identity> => {
   const identity = await verifyBearer(request.headers, verifier)
-  if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
+  if (!hasRole(identity, 'admin')) throw withRefusedIdentity(new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`), identity)
   return identity
 }
 

@@ -118,10 +118,13 @@ export const buildAuditReport = async ({ audit, store }: ReportSources, tenant: 
     }
   }
 
+  // The stored documents, and those only accessed: a document a viewer tried to write holds
+  // events but no content, and is not among the stored ones.
   const prefix = `${tenant}/`
-  for (const storageName of await store.documentNames()) {
-    if (!storageName.startsWith(prefix)) continue
-    const document = storageName.slice(prefix.length)
+  const documents = new Set(read.flatMap((record) => (record.action === 'open' && record.outcome === 'admitted' && record.document ? [record.document] : [])))
+  for (const storageName of await store.documentNames()) if (storageName.startsWith(prefix)) documents.add(storageName.slice(prefix.length))
+  for (const document of [...documents].sort()) {
+    const storageName = `${prefix}${document}`
     await eachEventIn(store, storageName, from, to, (event) => {
       if (user === null || event.userId === user) countEvent(row(event.userId, document), event)
     })
