@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { SignJWT } from 'jose'
+import * as Y from 'yjs'
 import { ErrorCode } from '../../shared/errors.ts'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { DEV_TOKEN_ISSUER, issueDevToken, loadOrCreateDevSecret } from '../auth/devMode.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { adminCli } from '../testing/adminCli.ts'
+import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { AuditReport, ReportRow } from './auditReport.ts'
@@ -214,6 +216,43 @@ describe('access audit: MFA and offline', () => {
       const alice = rowOf(report, 'alice', 'proposal/audit-offline')
       assert.equal(alice.admitted, 1)
       assert.ok(alice.accepted >= 1, JSON.stringify(alice))
+    } finally {
+      await server.dispose()
+    }
+  })
+
+  test('a connection closed for sustained abuse of its budget is recorded as refused with ERR_RATE_LIMITED_BYTES', async () => {
+    const server = await startServer({ rateBytesPerSecond: 1000, rateByteBurst: 1000, auditFlushMs: 10 })
+    try {
+      const flooder = await server.raw('/proposal/audit-flood', { user: 'flo' })
+      await eventually(() => assert.ok(flooder.messagesOfType(0).length > 0))
+      const doc = new Y.Doc()
+      doc.getXmlFragment('body').insert(0, [new Y.XmlText('y'.repeat(100_000))])
+      flooder.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))
+      assert.equal((await flooder.closed).errorCode, ErrorCode.RateLimitedBytes)
+      const row = rowOf(await fetchReport(server, await server.token({ user: 'root', role: 'admin' })), 'flo', 'proposal/audit-flood')
+      assert.deepEqual({ admitted: row.admitted, refusedCodes: row.refusedCodes }, { admitted: 1, refusedCodes: { [ErrorCode.RateLimitedBytes]: 1 } })
+    } finally {
+      await server.dispose()
+    }
+  })
+
+  test('a full buffer drops new records, counted in collab_audit_dropped_total, and never holds up a connection', async () => {
+    // One record fits; the write waits a minute: the next two accesses find the buffer full.
+    const server = await startServer({ auditBufferRecords: 1, auditFlushMs: 60_000 })
+    try {
+      for (const user of ['first', 'second', 'third']) (await server.raw('/proposal/audit-full', { user })).close()
+      const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text()
+      assert.match(metrics, /^collab_audit_dropped_total\{reason="buffer-full"\} 2$/m)
+      assert.match(metrics, /^collab_audit_dropped_total\{reason="write-failed"\} 0$/m)
+      await server.stop() // shutdown writes what is buffered
+      const store = await DocumentStore.open(server.dataDir)
+      try {
+        const kept = await auditLogFor(store).read('acme', { from: 0, to: Date.now(), limit: 10 })
+        assert.deepEqual(kept.map((record) => record.userId), ['first'])
+      } finally {
+        await store.close()
+      }
     } finally {
       await server.dispose()
     }

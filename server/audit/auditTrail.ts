@@ -103,6 +103,14 @@ export class AuditTrail {
     )
   }
 
+  /**
+   * An admitted connection cut off later for what it did (sustained abuse of its inbound budget):
+   * recorded again, as a refusal with its code, so the report shows who was cut off and why.
+   */
+  cutOff(identity: Identity, address: string, document: string, code: string): void {
+    this.appender.record(auditRecord({ ...whoIs(identity), address, document, action: 'open', route: null, command: null, outcome: 'refused', code }))
+  }
+
   adminCall(request: IncomingMessage): AdminCallAudit {
     let identity: Identity | null = null
     let error: unknown = null

@@ -236,6 +236,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   if (waitMs > SUSTAINED_ABUSE_MS) {
     const code = peer.budget.limitedBy === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
     peer.logger.warn({ address: peer.address, code, waitMs: Math.round(waitMs) }, 'inbound budget overspent; closing')
+    peer.connections.audit?.cutOff(peer.identity, peer.address, peer.room.document.name, code)
     peer.closeWithError(new CollabError(code, `too many ${peer.budget.limitedBy} per second; retry later`))
     return
   }
