@@ -104,6 +104,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await log.read('globex', everything), [records[2]])
         assert.deepEqual(await log.read(UNKNOWN_TENANT, everything), [records[3]])
         assert.deepEqual(await log.read('initech', everything), [])
+        assert.deepEqual(await log.tenants(), [UNKNOWN_TENANT, 'acme', 'globex'])
       } finally {
         await b.close()
       }

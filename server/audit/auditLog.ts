@@ -18,6 +18,8 @@ export interface AuditLog {
   append(records: readonly AuditRecord[]): Promise<void>
   /** A tenant's records with `from <= at <= to`, oldest first. */
   read(tenant: string, range: AuditRange): Promise<AuditRecord[]>
+  /** Every tenant with records (`-` included), sorted: for copying the whole log. */
+  tenants(): Promise<string[]>
   /** Retention: deletes every tenant's records older than `cutoff` (ms epoch). Returns how many. */
   prune(cutoff: number): Promise<number>
 }

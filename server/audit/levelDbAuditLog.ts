@@ -71,6 +71,10 @@ export const levelDbAuditLog = (store: DirectKeys): AuditLog => {
       return found
     },
 
+    async tenants() {
+      return [...new Set((await days(null)).map((entry) => entry.tenant))].sort()
+    },
+
     async prune(cutoff) {
       let pruned = 0
       for (const { tenant, day: name } of await days(null)) {

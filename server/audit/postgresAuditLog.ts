@@ -48,6 +48,13 @@ export const postgresAuditLog = (store: SealedRows): AuditLog => ({
     })
   },
 
+  async tenants() {
+    return store.sealedRows('audit tenants', async (client) => {
+      const { rows } = await client.query<{ tenant: string }>('SELECT DISTINCT tenant FROM audit_records ORDER BY tenant')
+      return rows.map((row) => row.tenant)
+    })
+  },
+
   async prune(cutoff) {
     let pruned = 0
     for (;;) {

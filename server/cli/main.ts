@@ -22,6 +22,8 @@ import { auditedCliAction } from '../audit/cliActions.ts'
 import { UNKNOWN_TENANT } from '../audit/auditRecord.ts'
 import { reportTime } from '../audit/auditReport.ts'
 import { reportCsv } from '../audit/reportCsv.ts'
+import { copyAuditLog } from '../audit/copyAuditLog.ts'
+import { auditLogFor } from '../audit/auditStorage.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -319,8 +321,12 @@ program
           intoNonEmpty: Boolean(options.intoNonEmpty),
           onProgress: ({ copied, total, document }) => process.stderr.write(`copied ${copied}/${total} ${document}\n`),
         })
+        // The access audit goes with the documents (it is no document's: copied after them, by tenant and time).
+        const auditRecords = await copyAuditLog(auditLogFor(source), auditLogFor(target))
         process.stdout.write(
-          json ? `${JSON.stringify(report)}\n` : `copied and verified ${report.documents} documents, ${report.events} events, ${report.reviews} review items, ${report.notifications} notifications\n`,
+          json
+            ? `${JSON.stringify({ ...report, auditRecords })}\n`
+            : `copied and verified ${report.documents} documents, ${report.events} events, ${report.reviews} review items, ${report.notifications} notifications\ncopied ${auditRecords} access audit records\n`,
         )
       } finally {
         await target.close()
