@@ -9,6 +9,7 @@ import { DocumentStore } from '../persistence/documentStore.ts'
 import { adminCli } from '../testing/adminCli.ts'
 import { syncUpdateFrame } from '../testing/attackFrames.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
+import { connectGateClient } from '../testing/gateClients.ts'
 import { startServer, type TestServer } from '../testing/startServer.ts'
 import type { AuditReport, ReportRow } from './auditReport.ts'
 import { UNKNOWN_TENANT, type AuditRecord } from './auditRecord.ts'
@@ -143,6 +144,41 @@ describe('access audit on a running server', () => {
       { command: compact?.command, route: compact?.route, document: compact?.document, outcome: compact?.outcome },
       { command: 'docs compact', route: 'POST /admin/docs/proposal/audit-1/compact', document: 'proposal/audit-1', outcome: 'admitted' },
     )
+  })
+
+  test('changes and review decisions: a held change approved by the CLI is counted for the proposer and the admin, and listed', async () => {
+    const room = 'proposal/audit-review'
+    const manager = await connectGateClient(server, room, { user: 'max', role: 'manager' })
+    const editor = await connectGateClient(server, room, { user: 'eddie' })
+    try {
+      manager.map('financial').set('value', 1000)
+      await eventually(() => assert.equal(editor.map('financial').get('value'), 1000))
+      editor.map('financial').set('value', 2500)
+      const reviewId = await eventually(() => {
+        const held = editor.notices.find((notice) => notice.outcome === 'review')
+        assert.ok(held?.reviewId, JSON.stringify(editor.notices))
+        return held.reviewId
+      })
+      await eventually(async () => assert.equal((await adminRequest(server, admin, 'GET', `/reviews/${reviewId}`)).status, 200))
+      const approved = await adminCli(['--url', server.httpUrl, '--token', admin, 'review', 'approve', reviewId])
+      assert.equal(approved.code, 0, approved.stderr)
+      await eventually(async () => {
+        const report = await fetchReport(server, admin)
+        const eddie = rowOf(report, 'eddie', room)
+        assert.deepEqual({ admitted: eddie.admitted, held: eddie.held }, { admitted: 1, held: 1 })
+        assert.equal(rowOf(report, 'max', room).accepted, 1)
+        const root = rowOf(report, 'root', room)
+        assert.deepEqual({ approved: root.approved, adminChanges: root.adminChanges }, { approved: 1, adminChanges: 1 })
+        assert.deepEqual(
+          report.reviewDecisions.map(({ id, document, proposer, decidedBy, status }) => ({ id, document, proposer, decidedBy, status })),
+          [{ id: reviewId, document: room, proposer: 'eddie', decidedBy: 'root', status: 'approved' }],
+        )
+        assert.ok(report.records.some((record) => record.action === 'cli' && record.command === 'review approve' && record.userId === 'root'))
+      })
+    } finally {
+      manager.destroy()
+      editor.destroy()
+    }
   })
 
   test('the period and --user filter the report', async () => {

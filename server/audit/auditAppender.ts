@@ -29,6 +29,9 @@ export class AuditAppender {
   private timer: NodeJS.Timeout | null = null
   private writing: Promise<void> | null = null
   private droppedSinceLog = 0
+  /** Records buffered so far, and those whose write has ended (written or dropped as failed). */
+  private buffered = 0
+  private settled = 0
   private closed = false
   private readonly maxBatch: number
   private readonly dropped: Counter<'reason'>
@@ -57,22 +60,27 @@ export class AuditAppender {
       return
     }
     this.buffer.push(record)
+    this.buffered++
     this.schedule()
   }
 
-  /** Everything recorded so far is written (or dropped as failed) when this resolves. */
+  /**
+   * Resolves once everything recorded before the call is written (or dropped as failed); records
+   * that keep arriving meanwhile do not hold it up.
+   */
   async flush(): Promise<void> {
-    while (this.writing || this.buffer.length > 0) {
+    const target = this.buffered
+    while (this.settled < target) {
       if (this.timer) clearTimeout(this.timer)
       this.timer = null
       await (this.writing ?? this.writeNext())
     }
   }
 
-  /** Writes what is buffered, then drops whatever is recorded afterwards. */
+  /** Drops whatever is recorded from now on and writes what is buffered. */
   async close(): Promise<void> {
-    await this.flush()
     this.closed = true
+    await this.flush()
   }
 
   private schedule(): void {
@@ -98,6 +106,7 @@ export class AuditAppender {
         this.options.logger?.error({ err: error, dropped: batch.length }, 'access audit write failed: records dropped')
       })
       .finally(() => {
+        this.settled += batch.length
         this.writing = null
         if (this.buffer.length > 0 || this.droppedSinceLog > 0) this.schedule()
       })
