@@ -92,6 +92,8 @@ describe('access audit on a running server', () => {
     // A token whose signature does not verify names nobody, whatever it claims.
     const forged = (await server.token({ user: 'eve' })).replace(/.{4}$/, 'AAAA')
     assert.equal(await refusedCode(server, '/proposal/audit-anon', { token: forged }), ErrorCode.TokenInvalid)
+    // The document name is checked before the token: a good token asking for an unknown type names nobody yet.
+    assert.equal(await refusedCode(server, '/invoice/audit-anon'), ErrorCode.UnknownDocumentType)
     const anonymous = await eventually(async () => {
       const records = await auditLogFor(server.server.store).read(UNKNOWN_TENANT, { from: 0, to: Date.now() + 1000, limit: 100 })
       assert.equal(records.filter((record) => record.document === 'proposal/audit-anon').length, 2)
@@ -103,6 +105,10 @@ describe('access audit on a running server', () => {
       [null, '127.0.0.1', 'refused', ErrorCode.TokenInvalid],
     ])
     assert.ok(!(await fetchReport(server, admin)).records.some((record) => record.userId === 'eve'), 'a forged token is not taken at its word')
+    await eventually(async () => {
+      const unknownType = (await auditLogFor(server.server.store).read(UNKNOWN_TENANT, { from: 0, to: Date.now() + 1000, limit: 100 })).find((record) => record.document === 'invoice/audit-anon')
+      assert.deepEqual([unknownType?.userId, unknownType?.code], [null, ErrorCode.UnknownDocumentType])
+    })
   })
 
   test("another tenant's access is in that tenant's report only; a non-admin's admin call is refused ERR_ADMIN_ONLY", async () => {
