@@ -53,7 +53,9 @@ export class AuditAppender {
 
   /** Queues a record; never waits, never throws. */
   record(record: AuditRecord): void {
-    if (this.closed || this.buffer.length >= this.options.maxBuffered) {
+    // Closed: the server is stopping and its store is closing; a late refusal has nowhere to go.
+    if (this.closed) return
+    if (this.buffer.length >= this.options.maxBuffered) {
       this.dropped.inc({ reason: 'buffer-full' })
       this.droppedSinceLog++
       this.schedule()

@@ -21,27 +21,32 @@ export interface CliAction {
  * rethrown. The record is written before the action's result is returned: the store closes next.
  */
 export const auditedCliAction = async <T>(store: DocumentStorage, action: CliAction, run: () => Promise<T>): Promise<T> => {
-  let code: string | null = null
+  let result: T
   try {
-    return await run()
+    result = await run()
   } catch (error) {
-    code = isCollabError(error) ? error.code : 'ERR_INTERNAL'
+    // The action's own error is what the admin needs to see; a record that cannot be written then is not.
+    await record(store, action, isCollabError(error) ? error.code : 'ERR_INTERNAL').catch(() => {})
     throw error
-  } finally {
-    await auditLogFor(store).append([
-      auditRecord({
-        tenant: action.tenant,
-        userId: action.admin,
-        role: 'admin',
-        device: null,
-        address: `local:${hostname()}`,
-        document: action.document,
-        action: 'cli',
-        route: null,
-        command: action.command,
-        outcome: 'admitted',
-        code,
-      }),
-    ])
   }
+  // Done but not recorded is a failure to report (exit 1): the audit must not silently miss it.
+  await record(store, action, null)
+  return result
 }
+
+const record = (store: DocumentStorage, action: CliAction, code: string | null): Promise<void> =>
+  auditLogFor(store).append([
+    auditRecord({
+      tenant: action.tenant,
+      userId: action.admin,
+      role: 'admin',
+      device: null,
+      address: `local:${hostname()}`,
+      document: action.document,
+      action: 'cli',
+      route: null,
+      command: action.command,
+      outcome: 'admitted',
+      code,
+    }),
+  ])
