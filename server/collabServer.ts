@@ -37,6 +37,7 @@ import { SyncFailureStreaks } from './observability/syncFailures.ts'
 import { SummaryKeeper } from './summaries/summaryKeeper.ts'
 import { summaryStorageFor } from './summaries/summaryStorage.ts'
 import { OperationsSampler } from './observability/operationsSampler.ts'
+import { startServerAudit } from './audit/serverAudit.ts'
 
 export interface CollabServer {
   readonly config: ServerConfig
@@ -98,6 +99,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   )
   const keys = new KeyAdministration(store)
   const notifications = new NotificationStore(store)
+  const audit = startServerAudit(config, store, metrics.registry, logger)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
   const integrity = new BackgroundVerifier({
     store,
@@ -134,7 +136,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       ready: () => accepting && store.healthy && (cluster?.healthy ?? true),
       stats: () => ({ connections: peers.size, rooms: rooms.size }),
       devSecret,
-      admin: { verifier, operations, keys, integrity, integrityProblems: { inc: () => metrics.integrityProblems.inc({ source: 'admin-verify' }) }, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
+      admin: { verifier, operations, keys, integrity, audit, integrityProblems: { inc: () => metrics.integrityProblems.inc({ source: 'admin-verify' }) }, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
       reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
@@ -217,6 +219,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       maxAwarenessStateBytes: config.maxAwarenessStateBytes,
       cluster,
       syncFailures,
+      audit: audit.trail,
     }),
   )
 
@@ -283,6 +286,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       httpServer.closeAllConnections()
       sampler.close()
       await summaries.close()
+      await audit.close()
       await store.close()
       logger.info('stopped')
     })()

@@ -324,6 +324,20 @@ export const OPTIONS = {
    * that finds silent damage within days without competing with the users.
    */
   verifyIntervalMs: option('verify-interval', ['COLLAB_VERIFY_INTERVAL_MS'], integer(0), 10_000),
+  /**
+   * Days the access audit (who opened which document, refusals, admin calls, CLI actions) is kept;
+   * older records are deleted in the background (at start and hourly). 400: over a year, what
+   * yearly compliance reviews ask for. 0 keeps them forever.
+   */
+  auditRetentionDays: option('audit-retention-days', ['COLLAB_AUDIT_RETENTION_DAYS'], integer(0), 400),
+  /**
+   * Access records held in memory waiting to be written. Recording never waits for the store: past
+   * this many, new records are dropped and counted (collab_audit_dropped_total) rather than slowing
+   * connections. 10,000 rides out a store stall of seconds at thousands of connections a second.
+   */
+  auditBufferRecords: option('audit-buffer-records', ['COLLAB_AUDIT_BUFFER_RECORDS'], integer(1), 10_000),
+  /** How long an access record waits to be written with others: fewer, larger store writes. Tests shorten it. */
+  auditFlushMs: option('audit-flush-ms', ['COLLAB_AUDIT_FLUSH_MS'], integer(1, 60_000), 250),
   /** Bearer token `/metrics` requires; empty serves metrics to anyone who reaches the port. */
   metricsToken: option('metrics-token', ['COLLAB_METRICS_TOKEN'], text(), ''),
   /** pino level; logs are JSON lines. */

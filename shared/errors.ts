@@ -192,6 +192,8 @@ export const ErrorCode = {
   ManagerOnly: 'ERR_MANAGER_ONLY',
   /** No document of that name in the caller's tenant (archive, duplicate): HTTP 404. */
   DocumentNotFound: 'ERR_DOCUMENT_NOT_FOUND',
+  /** Access audit report: the period holds more access records than one report lists; ask for a shorter one. */
+  AuditRangeTooLarge: 'ERR_AUDIT_RANGE_TOO_LARGE',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -8,6 +8,10 @@ import { sendError, sendJson } from '../http/httpReply.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
 import type { BackgroundVerifier } from '../integrity/backgroundVerifier.ts'
 import { sendBackup, type TenantBackup } from '../backup/backupRoute.ts'
+import { NODE_AUTH_HEADER } from '../cluster/nodeAuth.ts'
+import { withRefusedIdentity } from '../auth/refusedIdentity.ts'
+import type { AdminCallAudit, AuditTrail } from '../audit/auditTrail.ts'
+import { reportTime, type AuditReport, type ReportQuery } from '../audit/auditReport.ts'
 
 export interface AdminContext {
   readonly verifier: TokenVerifier
@@ -23,6 +27,13 @@ export interface AdminContext {
   readonly backup?: TenantBackup
   /** Counts documents a verify found a problem in (an alert fires on any). */
   readonly integrityProblems?: { inc(): void }
+  /** The access audit: every call is recorded; the report route reads it. */
+  readonly audit?: AdminAudit
+}
+
+export interface AdminAudit {
+  readonly trail: AuditTrail
+  report(tenant: string, query: ReportQuery): Promise<AuditReport>
 }
 
 /**
@@ -48,15 +59,31 @@ export interface AdminContext {
  *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
  *   GET  /admin/integrity                       the background verifier: passes, last pass, documents with problems
  *   GET  /admin/backup                          a backup of the tenant's records as of the request (a file, not JSON)
+ *   GET  /admin/audit/report?from=&to=[&user=]  the access audit report of the period (ISO times)
  *
  * Errors are `{"error": {"code", "message"}}` with 400/401/403/404/409. This file only reads
  * requests and writes answers; what each route does is in AdminOperations. In cluster mode every
  * node answers every route: reads come from the shared store, and a change (POST) to a document
  * another node owns is forwarded to that node, which applies it in its room's order.
+ * Every call is recorded in the access audit (refused: its token is not an admin's), once: a call
+ * forwarded to the owner is recorded by the node the admin reached.
  */
 export const handleAdminRequest = async (request: IncomingMessage, response: ServerResponse, context: AdminContext): Promise<void> => {
+  const audited = context.audit?.trail.adminCall(request)
+  try {
+    await handleAdminCall(request, response, context, audited)
+  } catch (error) {
+    audited?.failed(error)
+    throw error
+  } finally {
+    audited?.end()
+  }
+}
+
+const handleAdminCall = async (request: IncomingMessage, response: ServerResponse, context: AdminContext, audited: AdminCallAudit | undefined): Promise<void> => {
   try {
     const admin = await authenticateAdmin(request, context.verifier)
+    audited?.admitted(admin)
     const { operations } = context
     const tenant = admin.tenant
     const url = new URL(request.url ?? '/', 'http://localhost')
@@ -66,6 +93,11 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
     if (method === 'POST' && context.forward) {
       const changed = await changedDocument(parts, tenant, operations)
       if (changed && (await context.forward(`${tenant}/${changed}`, request, response, body))) return
+      // Handled here although a node signed it (forward verified that): the node the admin reached recorded it.
+      if (changed && request.headers[NODE_AUTH_HEADER] !== undefined) audited?.forwardedByNode()
+    }
+    if (parts[0] === 'audit' && parts[1] === 'report' && parts.length === 2 && method === 'GET' && context.audit) {
+      return sendJson(response, 200, await context.audit.report(tenant, reportQuery(url)))
     }
     if (parts[0] === 'reviews') {
       if (method === 'GET' && parts.length === 1) {
@@ -140,10 +172,17 @@ export const handleAdminRequest = async (request: IncomingMessage, response: Ser
     sendJson(response, 404, { error: { code: 'ERR_NOT_FOUND', message: `no admin route ${method} ${url.pathname}` } })
   } catch (error) {
     if (!isCollabError(error)) throw error
+    audited?.failed(error)
     sendError(response, error)
   }
 }
 
+/** `from` and `to` (ISO 8601, required) and `user` of the report route. */
+const reportQuery = (url: URL): ReportQuery => ({
+  from: reportTime('from', url.searchParams.get('from')),
+  to: reportTime('to', url.searchParams.get('to')),
+  user: url.searchParams.get('user'),
+})
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 
 const integerParameter = (url: URL, name: string, fallback: number): number => {
@@ -155,7 +194,7 @@ const integerParameter = (url: URL, name: string, fallback: number): number => {
 
 const authenticateAdmin = async (request: IncomingMessage, verifier: TokenVerifier): Promise<Identity> => {
   const identity = await verifyBearer(request.headers, verifier)
-  if (!hasRole(identity, 'admin')) throw new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`)
+  if (!hasRole(identity, 'admin')) throw withRefusedIdentity(new CollabError(ErrorCode.AdminOnly, `the admin API needs the admin role; you are ${identity.role}`), identity)
   return identity
 }
 

@@ -5,6 +5,7 @@ import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { AuthError, AuthErrorCode, type AuthFailureReason } from './authError.ts'
 import { describeValue, identityFromClaims, type Identity } from './identity.ts'
 import { requireSecondFactor } from './mfa.ts'
+import { identityOfSignedClaims, withRefusedIdentity } from './refusedIdentity.ts'
 
 /**
  * Where the verification key comes from. Each source pins its algorithms: the token's `alg`
@@ -245,11 +246,14 @@ export const createTokenVerifier = (options: TokenVerifierOptions): TokenVerifie
     switch (code) {
       case 'ERR_JWT_EXPIRED': {
         const exp = payload.exp as number
-        return new AuthError(
+        const expired = new AuthError(
           AuthErrorCode.TokenExpired,
           'expired',
           `token expired ${formatDuration(at - exp * 1000)} ago (exp ${isoOrRaw(exp)}; clock tolerance ${tolerance} s)`,
         )
+        // jose checks the signature before the claims: an expired token's claims are the issuer's.
+        const signed = identityOfSignedClaims(payload)
+        return signed ? withRefusedIdentity(expired, signed) : expired
       }
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
         const reason = (error as { reason?: unknown }).reason
@@ -347,7 +351,13 @@ export const createTokenVerifier = (options: TokenVerifierOptions): TokenVerifie
     const identity = identityFromClaims(payload)
     // After the claims: a token that is bad anyway says so first, and only a valid one is told
     // that it lacks a second factor.
-    if (options.requireMfa) requireSecondFactor(payload as Record<string, unknown>)
+    if (options.requireMfa) {
+      try {
+        requireSecondFactor(payload as Record<string, unknown>)
+      } catch (error) {
+        throw withRefusedIdentity(error as AuthError, identity)
+      }
+    }
     return identity
   }
 

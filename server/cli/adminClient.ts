@@ -1,3 +1,5 @@
+import { CLI_COMMAND_HEADER } from '../audit/auditTrail.ts'
+
 /**
  * The admin HTTP API as the CLI sees it: one authenticated JSON request at a time. Errors become
  * an AdminApiError carrying the HTTP status and the server's stable error code.
@@ -16,13 +18,21 @@ export interface AdminClient {
   request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>
 }
 
-export const createAdminClient = (baseUrl: string, token: string): AdminClient => ({
+/**
+ * `command`: the CLI command being run (`review approve`), sent in a header so the server's access
+ * audit records the call as the CLI's (a label only: the server trusts it for nothing else).
+ */
+export const createAdminClient = (baseUrl: string, token: string, command?: string): AdminClient => ({
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let response: Response
     try {
       response = await fetch(new URL(`/admin${path}`, baseUrl), {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(command ? { [CLI_COMMAND_HEADER]: command } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
     } catch (error) {

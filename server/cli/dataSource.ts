@@ -11,6 +11,9 @@ import type { EventBase, EventRecord } from '../persistence/eventLog.ts'
 import type { Decision } from '../reviews/reviewDecisions.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import type { AdminClient } from './adminClient.ts'
+import { auditedCliAction } from '../audit/cliActions.ts'
+import { auditLogFor } from '../audit/auditStorage.ts'
+import { buildAuditReport, type AuditReport, type ReportQuery } from '../audit/auditReport.ts'
 
 export type EventSummary = Omit<EventRecord, 'update'>
 
@@ -40,6 +43,8 @@ export interface DataSource {
   revert(name: string, seq: number): Promise<{ document: string; revertedTo: number; paths: string[] }>
   history(name: string): Promise<EventSummary[]>
   conflicts(name: string): Promise<Conflict[]>
+  /** The access audit report of the tenant (online: the token's) over a period. */
+  auditReport(query: ReportQuery): Promise<AuditReport>
   close(): Promise<void>
 }
 
@@ -89,6 +94,10 @@ export const onlineSource = (client: AdminClient): DataSource => ({
   eventLog: (name) => onlineEventLog(client, name),
   verify: async (name) => client.request<VerificationReport>('GET', `/docs/${parseDocumentName(name).name}/verify`),
   conflicts: async (name) => (await client.request<{ conflicts: Conflict[] }>('GET', `/docs/${parseDocumentName(name).name}/conflicts`)).conflicts,
+  auditReport: ({ from, to, user }) => {
+    const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...(user ? { user } : {}) })
+    return client.request<AuditReport>('GET', `/audit/report?${query}`)
+  },
   close: async () => {},
 })
 
@@ -109,25 +118,28 @@ export const openStoreAt = (where: StoreLocation): Promise<DocumentStorage> => {
  * recorded as `admin`. On PostgreSQL a change claims the document (its next epoch), so a server
  * that has it loaded meanwhile has its next write refused and its clients reload it.
  */
-export const offlineSource = async (where: StoreLocation, tenant: string, admin: string): Promise<DataSource> => {
+export const offlineSource = async (where: StoreLocation, tenant: string, admin: string, command: string): Promise<DataSource> => {
   const store = await openStoreAt(where)
   const operations = new AdminOperations(storedDocuments(store))
   const actor = { tenant, userId: admin, device: null }
   const document = parseDocumentName
+  // Offline there is no server to record a change in the access audit: the CLI does, in the store.
+  const audited = <T>(changed: string | null, run: () => Promise<T>): Promise<T> => auditedCliAction(store, { tenant, admin, command, document: changed }, run)
   return {
+    auditReport: (query) => buildAuditReport({ audit: auditLogFor(store), store }, tenant, query),
     listDocuments: (type) => operations.listDocuments(tenant, type),
     showDocument: async (name) => (await operations.showDocument(tenant, document(name))).content,
     exportDocument: (name) => operations.showDocument(tenant, document(name)),
     importDocument: async (name, update) => {
-      await operations.importUpdate(actor, document(name), update)
+      await audited(name, () => operations.importUpdate(actor, document(name), update))
     },
     compact: async (name) => {
-      await operations.compact(tenant, document(name))
+      await audited(name, () => operations.compact(tenant, document(name)))
     },
     listReviews: () => operations.listReviews(tenant),
     getReview: (id) => operations.getReview(tenant, id),
-    decideReview: (id, decision) => operations.decideReview(actor, id, decision),
-    revert: (name, seq) => operations.revert(actor, document(name), seq),
+    decideReview: async (id, decision) => audited((await store.getReview(tenant, id))?.document ?? null, () => operations.decideReview(actor, id, decision)),
+    revert: (name, seq) => audited(name, () => operations.revert(actor, document(name), seq)),
     history: async (name) => (await operations.events(tenant, document(name))).events.map(({ update: _update, ...meta }) => meta),
     eventLog: (name) => operations.events(tenant, document(name)),
     verify: (name) => operations.verify(tenant, document(name)),

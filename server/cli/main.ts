@@ -18,6 +18,13 @@ import { openExport, sealExport, SEALED_EXPORT_FORMAT, type SealedExport } from 
 import { reencrypt, type KeyManagedStore, type ReencryptionProgress } from '../persistence/reencryption.ts'
 import type { ReencryptionStatus } from '../admin/keyAdministration.ts'
 import { registerBackupCommands } from './backupCommands.ts'
+import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import { auditedCliAction } from '../audit/cliActions.ts'
+import { UNKNOWN_TENANT } from '../audit/auditRecord.ts'
+import { reportTime } from '../audit/auditReport.ts'
+import { reportCsv } from '../audit/reportCsv.ts'
+import { copyAuditLog } from '../audit/copyAuditLog.ts'
+import { auditLogFor } from '../audit/auditStorage.ts'
 
 /**
  * `posalpro-admin` — inspect and repair documents. Online against a running server's
@@ -54,11 +61,18 @@ const program = new Command()
   .option('--master-key-file <file>', 'encryption at rest: the store\'s master key (default: $COLLAB_MASTER_KEY_FILE or $COLLAB_MASTER_KEY); also seals exports')
   .exitOverride()
 
+/** The command as typed, without its arguments (`review approve`): what the access audit records. */
+const commandLabel = (command: Command): string => {
+  const names: string[] = []
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name())
+  return names.join(' ')
+}
+
 const context = (command: Command): { client: AdminClient; json: boolean; print: Output } => {
   const globals = command.optsWithGlobals<Globals>()
   const token = globals.token ?? process.env.POSALPRO_ADMIN_TOKEN ?? ''
   if (!token) throw new CommanderError(EXIT.usage, 'posalpro.noToken', 'an admin token is needed: --token or POSALPRO_ADMIN_TOKEN')
-  return { client: createAdminClient(globals.url, token), json: Boolean(globals.json), print: (text) => process.stdout.write(`${text}\n`) }
+  return { client: createAdminClient(globals.url, token, commandLabel(command)), json: Boolean(globals.json), print: (text) => process.stdout.write(`${text}\n`) }
 }
 
 /** The documents to read: the data directory when given, else the running server. */
@@ -69,7 +83,7 @@ const source = async (command: Command): Promise<{ data: DataSource; json: boole
     if (globals.dataDir && globals.postgresUrl) throw new CommanderError(EXIT.usage, 'posalpro.twoStores', 'give --data-dir or --postgres-url, not both')
     const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl } : { dataDir: globals.dataDir! }
     if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', `${globals.postgresUrl ? '--postgres-url' : '--data-dir'} needs --tenant`)
-    return { data: await offlineSource({ ...where, masterKey: await cliMasterKey(command) }, globals.tenant, OFFLINE_ADMIN), json: Boolean(globals.json), print }
+    return { data: await offlineSource({ ...where, masterKey: await cliMasterKey(command) }, globals.tenant, OFFLINE_ADMIN, commandLabel(command)), json: Boolean(globals.json), print }
   }
   const { client, json } = context(command)
   return { data: onlineSource(client), json, print }
@@ -308,8 +322,12 @@ program
           intoNonEmpty: Boolean(options.intoNonEmpty),
           onProgress: ({ copied, total, document }) => process.stderr.write(`copied ${copied}/${total} ${document}\n`),
         })
+        // The access audit goes with the documents (it is no document's: copied after them, by tenant and time).
+        const auditRecords = await copyAuditLog(auditLogFor(source), auditLogFor(target))
         process.stdout.write(
-          json ? `${JSON.stringify(report)}\n` : `copied and verified ${report.documents} documents, ${report.events} events, ${report.reviews} review items, ${report.notifications} notifications\n`,
+          json
+            ? `${JSON.stringify({ ...report, auditRecords })}\n`
+            : `copied and verified ${report.documents} documents, ${report.events} events, ${report.reviews} review items, ${report.notifications} notifications\ncopied ${auditRecords} access audit records\n`,
         )
       } finally {
         await target.close()
@@ -337,11 +355,12 @@ keys
     const store = await openKeyManagedStore(command)
     try {
       if (options.newMasterKeyFile) {
-        await store.rewrapMasterKey(await masterKeyFromFile(options.newMasterKeyFile).load())
+        await auditedKeysAction(store, globals.tenant ?? null, command, async () => store.rewrapMasterKey(await masterKeyFromFile(options.newMasterKeyFile!).load()))
         process.stdout.write('every data key and the canary are wrapped under the new master key: start the server with it\n')
       }
       if (!options.newMasterKeyFile || options.allTenants || globals.tenant) {
-        const rotated = await store.rotateDataKeys(options.allTenants ? null : requiredTenant(globals))
+        const tenant = options.allTenants ? null : requiredTenant(globals)
+        const rotated = await auditedKeysAction(store, tenant, command, () => store.rotateDataKeys(tenant))
         for (const [tenant, id] of Object.entries(rotated)) process.stdout.write(`${tenant}: new records are sealed with data key #${id}\n`)
       }
     } finally {
@@ -370,7 +389,8 @@ keys
     } else {
       const store = await openKeyManagedStore(command)
       try {
-        finished = await reencrypt(store, options.allTenants ? null : requiredTenant(globals), show)
+        const tenant = options.allTenants ? null : requiredTenant(globals)
+        finished = await auditedKeysAction(store, tenant, command, () => reencrypt(store, tenant, show))
       } finally {
         await store.close()
       }
@@ -379,6 +399,13 @@ keys
     process.stderr.write('\n')
     process.stdout.write(`${finished.rewritten} of ${finished.scanned} records rewritten under the current data key; older keys retired\n`)
   })
+
+/**
+ * An offline key operation, recorded in the store's access audit under its tenant; one on every
+ * tenant (--all-tenants, a new master key) under tenant `-`, which no token's tenant can be.
+ */
+const auditedKeysAction = <T>(store: unknown, tenant: string | null, command: Command, run: () => Promise<T>): Promise<T> =>
+  auditedCliAction(store as DocumentStorage, { tenant: tenant ?? UNKNOWN_TENANT, admin: OFFLINE_ADMIN, command: commandLabel(command), document: null }, run)
 
 const requiredTenant = (globals: Globals): string => {
   if (!globals.tenant) throw new CommanderError(EXIT.usage, 'posalpro.noTenant', 'name the tenant (--tenant) or pass --all-tenants')
@@ -400,6 +427,29 @@ const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & 
 }
 
 registerBackupCommands(program, { usageExit: EXIT.usage, masterKey: cliMasterKey, progressBar })
+
+program
+  .command('audit')
+  .description('the access audit: who opened which document, refusals, admin and CLI actions')
+  .command('report')
+  .description('per user and document over a period: accesses (admitted, refused by code), changes, review decisions; JSON adds the raw access records')
+  .requiredOption('--from <time>', 'start, ISO 8601 (2026-01-01 or 2026-01-01T08:00:00Z)')
+  .requiredOption('--to <time>', 'end, inclusive (a bare date: to the end of that day, UTC)')
+  .option('--user <id>', 'only this user')
+  .option('--format <format>', 'csv | json (default: json with --json, else csv)')
+  .action(async (options: { from: string; to: string; user?: string; format?: string }, command: Command) => {
+    const format = options.format ?? (command.optsWithGlobals<Globals>().json ? 'json' : 'csv')
+    if (format !== 'csv' && format !== 'json') throw new CommanderError(EXIT.usage, 'posalpro.badFormat', '--format is csv or json')
+    let period: { from: number; to: number }
+    try {
+      period = { from: reportTime('from', options.from), to: reportTime('to', options.to) }
+    } catch (error) {
+      throw new CommanderError(EXIT.usage, 'posalpro.badTime', (error as Error).message)
+    }
+    const { data } = await source(command)
+    const report = await data.auditReport({ ...period, user: options.user ?? null }).finally(() => data.close())
+    process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : reportCsv(report))
+  })
 
 program
   .command('clients')

@@ -7,6 +7,7 @@ import { originAllowed } from './clientAddress.ts'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import { certifiedDevice, checkDeviceMatch } from '../tls/deviceTrust.ts'
 import { requestUrl } from '../http/requestTarget.ts'
+import { withRefusedIdentity } from '../auth/refusedIdentity.ts'
 
 export interface Admission {
   readonly identity: Identity
@@ -47,6 +48,12 @@ export const admit = async (request: IncomingMessage, policy: AdmissionPolicy): 
   // The certificate before the token: it costs no crypto (the handshake did that).
   const device = policy.deviceTrust ? certifiedDevice(request.socket) : null
   const identity = await policy.verifier.verify(tokenFromRequest(url, request.headers) ?? '')
-  if (device !== null) checkDeviceMatch(device, identity.device)
+  if (device !== null) {
+    try {
+      checkDeviceMatch(device, identity.device)
+    } catch (error) {
+      throw withRefusedIdentity(error as Error, identity)
+    }
+  }
   return { identity, document, wantsExtensions: url.searchParams.get(EXTENSION_QUERY_PARAM) === EXTENSION_VERSION }
 }

@@ -19,6 +19,7 @@ import { readForwardedUpgrade } from '../cluster/forwarding.ts'
 import { tokenFromRequest } from '../auth/index.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import type { SyncFailureStreaks } from '../observability/syncFailures.ts'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -40,6 +41,8 @@ export interface UpgradeContext {
   readonly cluster: ClusterNode | null
   /** Counts connections that end in a failed sync, and clients that fail several times in a row. */
   readonly syncFailures?: SyncFailureStreaks
+  /** The access audit: every admission and refusal here (a forwarded client: by the node it reached). */
+  readonly audit: AuditTrail | null
 }
 
 /**
@@ -66,12 +69,12 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
   }
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!context.accepting()) {
-      refuseUpgrade(socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      refuseAudited(request, socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'), context)
       return
     }
     // Verifying a token is async: cap how many requests may wait for it, so junk cannot pile up.
     if (pending >= context.maxPendingUpgrades) {
-      refuseUpgrade(socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'))
+      refuseAudited(request, socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'), context)
       return
     }
     pending++
@@ -87,6 +90,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
             context.unauthenticated.authenticated(transportSocket(socket))
+            if (forwardedFrom === null) context.audit?.opened(request, admission.identity, admission.document.name)
             if (route instanceof CollabError) ws.close(CloseCode.DocumentMoved, formatCloseReason(route.code, route.message))
             else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
             else connectPeer(ws, request, admission, connections, forwardedFrom)
@@ -96,7 +100,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
           if (!(error instanceof CollabError)) throw error
           const url = URL.canParse(request.url ?? '/', 'http://localhost') ? redactTokenInUrl(new URL(request.url ?? '/', 'http://localhost')) : '(not a URL)'
           context.logger.info({ url, code: error.code, reason: error.message }, 'refused upgrade')
-          refuseUpgrade(socket, error)
+          refuseAudited(request, socket, error, context)
         },
       )
       .catch((error: unknown) => {
@@ -120,6 +124,8 @@ const admitAndRoute = async (
 ): Promise<{ admission: Admission; forwardedFrom: { clientAddress: string } | null; route: DocumentRoute | CollabError }> => {
   const { cluster } = context
   const forwarded = cluster ? readForwardedUpgrade(request, cluster.auth) : null
+  // The node the client reached records the decision; the owner it forwarded to does not again.
+  if (forwarded) forwardedRequests.add(request)
   // A forwarded request comes from a node over the node-to-node channel, without the client's
   // certificate: the forwarding node checked it against the token's device (it terminated TLS).
   const admission = await admit(request, forwarded ? { ...context.policy, deviceTrust: false } : context.policy)
@@ -146,6 +152,14 @@ const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admi
     clientAddress: clientAddress(request, context.trustProxy),
     wantsExtensions: admission.wantsExtensions,
   })
+}
+
+/** Upgrade requests another node forwarded here (their signature verified): audited by that node. */
+const forwardedRequests = new WeakSet<IncomingMessage>()
+
+const refuseAudited = (request: IncomingMessage, socket: Duplex, error: CollabError, context: UpgradeContext): void => {
+  if (!forwardedRequests.has(request)) context.audit?.refused(request, error)
+  refuseUpgrade(socket, error)
 }
 
 function destroyOnError(this: Duplex): void {
@@ -225,6 +239,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   if (waitMs > SUSTAINED_ABUSE_MS) {
     const code = peer.budget.limitedBy === 'messages' ? ErrorCode.RateLimitedMessages : ErrorCode.RateLimitedBytes
     peer.logger.warn({ address: peer.address, code, waitMs: Math.round(waitMs) }, 'inbound budget overspent; closing')
+    peer.connections.audit?.cutOff(peer.identity, peer.address, peer.room.document.name, code)
     peer.closeWithError(new CollabError(code, `too many ${peer.budget.limitedBy} per second; retry later`))
     return
   }

@@ -397,6 +397,14 @@ export class PostgresDocumentStore {
     })
   }
 
+  /**
+   * For the tables of other modules (the access audit): a transaction that may seal rows with the
+   * store's sealer; the keyring is saved in it when sealing changed it, as for this store's own rows.
+   */
+  sealedRows<T>(label: string, work: (client: pg.PoolClient, sealer: RowSealer) => Promise<T>): Promise<T> {
+    return this.sealedTransaction(label, (client) => work(client, this.sealer))
+  }
+
   /** Answers when the database does (the readiness probe). */
   async ping(): Promise<void> {
     await this.query('ping', 'SELECT 1', [])

@@ -9,6 +9,8 @@ import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
 import type { Notification } from '../../notifications/notification.ts'
 import { PostgresDocumentStore, type PostgresStoreOptions } from './postgresDocumentStore.ts'
+import type pg from 'pg'
+import type { RowSealer } from './sealedRows.ts'
 
 export interface PostgresStorageOptions extends PostgresStoreOptions {
   readonly logger?: Logger
@@ -156,6 +158,11 @@ export class PostgresStorage implements DocumentStorage {
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
     const epoch = await this.observe(this.epochOf(storageName))
     return this.observe(this.store.pruneEvents(storageName, epoch, cutoff))
+  }
+
+  /** Tables of other modules (the access audit): a transaction whose rows are sealed like the store's. */
+  sealedRows<T>(label: string, work: (client: pg.PoolClient, sealer: RowSealer) => Promise<T>): Promise<T> {
+    return this.observe(this.store.sealedRows(label, work))
   }
 
   clientOwners(storageName: string): Promise<OwnerClaim[]> {

@@ -170,4 +170,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'access audit records',
+    sql: `
+      -- The access audit (server/audit/): one row per access decision or admin action. id sorts by
+      -- time (\`<15-digit ms>-<random>\`), so a tenant's range is one index range; at is the same
+      -- time as a number, for retention across tenants. record: the whole record (user, address,
+      -- document …), sealed like every other value when encryption at rest is on.
+      CREATE TABLE audit_records (
+        tenant text NOT NULL,
+        id text NOT NULL,
+        at bigint NOT NULL,
+        record jsonb NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE INDEX audit_records_by_time ON audit_records (at);
+    `,
+  },
 ]

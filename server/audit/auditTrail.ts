@@ -1,0 +1,148 @@
+import type { IncomingMessage } from 'node:http'
+import { isCollabError } from '../../shared/errors.ts'
+import { parseDocumentName } from '../../shared/documentName.ts'
+import type { Identity } from '../auth/identity.ts'
+import { refusedIdentityOf, type RefusedIdentity } from '../auth/refusedIdentity.ts'
+import { clientAddress } from '../connection/clientAddress.ts'
+import type { AuditAppender } from './auditAppender.ts'
+import { auditRecord, UNKNOWN_TENANT, type AuditRecordInput } from './auditRecord.ts'
+
+/**
+ * The header the admin CLI sends with every request: the command it runs (`review approve`). The
+ * server uses it for the audit record's label (action `cli`) and for nothing else: anyone with an
+ * admin token can send it, so it never changes what a request may do.
+ */
+export const CLI_COMMAND_HEADER = 'x-posalpro-cli-command'
+
+/** Who, as the audit records them: a verified identity, or what a refusal knows of one. */
+type Who = Pick<AuditRecordInput, 'tenant' | 'userId' | 'role' | 'device'>
+
+const nobody: Who = { tenant: UNKNOWN_TENANT, userId: null, role: null, device: null }
+const whoIs = (identity: RefusedIdentity | null): Who =>
+  identity ? { tenant: identity.tenant, userId: identity.userId, role: identity.role, device: identity.device } : nobody
+
+const pathOf = (request: IncomingMessage): string => {
+  const target = request.url ?? '/'
+  // Only the path: a WebSocket URL's query carries the token.
+  return URL.canParse(target, 'http://localhost') ? new URL(target, 'http://localhost').pathname : target.split('?')[0] ?? ''
+}
+
+/** The document a sync URL asks for, as `<type>/<id>`, or the path as it came when it names none. */
+const askedDocument = (request: IncomingMessage): string => {
+  const path = pathOf(request).replace(/^\/+/, '')
+  let decoded = path
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    // keep it as it came
+  }
+  try {
+    return parseDocumentName(decoded).name
+  } catch {
+    return decoded
+  }
+}
+
+/** The document an admin route names (`/admin/docs/:type/:id[/…]`), else null. */
+const adminDocument = (path: string): string | null => {
+  const parts = path.split('/').filter(Boolean)
+  if (parts[0] !== 'admin' || parts[1] !== 'docs' || parts.length < 4) return null
+  try {
+    return parseDocumentName(`${parts[2]}/${parts[3]}`).name
+  } catch {
+    return null
+  }
+}
+
+const headerText = (request: IncomingMessage, name: string): string | null => {
+  const value = request.headers[name]
+  return (Array.isArray(value) ? value[0] : value) ?? null
+}
+
+/** One admin API call being handled: who it turned out to be, then how it ended. */
+export interface AdminCallAudit {
+  /** The token was verified as an admin's: from here on the call is admitted. */
+  admitted(identity: Identity): void
+  /** The call ended with this error (a refusal before `admitted`, else a failed operation). */
+  failed(error: unknown): void
+  /** Another node forwarded the call (its signature verified): that node records it, not this one. */
+  forwardedByNode(): void
+  /** Records the call (once). */
+  end(): void
+}
+
+/**
+ * What the server records in the access audit: every document connection admitted or refused at
+ * the upgrade, every admin API call (labelled `cli` when the admin CLI made it). Recording queues
+ * the record (AuditAppender) and returns at once.
+ */
+export class AuditTrail {
+  constructor(
+    private readonly appender: AuditAppender,
+    private readonly trustProxy: boolean,
+  ) {}
+
+  /** A document connection the upgrade admitted. */
+  opened(request: IncomingMessage, identity: Identity, document: string): void {
+    this.appender.record(auditRecord({ ...whoIs(identity), address: clientAddress(request, this.trustProxy), document, action: 'open', route: null, command: null, outcome: 'admitted', code: null }))
+  }
+
+  /** A document connection refused at the upgrade (before or after its token was verified). */
+  refused(request: IncomingMessage, error: unknown): void {
+    this.appender.record(
+      auditRecord({
+        ...whoIs(refusedIdentityOf(error)),
+        address: clientAddress(request, this.trustProxy),
+        document: askedDocument(request),
+        action: 'open',
+        route: null,
+        command: null,
+        outcome: 'refused',
+        code: isCollabError(error) ? error.code : 'ERR_INTERNAL',
+      }),
+    )
+  }
+
+  /**
+   * An admitted connection cut off later for what it did (sustained abuse of its inbound budget):
+   * recorded again, as a refusal with its code, so the report shows who was cut off and why.
+   */
+  cutOff(identity: Identity, address: string, document: string, code: string): void {
+    this.appender.record(auditRecord({ ...whoIs(identity), address, document, action: 'open', route: null, command: null, outcome: 'refused', code }))
+  }
+
+  adminCall(request: IncomingMessage): AdminCallAudit {
+    let identity: Identity | null = null
+    let error: unknown = null
+    let ended = false
+    const path = pathOf(request)
+    const command = headerText(request, CLI_COMMAND_HEADER)
+    return {
+      admitted: (who) => {
+        identity = who
+      },
+      failed: (thrown) => {
+        error = thrown
+      },
+      forwardedByNode: () => {
+        ended = true
+      },
+      end: () => {
+        if (ended) return
+        ended = true
+        this.appender.record(
+          auditRecord({
+            ...(identity ? whoIs(identity) : whoIs(refusedIdentityOf(error))),
+            address: clientAddress(request, this.trustProxy),
+            document: adminDocument(path),
+            action: command === null ? 'admin-api' : 'cli',
+            route: `${request.method ?? 'GET'} ${path}`,
+            command,
+            outcome: identity ? 'admitted' : 'refused',
+            code: error === null ? null : isCollabError(error) ? error.code : 'ERR_INTERNAL',
+          }),
+        )
+      },
+    }
+  }
+}
