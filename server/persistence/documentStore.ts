@@ -22,7 +22,7 @@ import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
 import { conflictKey, conflictRange } from '../gate/conflicts.ts'
 import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
 import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
-import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
+import { buildDoc, checkStoredUpdates, SERVER_DOC_OPTIONS } from './storedDoc.ts'
 import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
@@ -33,6 +33,9 @@ import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './r
 import { readFile, rm } from 'node:fs/promises'
 import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
+
+/** Where they were defined before: code importing them from here keeps working. */
+export { buildDoc, SERVER_DOC_OPTIONS } from './storedDoc.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -870,35 +873,6 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       }
     }
   }
-}
-
-/**
- * The server's docs carry a fixed guid: Yjs would otherwise make a random UUID per doc, 30 calls to
- * the crypto RNG — 5 % of the CPU of opening a new document. The guid only names subdocuments,
- * which these documents do not have.
- */
-export const SERVER_DOC_OPTIONS = { gc: true, guid: 'posalpro-server-doc' } as const
-
-/** A damaged stored update fails the load with a clear error (run the admin CLI's verify). */
-const checkStoredUpdates = (storageName: string, updates: readonly Uint8Array[]): void => {
-  updates.forEach((update, index) => {
-    const check = checkStoredUpdateStructure(update)
-    if (!check.ok) {
-      throw new CollabError(
-        ErrorCode.PersistenceFailed,
-        `stored update #${index} of ${storageName} is damaged (${check.code}); run posalpro-admin docs verify`,
-      )
-    }
-  })
-}
-
-/** A document from its stored (checked) updates. */
-export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
-  const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-  doc.transact(() => {
-    for (const update of updates) Y.applyUpdate(doc, update)
-  })
-  return doc
 }
 
 /** Logged writes of one document that go to LevelDB in one step of its chain. */
