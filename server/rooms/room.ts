@@ -1,7 +1,8 @@
 import * as Y from 'yjs'
 import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
 import type { Logger } from '../observability/logger.ts'
-import { buildDoc, SERVER_DOC_OPTIONS } from '../persistence/documentStore.ts'
+import { buildDoc } from '../persistence/storedDoc.ts'
+import { DocResidency } from './docResidency.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
@@ -44,19 +45,8 @@ const COMPACT_STORED_MULTIPLE = 2
 /** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
 const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
 
-/**
- * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
- * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
- * building it again costs, so rebuilding for the next change costs at most 0.1% of the time the
- * document sat idle (and a change after a pause waits at most a thousandth of that pause for it).
- * Building a document from its update takes ~0.25 µs per byte (a 300 KB document: ~75 ms); the
- * state is never read from disk for it. The server's sweep looks once a second, so a document of a
- * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
- */
-export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
-
-/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
-const NOT_LOADED = new Y.Doc()
+/** Where it was defined before: code importing it from here keeps working. */
+export { keepIdleDocMs } from './docResidency.ts'
 
 export interface RoomOptions {
   readonly store: DocumentStorage
@@ -91,27 +81,8 @@ export interface RoomOptions {
  */
 export class Room implements GroupCommitOwner<RoomWrite> {
   state: RoomState = 'loading'
-  private liveDoc: Y.Doc = NOT_LOADED
-  /**
-   * The state of a document nobody changed for a while, kept instead of its Y.Doc (a Y.Doc with its
-   * types, maps and event handlers costs kilobytes even when its content is a few bytes): its state
-   * vector, then its update, in one buffer. null while the doc is live.
-   */
-  private idleState: Uint8Array | null = null
-  private idleStateVectorLength = 0
-  /** The let-go doc's client id, kept so the server's own changes go on under one id. */
-  private idleClientID = 0
-  /** Date.now() when the doc was last found used (by the sweep, see `docUsed`), built or loaded. */
-  private docUsedAt = Date.now()
-  /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
-  private docUsed = false
-  /**
-   * An upper bound of the document's encoded size: exact when last measured (or let go while
-   * idle), or the stored updates' bytes when loaded, plus the bytes of every update stored since.
-   */
-  private sizeBound = 0
-  /** Bytes added to the bound since it was last exact (Infinity: never measured). */
-  private bytesSinceMeasured = Infinity
+  /** The document: a Y.Doc while used, its encoded state while idle, with a bound of its size. */
+  private readonly residency = new DocResidency()
   /** Awareness is independent of the content doc: it must survive a reload of it. */
   readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
@@ -149,28 +120,22 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * something needs it (a change, a rule, the admin API): synchronously, so frames keep their order.
    */
   get doc(): Y.Doc {
-    if (this.idleState !== null) this.rebuildDoc()
-    this.docUsed = true
-    return this.liveDoc
+    return this.residency.doc
   }
 
   /** An upper bound of the document's encoded size (see documentSize.ts), without encoding it. */
   get encodedSizeBound(): number {
-    return this.sizeBound
+    return this.residency.encodedSizeBound
   }
 
   /** How many bytes the bound may be above the exact size: what was added since it was measured. */
   get encodedSizeSlack(): number {
-    return this.bytesSinceMeasured
+    return this.residency.encodedSizeSlack
   }
 
   /** The document's encoded size, exactly (cost ∝ the document): the bound becomes exact. */
   measureEncodedSize(): number {
-    this.sizeBound = this.idleState
-      ? this.idleState.byteLength - this.idleStateVectorLength
-      : Y.encodeStateAsUpdate(this.liveDoc).byteLength
-    this.bytesSinceMeasured = 0
-    return this.sizeBound
+    return this.residency.measureEncodedSize()
   }
 
   get maxDocumentBytes(): number {
@@ -179,12 +144,12 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
   get holdsDoc(): boolean {
-    return this.liveDoc !== NOT_LOADED
+    return this.residency.holdsDoc
   }
 
   /** The document's state vector, without building a let-go doc again. */
   stateVector(): Uint8Array {
-    return this.idleState ? this.idleState.subarray(0, this.idleStateVectorLength) : Y.encodeStateVector(this.liveDoc)
+    return this.residency.stateVector()
   }
 
   /**
@@ -192,49 +157,18 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * let-go doc again (a peer joining an idle document). Throws on a malformed state vector.
    */
   syncStep2For(stateVector: Uint8Array): Uint8Array {
-    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
-    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+    return this.residency.syncStep2For(stateVector)
   }
 
   /**
    * Called by the server's sweep: a document nobody used (read `doc`: changes, rules, server
-   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go and only its encoded state kept (peers stay connected; a peer
-   * joining is answered from it; the next change builds the doc again). Its state is exactly the
-   * doc's, so nothing a peer or the gate sees changes.
+   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go
+   * and only its encoded state kept (peers stay connected; a peer joining is answered from it; the
+   * next change builds the doc again).
    */
   letDocGoIfIdle(now: number): void {
-    if (this.state !== 'ready' || this.idleState !== null || this.liveDoc === NOT_LOADED || !this.commits.idle) return
-    if (this.docUsed) {
-      // Used since the last look (a flag, not a clock read at every access): idle from now on.
-      this.docUsed = false
-      this.docUsedAt = now
-    }
-    if (now - this.docUsedAt < keepIdleDocMs(this.sizeBound)) return
-    const doc = this.liveDoc
-    if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
-    const stateVector = Y.encodeStateVector(doc)
-    const update = Y.encodeStateAsUpdate(doc)
-    const state = new Uint8Array(stateVector.length + update.length)
-    state.set(stateVector)
-    state.set(update, stateVector.length)
-    this.idleState = state
-    this.idleStateVectorLength = stateVector.length
-    this.idleClientID = doc.clientID
-    this.sizeBound = update.length
-    this.bytesSinceMeasured = 0
-    this.liveDoc = NOT_LOADED
-    doc.destroy()
-  }
-
-  private rebuildDoc(): void {
-    const state = this.idleState!
-    const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-    Y.applyUpdate(doc, state.subarray(this.idleStateVectorLength))
-    // After the update: Yjs gives a doc a new id when a remote update carries its own id's changes.
-    doc.clientID = this.idleClientID
-    this.liveDoc = doc
-    this.idleState = null
-    this.docUsedAt = Date.now()
+    if (this.state !== 'ready' || !this.commits.idle) return
+    this.residency.letGoIfIdle(now)
   }
 
   /** This room's logger, made when first needed: most rooms never log. */
@@ -274,11 +208,10 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       if (this.closedMeanwhile()) return
     }
     this.lastEventSeq = lastEventSeq
-    this.liveDoc = buildDoc(updates)
-    this.docUsedAt = Date.now()
-    this.sizeBound = updates.reduce((size, update) => size + update.byteLength, 0)
+    const storedBytes = updates.reduce((size, update) => size + update.byteLength, 0)
+    this.residency.adopt(buildDoc(updates), storedBytes)
     this.storedUpdates = updates.length
-    this.storedBytes = this.sizeBound
+    this.storedBytes = storedBytes
     this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
     moveLegacyTextFieldsOnLoad(this)
     this.becomeReady()
@@ -343,10 +276,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       await this.commits.drain()
       if (this.state !== 'reloading') return
       const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
-      if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
-      this.liveDoc = doc
-      this.idleState = null
-      this.docUsedAt = Date.now()
+      this.residency.adopt(doc)
       this.storedUpdates = storedUpdates
       this.becomeReady()
     } catch (error) {
@@ -404,9 +334,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = null
-    if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
-    this.liveDoc = NOT_LOADED
-    this.idleState = null
+    this.residency.destroy()
     this.reviews.dispose()
     this.options.store.release(this.storageName)
     void this.held?.release()
@@ -441,10 +369,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     owners?: readonly OwnerClaim[]
   }): void {
     const { source } = write
-    if (write.update) {
-      this.sizeBound += write.update.byteLength
-      this.bytesSinceMeasured += write.update.byteLength
-    }
+    if (write.update) this.residency.grew(write.update.byteLength)
     this.commits.enqueue({
       events: [],
       reviews: [],
@@ -701,13 +626,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   private becameIdle(): void {
     this.options.onIdle(this)
     if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
-    if (this.idleState) {
-      const state = this.idleState
-      this.compact({ update: state.slice(this.idleStateVectorLength), stateVector: state.slice(0, this.idleStateVectorLength) })
-      return
-    }
-    if (this.liveDoc === NOT_LOADED) return
-    this.compact({ update: Y.encodeStateAsUpdate(this.liveDoc), stateVector: Y.encodeStateVector(this.liveDoc) })
+    const state = this.residency.encodedState()
+    if (state) this.compact(state)
   }
 
   /**
