@@ -3,6 +3,7 @@ import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
 import type { Logger } from '../observability/logger.ts'
 import { buildDoc } from '../persistence/storedDoc.ts'
 import { DocResidency } from './docResidency.ts'
+import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
 import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
@@ -79,7 +80,7 @@ export interface RoomOptions {
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
  */
-export class Room implements GroupCommitOwner<RoomWrite> {
+export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
   state: RoomState = 'loading'
   /** The document: a Y.Doc while used, its encoded state while idle, with a bound of its size. */
   private readonly residency = new DocResidency()
@@ -89,7 +90,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   readonly commits: GroupCommit<RoomWrite>
   private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
-  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> | null = null
+  private waiting: WaitingFrames | null = null
   /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
   private ready: ReturnType<typeof deferred> | null = null
   /** Loaded at least once (whenReady resolves), or why loading failed. */
@@ -198,7 +199,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     ])
     if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
-    this.answerSyncRequestsFromDisk(updates, stateVector)
+    if (this.waiting) this.waiting = answerSyncRequestsFromDisk(this, this.waiting, updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
     // for a new document (a range scan costs ~3× the point read that found it new).
     if (updates.length > 0) {
@@ -496,68 +497,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     }
   }
 
-  /**
-   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~15).
-   * The peers that joined and asked for the document while it was read (sync step 1, as a
-   * provider does on open) need not wait for that: the stored updates are exactly the state the
-   * doc will be built from, so their handshake is answered from them first: the server's sync
-   * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
-   * carries only what the server lacks), then the stored updates, the last one as the sync step 2
-   * (a provider is synced when that has arrived, and then it holds everything). The state vector
-   * comes from the store's entry, kept current with every write; only when that is stale are the
-   * updates merged and decoded for it. An idle document is stored as one update, which then goes
-   * out as it was read. Only a peer whose greeting and first frame are waiting is answered this way,
-   * so each peer's frames keep their order; anything else waits for the doc. (Awareness cannot have
-   * changed yet: its frames wait too.)
-   */
-  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
-    if (updates.length === 0 || !this.waiting) return
-    // Stored updates not yet compacted may hold far more than the document (content deleted or
-    // compensated since): more than a joiner's send buffer may take. The built document is sent then.
-    if (updates.reduce((size, update) => size + update.byteLength, 0) > this.options.maxDocumentBytes) return
-    let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
-    const storedState = () => {
-      if (stored) return stored
-      if (storedStateVector) return (stored = { updates, stateVector: storedStateVector })
-      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
-      return (stored = { updates: [merged], stateVector: Y.encodeStateVectorFromUpdate(merged) })
-    }
-    /** The answer to a fresh replica (empty state vector) is the same for every peer. */
-    let forFreshReplica: Uint8Array[] | null = null
-    const greeted = new Set<Peer>()
-    const answered = new Set<Peer>()
-    const decided = new Set<Peer>()
-    for (const { peer, frame } of this.waiting) {
-      if (frame === null) {
-        greeted.add(peer)
-        continue
-      }
-      if (decided.has(peer)) continue
-      decided.add(peer)
-      if (!greeted.has(peer) || !this.peers.has(peer)) continue
-      const clientStateVector = syncStep1StateVector(frame)
-      if (clientStateVector === null) continue
-      let messages: Uint8Array[]
-      try {
-        const fresh = Y.decodeStateVector(clientStateVector).size === 0
-        messages = fresh ? (forFreshReplica ??= handshakeFrom(storedState(), null)) : handshakeFrom(storedState(), clientStateVector)
-      } catch {
-        continue // it takes the usual path, errors included
-      }
-      for (const message of messages) peer.send(message)
-      greetWithPendingReviews(this.reviews, peer)
-      answered.add(peer)
-    }
-    if (answered.size === 0) return
-    // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
-    const dropped = new Set<Peer>()
-    this.waiting = this.waiting!.filter(({ peer, frame }) => {
-      if (!answered.has(peer)) return true
-      if (frame === null) return false
-      if (dropped.has(peer)) return true
-      dropped.add(peer)
-      return false
-    })
+  /** A peer answered from disk gets what a greeting sends besides the handshake (awareness cannot have changed yet). */
+  afterHandshake(peer: Peer): void {
+    greetWithPendingReviews(this.reviews, peer)
   }
 
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
@@ -730,35 +672,6 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   private broadcastAwareness(changed: readonly number[]): void {
     if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
   }
-}
-
-/**
- * The state vector of a well-formed sync step 1, or null when the frame is not one (it then takes
- * the usual path, errors included).
- */
-const syncStep1StateVector = (frame: Uint8Array): Uint8Array | null => {
-  try {
-    const message = decodeMessage(frame)
-    return message.kind === 'sync-step-1' ? message.stateVector : null
-  } catch {
-    return null
-  }
-}
-
-/**
- * The server's side of the handshake from the stored state: its sync step 1, then each stored
- * update (only what the client lacks, when it sent a state vector), the last one as sync step 2.
- */
-const handshakeFrom = (
-  stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array },
-  clientStateVector: Uint8Array | null,
-): Uint8Array[] => {
-  const parts = clientStateVector ? stored.updates.map((update) => Y.diffUpdate(update, clientStateVector)) : stored.updates
-  return [
-    encodeSyncStep1FromStateVector(stored.stateVector),
-    ...parts.slice(0, -1).map((update) => encodeUpdate(update)),
-    encodeSyncStep2FromUpdate(parts.at(-1)!),
-  ]
 }
 
 const deferred = () => {
