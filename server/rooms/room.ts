@@ -3,6 +3,7 @@ import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
 import type { Logger } from '../observability/logger.ts'
 import { buildDoc } from '../persistence/storedDoc.ts'
 import { DocResidency } from './docResidency.ts'
+import { CompactionPolicy } from './compactionPolicy.ts'
 import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
@@ -40,11 +41,6 @@ export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'close
 
 /** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
 const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
-
-/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
-const COMPACT_STORED_MULTIPLE = 2
-/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
-const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
 
 /** Where it was defined before: code importing it from here keeps working. */
 export { keepIdleDocMs } from './docResidency.ts'
@@ -96,13 +92,9 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
   /** Loaded at least once (whenReady resolves), or why loading failed. */
   private loaded = false
   private loadError: { error: unknown } | null = null
-  private storedUpdates = 0
-  /** Bytes of the document's stored updates, and of the one its last compaction wrote (0: unknown). */
-  private storedBytes = 0
-  private compactedBytes = 0
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
-  private compacting = false
+  private readonly compaction: CompactionPolicy
   /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
   private cancelDrainWait: (() => void) | null = null
   /** Cluster mode: the document's lease and epoch while this room is its owner. */
@@ -114,6 +106,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     private readonly options: RoomOptions,
   ) {
     this.commits = new GroupCommit<RoomWrite>(this)
+    this.compaction = new CompactionPolicy(this, options.compactAfterUpdates)
   }
 
   /**
@@ -211,12 +204,10 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     this.lastEventSeq = lastEventSeq
     const storedBytes = updates.reduce((size, update) => size + update.byteLength, 0)
     this.residency.adopt(buildDoc(updates), storedBytes)
-    this.storedUpdates = updates.length
-    this.storedBytes = storedBytes
-    this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
+    this.compaction.loaded(updates.length, storedBytes)
     moveLegacyTextFieldsOnLoad(this)
     this.becomeReady()
-    this.maybeCompact()
+    this.compaction.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
   }
 
@@ -278,7 +269,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
       if (this.state !== 'reloading') return
       const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
       this.residency.adopt(doc)
-      this.storedUpdates = storedUpdates
+      this.compaction.loaded(storedUpdates, null)
       this.becomeReady()
     } catch (error) {
       this.batchFailed(error, [])
@@ -553,9 +544,8 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     this.pauseIfStoreBehind()
-    this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
-    this.storedBytes += storedSize
-    this.maybeCompact()
+    this.compaction.stored(writes.some((write) => write.update), storedSize)
+    this.compaction.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
@@ -567,9 +557,9 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
    */
   private becameIdle(): void {
     this.options.onIdle(this)
-    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
+    if (!this.compaction.worthCompacting || !this.commits.idle) return
     const state = this.residency.encodedState()
-    if (state) this.compact(state)
+    if (state) this.compaction.compact(state)
   }
 
   /**
@@ -601,39 +591,6 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
       if (toEveryone && merged && this.peers.has(source)) continue
       source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
     }
-  }
-
-  /**
-   * Compacts after `compactAfterUpdates` stored updates (cold loads stay fast), and when the stored
-   * bytes pass COMPACT_STORED_MULTIPLE times what the last compaction kept plus
-   * COMPACT_STORED_FLOOR_BYTES: content deleted or compensated since costs storage only until then,
-   * so what a document takes on disk stays in proportion to what it holds.
-   */
-  private maybeCompact(): void {
-    if (this.compacting || this.storedUpdates <= 1) return
-    const manyUpdates = this.storedUpdates >= this.options.compactAfterUpdates
-    const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
-    if (manyUpdates || manyBytes) this.compact()
-  }
-
-  /** Compaction runs on the store's chain for this document, so it never interleaves with our writes. */
-  private compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
-    this.compacting = true
-    const before = this.storedUpdates
-    const bytesBefore = this.storedBytes
-    this.options.store
-      .compact(this.storageName, state)
-      .then((merged) => {
-        if (merged === null) return
-        this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
-        this.storedBytes = this.storedBytes - bytesBefore + merged
-        this.compactedBytes = merged
-        this.logger.debug({ merged: before }, 'compacted')
-      })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'compaction failed'))
-      .finally(() => {
-        this.compacting = false
-      })
   }
 
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
