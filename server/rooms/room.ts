@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.ts'
 import { buildDoc } from '../persistence/storedDoc.ts'
 import { DocResidency } from './docResidency.ts'
 import { CompactionPolicy } from './compactionPolicy.ts'
+import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
 import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
@@ -39,9 +40,6 @@ import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
-/** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
-const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
-
 /** Where it was defined before: code importing it from here keeps working. */
 export { keepIdleDocMs } from './docResidency.ts'
 
@@ -76,7 +74,7 @@ export interface RoomOptions {
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
  */
-export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
+export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, BroadcastRoom {
   state: RoomState = 'loading'
   /** The document: a Y.Doc while used, its encoded state while idle, with a bound of its size. */
   private readonly residency = new DocResidency()
@@ -509,9 +507,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     // A lease that may have lapsed (a pause, Redis out of reach) writes nothing: the fence would
     // refuse it once another node claimed the document, but it might not have claimed it yet.
     if (this.held && !this.held.valid) throw new CollabError(ErrorCode.DocumentMoved, 'the document lease lapsed before this write')
-    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
-    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-    if (merged) mergedByBatch.set(writes, merged)
+    const merged = mergeBatch(writes)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
       update: merged,
@@ -538,13 +534,13 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
     for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
-    const storedSize = mergedByBatch.get(writes)?.byteLength ?? 0
-    this.broadcastBatch(writes)
+    const merged = takeMergedBatch(writes)
+    broadcastBatch(this, writes, merged)
     for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     this.pauseIfStoreBehind()
-    this.compaction.stored(writes.some((write) => write.update), storedSize)
+    this.compaction.stored(writes.some((write) => write.update), merged?.byteLength ?? 0)
     this.compaction.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
@@ -560,37 +556,6 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom {
     if (!this.compaction.worthCompacting || !this.commits.idle) return
     const state = this.residency.encodedState()
     if (state) this.compaction.compact(state)
-  }
-
-  /**
-   * One message per peer per batch, not one per update: a burst of N updates costs each peer one
-   * frame (and the server one socket write per peer) instead of N. When the batch has one source,
-   * the other peers get the merged update the batch stored and the source only the compensation of
-   * its own changes. When several peers wrote, every peer gets the merged update, its own changes
-   * included (harmless: Yjs skips what a replica already has; the y-websocket server echoes every
-   * update to its sender).
-   */
-  private broadcastBatch(writes: readonly RoomWrite[]): void {
-    const merged = mergedByBatch.get(writes)
-    mergedByBatch.delete(writes)
-    const sources = new Set<Peer>()
-    for (const write of writes) if (write.source && write.update) sources.add(write.source)
-    // A batch holding the server's own change (a load-time move, an approval, a revert) goes to
-    // everyone: skipping its one peer source would lose that change for it (later server changes
-    // would then wait in its doc for the missing one, forever).
-    const toEveryone = sources.size > 1 || writes.some((write) => write.update && !write.source)
-    if (merged) {
-      const message = encodeUpdate(merged)
-      if (toEveryone) this.broadcast(message)
-      else this.broadcast(message, sources.values().next().value)
-    }
-    const echoes = new Map<Peer, Uint8Array[]>()
-    for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
-    for (const [source, updates] of echoes) {
-      // Sent to everyone, the merged update above already carried the compensation to its sender.
-      if (toEveryone && merged && this.peers.has(source)) continue
-      source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
-    }
   }
 
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
