@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.ts'
 import { buildDoc } from '../persistence/storedDoc.ts'
 import { DocResidency } from './docResidency.ts'
 import { CompactionPolicy } from './compactionPolicy.ts'
+import { BacklogPause } from './backlogPause.ts'
 import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
 import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
@@ -93,8 +94,8 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
   private readonly compaction: CompactionPolicy
-  /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
-  private cancelDrainWait: (() => void) | null = null
+  /** Pauses reading from the peers while the store's backlog is full. */
+  private readonly backlogPause = new BacklogPause(this)
   /** Cluster mode: the document's lease and epoch while this room is its owner. */
   private held: HeldDocument | null = null
 
@@ -319,8 +320,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   /** Closes all peers and releases the doc (server shutdown or discard). */
   close(code: number = CloseCode.GoingAway, reason = ''): void {
     this.state = 'closed'
-    this.cancelDrainWait?.()
-    this.cancelDrainWait = null
+    this.backlogPause.cancel()
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = null
@@ -371,29 +371,12 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     })
     // A writer whose update arrives while paused is paused too (one that joined meanwhile).
     if (this.readingPaused && source) source.pauseReading()
-    this.pauseIfStoreBehind()
+    this.backlogPause.pauseIfStoreBehind()
   }
 
   /** True while the store's backlog is full and this room does not read from its peers' sockets. */
   get readingPaused(): boolean {
-    return this.cancelDrainWait !== null
-  }
-
-  /**
-   * Backpressure on what can actually grow: the writes durable in the write-ahead log that
-   * LevelDB has not caught up with (held in memory until it does; the group-commit queue itself is
-   * written out every tick). While that backlog is full the room reads nothing from its writers;
-   * a peer that joins meanwhile is read (its handshake is answered) until its first write.
-   */
-  private pauseIfStoreBehind(): void {
-    if (this.cancelDrainWait || this.state === 'closed' || !this.options.store.backlogFull) return
-    this.options.metrics.readPauses.inc()
-    this.logger.warn({ backlog: this.options.store.backlog }, 'store backlog full; pausing reads')
-    for (const peer of this.peers) peer.pauseReading()
-    this.cancelDrainWait = this.options.store.whenBacklogDrains(() => {
-      this.cancelDrainWait = null
-      for (const peer of this.peers) peer.resumeReading()
-    })
+    return this.backlogPause.paused
   }
 
   /** The store, for what belongs to the document besides its content (conflict records). */
@@ -539,7 +522,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
-    this.pauseIfStoreBehind()
+    this.backlogPause.pauseIfStoreBehind()
     this.compaction.stored(writes.some((write) => write.update), merged?.byteLength ?? 0)
     this.compaction.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
