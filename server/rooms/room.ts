@@ -1,27 +1,37 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
+import { encodeAwareness, encodeSyncStep1FromStateVector } from '../protocol/protocol.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { CollabMetrics } from '../observability/metrics.ts'
 import { buildDoc } from '../persistence/storedDoc.ts'
-import { DocResidency } from './docResidency.ts'
-import { CompactionPolicy } from './compactionPolicy.ts'
-import { BacklogPause } from './backlogPause.ts'
-import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
-import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
+import type { EventRecord } from '../persistence/eventLog.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
-import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
+import { ErrorCode } from '../../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import { encodeAck } from '../../shared/extensionProtocol.ts'
-import type { DocumentIndex } from '../persistence/documentIndex.ts'
-import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
-import type { EventRecord } from '../persistence/eventLog.ts'
+import type { ConflictRecord } from '../../shared/conflictRecord.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { PendingReviews } from '../reviews/pendingReviews.ts'
 import { greetWithPendingReviews, tellPendingReviewsChanged } from '../reviews/pendingReviewList.ts'
-import { ClientOwners, ownersFromEventLog, type OwnerClaim } from '../gate/clientOwnership.ts'
-import type { CollabMetrics } from '../observability/metrics.ts'
-import type { ConflictRecord } from '../../shared/conflictRecord.ts'
+import { ClientOwners, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { showOpenConflicts } from '../gate/conflictNotices.ts'
+import { GATE_ORIGIN } from '../gate/compensation.ts'
+import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
+import type { Peer } from '../connection/peer.ts'
+import type { DocumentOwnership, HeldDocument } from '../cluster/documentOwnership.ts'
+import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
+import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
+import { DocResidency } from './docResidency.ts'
+import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
+import { readStoredRoomState, loadClientOwners } from './roomLoad.ts'
+import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
+import { CompactionPolicy } from './compactionPolicy.ts'
+import { BacklogPause } from './backlogPause.ts'
+import { assertMayWrite, ownershipLostBy, takeDocument } from './roomOwnership.ts'
+import { applyPeerAwareness, awarenessChangeMessage } from './roomAwareness.ts'
+import { deferred } from './deferred.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
 export interface RoomWrite extends PendingWrite<Peer> {
@@ -31,13 +41,6 @@ export interface RoomWrite extends PendingWrite<Peer> {
   /** Client ids this write is the first to write under (stored with it: ownership is as durable as the structs). */
   readonly owners: readonly OwnerClaim[]
 }
-import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from '../protocol/protocol.ts'
-import { GATE_ORIGIN } from '../gate/compensation.ts'
-import { Peer } from '../connection/peer.ts'
-import { hasRole } from '../auth/index.ts'
-import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
-import type { DocumentOwnership, HeldDocument } from '../cluster/documentOwnership.ts'
-import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
@@ -180,24 +183,17 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   }
 
   async load(): Promise<void> {
-    if (this.options.ownership) this.held = await this.options.ownership.take(this.storageName, (reason) => this.lostOwnership(reason))
-    else await this.options.store.claim(this.storageName)
+    this.held = await takeDocument(this.options.ownership, this.options.store, this.storageName, (reason) => this.lostOwnership(reason))
     // Closed while the lease was being taken (shutdown, or the lease lost already): give it up again.
     if (this.state === 'closed') return void this.held?.release()
-    const [{ updates, stateVector }, lastEventSeq, pendingReviews] = await Promise.all([
-      this.options.store.loadStored(this.storageName),
-      this.options.store.lastEventSeq(this.storageName),
-      this.options.store.pendingReviews(this.tenant, this.document.name),
-    ])
+    const { updates, stateVector, lastEventSeq, pendingReviews } = await readStoredRoomState(this.options.store, this.tenant, this.document.name, this.storageName)
     if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
     if (this.waiting) this.waiting = answerSyncRequestsFromDisk(this, this.waiting, updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
     // for a new document (a range scan costs ~3× the point read that found it new).
     if (updates.length > 0) {
-      const owners = await this.options.store.clientOwners(this.storageName)
-      this.clientOwners.record(owners)
-      if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+      await loadClientOwners(this.options.store, this.storageName, lastEventSeq, this.clientOwners, this.logger)
       if (this.closedMeanwhile()) return
     }
     this.lastEventSeq = lastEventSeq
@@ -208,18 +204,6 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     this.becomeReady()
     this.compaction.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
-  }
-
-  /**
-   * A document stored before client-id owners were: its owners are read from its event log once and
-   * stored, so nobody can take over an id its user wrote under before the upgrade.
-   */
-  private async rebuildClientOwners(): Promise<void> {
-    const claims = ownersFromEventLog(await this.options.store.readEvents(this.storageName))
-    if (claims.length === 0) return
-    this.clientOwners.record(claims)
-    await this.options.store.appendBatch(this.storageName, { update: null, owners: claims })
-    this.logger.info({ owners: claims.length }, 'client-id owners rebuilt from the event log')
   }
 
   /**
@@ -487,9 +471,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
    * document's state vector with it (so a cold load need not compute it). Called by `commits`.
    */
   async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
-    // A lease that may have lapsed (a pause, Redis out of reach) writes nothing: the fence would
-    // refuse it once another node claimed the document, but it might not have claimed it yet.
-    if (this.held && !this.held.valid) throw new CollabError(ErrorCode.DocumentMoved, 'the document lease lapsed before this write')
+    assertMayWrite(this.held)
     const merged = mergeBatch(writes)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
@@ -544,14 +526,8 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
   batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
-    if (this.held && isCollabError(error) && (error.code === ErrorCode.StaleEpoch || error.code === ErrorCode.DocumentMoved)) {
-      // Stale: the store refused it. Moved: the lease ended before the write began (the room saw it
-      // before the lease keeper's timer did). Either way the document is lost here, counted once.
-      if (error.code === ErrorCode.StaleEpoch) this.held.refused()
-      else this.held.lapsed()
-      this.lostOwnership(error.code === ErrorCode.StaleEpoch ? 'stale-epoch' : 'expired')
-      return
-    }
+    const loss = ownershipLostBy(this.held, error)
+    if (loss) return this.lostOwnership(loss)
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
     const reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not store your changes; reconnect to resend')
@@ -560,13 +536,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
 
   /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
   receiveAwareness(peer: Peer, update: Uint8Array): void {
-    const changed = this.awareness.apply(update, peer)
-    // An editor's client shows its id here before its sync step 2 brings its offline edits: the id
-    // is kept for that user (clientOwners.announce), also once the connection is gone.
-    if (hasRole(peer.identity, 'editor')) {
-      for (const client of changed) if (this.awareness.ownerOf(client) === peer) this.clientOwners.announce(client, peer)
-    }
-    this.broadcastAwareness(changed)
+    this.broadcastAwareness(applyPeerAwareness(this.awareness, this.clientOwners, peer, update))
   }
 
   /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */
@@ -575,17 +545,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   }
 
   private broadcastAwareness(changed: readonly number[]): void {
-    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
+    const message = awarenessChangeMessage(this.awareness, changed)
+    if (message) this.broadcast(message)
   }
-}
-
-const deferred = () => {
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  promise.catch(() => {}) // a load failure is reported by the registry; nobody may be waiting
-  return { promise, resolve, reject }
 }
