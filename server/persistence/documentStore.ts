@@ -1,7 +1,6 @@
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
 import type { Logger } from '../observability/logger.ts'
 import {
@@ -9,19 +8,17 @@ import {
   decodeEvent,
   documentAsOf,
   encodeBase,
-  encodeEvent,
   eventBaseKey,
   eventKey,
-  EVENTS_NAMESPACE,
   eventRange,
   type EventBase,
   type EventRecord,
 } from './eventLog.ts'
 import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
 import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
-import { conflictKey, conflictRange } from '../gate/conflicts.ts'
-import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
-import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
+import { conflictRange } from '../gate/conflicts.ts'
+import type { ConflictRecord } from '../../shared/conflictRecord.ts'
+import { decodeOwner, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { buildDoc, checkStoredUpdates, SERVER_DOC_OPTIONS } from './storedDoc.ts'
 import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -33,9 +30,14 @@ import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './r
 import { readFile, rm } from 'node:fs/promises'
 import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
+import { getOptional, type LevelBatchDb } from './levelBatchDb.ts'
+import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
+import { describeError } from './describeError.ts'
+import { lastEventSeqOf, opBytes, writeRecordOf } from './writeRecord.ts'
 
 /** Where they were defined before: code importing them from here keeps working. */
 export { buildDoc, SERVER_DOC_OPTIONS } from './storedDoc.ts'
+export type { LevelBatchDb, RangeOptions } from './levelBatchDb.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -78,20 +80,8 @@ export interface DocumentStoreOptions {
   readonly atRest?: AtRestOptions
 }
 
-/** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
-const updateKey = (storageName: string, clock: number) => ['v1', storageName, 'update', clock]
-const stateVectorKey = (storageName: string) => ['v1_sv', storageName]
-const MAX_CLOCK = 0xffffffff
 /** The write-ahead log's directory inside the data directory (LevelDB ignores files it did not make). */
 export const WAL_DIRECTORY = 'wal'
-
-/** y-leveldb's state vector entry: the clock of the last update it covers, then the state vector. */
-const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8Array): BatchOp => {
-  const entry = encoding.createEncoder()
-  encoding.writeVarUint(entry, clock)
-  encoding.writeVarUint8Array(entry, stateVector)
-  return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
-}
 
 /** A re-encryption pass's cursor (reencryption.ts), beside the keyring. */
 const REENCRYPTION_CURSOR_FILE = 'reencryption-cursor.json'
@@ -184,7 +174,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       opened = WriteAheadLog.open(join(location, WAL_DIRECTORY))
     } catch (error) {
       await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
-      throw new CollabError(ErrorCode.PersistenceFailed, `cannot open the write-ahead log in ${join(location, WAL_DIRECTORY)}: ${describe(error)}`)
+      throw new CollabError(ErrorCode.PersistenceFailed, `cannot open the write-ahead log in ${join(location, WAL_DIRECTORY)}: ${describeError(error)}`)
     }
     const { log, leftOver, discardLeftOver, damagedBytes } = opened
     if (damagedBytes > 0) store.logger?.warn({ bytes: damagedBytes }, 'write-ahead log ends in a record cut short by a crash; it was never acknowledged')
@@ -333,7 +323,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
         if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
-    const record = this.sealRecord(this.recordOf(storageName, batch))
+    const record = this.sealRecord(writeRecordOf(storageName, this.clocks.get(storageName), batch))
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
@@ -480,36 +470,6 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return first !== undefined || walHoldsRecords(join(this.location, WAL_DIRECTORY))
   }
 
-  /** The LevelDB operations of a write, with the update at the document's next clock. */
-  private recordOf(
-    storageName: string,
-    { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] }: Parameters<DocumentStore['appendBatch']>[1],
-  ): LogRecord {
-    const ops: BatchOp[] = []
-    let updateClock: number | null = null
-    if (update) {
-      const clock = this.clocks.get(storageName)!
-      updateClock = clock + 1
-      if (stateVector) {
-        ops.push(stateVectorEntry(storageName, updateClock, stateVector))
-      } else if (clock === -1) {
-        // y-leveldb keeps a state vector entry per document; its document listing relies on it.
-        // Read from the update itself: no Y.Doc needed.
-        ops.push(stateVectorEntry(storageName, 0, Y.encodeStateVectorFromUpdate(update)))
-      }
-      // A view, not a copy: the log and LevelDB copy the bytes.
-      ops.push({ type: 'put', key: updateKey(storageName, updateClock), value: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
-    }
-    for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: encodeEvent(event) })
-    for (const review of reviews) ops.push(...reviewOps(review))
-    conflicts.forEach((conflict, position) => {
-      const key = conflictKey(storageName, conflict.eventSeq, parseConflictId(conflict.id)?.index ?? position)
-      ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
-    })
-    for (const owner of owners) ops.push({ type: 'put', key: ownerKey(storageName, owner.client), value: encodeOwner(owner) })
-    return { storageName, updateClock, firstEventSeq: events[0]?.seq ?? null, ops }
-  }
-
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
   readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
     return this.runFor(storageName, `events ${storageName}`, async (db) => {
@@ -551,7 +511,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       const folded = Y.encodeStateAsUpdate(documentAsOf(base, expired, last))
       await db.batch([
         { type: 'put', key: eventBaseKey(storageName), value: Buffer.from(encodeBase({ seq: last, update: folded })) },
-        ...expired.map((event): BatchOp => ({ type: 'del', key: eventKey(storageName, event.seq) })),
+        ...expired.map((event): LogOp => ({ type: 'del', key: eventKey(storageName, event.seq) })),
       ])
       return expired.length
     })
@@ -664,7 +624,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
         await db.batch([
           { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(merged.update) },
           stateVectorEntry(storageName, clock, merged.stateVector),
-          ...keys.map((key): BatchOp => ({ type: 'del', key })),
+          ...keys.map((key): LogOp => ({ type: 'del', key })),
         ])
         if (reserved === null) this.clocks.set(storageName, Math.max(clock, this.clocks.get(storageName) ?? -1))
         return merged.update.byteLength
@@ -840,7 +800,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       }
     })
     if (outcome === null || !outcome.ok) {
-      const cause = outcome === null ? 'unknown error' : describe(outcome.error)
+      const cause = outcome === null ? 'unknown error' : describeError(outcome.error)
       throw new CollabError(ErrorCode.PersistenceFailed, `${label}: ${cause}`)
     }
     return outcome.value
@@ -862,7 +822,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     try {
       return await operation()
     } catch (error) {
-      throw error instanceof CollabError ? error : new CollabError(ErrorCode.PersistenceFailed, `${label}: ${describe(error)}`)
+      throw error instanceof CollabError ? error : new CollabError(ErrorCode.PersistenceFailed, `${label}: ${describeError(error)}`)
     } finally {
       const doneAt = performance.now()
       if (this.logger && doneAt - queuedAt >= this.slowOperationMs) {
@@ -879,52 +839,4 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 interface WriteGroup {
   readonly ops: LogOp[]
   readonly applied: Array<() => void>
-}
-
-/** A LevelDB operation: the same shape the write-ahead log records. */
-type BatchOp = LogOp
-export interface RangeOptions {
-  gt?: Array<string | number>
-  gte?: Array<string | number>
-  lt?: Array<string | number>
-  lte?: Array<string | number>
-  limit?: number
-  reverse?: boolean
-}
-/** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
-export interface LevelBatchDb {
-  batch(ops: readonly BatchOp[]): Promise<void>
-  iterator(options: RangeOptions): {
-    all(): Promise<Array<[Array<string | number>, Uint8Array]>>
-    next(): Promise<[Array<string | number>, Uint8Array] | undefined>
-    close(): Promise<void>
-  }
-  values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
-  keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
-  /** Point reads: the value of each key, undefined where there is none. */
-  getMany(keys: Array<Array<string | number>>): Promise<Array<Uint8Array | undefined>>
-}
-
-/** A point read: the value, or undefined when the key is not there (getMany: no error object for a miss). */
-const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promise<Uint8Array | undefined> => (await db.getMany([key]))[0]
-
-/** The bytes a logged write holds in memory until LevelDB has it (keys are small; values count). */
-const opBytes = (ops: readonly LogOp[]): number => {
-  let bytes = 0
-  for (const op of ops) if (op.type === 'put') bytes += op.value.byteLength
-  return bytes
-}
-
-/** The highest event sequence number a logged write stores (its events are in order). */
-const lastEventSeqOf = (record: LogRecord): number => {
-  let seq = 0
-  for (const op of record.ops) if (op.type === 'put' && op.key[0] === EVENTS_NAMESPACE) seq = Math.max(seq, Number(op.key[2]))
-  return seq
-}
-
-const describe = (error: unknown): string => {
-  if (!(error instanceof Error)) return String(error)
-  const { cause, code } = error as Error & { cause?: unknown; code?: string }
-  const text = code ? `${code}: ${error.message}` : error.message
-  return cause instanceof Error ? `${text} (${describe(cause)})` : text
 }
