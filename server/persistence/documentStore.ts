@@ -33,6 +33,7 @@ import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
 import { getOptional, type LevelBatchDb } from './levelBatchDb.ts'
 import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
 import { describeError } from './describeError.ts'
+import { OperationChains } from './operationChains.ts'
 import { lastEventSeqOf, opBytes, writeRecordOf } from './writeRecord.ts'
 
 /** Where they were defined before: code importing them from here keeps working. */
@@ -102,11 +103,9 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
   private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
   private applying = false
-  /** Per document: the logged writes whose LevelDB write is queued on its chain and not started. */
-  private readonly openGroups = new Map<string, WriteGroup>()
+  /** Every operation, in its document's order. */
+  private readonly chains: OperationChains
   private lastApplyAt = -Infinity
-  /** The tail of each document's operation chain; removed when it has settled. */
-  private readonly chains = new Map<string, Promise<unknown>>()
   /**
    * The highest update clock of each document the store has read or written since it loaded
    * (-1: none), so an append needs no read first. Dropped with `release` when a room unloads.
@@ -136,6 +135,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     this.batchIntervalMs = options.batchIntervalMs ?? 10
     this.maxBacklogWrites = options.maxBacklogWrites ?? Infinity
     this.maxBacklogBytes = options.maxBacklogBytes ?? Infinity
+    this.chains = new OperationChains({ database: () => this.database(), logger: this.logger, slowOperationMs: this.slowOperationMs })
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
@@ -251,7 +251,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * get: most of what loading a new document cost).
    */
   private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
-    return this.runFor(storageName, `load ${storageName}`, async (db) => {
+    return this.chains.runFor(storageName, `load ${storageName}`, async (db) => {
       // One call for two keys: point reads, not an iterator (an iterator costs ~3× a get, and
       // kilobytes that outlive the read).
       const [entry, firstUpdate] = await db.getMany([stateVectorKey(storageName), updateKey(storageName, 0)])
@@ -284,7 +284,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   /** The storage names of every stored document (y-leveldb keeps a state vector per document). */
   async documentNames(): Promise<string[]> {
     // After every write logged so far has reached LevelDB: a document is listed once durable.
-    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    await this.chains.settled()
     const names = await this.persistence.getAllDocNames()
     if (!Array.isArray(names)) throw new CollabError(ErrorCode.PersistenceFailed, 'listing documents failed')
     return names
@@ -319,7 +319,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     },
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
-      await this.runFor(storageName, `clock ${storageName}`, async (db) => {
+      await this.chains.runFor(storageName, `clock ${storageName}`, async (db) => {
         if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
@@ -376,19 +376,19 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * chain (a read, a compaction) closes the group, so it still sees exactly the writes before it.
    */
   private queueForLevelDb(storageName: string, ops: readonly LogOp[], applied: () => void): void {
-    const open = this.openGroups.get(storageName)
+    const open = this.chains.openGroupOf(storageName)
     if (open) {
       open.ops.push(...ops)
       open.applied.push(applied)
       return
     }
     const group = { ops: [...ops], applied: [applied] }
-    this.openGroups.set(storageName, group)
+    this.chains.openGroup(storageName, group)
     const write = () => {
-      if (this.openGroups.get(storageName) === group) this.openGroups.delete(storageName)
+      this.chains.closeGroup(storageName, group)
       return this.applyLogged(group.ops)
     }
-    this.runFor(storageName, `append ${storageName}`, write, group).then(
+    this.chains.runFor(storageName, `append ${storageName}`, write, group).then(
       () => group.applied.forEach((done) => done()),
       (error: unknown) => {
         this.clocks.delete(storageName)
@@ -472,7 +472,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
   readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
-    return this.runFor(storageName, `events ${storageName}`, async (db) => {
+    return this.chains.runFor(storageName, `events ${storageName}`, async (db) => {
       const values = await db.values({ gte: eventKey(storageName, fromSeq), lte: eventKey(storageName, toSeq), limit, reverse }).all()
       return values.map((value) => decodeEvent(value))
     })
@@ -480,7 +480,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(storageName: string): Promise<EventBase | null> {
-    const value = await this.runFor(storageName, `events ${storageName}`, (db) => getOptional(db, eventBaseKey(storageName)))
+    const value = await this.chains.runFor(storageName, `events ${storageName}`, (db) => getOptional(db, eventBaseKey(storageName)))
     return value ? decodeBase(value) : null
   }
 
@@ -490,7 +490,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * Returns how many events were pruned.
    */
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
-    return this.runFor(storageName, `prune ${storageName}`, async (db) => {
+    return this.chains.runFor(storageName, `prune ${storageName}`, async (db) => {
       // Events are in time order: read from the oldest and stop at the first one still retained,
       // so a load costs O(expired events), not O(history).
       const expired: EventRecord[] = []
@@ -519,7 +519,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The highest event sequence number of a document (0 when it has none). */
   lastEventSeq(storageName: string): Promise<number> {
-    return this.runFor(storageName, `events ${storageName}`, (db) => this.readLastEventSeq(db, storageName))
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => this.readLastEventSeq(db, storageName))
   }
 
   private async readLastEventSeq(db: LevelBatchDb, storageName: string): Promise<number> {
@@ -532,14 +532,14 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The owners of a document's Yjs client ids (clientOwnership.ts). */
   clientOwners(storageName: string): Promise<OwnerClaim[]> {
-    return this.runFor(storageName, `owners ${storageName}`, async (db) =>
+    return this.chains.runFor(storageName, `owners ${storageName}`, async (db) =>
       (await db.iterator(ownerRange(storageName)).all()).map(([key, value]) => decodeOwner(key, value)),
     )
   }
 
   /** The conflicts recorded for a document, oldest first (records from before ids and dismissal were kept get them from their key). */
   async listConflicts(storageName: string): Promise<ConflictRecord[]> {
-    const entries = await this.runFor(storageName, `conflicts ${storageName}`, (db) => db.iterator(conflictRange(storageName)).all())
+    const entries = await this.chains.runFor(storageName, `conflicts ${storageName}`, (db) => db.iterator(conflictRange(storageName)).all())
     return entries.map(([key, value]) => {
       const [eventSeq, index] = [Number(key[2]), Number(key[3])]
       const stored = JSON.parse(Buffer.from(value).toString('utf8')) as Partial<ConflictRecord>
@@ -548,22 +548,22 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const value = await this.runDirect(`review ${id}`, (db) => getOptional(db, reviewKey(tenant, id)))
+    const value = await this.chains.runDirect(`review ${id}`, (db) => getOptional(db, reviewKey(tenant, id)))
     return value ? (JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem) : null
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const values = await this.runDirect(`reviews ${tenant}`, (db) => db.values(reviewRange(tenant)).all())
+    const values = await this.chains.runDirect(`reviews ${tenant}`, (db) => db.values(reviewRange(tenant)).all())
     return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem)
   }
 
   async putReview(review: ReviewItem): Promise<void> {
-    await this.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
+    await this.chains.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
   }
 
   /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
   pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
-    return this.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, async (db) => {
+    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, async (db) => {
       const ids = await db.values(pendingReviewRange(tenant, document)).all()
       if (ids.length === 0) return []
       const values = await db.getMany(ids.map((id) => reviewKey(tenant, Buffer.from(id).toString('utf8'))))
@@ -573,12 +573,12 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Keys of no document (notifications): entries of a range, after the logged writes before it. */
   readRange(label: string, range: { gt: Array<string | number>; lt: Array<string | number>; reverse?: boolean }): Promise<Array<[Array<string | number>, Uint8Array]>> {
-    return this.runDirect(label, (db) => db.iterator(range).all() as Promise<Array<[Array<string | number>, Uint8Array]>>)
+    return this.chains.runDirect(label, (db) => db.iterator(range).all() as Promise<Array<[Array<string | number>, Uint8Array]>>)
   }
 
   /** Keys of no document (notifications): one atomic batch. */
   async writeDirect(label: string, ops: readonly LogOp[]): Promise<void> {
-    if (ops.length > 0) await this.runDirect(label, (db) => db.batch([...ops]))
+    if (ops.length > 0) await this.chains.runDirect(label, (db) => db.batch([...ops]))
   }
 
   /** Appends one update; resolves once it is durable (in the write-ahead log). */
@@ -603,7 +603,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const known = this.clocks.get(storageName)
     const reserved = known === undefined ? null : known + 1
     if (reserved !== null) this.clocks.set(storageName, reserved)
-    return this.runFor(storageName, `compact ${storageName}`, async (db) => {
+    return this.chains.runFor(storageName, `compact ${storageName}`, async (db) => {
       const keys = await db.keys({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
       if (keys.length <= 1) return null
       let merged = state
@@ -691,13 +691,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     }
     for (const [owner, keys] of byOwner) {
       if (owner !== '') {
-        await this.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
+        await this.chains.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
         continue
       }
       const touched = new Set<string>()
       this.touched = touched
       try {
-        await this.runDirect('re-encrypt', () => reseal(keys, touched))
+        await this.chains.runDirect('re-encrypt', () => reseal(keys, touched))
       } finally {
         this.touched = null
       }
@@ -759,34 +759,10 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Waits for every document's pending operations, then closes the log and LevelDB. */
   async close(): Promise<void> {
-    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    await this.chains.drained()
     this.wal?.close()
     this.wal = null
     await this.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
-  }
-
-  /** An operation on one document: after the document's earlier operations, independent of other documents. */
-  private runFor<T>(storageName: string, label: string, operation: (db: LevelBatchDb) => Promise<T>, group?: WriteGroup): Promise<T> {
-    // Anything else queued after a group of logged writes comes after all of them: close the group.
-    if (this.openGroups.get(storageName) !== group) this.openGroups.delete(storageName)
-    const queuedAt = performance.now()
-    const previous = this.chains.get(storageName) ?? Promise.resolve()
-    const result = previous.then(() => this.attempt(label, queuedAt, () => operation(this.database())))
-    const tail = result.catch(() => {}) // the next operation runs after a failed one too
-    this.chains.set(storageName, tail)
-    void tail.then(() => {
-      if (this.chains.get(storageName) === tail) this.chains.delete(storageName)
-    })
-    return result
-  }
-
-  /** An operation on keys of no document (reviews), after the logged writes before it. */
-  private async runDirect<T>(label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
-    const queuedAt = performance.now()
-    // Review items ride in documents' logged writes: wait until LevelDB holds every write logged
-    // so far (the chains as they are now), so a review is readable once its write is durable.
-    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
-    return this.attempt(label, queuedAt, () => operation(this.database()))
   }
 
   /** Through y-leveldb's own chain: opening and closing the database. */
@@ -816,27 +792,5 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return this.sealed
   }
 
-  /** Runs an operation; a failure becomes ERR_PERSISTENCE_FAILED; a slow one is logged. */
-  private async attempt<T>(label: string, queuedAt: number, operation: () => Promise<T>): Promise<T> {
-    const startedAt = performance.now()
-    try {
-      return await operation()
-    } catch (error) {
-      throw error instanceof CollabError ? error : new CollabError(ErrorCode.PersistenceFailed, `${label}: ${describeError(error)}`)
-    } finally {
-      const doneAt = performance.now()
-      if (this.logger && doneAt - queuedAt >= this.slowOperationMs) {
-        this.logger.warn(
-          { operation: label, ms: Math.round(doneAt - queuedAt), waitedMs: Math.round(startedAt - queuedAt) },
-          'slow store operation',
-        )
-      }
-    }
-  }
-}
 
-/** Logged writes of one document that go to LevelDB in one step of its chain. */
-interface WriteGroup {
-  readonly ops: LogOp[]
-  readonly applied: Array<() => void>
 }
