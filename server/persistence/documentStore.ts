@@ -34,6 +34,8 @@ import { getOptional, type LevelBatchDb } from './levelBatchDb.ts'
 import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
 import { describeError } from './describeError.ts'
 import { OperationChains } from './operationChains.ts'
+import { WriteBacklog } from './writeBacklog.ts'
+import { LevelDbQueue } from './levelDbQueue.ts'
 import { lastEventSeqOf, opBytes, writeRecordOf } from './writeRecord.ts'
 
 /** Where they were defined before: code importing them from here keeps working. */
@@ -100,12 +102,10 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    */
   private touched: Set<string> | null = null
   private wal: WriteAheadLog | null = null
-  /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
-  private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
-  private applying = false
   /** Every operation, in its document's order. */
   private readonly chains: OperationChains
-  private lastApplyAt = -Infinity
+  /** How logged writes reach LevelDB. */
+  private readonly levelDbQueue: LevelDbQueue
   /**
    * The highest update clock of each document the store has read or written since it loaded
    * (-1: none), so an append needs no read first. Dropped with `release` when a room unloads.
@@ -113,17 +113,8 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly clocks = new Map<string, number>()
   private readonly logger: Logger | null
   private readonly slowOperationMs: number
-  private readonly batchIntervalMs: number
-  private readonly maxBacklogWrites: number
-  private readonly maxBacklogBytes: number
-  /**
-   * Writes (and their bytes) durable in the log whose LevelDB write has not completed: what grows
-   * when LevelDB falls behind, held in memory until it catches up.
-   */
-  private backlogWrites = 0
-  private backlogBytes = 0
-  /** Called once when the backlog, after being full, has drained to half its limits. */
-  private readonly drainListeners = new Set<() => void>()
+  /** Writes logged and not yet in LevelDB: what rooms pause their readers for. */
+  private readonly writeBacklog: WriteBacklog
 
   private constructor(
     readonly location: string,
@@ -132,10 +123,20 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     this.persistence = new LeveldbPersistence(location)
     this.logger = options.logger ?? null
     this.slowOperationMs = options.slowOperationMs ?? 1000
-    this.batchIntervalMs = options.batchIntervalMs ?? 10
-    this.maxBacklogWrites = options.maxBacklogWrites ?? Infinity
-    this.maxBacklogBytes = options.maxBacklogBytes ?? Infinity
+    this.writeBacklog = new WriteBacklog(options.maxBacklogWrites ?? Infinity, options.maxBacklogBytes ?? Infinity)
     this.chains = new OperationChains({ database: () => this.database(), logger: this.logger, slowOperationMs: this.slowOperationMs })
+    this.levelDbQueue = new LevelDbQueue({
+      chains: this.chains,
+      database: () => this.db,
+      batchIntervalMs: options.batchIntervalMs ?? 10,
+      onRefused: (storageName, error) => {
+        this.clocks.delete(storageName)
+        this.wal?.fail((error as Error).message)
+        this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
+        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
+        this.writeBacklog.notifyDrained()
+      },
+    })
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
@@ -328,22 +329,21 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
     const bytes = opBytes(record.ops)
-    this.backlogWrites++
-    this.backlogBytes += bytes
-    this.queueForLevelDb(storageName, record.ops, () => {
+    this.writeBacklog.added(bytes)
+    this.levelDbQueue.queue(storageName, record.ops, () => {
       applied()
-      this.leftBacklog(bytes)
+      this.writeBacklog.left(bytes)
     })
   }
 
   /** Writes logged and not yet in LevelDB (all documents), and their bytes. */
   get backlog(): { readonly writes: number; readonly bytes: number } {
-    return { writes: this.backlogWrites, bytes: this.backlogBytes }
+    return this.writeBacklog.counts
   }
 
   /** Has the backlog reached maxBacklogWrites or maxBacklogBytes? Writers should wait (`whenBacklogDrains`). */
   get backlogFull(): boolean {
-    return this.backlogWrites >= this.maxBacklogWrites || this.backlogBytes >= this.maxBacklogBytes
+    return this.writeBacklog.full
   }
 
   /**
@@ -351,94 +351,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * resumes at once would pause again at the next write). Returns a function that cancels it.
    */
   whenBacklogDrains(listener: () => void): () => void {
-    this.drainListeners.add(listener)
-    return () => this.drainListeners.delete(listener)
-  }
-
-  private leftBacklog(bytes: number): void {
-    this.backlogWrites--
-    this.backlogBytes -= bytes
-    if (this.drainListeners.size === 0) return
-    if (this.backlogWrites > this.maxBacklogWrites / 2 || this.backlogBytes > this.maxBacklogBytes / 2) return
-    this.notifyDrained()
-  }
-
-  private notifyDrained(): void {
-    const listeners = [...this.drainListeners]
-    this.drainListeners.clear()
-    for (const listener of listeners) listener()
-  }
-
-  /**
-   * A logged write waits on its document's chain for LevelDB. Writes logged while the document's
-   * previous LevelDB write is still queued join it (one chain step for all of them), so a busy
-   * document does not fall behind one LevelDB batch per write; any other operation queued on the
-   * chain (a read, a compaction) closes the group, so it still sees exactly the writes before it.
-   */
-  private queueForLevelDb(storageName: string, ops: readonly LogOp[], applied: () => void): void {
-    const open = this.chains.openGroupOf(storageName)
-    if (open) {
-      open.ops.push(...ops)
-      open.applied.push(applied)
-      return
-    }
-    const group = { ops: [...ops], applied: [applied] }
-    this.chains.openGroup(storageName, group)
-    const write = () => {
-      this.chains.closeGroup(storageName, group)
-      return this.applyLogged(group.ops)
-    }
-    this.chains.runFor(storageName, `append ${storageName}`, write, group).then(
-      () => group.applied.forEach((done) => done()),
-      (error: unknown) => {
-        this.clocks.delete(storageName)
-        this.wal?.fail((error as Error).message)
-        this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
-        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
-        this.notifyDrained()
-      },
-    )
-  }
-
-  /**
-   * Puts logged writes into LevelDB, those of every document together: each write joins the next
-   * LevelDB batch once its turn on its document's chain has come (so a document's operations keep
-   * their order). Off the path of the write that became durable. A LevelDB batch costs ~20 µs of
-   * CPU plus ~3 µs per key (thread-pool hop, LevelDB's own log, the binding reading each op), so
-   * under load batches start at most every `batchIntervalMs` and carry everything logged
-   * meanwhile: LevelDB lags the log by that much at most (a read of the document waits for it on
-   * the chain); when writes are rare, a batch starts at once.
-   */
-  private applyLogged(ops: readonly LogOp[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.toApply.push({ ops, resolve, reject })
-      if (!this.applying) {
-        this.applying = true
-        const wait = this.lastApplyAt + this.batchIntervalMs - performance.now()
-        if (wait > 0) setTimeout(() => this.applyQueued(), wait)
-        else setImmediate(() => this.applyQueued())
-      }
-    })
-  }
-
-  private applyQueued(): void {
-    this.lastApplyAt = performance.now()
-    const queued = this.toApply
-    this.toApply = []
-    // Logged values are sealed already: straight to LevelDB.
-    const write = async () => {
-      if (!this.db) throw new Error('the store is not open')
-      return this.db.batch(queued.flatMap(({ ops }) => ops))
-    }
-    write()
-      .then(
-        () => queued.forEach(({ resolve }) => resolve()),
-        (error: unknown) => queued.forEach(({ reject }) => reject(error)),
-      )
-      .finally(() => {
-        if (this.toApply.length === 0) this.applying = false
-        else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + this.batchIntervalMs - performance.now()))
-      })
+    return this.writeBacklog.whenDrains(listener)
   }
 
   /** A logged write with its values sealed (encryption at rest), the keyring saved first if that changed it. */
