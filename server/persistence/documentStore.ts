@@ -3,22 +3,11 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
 import type { Logger } from '../observability/logger.ts'
-import {
-  decodeBase,
-  decodeEvent,
-  documentAsOf,
-  encodeBase,
-  eventBaseKey,
-  eventKey,
-  eventRange,
-  type EventBase,
-  type EventRecord,
-} from './eventLog.ts'
-import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
-import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
-import { conflictRange } from '../gate/conflicts.ts'
+import type { EventBase, EventRecord } from './eventLog.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { reviewOps } from '../reviews/reviewStorage.ts'
 import type { ConflictRecord } from '../../shared/conflictRecord.ts'
-import { decodeOwner, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
+import type { OwnerClaim } from '../gate/clientOwnership.ts'
 import { buildDoc, checkStoredUpdates, SERVER_DOC_OPTIONS } from './storedDoc.ts'
 import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
@@ -30,13 +19,16 @@ import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './r
 import { readFile, rm } from 'node:fs/promises'
 import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
-import { getOptional, type LevelBatchDb } from './levelBatchDb.ts'
+import type { LevelBatchDb } from './levelBatchDb.ts'
 import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
 import { describeError } from './describeError.ts'
 import { OperationChains } from './operationChains.ts'
 import { WriteBacklog } from './writeBacklog.ts'
 import { LevelDbQueue } from './levelDbQueue.ts'
-import { lastEventSeqOf, opBytes, writeRecordOf } from './writeRecord.ts'
+import { replayLoggedWrites } from './walReplay.ts'
+import { pruneEventsIn, readEventBase, readEventsIn, readLastEventSeq } from './storedEvents.ts'
+import { readClientOwners, readConflicts, readPendingReviews, readReview, readReviews } from './storedRecords.ts'
+import { opBytes, writeRecordOf } from './writeRecord.ts'
 
 /** Where they were defined before: code importing them from here keeps working. */
 export { buildDoc, SERVER_DOC_OPTIONS } from './storedDoc.ts'
@@ -179,43 +171,10 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     }
     const { log, leftOver, discardLeftOver, damagedBytes } = opened
     if (damagedBytes > 0) store.logger?.warn({ bytes: damagedBytes }, 'write-ahead log ends in a record cut short by a crash; it was never acknowledged')
-    await store.replay(leftOver)
+    await replayLoggedWrites(leftOver, { raw: store.db!, sealed: store.database(), logger: store.logger })
     discardLeftOver()
     store.wal = log
     return store
-  }
-
-  /**
-   * Puts into LevelDB what a previous process logged but may not have written there (it stopped
-   * first). A record LevelDB already holds is skipped: its document's update clock (or event
-   * sequence) is already at or past it — it may have been compacted or pruned since, and writing it
-   * again would bring back what those deleted.
-   */
-  private async replay(records: readonly LogRecord[]): Promise<void> {
-    if (records.length === 0) return
-    const db = this.database()
-    const raw = this.db!
-    const clocks = new Map<string, number>()
-    const eventSeqs = new Map<string, number>()
-    const ops: LogOp[] = []
-    let replayed = 0
-    for (const record of records) {
-      const { storageName, updateClock, firstEventSeq } = record
-      if (updateClock !== null) {
-        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
-        if (updateClock <= clocks.get(storageName)!) continue
-        clocks.set(storageName, updateClock)
-      } else if (firstEventSeq !== null) {
-        if (!eventSeqs.has(storageName)) eventSeqs.set(storageName, await this.readLastEventSeq(db, storageName))
-        if (firstEventSeq <= eventSeqs.get(storageName)!) continue
-      }
-      if (firstEventSeq !== null) eventSeqs.set(storageName, Math.max(eventSeqs.get(storageName) ?? 0, lastEventSeqOf(record)))
-      ops.push(...record.ops)
-      replayed++
-    }
-    // Logged values are sealed already.
-    if (ops.length > 0) await raw.batch(ops)
-    this.logger?.info({ records: records.length, replayed }, 'write-ahead log replayed')
   }
 
   /** All stored updates of a document, oldest first. */
@@ -384,17 +343,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   }
 
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
-  readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
-    return this.chains.runFor(storageName, `events ${storageName}`, async (db) => {
-      const values = await db.values({ gte: eventKey(storageName, fromSeq), lte: eventKey(storageName, toSeq), limit, reverse }).all()
-      return values.map((value) => decodeEvent(value))
-    })
+  readEvents(storageName: string, range: { fromSeq?: number; toSeq?: number; limit?: number; reverse?: boolean } = {}): Promise<EventRecord[]> {
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readEventsIn(db, storageName, range))
   }
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(storageName: string): Promise<EventBase | null> {
-    const value = await this.chains.runFor(storageName, `events ${storageName}`, (db) => getOptional(db, eventBaseKey(storageName)))
-    return value ? decodeBase(value) : null
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readEventBase(db, storageName))
   }
 
   /**
@@ -403,71 +358,30 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * Returns how many events were pruned.
    */
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
-    return this.chains.runFor(storageName, `prune ${storageName}`, async (db) => {
-      // Events are in time order: read from the oldest and stop at the first one still retained,
-      // so a load costs O(expired events), not O(history).
-      const expired: EventRecord[] = []
-      const iterator = db.values(eventRange(storageName))
-      try {
-        for (let value = await iterator.next(); value !== undefined; value = await iterator.next()) {
-          const event = decodeEvent(value)
-          if (event.at >= cutoff) break
-          expired.push(event)
-        }
-      } finally {
-        await iterator.close()
-      }
-      if (expired.length === 0) return 0
-      const baseBytes = await getOptional(db, eventBaseKey(storageName))
-      const base = baseBytes ? decodeBase(baseBytes) : null
-      const last = expired.at(-1)!.seq
-      const folded = Y.encodeStateAsUpdate(documentAsOf(base, expired, last))
-      await db.batch([
-        { type: 'put', key: eventBaseKey(storageName), value: Buffer.from(encodeBase({ seq: last, update: folded })) },
-        ...expired.map((event): LogOp => ({ type: 'del', key: eventKey(storageName, event.seq) })),
-      ])
-      return expired.length
-    })
+    return this.chains.runFor(storageName, `prune ${storageName}`, (db) => pruneEventsIn(db, storageName, cutoff))
   }
 
   /** The highest event sequence number of a document (0 when it has none). */
   lastEventSeq(storageName: string): Promise<number> {
-    return this.chains.runFor(storageName, `events ${storageName}`, (db) => this.readLastEventSeq(db, storageName))
-  }
-
-  private async readLastEventSeq(db: LevelBatchDb, storageName: string): Promise<number> {
-    const [last] = await db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all()
-    if (last) return Number(last[2])
-    // Everything may have been pruned: numbering continues after the base.
-    const base = await getOptional(db, eventBaseKey(storageName))
-    return base ? decodeBase(base).seq : 0
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readLastEventSeq(db, storageName))
   }
 
   /** The owners of a document's Yjs client ids (clientOwnership.ts). */
   clientOwners(storageName: string): Promise<OwnerClaim[]> {
-    return this.chains.runFor(storageName, `owners ${storageName}`, async (db) =>
-      (await db.iterator(ownerRange(storageName)).all()).map(([key, value]) => decodeOwner(key, value)),
-    )
+    return this.chains.runFor(storageName, `owners ${storageName}`, (db) => readClientOwners(db, storageName))
   }
 
   /** The conflicts recorded for a document, oldest first (records from before ids and dismissal were kept get them from their key). */
   async listConflicts(storageName: string): Promise<ConflictRecord[]> {
-    const entries = await this.chains.runFor(storageName, `conflicts ${storageName}`, (db) => db.iterator(conflictRange(storageName)).all())
-    return entries.map(([key, value]) => {
-      const [eventSeq, index] = [Number(key[2]), Number(key[3])]
-      const stored = JSON.parse(Buffer.from(value).toString('utf8')) as Partial<ConflictRecord>
-      return { id: `${eventSeq}-${index}`, rule: 'last-writer-wins', dismissed: null, ...stored, eventSeq } as ConflictRecord
-    })
+    return this.chains.runFor(storageName, `conflicts ${storageName}`, (db) => readConflicts(db, storageName))
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const value = await this.chains.runDirect(`review ${id}`, (db) => getOptional(db, reviewKey(tenant, id)))
-    return value ? (JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem) : null
+    return this.chains.runDirect(`review ${id}`, (db) => readReview(db, tenant, id))
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const values = await this.chains.runDirect(`reviews ${tenant}`, (db) => db.values(reviewRange(tenant)).all())
-    return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem)
+    return this.chains.runDirect(`reviews ${tenant}`, (db) => readReviews(db, tenant))
   }
 
   async putReview(review: ReviewItem): Promise<void> {
@@ -476,12 +390,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
   pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
-    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, async (db) => {
-      const ids = await db.values(pendingReviewRange(tenant, document)).all()
-      if (ids.length === 0) return []
-      const values = await db.getMany(ids.map((id) => reviewKey(tenant, Buffer.from(id).toString('utf8'))))
-      return values.flatMap((value) => (value ? [JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem] : [])).filter((item) => item.status === 'pending')
-    })
+    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, (db) => readPendingReviews(db, tenant, document))
   }
 
   /** Keys of no document (notifications): entries of a range, after the logged writes before it. */
