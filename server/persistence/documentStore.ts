@@ -9,16 +9,15 @@ import { reviewOps } from '../reviews/reviewStorage.ts'
 import type { ConflictRecord } from '../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../gate/clientOwnership.ts'
 import { buildDoc, checkStoredUpdates, SERVER_DOC_OPTIONS } from './storedDoc.ts'
-import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
+import { WriteAheadLog, walHoldsRecords, type LogOp } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
 import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
-import { tenantOf, type RecordCodec, type RecordLocation } from '../crypto/recordCodec.ts'
-import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './reencryption.ts'
-import { readFile, rm } from 'node:fs/promises'
-import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
-import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
+import type { RecordLocation } from '../crypto/recordCodec.ts'
+import type { KeyManagedStore, ReencryptionCursor } from './reencryption.ts'
+import { readKeyringFile } from '../crypto/keyringFile.ts'
+import { sealedLevelDb } from './sealedLevelDb.ts'
 import type { LevelBatchDb } from './levelBatchDb.ts'
 import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
 import { describeError } from './describeError.ts'
@@ -26,6 +25,8 @@ import { OperationChains } from './operationChains.ts'
 import { WriteBacklog } from './writeBacklog.ts'
 import { LevelDbQueue } from './levelDbQueue.ts'
 import { replayLoggedWrites } from './walReplay.ts'
+import { StoreSealing } from './storeSealing.ts'
+import { loadReencryptionCursor, resealLevelDbChunk, saveReencryptionCursor } from './levelDbReencryption.ts'
 import { pruneEventsIn, readEventBase, readEventsIn, readLastEventSeq } from './storedEvents.ts'
 import { readClientOwners, readConflicts, readPendingReviews, readReview, readReviews } from './storedRecords.ts'
 import { opBytes, writeRecordOf } from './writeRecord.ts'
@@ -78,21 +79,13 @@ export interface DocumentStoreOptions {
 /** The write-ahead log's directory inside the data directory (LevelDB ignores files it did not make). */
 export const WAL_DIRECTORY = 'wal'
 
-/** A re-encryption pass's cursor (reencryption.ts), beside the keyring. */
-const REENCRYPTION_CURSOR_FILE = 'reencryption-cursor.json'
-
 export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
   /** What every read and write but the logged ones goes through: `db`, sealing and opening values when encrypted. */
   private sealed: LevelBatchDb | null = null
-  /** Seals and opens values; null when encryption at rest is off. */
-  private codec: RecordCodec | null = null
-  /**
-   * While a re-encryption rewrites records of no document (reviews, notifications): the keys
-   * written meanwhile, so it does not put back an older value over a newer one (see resealChunk).
-   */
-  private touched: Set<string> | null = null
+  /** Encryption at rest: seals and opens values (codec null when it is off), keeps the keyring saved. */
+  private readonly sealing: StoreSealing
   private wal: WriteAheadLog | null = null
   /** Every operation, in its document's order. */
   private readonly chains: OperationChains
@@ -113,6 +106,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     options: DocumentStoreOptions,
   ) {
     this.persistence = new LeveldbPersistence(location)
+    this.sealing = new StoreSealing(location, null)
     this.logger = options.logger ?? null
     this.slowOperationMs = options.slowOperationMs ?? 1000
     this.writeBacklog = new WriteBacklog(options.maxBacklogWrites ?? Infinity, options.maxBacklogBytes ?? Infinity)
@@ -138,7 +132,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const storedKeyring = readKeyringFile(location)
     const codec = storedKeyring || !options.atRest?.masterKey ? await openRecordCodec(options.atRest, storedKeyring, location, async () => false) : null
     const store = new DocumentStore(location, options)
-    store.codec = codec
+    store.sealing.codec = codec
     try {
       store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
         await db.open()
@@ -152,15 +146,16 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     }
     if (!storedKeyring && options.atRest?.masterKey) {
       try {
-        store.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
+        store.sealing.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
       } catch (error) {
         await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
         throw error
       }
     }
     // The canary (and keyring) of a store's first encrypted start is saved before anything else.
-    store.saveKeyring()
-    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, (ops) => store.beforeSealedWrite(ops)) : store.db
+    store.sealing.saveKeyring()
+    const { codec: sealingCodec } = store.sealing
+    store.sealed = sealingCodec ? sealedLevelDb(store.db!, sealingCodec, (ops) => store.sealing.beforeSealedWrite(ops)) : store.db
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
     let opened: ReturnType<typeof WriteAheadLog.open>
     try {
@@ -283,7 +278,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
         if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
-    const record = this.sealRecord(writeRecordOf(storageName, this.clocks.get(storageName), batch))
+    const record = this.sealing.sealRecord(writeRecordOf(storageName, this.clocks.get(storageName), batch))
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
@@ -311,29 +306,6 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    */
   whenBacklogDrains(listener: () => void): () => void {
     return this.writeBacklog.whenDrains(listener)
-  }
-
-  /** A logged write with its values sealed (encryption at rest), the keyring saved first if that changed it. */
-  private sealRecord(record: LogRecord): LogRecord {
-    if (!this.codec) return record
-    const ops = sealOps(this.codec, record.ops)
-    this.beforeSealedWrite(ops)
-    return { ...record, ops }
-  }
-
-  /** Sealed values are about to be written: the keyring first (a key they need), and the keys for a running re-encryption. */
-  private beforeSealedWrite(ops: readonly LogOp[]): void {
-    this.saveKeyring()
-    if (this.touched) for (const op of ops) this.touched.add(JSON.stringify(op.key))
-  }
-
-  /** Saves the keyring when it changed (a new key, a passed reservation): before the records it seals are written. */
-  private saveKeyring(): void {
-    const keyring = this.codec?.keyring
-    if (!keyring?.dirty) return
-    const generation = keyring.generation
-    writeKeyringFile(this.location, keyring.state())
-    keyring.saved(generation)
   }
 
   /** Does the LevelDB (or a write-ahead log segment) hold anything: a store that was used without encryption? */
@@ -459,20 +431,20 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Key rotation (reencryption.ts): new records of the tenant(s) are sealed with the new key from now on. */
   async rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
-    const rotated = this.keyring().rotateDataKeys(tenant)
-    this.saveKeyring()
+    const rotated = this.sealing.keyring.rotateDataKeys(tenant)
+    this.sealing.saveKeyring()
     return rotated
   }
 
   /** A new master key: every data key and the canary are wrapped under it (the records stay as they are). */
   async rewrapMasterKey(masterKey: Buffer): Promise<void> {
-    this.keyring().rewrap(masterKey)
-    this.saveKeyring()
+    this.sealing.keyring.rewrap(masterKey)
+    this.sealing.saveKeyring()
   }
 
   currentKeyIds(): Record<string, number> {
     const ids: Record<string, number> = {}
-    for (const [tenant, keys] of this.keyring().dataKeyIds()) ids[tenant] = keys.at(-1)!
+    for (const [tenant, keys] of this.sealing.keyring.dataKeyIds()) ids[tenant] = keys.at(-1)!
     return ids
   }
 
@@ -480,83 +452,26 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return (await this.db!.keys({}).all()).length
   }
 
-  /**
-   * Rewrites a chunk of records under their tenant's current key. A document's records are
-   * rewritten on its own chain (after its queued writes, before later ones: a write never races
-   * the rewrite). Records of no document (reviews, notifications) are rewritten after the writes
-   * logged so far, each skipped when it was written meanwhile (its new value is sealed with the
-   * current key already): a rewrite never puts back an older value.
-   */
+  /** Rewrites a chunk of records under their tenant's current key (levelDbReencryption.ts). */
   async resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
-    const codec = this.codecOrFail()
-    const raw = this.db!
-    const entries = await raw.iterator(cursor.after ? { gt: [...cursor.after], limit } : { limit }).all()
-    const byOwner = new Map<string, Array<Array<string | number>>>()
-    for (const [key, value] of entries) {
-      if (!needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) continue
-      const owner = String(key[1] ?? '').includes('/') ? String(key[1]) : ''
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), key])
-    }
-    let rewritten = 0
-    const reseal = async (keys: Array<Array<string | number>>, touched: Set<string> | null) => {
-      const values = await raw.getMany(keys)
-      const ops: LogOp[] = []
-      keys.forEach((key, index) => {
-        const value = values[index]
-        if (!value || touched?.has(JSON.stringify(key)) || !needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) return
-        ops.push({ type: 'put', key, value: codec.seal(key, codec.open(key, value)) })
-      })
-      if (ops.length === 0) return
-      this.saveKeyring()
-      await raw.batch(ops)
-      rewritten += ops.length
-    }
-    for (const [owner, keys] of byOwner) {
-      if (owner !== '') {
-        await this.chains.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
-        continue
-      }
-      const touched = new Set<string>()
-      this.touched = touched
-      try {
-        await this.chains.runDirect('re-encrypt', () => reseal(keys, touched))
-      } finally {
-        this.touched = null
-      }
-    }
-    return { last: entries.at(-1)?.[0] ?? null, scanned: entries.length, rewritten }
+    return resealLevelDbChunk({ raw: this.db!, sealing: this.sealing, chains: this.chains }, cursor, limit)
   }
 
   async retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
-    const keyring = this.keyring()
+    const { keyring } = this.sealing
     for (const [tenant, ids] of keyring.dataKeyIds()) {
       const target = targets[tenant]
       if (target !== undefined) keyring.retire(tenant, ids.filter((id) => id < target))
     }
-    this.saveKeyring()
+    this.sealing.saveKeyring()
   }
 
   async loadReencryptionCursor(): Promise<ReencryptionCursor | null> {
-    try {
-      return JSON.parse(await readFile(join(this.location, REENCRYPTION_CURSOR_FILE), 'utf8')) as ReencryptionCursor
-    } catch {
-      return null
-    }
+    return loadReencryptionCursor(this.location)
   }
 
   async saveReencryptionCursor(cursor: ReencryptionCursor | null): Promise<void> {
-    const path = join(this.location, REENCRYPTION_CURSOR_FILE)
-    if (cursor === null) return rm(path, { force: true })
-    writeFileAtomically(path, JSON.stringify(cursor))
-  }
-
-  private keyring() {
-    return this.codecOrFail().keyring
-  }
-
-  private codecOrFail(): RecordCodec {
-    if (!this.codec) throw new CollabError(ErrorCode.MasterKeyRequired, `${this.location} is not encrypted at rest: there are no keys to rotate`)
-    return this.codec
+    return saveReencryptionCursor(this.location, cursor)
   }
 
   /** One writer (LevelDB's lock): nothing to claim. */
