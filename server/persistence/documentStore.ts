@@ -1,6 +1,5 @@
 import { join } from 'node:path'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
 import type { Logger } from '../observability/logger.ts'
 import type { EventBase, EventRecord } from './eventLog.ts'
@@ -8,7 +7,7 @@ import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { reviewOps } from '../reviews/reviewStorage.ts'
 import type { ConflictRecord } from '../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../gate/clientOwnership.ts'
-import { buildDoc, checkStoredUpdates, SERVER_DOC_OPTIONS } from './storedDoc.ts'
+import { buildDoc, checkStoredUpdates } from './storedDoc.ts'
 import { WriteAheadLog, walHoldsRecords, type LogOp } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
@@ -19,7 +18,6 @@ import type { KeyManagedStore, ReencryptionCursor } from './reencryption.ts'
 import { readKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb } from './sealedLevelDb.ts'
 import type { LevelBatchDb } from './levelBatchDb.ts'
-import { MAX_CLOCK, stateVectorEntry, stateVectorKey, updateKey } from './storageKeys.ts'
 import { describeError } from './describeError.ts'
 import { OperationChains } from './operationChains.ts'
 import { WriteBacklog } from './writeBacklog.ts'
@@ -30,6 +28,7 @@ import { loadReencryptionCursor, resealLevelDbChunk, saveReencryptionCursor } fr
 import { pruneEventsIn, readEventBase, readEventsIn, readLastEventSeq } from './storedEvents.ts'
 import { readClientOwners, readConflicts, readPendingReviews, readReview, readReviews } from './storedRecords.ts'
 import { opBytes, writeRecordOf } from './writeRecord.ts'
+import { planCompaction, readStoredUpdates } from './storedUpdates.ts'
 
 /** Where they were defined before: code importing them from here keeps working. */
 export { buildDoc, SERVER_DOC_OPTIONS } from './storedDoc.ts'
@@ -197,31 +196,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return updates
   }
 
-  /**
-   * The updates and (if asked) the current state vector, read in one operation so they agree.
-   * The state vector entry (and the update at clock 0) are read first: a document with neither has
-   * no updates (every writer, y-leveldb's own too, stores the entry with a document's first update,
-   * and a compaction writes it too; the update at clock 0 guards against a writer that did not),
-   * so a new document costs one point read instead of a range scan (a LevelDB iterator costs ~3× a
-   * get: most of what loading a new document cost).
-   */
+  /** The updates and (if asked) the current state vector, read in one operation so they agree (storedUpdates.ts). */
   private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
     return this.chains.runFor(storageName, `load ${storageName}`, async (db) => {
-      // One call for two keys: point reads, not an iterator (an iterator costs ~3× a get, and
-      // kilobytes that outlive the read).
-      const [entry, firstUpdate] = await db.getMany([stateVectorKey(storageName), updateKey(storageName, 0)])
-      const entries = entry || firstUpdate ? await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all() : []
-      const last = entries.at(-1)
-      const lastClock = last ? Number(last[0][3]) : -1
+      const { updates, stateVector, lastClock } = await readStoredUpdates(db, storageName, withStateVector)
       // Only when unknown: a known clock may be ahead of LevelDB (logged writes still on their way).
       if (!this.clocks.has(storageName)) this.clocks.set(storageName, lastClock)
-      let stateVector: Uint8Array | null = null
-      if (withStateVector && entry && last) {
-        const decoder = decoding.createDecoder(entry)
-        const clock = decoding.readVarUint(decoder)
-        if (clock === lastClock) stateVector = decoding.readVarUint8Array(decoder)
-      }
-      return { updates: entries.map(([, value]) => value), stateVector }
+      return { updates, stateVector }
     })
   }
 
@@ -398,30 +379,12 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const reserved = known === undefined ? null : known + 1
     if (reserved !== null) this.clocks.set(storageName, reserved)
     return this.chains.runFor(storageName, `compact ${storageName}`, async (db) => {
-      const keys = await db.keys({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
-      if (keys.length <= 1) return null
-      let merged = state
-      if (!merged) {
-        const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-        try {
-          const updates = await db.values({ gte: updateKey(storageName, 0), lte: keys.at(-1)! }).all()
-          doc.transact(() => {
-            for (const update of updates) Y.applyUpdate(doc, update)
-          })
-          merged = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
-        } finally {
-          doc.destroy()
-        }
-      }
-      const clock = reserved ?? Number(keys.at(-1)![3]) + 1
+      const compaction = await planCompaction(db, storageName, state, reserved)
+      if (compaction === null) return null
       try {
-        await db.batch([
-          { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(merged.update) },
-          stateVectorEntry(storageName, clock, merged.stateVector),
-          ...keys.map((key): LogOp => ({ type: 'del', key })),
-        ])
-        if (reserved === null) this.clocks.set(storageName, Math.max(clock, this.clocks.get(storageName) ?? -1))
-        return merged.update.byteLength
+        await db.batch(compaction.ops)
+        if (reserved === null) this.clocks.set(storageName, Math.max(compaction.clock, this.clocks.get(storageName) ?? -1))
+        return compaction.bytes
       } catch (error) {
         this.clocks.delete(storageName)
         throw error
