@@ -48,7 +48,14 @@ export type { LevelBatchDb, RangeOptions } from './levelBatchDb.ts'
  * database and for listing documents only.
  *
  * Writes are durable once in the write-ahead log (`writeAheadLog.ts`), which LevelDB then catches
- * up with; opening the store first replays what a crash left in the log.
+ * up with (`levelDbQueue.ts`, `writeBacklog.ts`); opening the store first replays what a crash
+ * left in the log (`walReplay.ts`).
+ *
+ * The class is the façade the server codes against (DocumentStorage); each concept is its own
+ * module: the chains (`operationChains.ts`), the key layout (`storageKeys.ts`), what one write
+ * stores (`writeRecord.ts`), reads of updates, events and other records (`storedUpdates.ts`,
+ * `storedEvents.ts`, `storedRecords.ts`), encryption at rest (`storeSealing.ts`,
+ * `levelDbReencryption.ts`). The store itself keeps the update clock of each document.
  */
 export interface DocumentStoreOptions {
   /** Where slow operations are reported (warn). */
@@ -58,7 +65,7 @@ export interface DocumentStoreOptions {
    * warning: under overload, the first sign of a stalled store.
    */
   readonly slowOperationMs?: number
-  /** Under load, at most one LevelDB batch per this many ms (see applyLogged). Default 10. */
+  /** Under load, at most one LevelDB batch per this many ms (see levelDbQueue.ts). Default 10. */
   readonly batchIntervalMs?: number
   /**
    * The backlog (writes logged but not yet in LevelDB, all documents) counts as full from this many
