@@ -27,6 +27,8 @@ export class CompactionPolicy {
   private storedBytes = 0
   private compactedBytes = 0
   private compacting = false
+  /** The compaction running, settled either way (an admin's waits for it). */
+  private running: Promise<void> | null = null
 
   constructor(
     private readonly target: CompactionTarget,
@@ -61,25 +63,45 @@ export class CompactionPolicy {
 
   /**
    * Compaction runs on the store's chain for this document, so it never interleaves with the
-   * room's writes. `state`: the document exactly as stored (see DocumentStorage.compact).
+   * room's writes. `state`: the document exactly as stored (see DocumentStorage.compact). A
+   * failure is logged: the stored updates stay as they were, and the next trigger tries again.
    */
   compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
+    this.run(state).catch((error: unknown) => this.target.logger.error({ err: error }, 'compaction failed'))
+  }
+
+  /**
+   * Compacts now (an admin asked), after a compaction already running; resolves with the merged
+   * update's size (null: nothing to merge) or rejects with the store's error.
+   */
+  async compactNow(): Promise<number | null> {
+    while (this.running) await this.running
+    return this.run()
+  }
+
+  private run(state?: { update: Uint8Array; stateVector: Uint8Array }): Promise<number | null> {
     this.compacting = true
     const before = this.storedUpdates
     const bytesBefore = this.storedBytes
     const { store, storageName, logger } = this.target
-    store
+    const compacted = store
       .compact(storageName, state)
       .then((merged) => {
-        if (merged === null) return
+        if (merged === null) return null
         this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
         this.storedBytes = this.storedBytes - bytesBefore + merged
         this.compactedBytes = merged
         logger.debug({ merged: before }, 'compacted')
+        return merged
       })
-      .catch((error: unknown) => logger.error({ err: error }, 'compaction failed'))
       .finally(() => {
         this.compacting = false
+        this.running = null
       })
+    this.running = compacted.then(
+      () => {},
+      () => {},
+    )
+    return compacted
   }
 }

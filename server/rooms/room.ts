@@ -523,6 +523,15 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     if (state) this.compaction.compact(state)
   }
 
+  /**
+   * Compacts the document now (an admin asked), in the room's order and under its claim on the
+   * document (cluster mode: its lease and epoch), so a compaction is never written by a node that
+   * does not own the document. Resolves with the merged size, null when there was nothing to merge.
+   */
+  compactNow(): Promise<number | null> {
+    return this.compaction.compactNow()
+  }
+
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
   batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
