@@ -77,6 +77,13 @@ export interface RoomOptions {
  * loaded from disk before any peer is answered, frames that arrive meanwhile wait in order, and
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
+ *
+ * The class is the façade the server codes against; each concept is its own module: where the doc
+ * lives (`docResidency.ts`), what a load reads (`roomLoad.ts`), answering joiners from the stored
+ * bytes (`handshakeFromDisk.ts`), a batch's broadcast (`batchBroadcast.ts`), when to compact
+ * (`compactionPolicy.ts`), pausing readers for the store (`backlogPause.ts`), taking and losing
+ * the document (`roomOwnership.ts`), awareness (`roomAwareness.ts`). The room keeps the state
+ * machine (loading, ready, reloading, unloading, closed), the frame order and the write/ack cycle.
  */
 export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, BroadcastRoom {
   state: RoomState = 'loading'
