@@ -73,7 +73,7 @@ export class AdminOperations {
   }
 
   async compact(tenant: string, document: DocumentName): Promise<{ document: string; compacted: true }> {
-    await this.source.store.compact(`${tenant}/${document.name}`)
+    await this.source.compact(tenant, document)
     return { document: document.name, compacted: true }
   }
 

@@ -48,6 +48,8 @@ export interface DocumentSource {
     edit: (doc: Y.Doc, pendingReviews?: PendingReviews) => T,
     describe: (written: { update: Uint8Array; nextSeq: () => number }, result: T) => ChangeRecords,
   ): Promise<T>
+  /** Merges the document's stored updates into one (online: through its room, which holds the document). */
+  compact(tenant: string, document: DocumentName): Promise<void>
   /** Open connections to a document (none offline). */
   connections(tenant: string, name: string): number
   /** Live connections of a tenant (none offline). */

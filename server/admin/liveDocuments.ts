@@ -35,6 +35,16 @@ export const liveDocuments = (store: DocumentStorage, rooms: RoomRegistry): Docu
       rooms.release(room)
     }
   },
+  // Through the room, as a change: in cluster mode opening it takes the document's lease (a
+  // document another node owns is forwarded there first), so only the owner compacts.
+  compact: async (tenant, document) => {
+    const room = await rooms.open(tenant, document)
+    try {
+      await room.compactNow()
+    } finally {
+      rooms.release(room)
+    }
+  },
   connections: (tenant, name) => rooms.find(tenant, name)?.peers.size ?? 0,
   clients: (tenant) => {
     const clients: LiveClient[] = []

@@ -22,6 +22,9 @@ export const storedDocuments = (store: DocumentStorage): DocumentSource => {
         doc.destroy()
       }
     },
+    compact: async (tenant, document) => {
+      await store.compact(`${tenant}/${document.name}`)
+    },
     change: async (tenant, document, edit, describe) => {
       const storageName = `${tenant}/${document.name}`
       const doc = await load(tenant, document)

@@ -126,6 +126,8 @@ const admitAndRoute = async (
   const forwarded = cluster ? readForwardedUpgrade(request, cluster.auth) : null
   // The node the client reached records the decision; the owner it forwarded to does not again.
   if (forwarded) forwardedRequests.add(request)
+  // Vouched for by a node: counted for the client it carries, not for the node (a failover's burst).
+  if (forwarded) context.unauthenticated.vouchedFor(transportSocket(request.socket), forwarded.clientAddress)
   // A forwarded request comes from a node over the node-to-node channel, without the client's
   // certificate: the forwarding node checked it against the token's device (it terminated TLS).
   const admission = await admit(request, forwarded ? { ...context.policy, deviceTrust: false } : context.policy)

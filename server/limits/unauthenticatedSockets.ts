@@ -10,6 +10,11 @@ export interface UnauthenticatedLimits {
 /** Which tracker a socket is counted by, for one shared close listener instead of a closure each. */
 const trackerOf = new WeakMap<Socket, UnauthenticatedSockets>()
 
+/** Addresses of cluster nodes remembered from their vouched connections (bounded: a cluster has few nodes). */
+const MAX_NODE_ADDRESSES = 64
+/** A node address not seen vouching for this long is forgotten (a node replaced, an address reused). */
+const NODE_ADDRESS_TTL_MS = 10 * 60_000
+
 function forget(this: Socket): void {
   trackerOf.get(this)?.authenticated(this)
 }
@@ -29,6 +34,12 @@ export class UnauthenticatedSockets {
   private readonly addressOf = new WeakMap<Socket, string>()
   /** Sockets closed to make room, since start (for logs and tests). */
   evicted = 0
+  /**
+   * Cluster nodes' addresses (the address their vouched connections came from) and when each last
+   * vouched. A node forwards many clients from one address: its sockets count against the total
+   * only until their request shows the node's signature, then against the client's address.
+   */
+  private readonly nodeAddresses = new Map<string, number>()
 
   constructor(private readonly limits: UnauthenticatedLimits) {}
 
@@ -39,26 +50,59 @@ export class UnauthenticatedSockets {
   /** A new connection; from now on it counts until `authenticated` or its close. */
   add(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown'
-    let ofAddress = this.byAddress.get(address)
-    if (ofAddress && ofAddress.size >= this.limits.perAddress) this.evict(ofAddress.values().next().value!)
     if (this.all.size >= this.limits.total) this.evict(this.all.values().next().value!)
-    ofAddress = this.byAddress.get(address)
-    if (!ofAddress) this.byAddress.set(address, (ofAddress = new Set()))
-    ofAddress.add(socket)
     this.all.add(socket)
-    this.addressOf.set(socket, address)
+    this.place(socket, this.isNodeAddress(address) ? nodeKey(address) : address)
     trackerOf.set(socket, this)
     socket.once('close', forget)
+  }
+
+  /**
+   * The socket's request carries a cluster node's valid signature vouching for `clientAddress`
+   * (a forwarded upgrade): from now on it counts for that client, like the client's own
+   * connections, not for the node that carries it; and the node's address is remembered, so its
+   * next sockets wait for their request before any per-address cap applies to them.
+   */
+  vouchedFor(socket: Socket, clientAddress: string): void {
+    if (!this.all.has(socket)) return
+    const nodeAddress = socket.remoteAddress ?? 'unknown'
+    this.nodeAddresses.delete(nodeAddress) // re-inserted last: the map stays in order of last use
+    this.nodeAddresses.set(nodeAddress, Date.now())
+    if (this.nodeAddresses.size > MAX_NODE_ADDRESSES) this.nodeAddresses.delete(this.nodeAddresses.keys().next().value!)
+    this.unplace(socket)
+    this.place(socket, clientAddress)
+  }
+
+  private isNodeAddress(address: string): boolean {
+    const seen = this.nodeAddresses.get(address)
+    if (seen === undefined) return false
+    if (Date.now() - seen <= NODE_ADDRESS_TTL_MS) return true
+    this.nodeAddresses.delete(address)
+    return false
+  }
+
+  /** Counts the socket under `key`; at the cap the oldest socket under it is closed to make room. */
+  private place(socket: Socket, key: string): void {
+    let ofAddress = this.byAddress.get(key)
+    if (ofAddress && !key.startsWith(NODE_KEY_PREFIX) && ofAddress.size >= this.limits.perAddress) this.evict(ofAddress.values().next().value!)
+    ofAddress = this.byAddress.get(key)
+    if (!ofAddress) this.byAddress.set(key, (ofAddress = new Set()))
+    ofAddress.add(socket)
+    this.addressOf.set(socket, key)
+  }
+
+  private unplace(socket: Socket): void {
+    const key = this.addressOf.get(socket)!
+    const ofAddress = this.byAddress.get(key)
+    ofAddress?.delete(socket)
+    if (ofAddress?.size === 0) this.byAddress.delete(key)
   }
 
   /** The socket became an authenticated WebSocket (or closed): it no longer counts. */
   authenticated(socket: Socket): void {
     if (!this.all.delete(socket)) return
     socket.off('close', forget)
-    const address = this.addressOf.get(socket)!
-    const ofAddress = this.byAddress.get(address)
-    ofAddress?.delete(socket)
-    if (ofAddress?.size === 0) this.byAddress.delete(address)
+    this.unplace(socket)
   }
 
   private evict(socket: Socket): void {
@@ -67,6 +111,10 @@ export class UnauthenticatedSockets {
     socket.destroy()
   }
 }
+
+/** Sockets from a known node's address, not yet vouched for: under the total cap only. */
+const NODE_KEY_PREFIX = 'node:'
+const nodeKey = (address: string): string => `${NODE_KEY_PREFIX}${address}`
 
 /**
  * The default total cap: a quarter of the process's open-file limit (Linux: /proc/self/limits),

@@ -1,38 +1,38 @@
 import { join } from 'node:path'
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { LeveldbPersistence, getCurrentUpdateClock } from 'y-leveldb'
 import type { Logger } from '../observability/logger.ts'
-import {
-  decodeBase,
-  decodeEvent,
-  documentAsOf,
-  encodeBase,
-  encodeEvent,
-  eventBaseKey,
-  eventKey,
-  EVENTS_NAMESPACE,
-  eventRange,
-  type EventBase,
-  type EventRecord,
-} from './eventLog.ts'
-import { reviewKey, reviewRange, type ReviewItem } from '../reviews/reviewItem.ts'
-import { pendingReviewRange, reviewOps } from '../reviews/reviewStorage.ts'
-import { conflictKey, conflictRange } from '../gate/conflicts.ts'
-import { parseConflictId, type ConflictRecord } from '../../shared/conflictRecord.ts'
-import { decodeOwner, encodeOwner, ownerKey, ownerRange, type OwnerClaim } from '../gate/clientOwnership.ts'
-import { checkStoredUpdateStructure } from '../protocol/updateGuard.ts'
-import { WriteAheadLog, walHoldsRecords, type LogOp, type LogRecord } from './writeAheadLog.ts'
+import type { EventBase, EventRecord } from './eventLog.ts'
+import type { ReviewItem } from '../reviews/reviewItem.ts'
+import { reviewOps } from '../reviews/reviewStorage.ts'
+import type { ConflictRecord } from '../../shared/conflictRecord.ts'
+import type { OwnerClaim } from '../gate/clientOwnership.ts'
+import { buildDoc, checkStoredUpdates } from './storedDoc.ts'
+import { WriteAheadLog, walHoldsRecords, type LogOp } from './writeAheadLog.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
 import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
-import { tenantOf, type RecordCodec, type RecordLocation } from '../crypto/recordCodec.ts'
-import { needsRewrite, type KeyManagedStore, type ReencryptionCursor } from './reencryption.ts'
-import { readFile, rm } from 'node:fs/promises'
-import { readKeyringFile, writeFileAtomically, writeKeyringFile } from '../crypto/keyringFile.ts'
-import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
+import type { RecordLocation } from '../crypto/recordCodec.ts'
+import type { KeyManagedStore, ReencryptionCursor } from './reencryption.ts'
+import { readKeyringFile } from '../crypto/keyringFile.ts'
+import { sealedLevelDb } from './sealedLevelDb.ts'
+import type { LevelBatchDb } from './levelBatchDb.ts'
+import { describeError } from './describeError.ts'
+import { OperationChains } from './operationChains.ts'
+import { WriteBacklog } from './writeBacklog.ts'
+import { LevelDbQueue } from './levelDbQueue.ts'
+import { replayLoggedWrites } from './walReplay.ts'
+import { StoreSealing } from './storeSealing.ts'
+import { loadReencryptionCursor, resealLevelDbChunk, saveReencryptionCursor } from './levelDbReencryption.ts'
+import { pruneEventsIn, readEventBase, readEventsIn, readLastEventSeq } from './storedEvents.ts'
+import { readClientOwners, readConflicts, readPendingReviews, readReview, readReviews } from './storedRecords.ts'
+import { opBytes, writeRecordOf } from './writeRecord.ts'
+import { planCompaction, readStoredUpdates } from './storedUpdates.ts'
+
+/** Where they were defined before: code importing them from here keeps working. */
+export { buildDoc, SERVER_DOC_OPTIONS } from './storedDoc.ts'
+export type { LevelBatchDb, RangeOptions } from './levelBatchDb.ts'
 
 /**
  * The server's durable store: the LevelDB in the data directory, in y-leveldb's key format (so
@@ -48,7 +48,14 @@ import { sealedLevelDb, sealOps } from './sealedLevelDb.ts'
  * database and for listing documents only.
  *
  * Writes are durable once in the write-ahead log (`writeAheadLog.ts`), which LevelDB then catches
- * up with; opening the store first replays what a crash left in the log.
+ * up with (`levelDbQueue.ts`, `writeBacklog.ts`); opening the store first replays what a crash
+ * left in the log (`walReplay.ts`).
+ *
+ * The class is the façade the server codes against (DocumentStorage); each concept is its own
+ * module: the chains (`operationChains.ts`), the key layout (`storageKeys.ts`), what one write
+ * stores (`writeRecord.ts`), reads of updates, events and other records (`storedUpdates.ts`,
+ * `storedEvents.ts`, `storedRecords.ts`), encryption at rest (`storeSealing.ts`,
+ * `levelDbReencryption.ts`). The store itself keeps the update clock of each document.
  */
 export interface DocumentStoreOptions {
   /** Where slow operations are reported (warn). */
@@ -58,7 +65,7 @@ export interface DocumentStoreOptions {
    * warning: under overload, the first sign of a stalled store.
    */
   readonly slowOperationMs?: number
-  /** Under load, at most one LevelDB batch per this many ms (see applyLogged). Default 10. */
+  /** Under load, at most one LevelDB batch per this many ms (see levelDbQueue.ts). Default 10. */
   readonly batchIntervalMs?: number
   /**
    * The backlog (writes logged but not yet in LevelDB, all documents) counts as full from this many
@@ -75,45 +82,21 @@ export interface DocumentStoreOptions {
   readonly atRest?: AtRestOptions
 }
 
-/** A document's update keys are `['v1', name, 'update', clock]`, clock a uint32 counting up from 0. */
-const updateKey = (storageName: string, clock: number) => ['v1', storageName, 'update', clock]
-const stateVectorKey = (storageName: string) => ['v1_sv', storageName]
-const MAX_CLOCK = 0xffffffff
 /** The write-ahead log's directory inside the data directory (LevelDB ignores files it did not make). */
 export const WAL_DIRECTORY = 'wal'
-
-/** y-leveldb's state vector entry: the clock of the last update it covers, then the state vector. */
-const stateVectorEntry = (storageName: string, clock: number, stateVector: Uint8Array): BatchOp => {
-  const entry = encoding.createEncoder()
-  encoding.writeVarUint(entry, clock)
-  encoding.writeVarUint8Array(entry, stateVector)
-  return { type: 'put', key: stateVectorKey(storageName), value: Buffer.from(encoding.toUint8Array(entry)) }
-}
-
-/** A re-encryption pass's cursor (reencryption.ts), beside the keyring. */
-const REENCRYPTION_CURSOR_FILE = 'reencryption-cursor.json'
 
 export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly persistence: LeveldbPersistence
   private db: LevelBatchDb | null = null
   /** What every read and write but the logged ones goes through: `db`, sealing and opening values when encrypted. */
   private sealed: LevelBatchDb | null = null
-  /** Seals and opens values; null when encryption at rest is off. */
-  private codec: RecordCodec | null = null
-  /**
-   * While a re-encryption rewrites records of no document (reviews, notifications): the keys
-   * written meanwhile, so it does not put back an older value over a newer one (see resealChunk).
-   */
-  private touched: Set<string> | null = null
+  /** Encryption at rest: seals and opens values (codec null when it is off), keeps the keyring saved. */
+  private readonly sealing: StoreSealing
   private wal: WriteAheadLog | null = null
-  /** Logged writes whose turn has come, waiting for the next LevelDB batch (see applyLogged). */
-  private toApply: Array<{ ops: readonly LogOp[]; resolve: () => void; reject: (error: unknown) => void }> = []
-  private applying = false
-  /** Per document: the logged writes whose LevelDB write is queued on its chain and not started. */
-  private readonly openGroups = new Map<string, WriteGroup>()
-  private lastApplyAt = -Infinity
-  /** The tail of each document's operation chain; removed when it has settled. */
-  private readonly chains = new Map<string, Promise<unknown>>()
+  /** Every operation, in its document's order. */
+  private readonly chains: OperationChains
+  /** How logged writes reach LevelDB. */
+  private readonly levelDbQueue: LevelDbQueue
   /**
    * The highest update clock of each document the store has read or written since it loaded
    * (-1: none), so an append needs no read first. Dropped with `release` when a room unloads.
@@ -121,28 +104,31 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly clocks = new Map<string, number>()
   private readonly logger: Logger | null
   private readonly slowOperationMs: number
-  private readonly batchIntervalMs: number
-  private readonly maxBacklogWrites: number
-  private readonly maxBacklogBytes: number
-  /**
-   * Writes (and their bytes) durable in the log whose LevelDB write has not completed: what grows
-   * when LevelDB falls behind, held in memory until it catches up.
-   */
-  private backlogWrites = 0
-  private backlogBytes = 0
-  /** Called once when the backlog, after being full, has drained to half its limits. */
-  private readonly drainListeners = new Set<() => void>()
+  /** Writes logged and not yet in LevelDB: what rooms pause their readers for. */
+  private readonly writeBacklog: WriteBacklog
 
   private constructor(
     readonly location: string,
     options: DocumentStoreOptions,
   ) {
     this.persistence = new LeveldbPersistence(location)
+    this.sealing = new StoreSealing(location, null)
     this.logger = options.logger ?? null
     this.slowOperationMs = options.slowOperationMs ?? 1000
-    this.batchIntervalMs = options.batchIntervalMs ?? 10
-    this.maxBacklogWrites = options.maxBacklogWrites ?? Infinity
-    this.maxBacklogBytes = options.maxBacklogBytes ?? Infinity
+    this.writeBacklog = new WriteBacklog(options.maxBacklogWrites ?? Infinity, options.maxBacklogBytes ?? Infinity)
+    this.chains = new OperationChains({ database: () => this.database(), logger: this.logger, slowOperationMs: this.slowOperationMs })
+    this.levelDbQueue = new LevelDbQueue({
+      chains: this.chains,
+      database: () => this.db,
+      batchIntervalMs: options.batchIntervalMs ?? 10,
+      onRefused: (storageName, error) => {
+        this.clocks.delete(storageName)
+        this.wal?.fail((error as Error).message)
+        this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
+        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
+        this.writeBacklog.notifyDrained()
+      },
+    })
   }
 
   /** Opens (and locks) the LevelDB in `location`; fails clearly when another process holds it. */
@@ -152,7 +138,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const storedKeyring = readKeyringFile(location)
     const codec = storedKeyring || !options.atRest?.masterKey ? await openRecordCodec(options.atRest, storedKeyring, location, async () => false) : null
     const store = new DocumentStore(location, options)
-    store.codec = codec
+    store.sealing.codec = codec
     try {
       store.db = await store.runGlobal('open', async (db: LevelBatchDb & { open(): Promise<void> }) => {
         await db.open()
@@ -166,62 +152,30 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     }
     if (!storedKeyring && options.atRest?.masterKey) {
       try {
-        store.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
+        store.sealing.codec = await openRecordCodec(options.atRest, null, location, () => store.holdsAnything())
       } catch (error) {
         await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
         throw error
       }
     }
     // The canary (and keyring) of a store's first encrypted start is saved before anything else.
-    store.saveKeyring()
-    store.sealed = store.codec ? sealedLevelDb(store.db!, store.codec, (ops) => store.beforeSealedWrite(ops)) : store.db
+    store.sealing.saveKeyring()
+    const { codec: sealingCodec } = store.sealing
+    store.sealed = sealingCodec ? sealedLevelDb(store.db!, sealingCodec, (ops) => store.sealing.beforeSealedWrite(ops)) : store.db
     // Only the process holding LevelDB's lock reaches this point, so the log has one writer.
     let opened: ReturnType<typeof WriteAheadLog.open>
     try {
       opened = WriteAheadLog.open(join(location, WAL_DIRECTORY))
     } catch (error) {
       await store.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
-      throw new CollabError(ErrorCode.PersistenceFailed, `cannot open the write-ahead log in ${join(location, WAL_DIRECTORY)}: ${describe(error)}`)
+      throw new CollabError(ErrorCode.PersistenceFailed, `cannot open the write-ahead log in ${join(location, WAL_DIRECTORY)}: ${describeError(error)}`)
     }
     const { log, leftOver, discardLeftOver, damagedBytes } = opened
     if (damagedBytes > 0) store.logger?.warn({ bytes: damagedBytes }, 'write-ahead log ends in a record cut short by a crash; it was never acknowledged')
-    await store.replay(leftOver)
+    await replayLoggedWrites(leftOver, { raw: store.db!, sealed: store.database(), logger: store.logger })
     discardLeftOver()
     store.wal = log
     return store
-  }
-
-  /**
-   * Puts into LevelDB what a previous process logged but may not have written there (it stopped
-   * first). A record LevelDB already holds is skipped: its document's update clock (or event
-   * sequence) is already at or past it — it may have been compacted or pruned since, and writing it
-   * again would bring back what those deleted.
-   */
-  private async replay(records: readonly LogRecord[]): Promise<void> {
-    if (records.length === 0) return
-    const db = this.database()
-    const raw = this.db!
-    const clocks = new Map<string, number>()
-    const eventSeqs = new Map<string, number>()
-    const ops: LogOp[] = []
-    let replayed = 0
-    for (const record of records) {
-      const { storageName, updateClock, firstEventSeq } = record
-      if (updateClock !== null) {
-        if (!clocks.has(storageName)) clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
-        if (updateClock <= clocks.get(storageName)!) continue
-        clocks.set(storageName, updateClock)
-      } else if (firstEventSeq !== null) {
-        if (!eventSeqs.has(storageName)) eventSeqs.set(storageName, await this.readLastEventSeq(db, storageName))
-        if (firstEventSeq <= eventSeqs.get(storageName)!) continue
-      }
-      if (firstEventSeq !== null) eventSeqs.set(storageName, Math.max(eventSeqs.get(storageName) ?? 0, lastEventSeqOf(record)))
-      ops.push(...record.ops)
-      replayed++
-    }
-    // Logged values are sealed already.
-    if (ops.length > 0) await raw.batch(ops)
-    this.logger?.info({ records: records.length, replayed }, 'write-ahead log replayed')
   }
 
   /** All stored updates of a document, oldest first. */
@@ -249,31 +203,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return updates
   }
 
-  /**
-   * The updates and (if asked) the current state vector, read in one operation so they agree.
-   * The state vector entry (and the update at clock 0) are read first: a document with neither has
-   * no updates (every writer, y-leveldb's own too, stores the entry with a document's first update,
-   * and a compaction writes it too; the update at clock 0 guards against a writer that did not),
-   * so a new document costs one point read instead of a range scan (a LevelDB iterator costs ~3× a
-   * get: most of what loading a new document cost).
-   */
+  /** The updates and (if asked) the current state vector, read in one operation so they agree (storedUpdates.ts). */
   private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
-    return this.runFor(storageName, `load ${storageName}`, async (db) => {
-      // One call for two keys: point reads, not an iterator (an iterator costs ~3× a get, and
-      // kilobytes that outlive the read).
-      const [entry, firstUpdate] = await db.getMany([stateVectorKey(storageName), updateKey(storageName, 0)])
-      const entries = entry || firstUpdate ? await db.iterator({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all() : []
-      const last = entries.at(-1)
-      const lastClock = last ? Number(last[0][3]) : -1
+    return this.chains.runFor(storageName, `load ${storageName}`, async (db) => {
+      const { updates, stateVector, lastClock } = await readStoredUpdates(db, storageName, withStateVector)
       // Only when unknown: a known clock may be ahead of LevelDB (logged writes still on their way).
       if (!this.clocks.has(storageName)) this.clocks.set(storageName, lastClock)
-      let stateVector: Uint8Array | null = null
-      if (withStateVector && entry && last) {
-        const decoder = decoding.createDecoder(entry)
-        const clock = decoding.readVarUint(decoder)
-        if (clock === lastClock) stateVector = decoding.readVarUint8Array(decoder)
-      }
-      return { updates: entries.map(([, value]) => value), stateVector }
+      return { updates, stateVector }
     })
   }
 
@@ -302,7 +238,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   /** The storage names of every stored document (y-leveldb keeps a state vector per document). */
   async documentNames(): Promise<string[]> {
     // After every write logged so far has reached LevelDB: a document is listed once durable.
-    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    await this.chains.settled()
     const names = await this.persistence.getAllDocNames()
     if (!Array.isArray(names)) throw new CollabError(ErrorCode.PersistenceFailed, 'listing documents failed')
     return names
@@ -337,31 +273,30 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     },
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
-      await this.runFor(storageName, `clock ${storageName}`, async (db) => {
+      await this.chains.runFor(storageName, `clock ${storageName}`, async (db) => {
         if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
       })
     }
-    const record = this.sealRecord(this.recordOf(storageName, batch))
+    const record = this.sealing.sealRecord(writeRecordOf(storageName, this.clocks.get(storageName), batch))
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
     const bytes = opBytes(record.ops)
-    this.backlogWrites++
-    this.backlogBytes += bytes
-    this.queueForLevelDb(storageName, record.ops, () => {
+    this.writeBacklog.added(bytes)
+    this.levelDbQueue.queue(storageName, record.ops, () => {
       applied()
-      this.leftBacklog(bytes)
+      this.writeBacklog.left(bytes)
     })
   }
 
   /** Writes logged and not yet in LevelDB (all documents), and their bytes. */
   get backlog(): { readonly writes: number; readonly bytes: number } {
-    return { writes: this.backlogWrites, bytes: this.backlogBytes }
+    return this.writeBacklog.counts
   }
 
   /** Has the backlog reached maxBacklogWrites or maxBacklogBytes? Writers should wait (`whenBacklogDrains`). */
   get backlogFull(): boolean {
-    return this.backlogWrites >= this.maxBacklogWrites || this.backlogBytes >= this.maxBacklogBytes
+    return this.writeBacklog.full
   }
 
   /**
@@ -369,117 +304,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * resumes at once would pause again at the next write). Returns a function that cancels it.
    */
   whenBacklogDrains(listener: () => void): () => void {
-    this.drainListeners.add(listener)
-    return () => this.drainListeners.delete(listener)
-  }
-
-  private leftBacklog(bytes: number): void {
-    this.backlogWrites--
-    this.backlogBytes -= bytes
-    if (this.drainListeners.size === 0) return
-    if (this.backlogWrites > this.maxBacklogWrites / 2 || this.backlogBytes > this.maxBacklogBytes / 2) return
-    this.notifyDrained()
-  }
-
-  private notifyDrained(): void {
-    const listeners = [...this.drainListeners]
-    this.drainListeners.clear()
-    for (const listener of listeners) listener()
-  }
-
-  /**
-   * A logged write waits on its document's chain for LevelDB. Writes logged while the document's
-   * previous LevelDB write is still queued join it (one chain step for all of them), so a busy
-   * document does not fall behind one LevelDB batch per write; any other operation queued on the
-   * chain (a read, a compaction) closes the group, so it still sees exactly the writes before it.
-   */
-  private queueForLevelDb(storageName: string, ops: readonly LogOp[], applied: () => void): void {
-    const open = this.openGroups.get(storageName)
-    if (open) {
-      open.ops.push(...ops)
-      open.applied.push(applied)
-      return
-    }
-    const group = { ops: [...ops], applied: [applied] }
-    this.openGroups.set(storageName, group)
-    const write = () => {
-      if (this.openGroups.get(storageName) === group) this.openGroups.delete(storageName)
-      return this.applyLogged(group.ops)
-    }
-    this.runFor(storageName, `append ${storageName}`, write, group).then(
-      () => group.applied.forEach((done) => done()),
-      (error: unknown) => {
-        this.clocks.delete(storageName)
-        this.wal?.fail((error as Error).message)
-        this.logger?.error({ err: error, document: storageName }, 'LevelDB refused a logged write; no further writes until restart')
-        // The backlog will not drain now: paused rooms read again, so their next write fails visibly (4500).
-        this.notifyDrained()
-      },
-    )
-  }
-
-  /**
-   * Puts logged writes into LevelDB, those of every document together: each write joins the next
-   * LevelDB batch once its turn on its document's chain has come (so a document's operations keep
-   * their order). Off the path of the write that became durable. A LevelDB batch costs ~20 µs of
-   * CPU plus ~3 µs per key (thread-pool hop, LevelDB's own log, the binding reading each op), so
-   * under load batches start at most every `batchIntervalMs` and carry everything logged
-   * meanwhile: LevelDB lags the log by that much at most (a read of the document waits for it on
-   * the chain); when writes are rare, a batch starts at once.
-   */
-  private applyLogged(ops: readonly LogOp[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.toApply.push({ ops, resolve, reject })
-      if (!this.applying) {
-        this.applying = true
-        const wait = this.lastApplyAt + this.batchIntervalMs - performance.now()
-        if (wait > 0) setTimeout(() => this.applyQueued(), wait)
-        else setImmediate(() => this.applyQueued())
-      }
-    })
-  }
-
-  private applyQueued(): void {
-    this.lastApplyAt = performance.now()
-    const queued = this.toApply
-    this.toApply = []
-    // Logged values are sealed already: straight to LevelDB.
-    const write = async () => {
-      if (!this.db) throw new Error('the store is not open')
-      return this.db.batch(queued.flatMap(({ ops }) => ops))
-    }
-    write()
-      .then(
-        () => queued.forEach(({ resolve }) => resolve()),
-        (error: unknown) => queued.forEach(({ reject }) => reject(error)),
-      )
-      .finally(() => {
-        if (this.toApply.length === 0) this.applying = false
-        else setTimeout(() => this.applyQueued(), Math.max(0, this.lastApplyAt + this.batchIntervalMs - performance.now()))
-      })
-  }
-
-  /** A logged write with its values sealed (encryption at rest), the keyring saved first if that changed it. */
-  private sealRecord(record: LogRecord): LogRecord {
-    if (!this.codec) return record
-    const ops = sealOps(this.codec, record.ops)
-    this.beforeSealedWrite(ops)
-    return { ...record, ops }
-  }
-
-  /** Sealed values are about to be written: the keyring first (a key they need), and the keys for a running re-encryption. */
-  private beforeSealedWrite(ops: readonly LogOp[]): void {
-    this.saveKeyring()
-    if (this.touched) for (const op of ops) this.touched.add(JSON.stringify(op.key))
-  }
-
-  /** Saves the keyring when it changed (a new key, a passed reservation): before the records it seals are written. */
-  private saveKeyring(): void {
-    const keyring = this.codec?.keyring
-    if (!keyring?.dirty) return
-    const generation = keyring.generation
-    writeKeyringFile(this.location, keyring.state())
-    keyring.saved(generation)
+    return this.writeBacklog.whenDrains(listener)
   }
 
   /** Does the LevelDB (or a write-ahead log segment) hold anything: a store that was used without encryption? */
@@ -488,48 +313,14 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return first !== undefined || walHoldsRecords(join(this.location, WAL_DIRECTORY))
   }
 
-  /** The LevelDB operations of a write, with the update at the document's next clock. */
-  private recordOf(
-    storageName: string,
-    { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] }: Parameters<DocumentStore['appendBatch']>[1],
-  ): LogRecord {
-    const ops: BatchOp[] = []
-    let updateClock: number | null = null
-    if (update) {
-      const clock = this.clocks.get(storageName)!
-      updateClock = clock + 1
-      if (stateVector) {
-        ops.push(stateVectorEntry(storageName, updateClock, stateVector))
-      } else if (clock === -1) {
-        // y-leveldb keeps a state vector entry per document; its document listing relies on it.
-        // Read from the update itself: no Y.Doc needed.
-        ops.push(stateVectorEntry(storageName, 0, Y.encodeStateVectorFromUpdate(update)))
-      }
-      // A view, not a copy: the log and LevelDB copy the bytes.
-      ops.push({ type: 'put', key: updateKey(storageName, updateClock), value: Buffer.from(update.buffer, update.byteOffset, update.byteLength) })
-    }
-    for (const event of events) ops.push({ type: 'put', key: eventKey(storageName, event.seq), value: encodeEvent(event) })
-    for (const review of reviews) ops.push(...reviewOps(review))
-    conflicts.forEach((conflict, position) => {
-      const key = conflictKey(storageName, conflict.eventSeq, parseConflictId(conflict.id)?.index ?? position)
-      ops.push({ type: 'put', key, value: Buffer.from(JSON.stringify(conflict)) })
-    })
-    for (const owner of owners) ops.push({ type: 'put', key: ownerKey(storageName, owner.client), value: encodeOwner(owner) })
-    return { storageName, updateClock, firstEventSeq: events[0]?.seq ?? null, ops }
-  }
-
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
-  readEvents(storageName: string, { fromSeq = 1, toSeq = 0xffffffff, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
-    return this.runFor(storageName, `events ${storageName}`, async (db) => {
-      const values = await db.values({ gte: eventKey(storageName, fromSeq), lte: eventKey(storageName, toSeq), limit, reverse }).all()
-      return values.map((value) => decodeEvent(value))
-    })
+  readEvents(storageName: string, range: { fromSeq?: number; toSeq?: number; limit?: number; reverse?: boolean } = {}): Promise<EventRecord[]> {
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readEventsIn(db, storageName, range))
   }
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(storageName: string): Promise<EventBase | null> {
-    const value = await this.runFor(storageName, `events ${storageName}`, (db) => getOptional(db, eventBaseKey(storageName)))
-    return value ? decodeBase(value) : null
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readEventBase(db, storageName))
   }
 
   /**
@@ -538,95 +329,49 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
    * Returns how many events were pruned.
    */
   async pruneEvents(storageName: string, cutoff: number): Promise<number> {
-    return this.runFor(storageName, `prune ${storageName}`, async (db) => {
-      // Events are in time order: read from the oldest and stop at the first one still retained,
-      // so a load costs O(expired events), not O(history).
-      const expired: EventRecord[] = []
-      const iterator = db.values(eventRange(storageName))
-      try {
-        for (let value = await iterator.next(); value !== undefined; value = await iterator.next()) {
-          const event = decodeEvent(value)
-          if (event.at >= cutoff) break
-          expired.push(event)
-        }
-      } finally {
-        await iterator.close()
-      }
-      if (expired.length === 0) return 0
-      const baseBytes = await getOptional(db, eventBaseKey(storageName))
-      const base = baseBytes ? decodeBase(baseBytes) : null
-      const last = expired.at(-1)!.seq
-      const folded = Y.encodeStateAsUpdate(documentAsOf(base, expired, last))
-      await db.batch([
-        { type: 'put', key: eventBaseKey(storageName), value: Buffer.from(encodeBase({ seq: last, update: folded })) },
-        ...expired.map((event): BatchOp => ({ type: 'del', key: eventKey(storageName, event.seq) })),
-      ])
-      return expired.length
-    })
+    return this.chains.runFor(storageName, `prune ${storageName}`, (db) => pruneEventsIn(db, storageName, cutoff))
   }
 
   /** The highest event sequence number of a document (0 when it has none). */
   lastEventSeq(storageName: string): Promise<number> {
-    return this.runFor(storageName, `events ${storageName}`, (db) => this.readLastEventSeq(db, storageName))
-  }
-
-  private async readLastEventSeq(db: LevelBatchDb, storageName: string): Promise<number> {
-    const [last] = await db.keys({ ...eventRange(storageName), limit: 1, reverse: true }).all()
-    if (last) return Number(last[2])
-    // Everything may have been pruned: numbering continues after the base.
-    const base = await getOptional(db, eventBaseKey(storageName))
-    return base ? decodeBase(base).seq : 0
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readLastEventSeq(db, storageName))
   }
 
   /** The owners of a document's Yjs client ids (clientOwnership.ts). */
   clientOwners(storageName: string): Promise<OwnerClaim[]> {
-    return this.runFor(storageName, `owners ${storageName}`, async (db) =>
-      (await db.iterator(ownerRange(storageName)).all()).map(([key, value]) => decodeOwner(key, value)),
-    )
+    return this.chains.runFor(storageName, `owners ${storageName}`, (db) => readClientOwners(db, storageName))
   }
 
   /** The conflicts recorded for a document, oldest first (records from before ids and dismissal were kept get them from their key). */
   async listConflicts(storageName: string): Promise<ConflictRecord[]> {
-    const entries = await this.runFor(storageName, `conflicts ${storageName}`, (db) => db.iterator(conflictRange(storageName)).all())
-    return entries.map(([key, value]) => {
-      const [eventSeq, index] = [Number(key[2]), Number(key[3])]
-      const stored = JSON.parse(Buffer.from(value).toString('utf8')) as Partial<ConflictRecord>
-      return { id: `${eventSeq}-${index}`, rule: 'last-writer-wins', dismissed: null, ...stored, eventSeq } as ConflictRecord
-    })
+    return this.chains.runFor(storageName, `conflicts ${storageName}`, (db) => readConflicts(db, storageName))
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const value = await this.runDirect(`review ${id}`, (db) => getOptional(db, reviewKey(tenant, id)))
-    return value ? (JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem) : null
+    return this.chains.runDirect(`review ${id}`, (db) => readReview(db, tenant, id))
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const values = await this.runDirect(`reviews ${tenant}`, (db) => db.values(reviewRange(tenant)).all())
-    return values.map((value) => JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem)
+    return this.chains.runDirect(`reviews ${tenant}`, (db) => readReviews(db, tenant))
   }
 
   async putReview(review: ReviewItem): Promise<void> {
-    await this.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
+    await this.chains.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
   }
 
   /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
   pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
-    return this.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, async (db) => {
-      const ids = await db.values(pendingReviewRange(tenant, document)).all()
-      if (ids.length === 0) return []
-      const values = await db.getMany(ids.map((id) => reviewKey(tenant, Buffer.from(id).toString('utf8'))))
-      return values.flatMap((value) => (value ? [JSON.parse(Buffer.from(value).toString('utf8')) as ReviewItem] : [])).filter((item) => item.status === 'pending')
-    })
+    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, (db) => readPendingReviews(db, tenant, document))
   }
 
   /** Keys of no document (notifications): entries of a range, after the logged writes before it. */
   readRange(label: string, range: { gt: Array<string | number>; lt: Array<string | number>; reverse?: boolean }): Promise<Array<[Array<string | number>, Uint8Array]>> {
-    return this.runDirect(label, (db) => db.iterator(range).all() as Promise<Array<[Array<string | number>, Uint8Array]>>)
+    return this.chains.runDirect(label, (db) => db.iterator(range).all() as Promise<Array<[Array<string | number>, Uint8Array]>>)
   }
 
   /** Keys of no document (notifications): one atomic batch. */
   async writeDirect(label: string, ops: readonly LogOp[]): Promise<void> {
-    if (ops.length > 0) await this.runDirect(label, (db) => db.batch([...ops]))
+    if (ops.length > 0) await this.chains.runDirect(label, (db) => db.batch([...ops]))
   }
 
   /** Appends one update; resolves once it is durable (in the write-ahead log). */
@@ -651,31 +396,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     const known = this.clocks.get(storageName)
     const reserved = known === undefined ? null : known + 1
     if (reserved !== null) this.clocks.set(storageName, reserved)
-    return this.runFor(storageName, `compact ${storageName}`, async (db) => {
-      const keys = await db.keys({ gte: updateKey(storageName, 0), lte: updateKey(storageName, MAX_CLOCK) }).all()
-      if (keys.length <= 1) return null
-      let merged = state
-      if (!merged) {
-        const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-        try {
-          const updates = await db.values({ gte: updateKey(storageName, 0), lte: keys.at(-1)! }).all()
-          doc.transact(() => {
-            for (const update of updates) Y.applyUpdate(doc, update)
-          })
-          merged = { update: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
-        } finally {
-          doc.destroy()
-        }
-      }
-      const clock = reserved ?? Number(keys.at(-1)![3]) + 1
+    return this.chains.runFor(storageName, `compact ${storageName}`, async (db) => {
+      const compaction = await planCompaction(db, storageName, state, reserved)
+      if (compaction === null) return null
       try {
-        await db.batch([
-          { type: 'put', key: updateKey(storageName, clock), value: Buffer.from(merged.update) },
-          stateVectorEntry(storageName, clock, merged.stateVector),
-          ...keys.map((key): BatchOp => ({ type: 'del', key })),
-        ])
-        if (reserved === null) this.clocks.set(storageName, Math.max(clock, this.clocks.get(storageName) ?? -1))
-        return merged.update.byteLength
+        await db.batch(compaction.ops)
+        if (reserved === null) this.clocks.set(storageName, Math.max(compaction.clock, this.clocks.get(storageName) ?? -1))
+        return compaction.bytes
       } catch (error) {
         this.clocks.delete(storageName)
         throw error
@@ -685,20 +412,20 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Key rotation (reencryption.ts): new records of the tenant(s) are sealed with the new key from now on. */
   async rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
-    const rotated = this.keyring().rotateDataKeys(tenant)
-    this.saveKeyring()
+    const rotated = this.sealing.keyring.rotateDataKeys(tenant)
+    this.sealing.saveKeyring()
     return rotated
   }
 
   /** A new master key: every data key and the canary are wrapped under it (the records stay as they are). */
   async rewrapMasterKey(masterKey: Buffer): Promise<void> {
-    this.keyring().rewrap(masterKey)
-    this.saveKeyring()
+    this.sealing.keyring.rewrap(masterKey)
+    this.sealing.saveKeyring()
   }
 
   currentKeyIds(): Record<string, number> {
     const ids: Record<string, number> = {}
-    for (const [tenant, keys] of this.keyring().dataKeyIds()) ids[tenant] = keys.at(-1)!
+    for (const [tenant, keys] of this.sealing.keyring.dataKeyIds()) ids[tenant] = keys.at(-1)!
     return ids
   }
 
@@ -706,83 +433,26 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return (await this.db!.keys({}).all()).length
   }
 
-  /**
-   * Rewrites a chunk of records under their tenant's current key. A document's records are
-   * rewritten on its own chain (after its queued writes, before later ones: a write never races
-   * the rewrite). Records of no document (reviews, notifications) are rewritten after the writes
-   * logged so far, each skipped when it was written meanwhile (its new value is sealed with the
-   * current key already): a rewrite never puts back an older value.
-   */
+  /** Rewrites a chunk of records under their tenant's current key (levelDbReencryption.ts). */
   async resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
-    const codec = this.codecOrFail()
-    const raw = this.db!
-    const entries = await raw.iterator(cursor.after ? { gt: [...cursor.after], limit } : { limit }).all()
-    const byOwner = new Map<string, Array<Array<string | number>>>()
-    for (const [key, value] of entries) {
-      if (!needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) continue
-      const owner = String(key[1] ?? '').includes('/') ? String(key[1]) : ''
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), key])
-    }
-    let rewritten = 0
-    const reseal = async (keys: Array<Array<string | number>>, touched: Set<string> | null) => {
-      const values = await raw.getMany(keys)
-      const ops: LogOp[] = []
-      keys.forEach((key, index) => {
-        const value = values[index]
-        if (!value || touched?.has(JSON.stringify(key)) || !needsRewrite(cursor, tenantOf(key), codec.keyIdOf(value))) return
-        ops.push({ type: 'put', key, value: codec.seal(key, codec.open(key, value)) })
-      })
-      if (ops.length === 0) return
-      this.saveKeyring()
-      await raw.batch(ops)
-      rewritten += ops.length
-    }
-    for (const [owner, keys] of byOwner) {
-      if (owner !== '') {
-        await this.runFor(owner, `re-encrypt ${owner}`, () => reseal(keys, null))
-        continue
-      }
-      const touched = new Set<string>()
-      this.touched = touched
-      try {
-        await this.runDirect('re-encrypt', () => reseal(keys, touched))
-      } finally {
-        this.touched = null
-      }
-    }
-    return { last: entries.at(-1)?.[0] ?? null, scanned: entries.length, rewritten }
+    return resealLevelDbChunk({ raw: this.db!, sealing: this.sealing, chains: this.chains }, cursor, limit)
   }
 
   async retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
-    const keyring = this.keyring()
+    const { keyring } = this.sealing
     for (const [tenant, ids] of keyring.dataKeyIds()) {
       const target = targets[tenant]
       if (target !== undefined) keyring.retire(tenant, ids.filter((id) => id < target))
     }
-    this.saveKeyring()
+    this.sealing.saveKeyring()
   }
 
   async loadReencryptionCursor(): Promise<ReencryptionCursor | null> {
-    try {
-      return JSON.parse(await readFile(join(this.location, REENCRYPTION_CURSOR_FILE), 'utf8')) as ReencryptionCursor
-    } catch {
-      return null
-    }
+    return loadReencryptionCursor(this.location)
   }
 
   async saveReencryptionCursor(cursor: ReencryptionCursor | null): Promise<void> {
-    const path = join(this.location, REENCRYPTION_CURSOR_FILE)
-    if (cursor === null) return rm(path, { force: true })
-    writeFileAtomically(path, JSON.stringify(cursor))
-  }
-
-  private keyring() {
-    return this.codecOrFail().keyring
-  }
-
-  private codecOrFail(): RecordCodec {
-    if (!this.codec) throw new CollabError(ErrorCode.MasterKeyRequired, `${this.location} is not encrypted at rest: there are no keys to rotate`)
-    return this.codec
+    return saveReencryptionCursor(this.location, cursor)
   }
 
   /** One writer (LevelDB's lock): nothing to claim. */
@@ -807,34 +477,10 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Waits for every document's pending operations, then closes the log and LevelDB. */
   async close(): Promise<void> {
-    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
+    await this.chains.drained()
     this.wal?.close()
     this.wal = null
     await this.runGlobal('close', (db: { close(): Promise<void> }) => db.close())
-  }
-
-  /** An operation on one document: after the document's earlier operations, independent of other documents. */
-  private runFor<T>(storageName: string, label: string, operation: (db: LevelBatchDb) => Promise<T>, group?: WriteGroup): Promise<T> {
-    // Anything else queued after a group of logged writes comes after all of them: close the group.
-    if (this.openGroups.get(storageName) !== group) this.openGroups.delete(storageName)
-    const queuedAt = performance.now()
-    const previous = this.chains.get(storageName) ?? Promise.resolve()
-    const result = previous.then(() => this.attempt(label, queuedAt, () => operation(this.database())))
-    const tail = result.catch(() => {}) // the next operation runs after a failed one too
-    this.chains.set(storageName, tail)
-    void tail.then(() => {
-      if (this.chains.get(storageName) === tail) this.chains.delete(storageName)
-    })
-    return result
-  }
-
-  /** An operation on keys of no document (reviews), after the logged writes before it. */
-  private async runDirect<T>(label: string, operation: (db: LevelBatchDb) => Promise<T>): Promise<T> {
-    const queuedAt = performance.now()
-    // Review items ride in documents' logged writes: wait until LevelDB holds every write logged
-    // so far (the chains as they are now), so a review is readable once its write is durable.
-    if (this.chains.size > 0) await Promise.allSettled([...this.chains.values()])
-    return this.attempt(label, queuedAt, () => operation(this.database()))
   }
 
   /** Through y-leveldb's own chain: opening and closing the database. */
@@ -848,7 +494,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       }
     })
     if (outcome === null || !outcome.ok) {
-      const cause = outcome === null ? 'unknown error' : describe(outcome.error)
+      const cause = outcome === null ? 'unknown error' : describeError(outcome.error)
       throw new CollabError(ErrorCode.PersistenceFailed, `${label}: ${cause}`)
     }
     return outcome.value
@@ -864,104 +510,5 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     return this.sealed
   }
 
-  /** Runs an operation; a failure becomes ERR_PERSISTENCE_FAILED; a slow one is logged. */
-  private async attempt<T>(label: string, queuedAt: number, operation: () => Promise<T>): Promise<T> {
-    const startedAt = performance.now()
-    try {
-      return await operation()
-    } catch (error) {
-      throw error instanceof CollabError ? error : new CollabError(ErrorCode.PersistenceFailed, `${label}: ${describe(error)}`)
-    } finally {
-      const doneAt = performance.now()
-      if (this.logger && doneAt - queuedAt >= this.slowOperationMs) {
-        this.logger.warn(
-          { operation: label, ms: Math.round(doneAt - queuedAt), waitedMs: Math.round(startedAt - queuedAt) },
-          'slow store operation',
-        )
-      }
-    }
-  }
-}
 
-/**
- * The server's docs carry a fixed guid: Yjs would otherwise make a random UUID per doc, 30 calls to
- * the crypto RNG — 5 % of the CPU of opening a new document. The guid only names subdocuments,
- * which these documents do not have.
- */
-export const SERVER_DOC_OPTIONS = { gc: true, guid: 'posalpro-server-doc' } as const
-
-/** A damaged stored update fails the load with a clear error (run the admin CLI's verify). */
-const checkStoredUpdates = (storageName: string, updates: readonly Uint8Array[]): void => {
-  updates.forEach((update, index) => {
-    const check = checkStoredUpdateStructure(update)
-    if (!check.ok) {
-      throw new CollabError(
-        ErrorCode.PersistenceFailed,
-        `stored update #${index} of ${storageName} is damaged (${check.code}); run posalpro-admin docs verify`,
-      )
-    }
-  })
-}
-
-/** A document from its stored (checked) updates. */
-export const buildDoc = (updates: readonly Uint8Array[]): Y.Doc => {
-  const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-  doc.transact(() => {
-    for (const update of updates) Y.applyUpdate(doc, update)
-  })
-  return doc
-}
-
-/** Logged writes of one document that go to LevelDB in one step of its chain. */
-interface WriteGroup {
-  readonly ops: LogOp[]
-  readonly applied: Array<() => void>
-}
-
-/** A LevelDB operation: the same shape the write-ahead log records. */
-type BatchOp = LogOp
-export interface RangeOptions {
-  gt?: Array<string | number>
-  gte?: Array<string | number>
-  lt?: Array<string | number>
-  lte?: Array<string | number>
-  limit?: number
-  reverse?: boolean
-}
-/** The part of the abstract-level API used here (y-leveldb opens it with its key/value encodings). */
-export interface LevelBatchDb {
-  batch(ops: readonly BatchOp[]): Promise<void>
-  iterator(options: RangeOptions): {
-    all(): Promise<Array<[Array<string | number>, Uint8Array]>>
-    next(): Promise<[Array<string | number>, Uint8Array] | undefined>
-    close(): Promise<void>
-  }
-  values(options: RangeOptions): { all(): Promise<Uint8Array[]>; next(): Promise<Uint8Array | undefined>; close(): Promise<void> }
-  keys(options: RangeOptions): { all(): Promise<Array<Array<string | number>>> }
-  /** Point reads: the value of each key, undefined where there is none. */
-  getMany(keys: Array<Array<string | number>>): Promise<Array<Uint8Array | undefined>>
-}
-
-/** A point read: the value, or undefined when the key is not there (getMany: no error object for a miss). */
-const getOptional = async (db: LevelBatchDb, key: Array<string | number>): Promise<Uint8Array | undefined> => (await db.getMany([key]))[0]
-
-/** The bytes a logged write holds in memory until LevelDB has it (keys are small; values count). */
-const opBytes = (ops: readonly LogOp[]): number => {
-  let bytes = 0
-  for (const op of ops) if (op.type === 'put') bytes += op.value.byteLength
-  return bytes
-}
-
-/** The highest event sequence number a logged write stores (its events are in order). */
-const lastEventSeqOf = (record: LogRecord): number => {
-  let seq = 0
-  for (const op of record.ops) if (op.type === 'put' && op.key[0] === EVENTS_NAMESPACE) seq = Math.max(seq, Number(op.key[2]))
-  return seq
-}
-
-const describe = (error: unknown): string => {
-  if (!(error instanceof Error)) return String(error)
-  const { cause, code } = error as Error & { cause?: unknown; code?: string }
-  const text = code ? `${code}: ${error.message}` : error.message
-  return cause instanceof Error ? `${text} (${describe(cause)})` : text
 }

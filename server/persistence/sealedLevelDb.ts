@@ -1,5 +1,5 @@
 import type { RecordCodec } from '../crypto/recordCodec.ts'
-import type { LevelBatchDb, RangeOptions } from './documentStore.ts'
+import type { LevelBatchDb, RangeOptions } from './levelBatchDb.ts'
 import type { LogOp } from './writeAheadLog.ts'
 
 /**

@@ -1,22 +1,37 @@
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { AwarenessRelay } from '../protocol/awarenessRelay.ts'
+import { encodeAwareness, encodeSyncStep1FromStateVector } from '../protocol/protocol.ts'
 import type { Logger } from '../observability/logger.ts'
-import { buildDoc, SERVER_DOC_OPTIONS } from '../persistence/documentStore.ts'
+import type { CollabMetrics } from '../observability/metrics.ts'
+import { buildDoc } from '../persistence/storedDoc.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import type { DocumentIndex } from '../persistence/documentIndex.ts'
+import type { EventRecord } from '../persistence/eventLog.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
-import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
+import { ErrorCode } from '../../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import { encodeAck } from '../../shared/extensionProtocol.ts'
-import type { DocumentIndex } from '../persistence/documentIndex.ts'
-import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
-import type { EventRecord } from '../persistence/eventLog.ts'
+import type { ConflictRecord } from '../../shared/conflictRecord.ts'
 import type { ReviewItem } from '../reviews/reviewItem.ts'
 import { PendingReviews } from '../reviews/pendingReviews.ts'
 import { greetWithPendingReviews, tellPendingReviewsChanged } from '../reviews/pendingReviewList.ts'
-import { ClientOwners, ownersFromEventLog, type OwnerClaim } from '../gate/clientOwnership.ts'
-import type { CollabMetrics } from '../observability/metrics.ts'
-import type { ConflictRecord } from '../../shared/conflictRecord.ts'
+import { ClientOwners, type OwnerClaim } from '../gate/clientOwnership.ts'
 import { showOpenConflicts } from '../gate/conflictNotices.ts'
+import { GATE_ORIGIN } from '../gate/compensation.ts'
+import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
+import type { Peer } from '../connection/peer.ts'
+import type { DocumentOwnership, HeldDocument } from '../cluster/documentOwnership.ts'
+import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
+import { GroupCommit, type CommittedBatch, type GroupCommitOwner, type PendingWrite } from './groupCommit.ts'
+import { DocResidency } from './docResidency.ts'
+import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } from './handshakeFromDisk.ts'
+import { readStoredRoomState, loadClientOwners } from './roomLoad.ts'
+import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
+import { CompactionPolicy } from './compactionPolicy.ts'
+import { BacklogPause } from './backlogPause.ts'
+import { assertMayWrite, ownershipLostBy, takeDocument } from './roomOwnership.ts'
+import { applyPeerAwareness, awarenessChangeMessage } from './roomAwareness.ts'
+import { deferred } from './deferred.ts'
 
 /** A write of this room: the update with the event-log records and review items that describe it. */
 export interface RoomWrite extends PendingWrite<Peer> {
@@ -26,37 +41,11 @@ export interface RoomWrite extends PendingWrite<Peer> {
   /** Client ids this write is the first to write under (stored with it: ownership is as durable as the structs). */
   readonly owners: readonly OwnerClaim[]
 }
-import { decodeMessage, encodeAwareness, encodeSyncStep1FromStateVector, encodeSyncStep2, encodeSyncStep2FromUpdate, encodeUpdate } from '../protocol/protocol.ts'
-import { GATE_ORIGIN } from '../gate/compensation.ts'
-import { Peer } from '../connection/peer.ts'
-import { hasRole } from '../auth/index.ts'
-import { moveLegacyTextFieldsOnLoad } from '../gate/legacyTextFields.ts'
-import type { DocumentOwnership, HeldDocument } from '../cluster/documentOwnership.ts'
-import type { OwnershipLoss } from '../cluster/clusterMetrics.ts'
 
 export type RoomState = 'loading' | 'ready' | 'reloading' | 'unloading' | 'closed'
 
-/** The merged update each batch stored, for its broadcast once durable (keyed by the batch: one map for all rooms). */
-const mergedByBatch = new WeakMap<readonly RoomWrite[], Uint8Array>()
-
-/** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
-const COMPACT_STORED_MULTIPLE = 2
-/** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
-const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
-
-/**
- * How long a document nobody uses is kept as a Y.Doc before the room lets it go and keeps only its
- * encoded state (see `Room.letDocGoIfIdle`): at least a second, and at least 1000 times what
- * building it again costs, so rebuilding for the next change costs at most 0.1% of the time the
- * document sat idle (and a change after a pause waits at most a thousandth of that pause for it).
- * Building a document from its update takes ~0.25 µs per byte (a 300 KB document: ~75 ms); the
- * state is never read from disk for it. The server's sweep looks once a second, so a document of a
- * few KB is let go one to two seconds after its last use, one of 300 KB after 75 to 76 s.
- */
-export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
-
-/** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
-const NOT_LOADED = new Y.Doc()
+/** Where it was defined before: code importing it from here keeps working. */
+export { keepIdleDocMs } from './docResidency.ts'
 
 export interface RoomOptions {
   readonly store: DocumentStorage
@@ -90,51 +79,35 @@ export interface RoomOptions {
  * loaded from disk before any peer is answered, frames that arrive meanwhile wait in order, and
  * it is reloaded from disk when an apply failed half-way. Frames of one room are handled strictly
  * in arrival order; rooms are independent of each other.
+ *
+ * The class is the façade the server codes against; each concept is its own module: where the doc
+ * lives (`docResidency.ts`), what a load reads (`roomLoad.ts`), answering joiners from the stored
+ * bytes (`handshakeFromDisk.ts`), a batch's broadcast (`batchBroadcast.ts`), when to compact
+ * (`compactionPolicy.ts`), pausing readers for the store (`backlogPause.ts`), taking and losing
+ * the document (`roomOwnership.ts`), awareness (`roomAwareness.ts`). The room keeps the state
+ * machine (loading, ready, reloading, unloading, closed), the frame order and the write/ack cycle.
  */
-export class Room implements GroupCommitOwner<RoomWrite> {
+export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, BroadcastRoom {
   state: RoomState = 'loading'
-  private liveDoc: Y.Doc = NOT_LOADED
-  /**
-   * The state of a document nobody changed for a while, kept instead of its Y.Doc (a Y.Doc with its
-   * types, maps and event handlers costs kilobytes even when its content is a few bytes): its state
-   * vector, then its update, in one buffer. null while the doc is live.
-   */
-  private idleState: Uint8Array | null = null
-  private idleStateVectorLength = 0
-  /** The let-go doc's client id, kept so the server's own changes go on under one id. */
-  private idleClientID = 0
-  /** Date.now() when the doc was last found used (by the sweep, see `docUsed`), built or loaded. */
-  private docUsedAt = Date.now()
-  /** The doc was read (a change, a rule, the admin API, a test) since the sweep last looked. */
-  private docUsed = false
-  /**
-   * An upper bound of the document's encoded size: exact when last measured (or let go while
-   * idle), or the stored updates' bytes when loaded, plus the bytes of every update stored since.
-   */
-  private sizeBound = 0
-  /** Bytes added to the bound since it was last exact (Infinity: never measured). */
-  private bytesSinceMeasured = Infinity
+  /** The document: a Y.Doc while used, its encoded state while idle, with a bound of its size. */
+  private readonly residency = new DocResidency()
   /** Awareness is independent of the content doc: it must survive a reload of it. */
   readonly awareness = new AwarenessRelay<Peer>()
   readonly peers = new Set<Peer>()
   readonly commits: GroupCommit<RoomWrite>
   private ownLogger: Logger | null = null
   /** Frames that arrived while the room was loading or reloading, in arrival order. */
-  private waiting: Array<{ peer: Peer; frame: Uint8Array | null }> | null = null
+  private waiting: WaitingFrames | null = null
   /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
   private ready: ReturnType<typeof deferred> | null = null
   /** Loaded at least once (whenReady resolves), or why loading failed. */
   private loaded = false
   private loadError: { error: unknown } | null = null
-  private storedUpdates = 0
-  /** Bytes of the document's stored updates, and of the one its last compaction wrote (0: unknown). */
-  private storedBytes = 0
-  private compactedBytes = 0
   /** The last event-log sequence number handed out (persisted or queued). */
   private lastEventSeq = 0
-  private compacting = false
-  /** Set while the store's backlog is full and the peers' sockets are paused: cancels the wait for it to drain. */
-  private cancelDrainWait: (() => void) | null = null
+  private readonly compaction: CompactionPolicy
+  /** Pauses reading from the peers while the store's backlog is full. */
+  private readonly backlogPause = new BacklogPause(this)
   /** Cluster mode: the document's lease and epoch while this room is its owner. */
   private held: HeldDocument | null = null
 
@@ -144,6 +117,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     private readonly options: RoomOptions,
   ) {
     this.commits = new GroupCommit<RoomWrite>(this)
+    this.compaction = new CompactionPolicy(this, options.compactAfterUpdates)
   }
 
   /**
@@ -151,28 +125,22 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * something needs it (a change, a rule, the admin API): synchronously, so frames keep their order.
    */
   get doc(): Y.Doc {
-    if (this.idleState !== null) this.rebuildDoc()
-    this.docUsed = true
-    return this.liveDoc
+    return this.residency.doc
   }
 
   /** An upper bound of the document's encoded size (see documentSize.ts), without encoding it. */
   get encodedSizeBound(): number {
-    return this.sizeBound
+    return this.residency.encodedSizeBound
   }
 
   /** How many bytes the bound may be above the exact size: what was added since it was measured. */
   get encodedSizeSlack(): number {
-    return this.bytesSinceMeasured
+    return this.residency.encodedSizeSlack
   }
 
   /** The document's encoded size, exactly (cost ∝ the document): the bound becomes exact. */
   measureEncodedSize(): number {
-    this.sizeBound = this.idleState
-      ? this.idleState.byteLength - this.idleStateVectorLength
-      : Y.encodeStateAsUpdate(this.liveDoc).byteLength
-    this.bytesSinceMeasured = 0
-    return this.sizeBound
+    return this.residency.measureEncodedSize()
   }
 
   get maxDocumentBytes(): number {
@@ -181,12 +149,12 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** Is the document held as a Y.Doc (false: let go while idle, or not loaded)? */
   get holdsDoc(): boolean {
-    return this.liveDoc !== NOT_LOADED
+    return this.residency.holdsDoc
   }
 
   /** The document's state vector, without building a let-go doc again. */
   stateVector(): Uint8Array {
-    return this.idleState ? this.idleState.subarray(0, this.idleStateVectorLength) : Y.encodeStateVector(this.liveDoc)
+    return this.residency.stateVector()
   }
 
   /**
@@ -194,49 +162,18 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * let-go doc again (a peer joining an idle document). Throws on a malformed state vector.
    */
   syncStep2For(stateVector: Uint8Array): Uint8Array {
-    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
-    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+    return this.residency.syncStep2For(stateVector)
   }
 
   /**
    * Called by the server's sweep: a document nobody used (read `doc`: changes, rules, server
-   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go and only its encoded state kept (peers stay connected; a peer
-   * joining is answered from it; the next change builds the doc again). Its state is exactly the
-   * doc's, so nothing a peer or the gate sees changes.
+   * changes, the admin API) for `keepIdleDocMs` of its size, with every write durable, is let go
+   * and only its encoded state kept (peers stay connected; a peer joining is answered from it; the
+   * next change builds the doc again).
    */
   letDocGoIfIdle(now: number): void {
-    if (this.state !== 'ready' || this.idleState !== null || this.liveDoc === NOT_LOADED || !this.commits.idle) return
-    if (this.docUsed) {
-      // Used since the last look (a flag, not a clock read at every access): idle from now on.
-      this.docUsed = false
-      this.docUsedAt = now
-    }
-    if (now - this.docUsedAt < keepIdleDocMs(this.sizeBound)) return
-    const doc = this.liveDoc
-    if (doc.store.pendingStructs !== null || doc.store.pendingDs !== null) return // never: the write path refuses those
-    const stateVector = Y.encodeStateVector(doc)
-    const update = Y.encodeStateAsUpdate(doc)
-    const state = new Uint8Array(stateVector.length + update.length)
-    state.set(stateVector)
-    state.set(update, stateVector.length)
-    this.idleState = state
-    this.idleStateVectorLength = stateVector.length
-    this.idleClientID = doc.clientID
-    this.sizeBound = update.length
-    this.bytesSinceMeasured = 0
-    this.liveDoc = NOT_LOADED
-    doc.destroy()
-  }
-
-  private rebuildDoc(): void {
-    const state = this.idleState!
-    const doc = new Y.Doc(SERVER_DOC_OPTIONS)
-    Y.applyUpdate(doc, state.subarray(this.idleStateVectorLength))
-    // After the update: Yjs gives a doc a new id when a remote update carries its own id's changes.
-    doc.clientID = this.idleClientID
-    this.liveDoc = doc
-    this.idleState = null
-    this.docUsedAt = Date.now()
+    if (this.state !== 'ready' || !this.commits.idle) return
+    this.residency.letGoIfIdle(now)
   }
 
   /** This room's logger, made when first needed: most rooms never log. */
@@ -255,49 +192,27 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   async load(): Promise<void> {
-    if (this.options.ownership) this.held = await this.options.ownership.take(this.storageName, (reason) => this.lostOwnership(reason))
-    else await this.options.store.claim(this.storageName)
+    this.held = await takeDocument(this.options.ownership, this.options.store, this.storageName, (reason) => this.lostOwnership(reason))
     // Closed while the lease was being taken (shutdown, or the lease lost already): give it up again.
     if (this.state === 'closed') return void this.held?.release()
-    const [{ updates, stateVector }, lastEventSeq, pendingReviews] = await Promise.all([
-      this.options.store.loadStored(this.storageName),
-      this.options.store.lastEventSeq(this.storageName),
-      this.options.store.pendingReviews(this.tenant, this.document.name),
-    ])
+    const { updates, stateVector, lastEventSeq, pendingReviews } = await readStoredRoomState(this.options.store, this.tenant, this.document.name, this.storageName)
     if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
-    this.answerSyncRequestsFromDisk(updates, stateVector)
+    if (this.waiting) this.waiting = answerSyncRequestsFromDisk(this, this.waiting, updates, stateVector)
     // Only the write path needs the owners: read after the waiting peers were answered, and never
     // for a new document (a range scan costs ~3× the point read that found it new).
     if (updates.length > 0) {
-      const owners = await this.options.store.clientOwners(this.storageName)
-      this.clientOwners.record(owners)
-      if (owners.length === 0 && lastEventSeq > 0) await this.rebuildClientOwners()
+      await loadClientOwners(this.options.store, this.storageName, lastEventSeq, this.clientOwners, this.logger)
       if (this.closedMeanwhile()) return
     }
     this.lastEventSeq = lastEventSeq
-    this.liveDoc = buildDoc(updates)
-    this.docUsedAt = Date.now()
-    this.sizeBound = updates.reduce((size, update) => size + update.byteLength, 0)
-    this.storedUpdates = updates.length
-    this.storedBytes = this.sizeBound
-    this.compactedBytes = updates.length === 1 ? this.storedBytes : 0
+    const storedBytes = updates.reduce((size, update) => size + update.byteLength, 0)
+    this.residency.adopt(buildDoc(updates), storedBytes)
+    this.compaction.loaded(updates.length, storedBytes)
     moveLegacyTextFieldsOnLoad(this)
     this.becomeReady()
-    this.maybeCompact()
+    this.compaction.maybeCompact()
     if (lastEventSeq > 0) void this.pruneEventLog() // a new document has no history to prune
-  }
-
-  /**
-   * A document stored before client-id owners were: its owners are read from its event log once and
-   * stored, so nobody can take over an id its user wrote under before the upgrade.
-   */
-  private async rebuildClientOwners(): Promise<void> {
-    const claims = ownersFromEventLog(await this.options.store.readEvents(this.storageName))
-    if (claims.length === 0) return
-    this.clientOwners.record(claims)
-    await this.options.store.appendBatch(this.storageName, { update: null, owners: claims })
-    this.logger.info({ owners: claims.length }, 'client-id owners rebuilt from the event log')
   }
 
   /**
@@ -345,11 +260,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
       await this.commits.drain()
       if (this.state !== 'reloading') return
       const { doc, storedUpdates } = await this.options.store.loadDoc(this.storageName)
-      if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
-      this.liveDoc = doc
-      this.idleState = null
-      this.docUsedAt = Date.now()
-      this.storedUpdates = storedUpdates
+      this.residency.adopt(doc)
+      this.compaction.loaded(storedUpdates, null)
       this.becomeReady()
     } catch (error) {
       this.batchFailed(error, [])
@@ -401,14 +313,11 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   /** Closes all peers and releases the doc (server shutdown or discard). */
   close(code: number = CloseCode.GoingAway, reason = ''): void {
     this.state = 'closed'
-    this.cancelDrainWait?.()
-    this.cancelDrainWait = null
+    this.backlogPause.cancel()
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()
     this.waiting = null
-    if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
-    this.liveDoc = NOT_LOADED
-    this.idleState = null
+    this.residency.destroy()
     this.reviews.dispose()
     this.options.store.release(this.storageName)
     void this.held?.release()
@@ -443,10 +352,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     owners?: readonly OwnerClaim[]
   }): void {
     const { source } = write
-    if (write.update) {
-      this.sizeBound += write.update.byteLength
-      this.bytesSinceMeasured += write.update.byteLength
-    }
+    if (write.update) this.residency.grew(write.update.byteLength)
     this.commits.enqueue({
       events: [],
       reviews: [],
@@ -458,29 +364,12 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     })
     // A writer whose update arrives while paused is paused too (one that joined meanwhile).
     if (this.readingPaused && source) source.pauseReading()
-    this.pauseIfStoreBehind()
+    this.backlogPause.pauseIfStoreBehind()
   }
 
   /** True while the store's backlog is full and this room does not read from its peers' sockets. */
   get readingPaused(): boolean {
-    return this.cancelDrainWait !== null
-  }
-
-  /**
-   * Backpressure on what can actually grow: the writes durable in the write-ahead log that
-   * LevelDB has not caught up with (held in memory until it does; the group-commit queue itself is
-   * written out every tick). While that backlog is full the room reads nothing from its writers;
-   * a peer that joins meanwhile is read (its handshake is answered) until its first write.
-   */
-  private pauseIfStoreBehind(): void {
-    if (this.cancelDrainWait || this.state === 'closed' || !this.options.store.backlogFull) return
-    this.options.metrics.readPauses.inc()
-    this.logger.warn({ backlog: this.options.store.backlog }, 'store backlog full; pausing reads')
-    for (const peer of this.peers) peer.pauseReading()
-    this.cancelDrainWait = this.options.store.whenBacklogDrains(() => {
-      this.cancelDrainWait = null
-      for (const peer of this.peers) peer.resumeReading()
-    })
+    return this.backlogPause.paused
   }
 
   /** The store, for what belongs to the document besides its content (conflict records). */
@@ -573,68 +462,9 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     }
   }
 
-  /**
-   * Building a big document takes longer than reading it (a 300 KB document: ~75 ms against ~15).
-   * The peers that joined and asked for the document while it was read (sync step 1, as a
-   * provider does on open) need not wait for that: the stored updates are exactly the state the
-   * doc will be built from, so their handshake is answered from them first: the server's sync
-   * step 1 (its state vector, so the handshake keeps its usual order and the client's reply
-   * carries only what the server lacks), then the stored updates, the last one as the sync step 2
-   * (a provider is synced when that has arrived, and then it holds everything). The state vector
-   * comes from the store's entry, kept current with every write; only when that is stale are the
-   * updates merged and decoded for it. An idle document is stored as one update, which then goes
-   * out as it was read. Only a peer whose greeting and first frame are waiting is answered this way,
-   * so each peer's frames keep their order; anything else waits for the doc. (Awareness cannot have
-   * changed yet: its frames wait too.)
-   */
-  private answerSyncRequestsFromDisk(updates: readonly Uint8Array[], storedStateVector: Uint8Array | null): void {
-    if (updates.length === 0 || !this.waiting) return
-    // Stored updates not yet compacted may hold far more than the document (content deleted or
-    // compensated since): more than a joiner's send buffer may take. The built document is sent then.
-    if (updates.reduce((size, update) => size + update.byteLength, 0) > this.options.maxDocumentBytes) return
-    let stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array } | null = null
-    const storedState = () => {
-      if (stored) return stored
-      if (storedStateVector) return (stored = { updates, stateVector: storedStateVector })
-      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
-      return (stored = { updates: [merged], stateVector: Y.encodeStateVectorFromUpdate(merged) })
-    }
-    /** The answer to a fresh replica (empty state vector) is the same for every peer. */
-    let forFreshReplica: Uint8Array[] | null = null
-    const greeted = new Set<Peer>()
-    const answered = new Set<Peer>()
-    const decided = new Set<Peer>()
-    for (const { peer, frame } of this.waiting) {
-      if (frame === null) {
-        greeted.add(peer)
-        continue
-      }
-      if (decided.has(peer)) continue
-      decided.add(peer)
-      if (!greeted.has(peer) || !this.peers.has(peer)) continue
-      const clientStateVector = syncStep1StateVector(frame)
-      if (clientStateVector === null) continue
-      let messages: Uint8Array[]
-      try {
-        const fresh = Y.decodeStateVector(clientStateVector).size === 0
-        messages = fresh ? (forFreshReplica ??= handshakeFrom(storedState(), null)) : handshakeFrom(storedState(), clientStateVector)
-      } catch {
-        continue // it takes the usual path, errors included
-      }
-      for (const message of messages) peer.send(message)
-      greetWithPendingReviews(this.reviews, peer)
-      answered.add(peer)
-    }
-    if (answered.size === 0) return
-    // Drop each answered peer's greeting and its first frame (the sync step 1 just answered).
-    const dropped = new Set<Peer>()
-    this.waiting = this.waiting!.filter(({ peer, frame }) => {
-      if (!answered.has(peer)) return true
-      if (frame === null) return false
-      if (dropped.has(peer)) return true
-      dropped.add(peer)
-      return false
-    })
+  /** A peer answered from disk gets what a greeting sends besides the handshake (awareness cannot have changed yet). */
+  afterHandshake(peer: Peer): void {
+    greetWithPendingReviews(this.reviews, peer)
   }
 
   /** The server's half of the sync handshake, sent only once the doc is loaded. */
@@ -650,12 +480,8 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    * document's state vector with it (so a cold load need not compute it). Called by `commits`.
    */
   async writeBatch(writes: readonly RoomWrite[], durableStateVector: Uint8Array): Promise<void> {
-    // A lease that may have lapsed (a pause, Redis out of reach) writes nothing: the fence would
-    // refuse it once another node claimed the document, but it might not have claimed it yet.
-    if (this.held && !this.held.valid) throw new CollabError(ErrorCode.DocumentMoved, 'the document lease lapsed before this write')
-    const updates = writes.flatMap((write) => (write.update ? [write.update] : []))
-    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-    if (merged) mergedByBatch.set(writes, merged)
+    assertMayWrite(this.held)
+    const merged = mergeBatch(writes)
     const stopTimer = this.options.metrics.writeSeconds.startTimer()
     await this.options.store.appendBatch(this.storageName, {
       update: merged,
@@ -682,16 +508,15 @@ export class Room implements GroupCommitOwner<RoomWrite> {
     const durableMessages = new Map<Peer, number>()
     const now = performance.now()
     for (const write of writes) if (write.source) this.options.metrics.syncLatency.observe((now - write.receivedAt) / 1000)
-    const storedSize = mergedByBatch.get(writes)?.byteLength ?? 0
-    this.broadcastBatch(writes)
+    const merged = takeMergedBatch(writes)
+    broadcastBatch(this, writes, merged)
     for (const { source, sequence } of writes) if (source?.wantsExtensions) durableMessages.set(source, sequence)
     if (writes.some((write) => write.update)) this.options.index.add(this.storageName)
     this.options.afterCommit?.(this, writes)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
-    this.pauseIfStoreBehind()
-    this.storedUpdates += writes.some((write) => write.update) ? 1 : 0
-    this.storedBytes += storedSize
-    this.maybeCompact()
+    this.backlogPause.pauseIfStoreBehind()
+    this.compaction.stored(writes.some((write) => write.update), merged?.byteLength ?? 0)
+    this.compaction.maybeCompact()
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
@@ -703,91 +528,25 @@ export class Room implements GroupCommitOwner<RoomWrite> {
    */
   private becameIdle(): void {
     this.options.onIdle(this)
-    if (this.compacting || this.storedUpdates <= 1 || !this.commits.idle) return
-    if (this.idleState) {
-      const state = this.idleState
-      this.compact({ update: state.slice(this.idleStateVectorLength), stateVector: state.slice(0, this.idleStateVectorLength) })
-      return
-    }
-    if (this.liveDoc === NOT_LOADED) return
-    this.compact({ update: Y.encodeStateAsUpdate(this.liveDoc), stateVector: Y.encodeStateVector(this.liveDoc) })
+    if (!this.compaction.worthCompacting || !this.commits.idle) return
+    const state = this.residency.encodedState()
+    if (state) this.compaction.compact(state)
   }
 
   /**
-   * One message per peer per batch, not one per update: a burst of N updates costs each peer one
-   * frame (and the server one socket write per peer) instead of N. When the batch has one source,
-   * the other peers get the merged update the batch stored and the source only the compensation of
-   * its own changes. When several peers wrote, every peer gets the merged update, its own changes
-   * included (harmless: Yjs skips what a replica already has; the y-websocket server echoes every
-   * update to its sender).
+   * Compacts the document now (an admin asked), in the room's order and under its claim on the
+   * document (cluster mode: its lease and epoch), so a compaction is never written by a node that
+   * does not own the document. Resolves with the merged size, null when there was nothing to merge.
    */
-  private broadcastBatch(writes: readonly RoomWrite[]): void {
-    const merged = mergedByBatch.get(writes)
-    mergedByBatch.delete(writes)
-    const sources = new Set<Peer>()
-    for (const write of writes) if (write.source && write.update) sources.add(write.source)
-    // A batch holding the server's own change (a load-time move, an approval, a revert) goes to
-    // everyone: skipping its one peer source would lose that change for it (later server changes
-    // would then wait in its doc for the missing one, forever).
-    const toEveryone = sources.size > 1 || writes.some((write) => write.update && !write.source)
-    if (merged) {
-      const message = encodeUpdate(merged)
-      if (toEveryone) this.broadcast(message)
-      else this.broadcast(message, sources.values().next().value)
-    }
-    const echoes = new Map<Peer, Uint8Array[]>()
-    for (const { source, echo } of writes) if (source && echo) echoes.set(source, [...(echoes.get(source) ?? []), echo])
-    for (const [source, updates] of echoes) {
-      // Sent to everyone, the merged update above already carried the compensation to its sender.
-      if (toEveryone && merged && this.peers.has(source)) continue
-      source.send(encodeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)))
-    }
-  }
-
-  /**
-   * Compacts after `compactAfterUpdates` stored updates (cold loads stay fast), and when the stored
-   * bytes pass COMPACT_STORED_MULTIPLE times what the last compaction kept plus
-   * COMPACT_STORED_FLOOR_BYTES: content deleted or compensated since costs storage only until then,
-   * so what a document takes on disk stays in proportion to what it holds.
-   */
-  private maybeCompact(): void {
-    if (this.compacting || this.storedUpdates <= 1) return
-    const manyUpdates = this.storedUpdates >= this.options.compactAfterUpdates
-    const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
-    if (manyUpdates || manyBytes) this.compact()
-  }
-
-  /** Compaction runs on the store's chain for this document, so it never interleaves with our writes. */
-  private compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
-    this.compacting = true
-    const before = this.storedUpdates
-    const bytesBefore = this.storedBytes
-    this.options.store
-      .compact(this.storageName, state)
-      .then((merged) => {
-        if (merged === null) return
-        this.storedUpdates = Math.max(1, this.storedUpdates - before + 1)
-        this.storedBytes = this.storedBytes - bytesBefore + merged
-        this.compactedBytes = merged
-        this.logger.debug({ merged: before }, 'compacted')
-      })
-      .catch((error: unknown) => this.logger.error({ err: error }, 'compaction failed'))
-      .finally(() => {
-        this.compacting = false
-      })
+  compactNow(): Promise<number | null> {
+    return this.compaction.compactNow()
   }
 
   /** A write failed (told by `commits`): nothing in memory beyond the disk may be acknowledged. Drop the room. */
   batchFailed(error: unknown, lost: readonly RoomWrite[]): void {
     if (this.state === 'closed') return
-    if (this.held && isCollabError(error) && (error.code === ErrorCode.StaleEpoch || error.code === ErrorCode.DocumentMoved)) {
-      // Stale: the store refused it. Moved: the lease ended before the write began (the room saw it
-      // before the lease keeper's timer did). Either way the document is lost here, counted once.
-      if (error.code === ErrorCode.StaleEpoch) this.held.refused()
-      else this.held.lapsed()
-      this.lostOwnership(error.code === ErrorCode.StaleEpoch ? 'stale-epoch' : 'expired')
-      return
-    }
+    const loss = ownershipLostBy(this.held, error)
+    if (loss) return this.lostOwnership(loss)
     this.options.metrics.persistenceErrors.inc()
     this.logger.error({ err: error, lostUpdates: lost.length }, 'write failed; discarding room')
     this.options.onClosing(this)
@@ -797,13 +556,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
 
   /** An awareness update from a peer (checked by the frame handler): what changed goes to every peer. */
   receiveAwareness(peer: Peer, update: Uint8Array): void {
-    const changed = this.awareness.apply(update, peer)
-    // An editor's client shows its id here before its sync step 2 brings its offline edits: the id
-    // is kept for that user (clientOwners.announce), also once the connection is gone.
-    if (hasRole(peer.identity, 'editor')) {
-      for (const client of changed) if (this.awareness.ownerOf(client) === peer) this.clientOwners.announce(client, peer)
-    }
-    this.broadcastAwareness(changed)
+    this.broadcastAwareness(applyPeerAwareness(this.awareness, this.clientOwners, peer, update))
   }
 
   /** Drops awareness states nobody renewed in time (called by the server's sweep for all rooms). */
@@ -812,46 +565,7 @@ export class Room implements GroupCommitOwner<RoomWrite> {
   }
 
   private broadcastAwareness(changed: readonly number[]): void {
-    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness.encode(changed)))
+    const message = awarenessChangeMessage(this.awareness, changed)
+    if (message) this.broadcast(message)
   }
-}
-
-/**
- * The state vector of a well-formed sync step 1, or null when the frame is not one (it then takes
- * the usual path, errors included).
- */
-const syncStep1StateVector = (frame: Uint8Array): Uint8Array | null => {
-  try {
-    const message = decodeMessage(frame)
-    return message.kind === 'sync-step-1' ? message.stateVector : null
-  } catch {
-    return null
-  }
-}
-
-/**
- * The server's side of the handshake from the stored state: its sync step 1, then each stored
- * update (only what the client lacks, when it sent a state vector), the last one as sync step 2.
- */
-const handshakeFrom = (
-  stored: { updates: readonly Uint8Array[]; stateVector: Uint8Array },
-  clientStateVector: Uint8Array | null,
-): Uint8Array[] => {
-  const parts = clientStateVector ? stored.updates.map((update) => Y.diffUpdate(update, clientStateVector)) : stored.updates
-  return [
-    encodeSyncStep1FromStateVector(stored.stateVector),
-    ...parts.slice(0, -1).map((update) => encodeUpdate(update)),
-    encodeSyncStep2FromUpdate(parts.at(-1)!),
-  ]
-}
-
-const deferred = () => {
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  promise.catch(() => {}) // a load failure is reported by the registry; nobody may be waiting
-  return { promise, resolve, reject }
 }

@@ -2,7 +2,8 @@ import * as Y from 'yjs'
 import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 import { decodeNotification, type Notification } from '../../notifications/notification.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
-import { buildDoc, type DocumentStore } from '../documentStore.ts'
+import { buildDoc } from '../storedDoc.ts'
+import type { DocumentStore } from '../documentStore.ts'
 import type { PostgresStorage } from './postgresStorage.ts'
 
 export interface CopyReport {

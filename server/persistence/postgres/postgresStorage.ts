@@ -1,7 +1,7 @@
 import type * as Y from 'yjs'
 import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 import type { Logger } from '../../observability/logger.ts'
-import { buildDoc } from '../documentStore.ts'
+import { buildDoc } from '../storedDoc.ts'
 import type { DocumentBatch, DocumentStorage } from '../documentStorage.ts'
 import type { EventBase, EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
