@@ -117,7 +117,7 @@ describe('access audit on a running server', () => {
     const bob = await server.token({ user: 'bob', role: 'editor' })
     assert.equal((await adminRequest(server, bob, 'GET', '/docs')).status, 403)
     const acme = await fetchReport(server, admin)
-    assert.ok(!acme.records.some((record) => record.userId === 'mallory'))
+    assert.ok(!acme.records.some((record) => record.userId === 'mallory'), 'no record of mallory in acme')
     const refused = rowOf(acme, 'bob', null)
     assert.deepEqual(refused.refusedCodes, { [ErrorCode.AdminOnly]: 1 })
     assert.equal(acme.records.find((record) => record.userId === 'bob')?.route, 'GET /admin/docs')
@@ -144,7 +144,7 @@ describe('access audit on a running server', () => {
     const cli = await adminCli(['--url', server.httpUrl, '--token', admin, 'docs', 'compact', 'proposal/audit-1'])
     assert.equal(cli.code, 0, cli.stderr)
     const records = (await fetchReport(server, admin)).records.filter((record) => record.userId === 'root')
-    assert.ok(records.some((record) => record.action === 'admin-api' && record.route === 'GET /admin/docs' && record.outcome === 'admitted'))
+    assert.ok(records.some((record) => record.action === 'admin-api' && record.route === 'GET /admin/docs' && record.outcome === 'admitted'), 'the admin call is recorded, admitted')
     const compact = records.find((record) => record.action === 'cli')
     assert.deepEqual(
       { command: compact?.command, route: compact?.route, document: compact?.document, outcome: compact?.outcome },
@@ -179,7 +179,7 @@ describe('access audit on a running server', () => {
           report.reviewDecisions.map(({ id, document, proposer, decidedBy, status }) => ({ id, document, proposer, decidedBy, status })),
           [{ id: reviewId, document: room, proposer: 'eddie', decidedBy: 'root', status: 'approved' }],
         )
-        assert.ok(report.records.some((record) => record.action === 'cli' && record.command === 'review approve' && record.userId === 'root'))
+        assert.ok(report.records.some((record) => record.action === 'cli' && record.command === 'review approve' && record.userId === 'root'), 'the online CLI approval is recorded as cli')
       })
     } finally {
       manager.destroy()
@@ -235,7 +235,7 @@ describe('access audit: MFA and offline', () => {
       await writer.whenSynced()
       writer.doc.getMap('meta').set('title', 'before compaction')
       try {
-        await eventually(async () => assert.ok((await server.server.store.readEvents('acme/proposal/audit-offline')).some((event) => event.outcome === 'accepted')))
+        await eventually(async () => assert.ok((await server.server.store.readEvents('acme/proposal/audit-offline')).some((event) => event.outcome === 'accepted'), 'the offline change is in the event log'))
       } finally {
         writer.destroy()
       }
@@ -267,7 +267,7 @@ describe('access audit: MFA and offline', () => {
     const server = await startServer({ rateBytesPerSecond: 1000, rateByteBurst: 1000, auditFlushMs: 10 })
     try {
       const flooder = await server.raw('/proposal/audit-flood', { user: 'flo' })
-      await eventually(() => assert.ok(flooder.messagesOfType(0).length > 0))
+      await eventually(() => assert.ok(flooder.messagesOfType(0).length > 0, 'the flooder got the sync answer'))
       const doc = new Y.Doc()
       doc.getXmlFragment('body').insert(0, [new Y.XmlText('y'.repeat(100_000))])
       flooder.send(syncUpdateFrame(Y.encodeStateAsUpdate(doc)))

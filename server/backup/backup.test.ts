@@ -110,7 +110,7 @@ test(`backup under live writes (${lag}): every write acknowledged before it is r
     // A prefix: the first k writes, none missing in between, none after a gap.
     assert.deepEqual(present, present.map((_, i) => i), `${writer.name}: a prefix of its writes`)
     assert.ok(present.length >= ackedBefore[index]!, `${writer.name}: ${ackedBefore[index]} acknowledged before the backup, ${present.length} restored`)
-    assert.ok(present.length <= writer.written)
+    assert.ok(present.length <= writer.written, 'no write the writer did not make')
   }
   for (const writer of writers) writer.client.destroy()
 })
@@ -240,7 +240,7 @@ test('a backup of an encrypted store holds no plaintext, and restores only with 
   const admin = ['--url', server.httpUrl, '--token', await server.token({ user: 'ada', role: 'admin' })]
   assert.equal((await adminCli([...admin, 'backup', 'create', '-o', file])).code, 0)
   const plain = gunzipSync((await readFile(file)).subarray(8, -40))
-  assert.ok(plain.byteLength > 0)
+  assert.ok(plain.byteLength > 0, 'the backup decompresses to something')
   assert.equal(plain.includes(Buffer.from(title)), false, 'the title is not in the backup in clear')
 
   const withoutKey = await adminCli(['--data-dir', join(dir, 'nokey'), 'backup', 'restore', file], { COLLAB_MASTER_KEY: '', COLLAB_MASTER_KEY_FILE: '' })
@@ -286,14 +286,14 @@ test('scheduled backups: taken every interval into the directory, whole and veri
   assert.ok(names.includes('README.txt'), 'files that are not backups are left alone')
   await eventually(async () => assert.equal((await readdir(backupDir)).includes(cutShort), false, 'a backup cut short by a crash is removed at start'))
   const newest = (await taken()).sort().at(-1)!
-  assert.ok((await stat(join(backupDir, newest))).size > 0)
+  assert.ok((await stat(join(backupDir, newest))).size > 0, 'the newest backup is not empty')
   const verified = await adminCli(['--json', 'backup', 'verify', join(backupDir, newest)])
   assert.equal(verified.code, 0, verified.stderr)
-  assert.ok((JSON.parse(verified.stdout) as { documents: Array<{ name: string }> }).documents.some((d) => d.name === `${server.tenant}/proposal/p-scheduled`))
+  assert.ok((JSON.parse(verified.stdout) as { documents: Array<{ name: string }> }).documents.some((d) => d.name === `${server.tenant}/proposal/p-scheduled`), 'the scheduled backup holds the document')
   const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text()
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1])
-  assert.ok(value('collab_backup_last_success_timestamp_seconds') * 1000 >= now - 1000)
-  assert.ok(value('collab_backup_bytes') > 0)
+  assert.ok(value('collab_backup_last_success_timestamp_seconds') * 1000 >= now - 1000, 'the last success is recent')
+  assert.ok(value('collab_backup_bytes') > 0, 'the backup has bytes')
   assert.equal(value('collab_backup_interval_seconds'), 0.3)
   assert.equal(value('collab_backup_last_failure_timestamp_seconds'), 0)
 })
