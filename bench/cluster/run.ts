@@ -209,7 +209,9 @@ const main = async (): Promise<number> => {
         if (part === 'latency') results.push(await runLatency(await sharedCluster(), { ...LATENCY_DEFAULTS, inserts: cli.latencyInserts }, runId, log))
         if (part === 'failover') results.push(await runFailover(await sharedCluster(), { ...FAILOVER_DEFAULTS, rounds: cli.rounds }, runId, log))
         if (part === 'capacity') {
-          results.push(await runCapacity(await sharedCluster(), { ...CAPACITY_DEFAULTS, steps: cli.capacitySteps, targetP99Ms: cli.targetP99 }, runId, log))
+          const node = (await sharedCluster()).nodes[0]!
+          const target = { name: node.name, url: node.url.replace('http', 'ws'), httpUrl: node.url, pid: node.pid }
+          results.push(await runCapacity(target, { ...CAPACITY_DEFAULTS, steps: cli.capacitySteps, targetP99Ms: cli.targetP99 }, runId, log))
         }
         if (part === 'stores') {
           results.push(await runStores({ ...STORES_DEFAULTS, docs: cli.storesDocs, durationSec: cli.storesDuration }, cli.seed, runId, log))
