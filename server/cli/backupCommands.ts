@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs'
+import type { Globals } from './main.ts'
 import { rename, rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -16,15 +17,6 @@ export interface BackupCommandContext {
   /** The master key the CLI was given (flag or the server's variables), or null. */
   masterKey(command: Command): Promise<Buffer | null>
   progressBar(done: number, total: number): string
-}
-
-interface Globals {
-  url: string
-  token?: string
-  json?: boolean
-  dataDir?: string
-  postgresUrl?: string
-  tenant?: string
 }
 
 const MIB = 1024 * 1024

@@ -39,7 +39,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, unreachable: 4, locke
 type Output = (text: string) => void
 /** Who offline changes are recorded as (online, the server records the token's user). */
 const OFFLINE_ADMIN = `posalpro-admin:${process.env.USER ?? 'local'}`
-interface Globals {
+/** The options every command shares (given before or after the command's name). */
+export interface Globals {
   url: string
   token?: string
   json?: boolean
