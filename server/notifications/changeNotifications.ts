@@ -22,6 +22,8 @@ const lastTold = new WeakMap<Room, Map<string, number>>()
  * document's own. Failures are logged; nothing waits for them.
  */
 export const notifyChangeOutcomes = (room: Room, peer: Peer, violations: readonly Violation[], conflicts: readonly ConflictRecord[], now = Date.now()): void => {
+  // Every update passes here: one that nothing refused and nobody lost to costs nothing more.
+  if (conflicts.length === 0 && !violations.some((violation) => violation.outcome === 'reject')) return
   const tenant = peer.identity.tenant
   const document = room.document.name
   const notifications: Notification[] = []
