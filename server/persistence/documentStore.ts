@@ -14,6 +14,7 @@ import type { DocumentStorage } from './documentStorage.ts'
 import { decodeNotification, notificationKey, notificationOp, notificationRange, type Notification } from '../notifications/notification.ts'
 import { openRecordCodec, type AtRestOptions } from '../crypto/atRest.ts'
 import type { RecordLocation } from '../crypto/recordCodec.ts'
+import { KnownDocuments } from './knownDocuments.ts'
 import type { KeyManagedStore, ReencryptionCursor } from './reencryption.ts'
 import { readKeyringFile } from '../crypto/keyringFile.ts'
 import { sealedLevelDb } from './sealedLevelDb.ts'
@@ -106,6 +107,8 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   private readonly slowOperationMs: number
   /** Writes logged and not yet in LevelDB: what rooms pause their readers for. */
   private readonly writeBacklog: WriteBacklog
+  /** The documents the store holds any record of: joining any other one reads nothing. */
+  private known!: KnownDocuments
 
   private constructor(
     readonly location: string,
@@ -175,6 +178,9 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
     await replayLoggedWrites(leftOver, { raw: store.db!, sealed: store.database(), logger: store.logger })
     discardLeftOver()
     store.wal = log
+    store.known = await KnownDocuments.load(store.database(), (documents) =>
+      store.logger?.info({ documents }, 'indexed which documents the store holds (once, for a store written without the index)'),
+    )
     return store
   }
 
@@ -206,7 +212,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   /** The updates and (if asked) the current state vector, read in one operation so they agree (storedUpdates.ts). */
   private readStored(storageName: string, withStateVector: boolean): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
     return this.chains.runFor(storageName, `load ${storageName}`, async (db) => {
-      const { updates, stateVector, lastClock } = await readStoredUpdates(db, storageName, withStateVector)
+      const { updates, stateVector, lastClock } = this.known.has(storageName) ? await readStoredUpdates(db, storageName, withStateVector) : { updates: [], stateVector: null, lastClock: -1 }
       // Only when unknown: a known clock may be ahead of LevelDB (logged writes still on their way).
       if (!this.clocks.has(storageName)) this.clocks.set(storageName, lastClock)
       return { updates, stateVector }
@@ -274,10 +280,13 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   ): Promise<void> {
     if (batch.update && !this.clocks.has(storageName)) {
       await this.chains.runFor(storageName, `clock ${storageName}`, async (db) => {
-        if (!this.clocks.has(storageName)) this.clocks.set(storageName, (await getCurrentUpdateClock(this.db, storageName)) as number)
+        if (this.clocks.has(storageName)) return
+        this.clocks.set(storageName, this.known.has(storageName) ? ((await getCurrentUpdateClock(this.db, storageName)) as number) : -1)
       })
     }
-    const record = this.sealing.sealRecord(writeRecordOf(storageName, this.clocks.get(storageName), batch))
+    const written = writeRecordOf(storageName, this.clocks.get(storageName), batch)
+    const marker = written.ops.length > 0 ? this.known.markerFor(storageName) : []
+    const record = this.sealing.sealRecord(marker.length > 0 ? { ...written, ops: [...written.ops, ...marker] } : written)
     if (record.ops.length === 0) return
     const applied = this.log().append(record)
     if (record.updateClock !== null) this.clocks.set(storageName, record.updateClock)
@@ -334,12 +343,12 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The highest event sequence number of a document (0 when it has none). */
   lastEventSeq(storageName: string): Promise<number> {
-    return this.chains.runFor(storageName, `events ${storageName}`, (db) => readLastEventSeq(db, storageName))
+    return this.chains.runFor(storageName, `events ${storageName}`, (db) => (this.known.has(storageName) ? readLastEventSeq(db, storageName) : Promise.resolve(0)))
   }
 
   /** The owners of a document's Yjs client ids (clientOwnership.ts). */
   clientOwners(storageName: string): Promise<OwnerClaim[]> {
-    return this.chains.runFor(storageName, `owners ${storageName}`, (db) => readClientOwners(db, storageName))
+    return this.chains.runFor(storageName, `owners ${storageName}`, (db) => (this.known.has(storageName) ? readClientOwners(db, storageName) : Promise.resolve([])))
   }
 
   /** The conflicts recorded for a document, oldest first (records from before ids and dismissal were kept get them from their key). */
@@ -361,7 +370,9 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
   pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
-    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, (db) => readPendingReviews(db, tenant, document))
+    return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, (db) =>
+      this.known.has(`${tenant}/${document}`) ? readPendingReviews(db, tenant, document) : Promise.resolve([]),
+    )
   }
 
   /** Keys of no document (notifications): entries of a range, after the logged writes before it. */
