@@ -47,8 +47,23 @@ const ID_TIME_DIGITS = 15
 /** The id part of a time: every id has the same length, so ids sort by time in every store. */
 export const auditTimeKey = (at: number): string => String(Math.max(0, Math.floor(at))).padStart(ID_TIME_DIGITS, '0')
 
+/**
+ * Random bits drawn a few kilobytes at a time: one `randomBytes` call per record was the
+ * costliest part of recording an admitted connection in a connection storm.
+ */
+let randomPool = Buffer.alloc(0)
+let randomOffset = 0
+const random32Hex = (): string => {
+  if (randomOffset + 4 > randomPool.byteLength) {
+    randomPool = randomBytes(4096)
+    randomOffset = 0
+  }
+  randomOffset += 4
+  return randomPool.toString('hex', randomOffset - 4, randomOffset)
+}
+
 /** A fresh id for a record at `at`: the time, then 32 random bits (records of one ms stay distinct). */
-export const auditId = (at: number): string => `${auditTimeKey(at)}-${randomBytes(4).toString('hex')}`
+export const auditId = (at: number): string => `${auditTimeKey(at)}-${random32Hex()}`
 
 /** The id bounds of the records with `from <= at <= to`. */
 export const auditIdBounds = (from: number, to: number): { first: string; last: string } => ({
