@@ -285,6 +285,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
       })
     }
     const written = writeRecordOf(storageName, this.clocks.get(storageName), batch)
+    this.known.noteWrites(written.ops)
     const marker = written.ops.length > 0 ? this.known.markerFor(storageName) : []
     const record = this.sealing.sealRecord(marker.length > 0 ? { ...written, ops: [...written.ops, ...marker] } : written)
     if (record.ops.length === 0) return
@@ -365,13 +366,15 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
   }
 
   async putReview(review: ReviewItem): Promise<void> {
-    await this.chains.runDirect(`review ${review.id}`, (db) => db.batch(reviewOps(review)))
+    const ops = reviewOps(review)
+    this.known.noteWrites(ops)
+    await this.chains.runDirect(`review ${review.id}`, (db) => db.batch(ops))
   }
 
   /** The pending review items of a document (its room holds them: reviews/pendingReviews.ts). */
   pendingReviews(tenant: string, document: string): Promise<ReviewItem[]> {
     return this.chains.runFor(`${tenant}/${document}`, `pending reviews ${tenant}/${document}`, (db) =>
-      this.known.has(`${tenant}/${document}`) ? readPendingReviews(db, tenant, document) : Promise.resolve([]),
+      this.known.mayHavePendingReviews(`${tenant}/${document}`) ? readPendingReviews(db, tenant, document) : Promise.resolve([]),
     )
   }
 
@@ -382,6 +385,7 @@ export class DocumentStore implements DocumentStorage, KeyManagedStore {
 
   /** Keys of no document (notifications): one atomic batch. */
   async writeDirect(label: string, ops: readonly LogOp[]): Promise<void> {
+    this.known.noteWrites(ops)
     if (ops.length > 0) await this.chains.runDirect(label, (db) => db.batch([...ops]))
   }
 

@@ -76,6 +76,10 @@ describe('known documents', () => {
     const store = await DocumentStore.open(dir)
     await writeEachKind(store)
     await assertEachKindReadBack(store, 'same process')
+    // A review item stored on its own (not in a document batch) is found too.
+    assert.equal((await store.pendingReviews('t', 'proposal/content')).length, 0)
+    await store.putReview(pendingItem('proposal/content'))
+    assert.equal((await store.pendingReviews('t', 'proposal/content')).length, 1, 'a pending item stored by putReview')
     await store.close()
     const reopened = await DocumentStore.open(dir)
     await assertEachKindReadBack(reopened, 'after a restart')

@@ -60,7 +60,12 @@ const scanNames = async (db: LevelBatchDb, { namespace, nameOf }: KeyFamily, fou
 /** Keys read, and markers written, per step while indexing: bounded memory for a store of any size. */
 const INDEX_BATCH = 1000
 
+const PENDING_REVIEWS = DOCUMENT_FAMILIES.find((family) => family.namespace === 'posalpro_pending_reviews')!
+
 export class KnownDocuments {
+  /** Documents with entries in the pending-review index: rare, so most joins need not read it. */
+  private readonly withPendingReviews = new Set<string>()
+
   private constructor(private readonly names: Set<string>) {}
 
   /**
@@ -69,6 +74,12 @@ export class KnownDocuments {
    * that found.
    */
   static async load(db: LevelBatchDb, onIndexed: (documents: number) => void): Promise<KnownDocuments> {
+    const known = await KnownDocuments.loadNames(db, onIndexed)
+    await scanNames(db, PENDING_REVIEWS, (name) => known.withPendingReviews.add(name))
+    return known
+  }
+
+  private static async loadNames(db: LevelBatchDb, onIndexed: (documents: number) => void): Promise<KnownDocuments> {
     const [flag] = await db.keys({ gte: INDEXED_FLAG, lte: INDEXED_FLAG }).all()
     if (flag) {
       const names = new Set((await db.keys(namespaceRange(MARKER_NAMESPACE)).all()).map((key) => String(key[1])))
@@ -96,6 +107,16 @@ export class KnownDocuments {
   /** Might the store hold a record of the document? False only when it certainly holds none. */
   has(storageName: string): boolean {
     return this.names.has(storageName)
+  }
+
+  /** Might the document have pending review items? False only when it certainly has none. */
+  mayHavePendingReviews(storageName: string): boolean {
+    return this.withPendingReviews.has(storageName)
+  }
+
+  /** Notes the pending-review index entries among operations about to be written (before they are). */
+  noteWrites(ops: readonly LogOp[]): void {
+    for (const op of ops) if (op.type === 'put' && op.key[0] === PENDING_REVIEWS.namespace) this.withPendingReviews.add(PENDING_REVIEWS.nameOf(op.key))
   }
 
   /**
