@@ -169,16 +169,21 @@ const serverWroteTo = ({ clients }: DocClients): boolean => {
   return first !== undefined && [...Y.decodeStateVector(Y.encodeStateVector(first.doc)).keys()].some((id) => !writers.has(id))
 }
 
-const connectDocs = async (server: BenchServer, options: TypingLoadOptions, roomPrefix: string): Promise<DocClients[]> => {
+const connectDocs = async (server: BenchServer, options: TypingLoadOptions, { roomPrefix, clientUrl }: TypingLoadRun): Promise<DocClients[]> => {
   const docs: DocClients[] = []
   for (let d = 0; d < options.docs; d++) {
     const tokens = await Promise.all(
       Array.from({ length: options.clientsPerDoc }, (_, k) => benchToken(server.httpUrl, { user: `editor-${d}-${k}`, role: 'editor', tenant: 'bench' })),
     )
-    docs.push({
-      index: d,
-      clients: tokens.map((token, k) => connectBenchClient({ url: server.url, room: `${roomPrefix}-${d}`, token, label: `editor-${d}-${k}` })),
-    })
+    docs.push({ index: d, clients: [] })
+    const connect = (k: number) =>
+      docs[d]!.clients.push(connectBenchClient({ url: clientUrl?.(d, k) ?? server.url, room: `${roomPrefix}-${d}`, token: tokens[k]!, label: `editor-${d}-${k}` }))
+    // The first editor opens the document before the others: in a cluster its node becomes the
+    // owner and the others are forwarded to it (opened at once on several nodes, all but one
+    // would lose the race for the lease and be told to reconnect).
+    connect(0)
+    if (!(await docs[d]!.clients[0]!.whenSynced(30_000))) throw new Error(`the first editor of doc ${d} did not sync`)
+    for (let k = 1; k < options.clientsPerDoc; k++) connect(k)
   }
   const all = docs.flatMap((doc) => doc.clients)
   const synced = await Promise.all(all.map((client) => client.whenSynced(30_000)))
@@ -202,6 +207,8 @@ export interface TypingLoadRun {
   readonly roomPrefix: string
   readonly seed: number
   readonly log: (message: string) => void
+  /** Where editor `k` of doc `d` connects (default: `server.url`); a cluster spreads them over its nodes. */
+  readonly clientUrl?: (doc: number, client: number) => string
 }
 
 /** Runs the workload once against `server` (which the caller starts and stops). */
@@ -209,7 +216,7 @@ export const runTypingLoad = async (server: BenchServer, options: TypingLoadOpti
   let docs: DocClients[] = []
   try {
     run.log(`${run.label}: server pid ${server.pid}; connecting ${options.docs} × ${options.clientsPerDoc} clients`)
-    docs = await connectDocs(server, options, run.roomPrefix)
+    docs = await connectDocs(server, options, run)
     const counters: Counters = { ops: 0, textInserts: 0, titleSets: 0, pauses: 0 }
     const measureFrom = performance.now() + options.warmupSec * 1000
     const stopAt = measureFrom + options.durationSec * 1000

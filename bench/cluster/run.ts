@@ -9,6 +9,7 @@ import { CAPACITY_DEFAULTS, runCapacity, type CapacityResult } from './capacity.
 import { FAILOVER_DEFAULTS, runFailover, type FailoverResult } from './failover.ts'
 import { LATENCY_DEFAULTS, runLatency, type LatencyResult } from './latency.ts'
 import { runStores, STORES_DEFAULTS, type StoresResult } from './stores.ts'
+import { CLUSTER_THROUGHPUT_DEFAULTS, runClusterThroughput, type ClusterThroughputResult } from './clusterThroughput.ts'
 
 /**
  * `npm run bench:cluster [-- options]`: the cluster's figures on this machine, on a throwaway
@@ -19,10 +20,10 @@ import { runStores, STORES_DEFAULTS, type StoresResult } from './stores.ts'
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const PARTS = ['latency', 'failover', 'stores', 'capacity'] as const
+const PARTS = ['latency', 'failover', 'stores', 'capacity', 'throughput'] as const
 type Part = (typeof PARTS)[number]
 /** The parts that need cluster mode in the server (leases, forwarding). */
-const NEEDS_CLUSTER_MODE: ReadonlySet<Part> = new Set(['latency', 'failover', 'capacity'])
+const NEEDS_CLUSTER_MODE: ReadonlySet<Part> = new Set(['latency', 'failover', 'capacity', 'throughput'])
 
 const HELP = `usage: npm run bench:cluster [-- options]
 
@@ -43,8 +44,10 @@ stores (c: typing workload on one node, PostgreSQL store vs LevelDB store):
 capacity (d: documents and connections on one node until first-peer p99 passes the target):
   --capacity-steps LIST     documents per step (default ${CAPACITY_DEFAULTS.steps.join(',')})
   --target-p99 MS           the latency target (default ${CAPACITY_DEFAULTS.targetP99Ms})
+throughput (e: the typing workload spread over the three nodes, the whole cluster's CPU per op):
+  --throughput-docs N       documents (default ${CLUSTER_THROUGHPUT_DEFAULTS.docs}), ${CLUSTER_THROUGHPUT_DEFAULTS.clientsPerDoc} editors each, editor k of doc d on node (d + k) mod 3
 
-latency, failover and capacity need cluster mode in the server (--redis-url, --node-id,
+latency, failover, capacity and throughput need cluster mode in the server (--redis-url, --node-id,
 --advertise-url); without it they are skipped with a note.
   --without-cluster-mode    run them anyway, on nodes that share only the database: a smoke test of
                             the bench itself (no forwarding, no leases: the figures mean nothing)
@@ -62,6 +65,7 @@ interface Cli {
   readonly storesDuration: number
   readonly capacitySteps: number[]
   readonly targetP99: number
+  readonly throughputDocs: number
   readonly withoutClusterMode: boolean
 }
 
@@ -80,6 +84,7 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
       'stores-duration': { type: 'string' },
       'capacity-steps': { type: 'string' },
       'target-p99': { type: 'string' },
+      'throughput-docs': { type: 'string' },
       'without-cluster-mode': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -103,11 +108,12 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
     storesDuration: positive('stores-duration', values['stores-duration'], STORES_DEFAULTS.durationSec),
     capacitySteps: steps.sort((a, b) => a - b),
     targetP99: positive('target-p99', values['target-p99'], CAPACITY_DEFAULTS.targetP99Ms),
+    throughputDocs: positive('throughput-docs', values['throughput-docs'], CLUSTER_THROUGHPUT_DEFAULTS.docs),
     withoutClusterMode: values['without-cluster-mode'] ?? false,
   }
 }
 
-type PartResult = LatencyResult | FailoverResult | StoresResult | CapacityResult
+type PartResult = LatencyResult | FailoverResult | StoresResult | CapacityResult | ClusterThroughputResult
 
 interface ClusterReport {
   readonly startedAt: string
@@ -155,6 +161,13 @@ const renderPart = (result: PartResult): string[] => {
             `    ${String(step.documents).padStart(9)}  ${String(step.connections).padStart(11)}  ${ms(step.firstPeerMs.p50).padEnd(6)}  ${ms(step.firstPeerMs.p99).padEnd(6)}  ${String(step.nodeCores).padStart(10)}  ${String(step.nodeRssMiB).padStart(7)}  ${String(step.generatorCores).padStart(15)}`,
         ),
       ]
+    case 'throughput': {
+      const { run } = result
+      return [
+        `(e) typing workload over ${result.nodes} nodes, ${result.params.docs} docs × ${result.params.clientsPerDoc} editors (editor k of doc d on node (d + k) mod ${result.nodes}), ${result.params.durationSec} s measured`,
+        `    ${run.opsPerSec} ops/s sent, ${run.deliveredOpsPerSec} delivered/s; cluster ${result.clusterCpuUsPerOp} µs/op (nodes ${result.cpuUsPerOp.nodes}, PostgreSQL ${result.cpuUsPerOp.postgres}, Redis ${result.cpuUsPerOp.redis}), ${result.clusterCores} cores; generator ${run.generator.coresUsed} cores, others ${run.machine.otherCores}; converged ${run.convergedDocs}/${run.docs}`,
+      ]
+    }
   }
 }
 
@@ -212,6 +225,9 @@ const main = async (): Promise<number> => {
           const node = (await sharedCluster()).nodes[0]!
           const target = { name: node.name, url: node.url.replace('http', 'ws'), httpUrl: node.url, pid: node.pid }
           results.push(await runCapacity(target, { ...CAPACITY_DEFAULTS, steps: cli.capacitySteps, targetP99Ms: cli.targetP99 }, runId, log))
+        }
+        if (part === 'throughput') {
+          results.push(await runClusterThroughput(await sharedCluster(), { ...CLUSTER_THROUGHPUT_DEFAULTS, docs: cli.throughputDocs }, cli.seed, runId, log))
         }
         if (part === 'stores') {
           results.push(await runStores({ ...STORES_DEFAULTS, docs: cli.storesDocs, durationSec: cli.storesDuration }, cli.seed, runId, log))
