@@ -1,6 +1,6 @@
 import { DocumentStore } from '../persistence/documentStore.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
-import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
+import type { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
 import { parseSummary, type Summary } from './summary.ts'
 
 export interface TenantSummary {
@@ -26,7 +26,8 @@ export const SUMMARIES_NAMESPACE = 'posalpro_summaries'
 /** The summary storage of the server's store. */
 export const summaryStorageFor = (store: DocumentStorage): SummaryStorage => {
   if (store instanceof DocumentStore) return levelDbSummaries(store)
-  if (store instanceof PostgresStorage) return postgresSummaries(store)
+  // Not `instanceof`: that would load the PostgreSQL client into every server.
+  if ('fenced' in store) return postgresSummaries(store as PostgresStorage)
   throw new Error(`no summary storage for ${store.location}`)
 }
 
