@@ -138,7 +138,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       devSecret,
       admin: { verifier, operations, keys, integrity, audit, integrityProblems: { inc: () => metrics.integrityProblems.inc({ source: 'admin-verify' }) }, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
-      reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
+      reviews: { verifier, operations, documents: liveDocuments(store, rooms), audit: audit.trail, ...(forward ? { forward } : {}) },
       history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       verifier,
       documents: {
