@@ -172,6 +172,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
         },
       },
     }),
+    audit.trail,
   )
   const httpServer = web.server
   httpServer.on('clientError', answerClientError)

@@ -3,6 +3,7 @@ import https from 'node:https'
 import { isCollabError } from '../../shared/errors.ts'
 import { sendError } from '../http/httpReply.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 import { certifiedDevice } from './deviceTrust.ts'
 import { HSTS_HEADER, HSTS_VALUE } from './hsts.ts'
 import { loadTlsSettings, type TlsFiles, type TlsSettings } from './tlsSettings.ts'
@@ -36,6 +37,8 @@ export const createWebServer = (
   logger: Logger,
   httpOptions: http.ServerOptions,
   handler: (request: http.IncomingMessage, response: http.ServerResponse) => void,
+  /** Where a request refused before any route is recorded (the access audit). */
+  audit: Pick<AuditTrail, 'refusedRequest'> | null = null,
 ): WebServer => {
   let tls = settings
   if (!tls) {
@@ -57,6 +60,7 @@ export const createWebServer = (
         certifiedDevice(request.socket)
       } catch (error) {
         if (!isCollabError(error)) throw error
+        audit?.refusedRequest(request, error)
         sendError(response, error)
         return
       }
