@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { httpStatusFor } from '../http/httpReply.ts'
 import { hstsLineFor } from '../tls/hsts.ts'
@@ -58,17 +60,19 @@ function discard(this: Duplex, chunk: Buffer): void {
  * can reach the client before the answer (a 100 KB token is still arriving when its first 16 KB
  * are refused); so the rest of the request is read and dropped, bounded in bytes and time.
  */
-export const answerClientError = (error: Error & { code?: string }, socket: Duplex): void => {
+export const answerClientError = (error: Error & { code?: string }, socket: Duplex, audit: Pick<AuditTrail, 'socketCut'> | null = null): void => {
   if (answered.has(socket)) return
   answered.add(socket)
   if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
     socket.destroy()
     return
   }
+  const refusal = errorForClientError(error)
+  audit?.socketCut((socket as Partial<Socket>).remoteAddress, refusal.code)
   // The parser has failed: nothing it reads any more means anything.
   socket.removeAllListeners('data')
   socket.on('data', discard)
   socket.resume()
-  refuseUpgrade(socket, errorForClientError(error))
+  refuseUpgrade(socket, refusal)
   setTimeout(() => socket.destroy(), DRAIN_MS).unref()
 }
