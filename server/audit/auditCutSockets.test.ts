@@ -6,6 +6,8 @@ import { eventually } from '../../shared/testing/eventually.ts'
 import { tempDir } from '../../shared/testing/tempDir.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { startServer } from '../testing/startServer.ts'
+import { connectRawPeer } from '../../shared/testing/rawPeer.ts'
+import { devTokenFor } from '../tls/testing/tlsClients.ts'
 import { AuditAppender } from './auditAppender.ts'
 import { UNKNOWN_TENANT } from './auditRecord.ts'
 import { buildAuditReport } from './auditReport.ts'
@@ -64,6 +66,34 @@ describe('access audit: sockets cut before a request, summed up per address and 
       }
     } finally {
       for (const each of sockets) each.socket.destroy()
+      await server.dispose()
+    }
+  })
+
+  test('upgrades refused at the pending-upgrades cap (only a flood fills it) are summed up per address, document and code', async () => {
+    const server = await startServer({ maxPendingUpgrades: 0, auditFlushMs: 10 })
+    try {
+      const token = await devTokenFor(server.dataDir)
+      for (const path of ['/proposal/p-flood', '/proposal/p-flood', '/proposal/p-flood', '/customer/c-flood']) {
+        await assert.rejects(connectRawPeer(`${server.url}${path}?token=${token}`), (error: { status?: number; body?: string }) => {
+          assert.deepEqual([error.status, (JSON.parse(error.body ?? '{}') as { error: { code: string } }).error.code], [503, ErrorCode.TooManyPendingConnections])
+          return true
+        })
+      }
+      await server.stop()
+      const store = await DocumentStore.open(server.dataDir)
+      try {
+        const report = await buildAuditReport({ audit: auditLogFor(store), store }, UNKNOWN_TENANT, { from: 0, to: Date.now() + 60_000 })
+        const summed = report.records
+          .map(({ tenant, userId, address, document, action, outcome, code, count }) => ({ tenant, userId, address, document, action, outcome, code, count: count ?? 1 }))
+          .sort((a, b) => (a.document ?? '').localeCompare(b.document ?? ''))
+        const expected = (document: string, count: number) => ({ tenant: '-', userId: null, address: '127.0.0.1', document, action: 'open', outcome: 'refused', code: ErrorCode.TooManyPendingConnections, count })
+        assert.deepEqual(summed, [expected('customer/c-flood', 1), expected('proposal/p-flood', 3)])
+        assert.equal(report.rows.find((row) => row.document === 'proposal/p-flood')?.refusedCodes[ErrorCode.TooManyPendingConnections], 3)
+      } finally {
+        await store.close()
+      }
+    } finally {
       await server.dispose()
     }
   })

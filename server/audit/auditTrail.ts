@@ -153,6 +153,14 @@ export class AuditTrail {
     )
   }
 
+  /**
+   * An upgrade refused at a cap only a flood fills (pending upgrades): summed up per address,
+   * document asked for and code (CutSockets), not a record each.
+   */
+  refusedInFlood(request: IncomingMessage, code: string): void {
+    this.cutSockets.cut(clientAddress(request, this.trustProxy), code, { action: 'open', document: askedDocument(request) })
+  }
+
   /** A socket cut before it sent a request the server read: summed up per address and code (CutSockets). */
   socketCut(address: string | undefined, code: string): void {
     this.cutSockets.cut(address, code)

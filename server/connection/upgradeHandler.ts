@@ -78,7 +78,9 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
     }
     // Verifying a token is async: cap how many requests may wait for it, so junk cannot pile up.
     if (pending >= context.maxPendingUpgrades) {
-      refuseAudited(request, socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'), context)
+      // Only a flood fills this cap: the audit sums these refusals up instead of a record each.
+      context.audit?.refusedInFlood(request, ErrorCode.TooManyPendingConnections)
+      refuseUpgrade(socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'))
       return
     }
     pending++
