@@ -201,6 +201,8 @@ export const ErrorCode = {
   TooManyUnauthenticatedFromAddress: 'ERR_TOO_MANY_UNAUTHENTICATED_FROM_ADDRESS',
   /** The same, because the server held maxUnauthenticatedSockets such sockets in total. */
   TooManyUnauthenticated: 'ERR_TOO_MANY_UNAUTHENTICATED',
+  /** A TLS handshake failed (an old protocol version, no shared cipher, not TLS). Never sent (no channel yet); recorded in the access audit. */
+  TlsHandshakeFailed: 'ERR_TLS_HANDSHAKE_FAILED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -7,7 +7,8 @@ import { tempDir } from '../../shared/testing/tempDir.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { startServer } from '../testing/startServer.ts'
 import { connectRawPeer } from '../../shared/testing/rawPeer.ts'
-import { devTokenFor } from '../tls/testing/tlsClients.ts'
+import { devTokenFor, httpsGet } from '../tls/testing/tlsClients.ts'
+import { createTestCa } from '../tls/testing/testPki.ts'
 import { AuditAppender } from './auditAppender.ts'
 import { UNKNOWN_TENANT } from './auditRecord.ts'
 import { buildAuditReport } from './auditReport.ts'
@@ -95,6 +96,36 @@ describe('access audit: sockets cut before a request, summed up per address and 
       }
     } finally {
       await server.dispose()
+    }
+  })
+
+  test('TLS handshakes that stall past the timeout or fail (a TLS 1.2-only client) are summed up too', async () => {
+    const pki = await tempDir('posalpro-audit-cut-tls-')
+    try {
+      const ca = await createTestCa(pki.path, 'server-ca')
+      const cert = await ca.serverCert('server')
+      const server = await startServer({ tlsCert: cert.certFile, tlsKey: cert.keyFile, headersTimeoutMs: 1_000, auditFlushMs: 10 })
+      try {
+        const silent = await openSocket(server.server.port, '') // connects, never says hello
+        await assert.rejects(httpsGet(`${server.httpUrl}/healthz`, { ca: ca.certPem, maxVersion: 'TLSv1.2' }), /protocol version|EPROTO/i)
+        await eventually(() => assert.ok(silent.closed, 'the silent socket was cut at the handshake timeout'))
+        await server.stop()
+        const store = await DocumentStore.open(server.dataDir)
+        try {
+          const report = await buildAuditReport({ audit: auditLogFor(store), store }, UNKNOWN_TENANT, { from: 0, to: Date.now() + 60_000 })
+          const summed = report.records.map(({ address, document, action, outcome, code, count }) => ({ address, document, action, outcome, code, count: count ?? 1 })).sort((a, b) => (a.code ?? '').localeCompare(b.code ?? ''))
+          assert.deepEqual(summed, [
+            { address: '127.0.0.1', document: null, action: 'socket', outcome: 'refused', code: ErrorCode.RequestTimeout, count: 1 },
+            { address: '127.0.0.1', document: null, action: 'socket', outcome: 'refused', code: ErrorCode.TlsHandshakeFailed, count: 1 },
+          ])
+        } finally {
+          await store.close()
+        }
+      } finally {
+        await server.dispose()
+      }
+    } finally {
+      await pki.remove()
     }
   })
 

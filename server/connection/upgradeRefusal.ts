@@ -41,6 +41,7 @@ const errorForClientError = (error: Error & { code?: string }): CollabError => {
     case 'HPE_HEADER_OVERFLOW':
       return new CollabError(ErrorCode.HeadersTooLarge, 'request headers too large (a token belongs in one header of ~1 KB)')
     case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_TLS_HANDSHAKE_TIMEOUT': // a TLS handshake stalled as long as a request head may
       return new CollabError(ErrorCode.RequestTimeout, 'the request was not sent in time')
     default:
       return new CollabError(ErrorCode.BadRequest, `malformed HTTP request (${error.code ?? 'parse error'})`)
