@@ -45,7 +45,7 @@ const askedDocument = (request: IncomingMessage): string => {
 }
 
 /** The document an admin or app route names (`/admin/docs/:type/:id[/…]`, `/api/documents/:type/:id[/…]`), else null. */
-const adminDocument = (path: string): string | null => {
+const routeDocument = (path: string): string | null => {
   const parts = path.split('/').filter(Boolean)
   const names = (parts[0] === 'admin' && parts[1] === 'docs') || (parts[0] === 'api' && parts[1] === 'documents')
   if (!names || parts.length < 4) return null
@@ -143,7 +143,7 @@ export class AuditTrail {
       auditRecord({
         ...nobody,
         address: clientAddress(request, this.trustProxy),
-        document: adminDocument(path),
+        document: routeDocument(path),
         action: 'http',
         route: `${request.method ?? 'GET'} ${path}`,
         command: null,
@@ -193,7 +193,7 @@ export class AuditTrail {
           auditRecord({
             ...(identity ? whoIs(identity) : whoIs(refusedIdentityOf(error))),
             address: clientAddress(request, this.trustProxy),
-            document: document ?? adminDocument(path),
+            document: document ?? routeDocument(path),
             action: command === null ? 'admin-api' : 'cli',
             route: `${request.method ?? 'GET'} ${path}`,
             command,
