@@ -141,7 +141,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
       devSecret,
       admin: { verifier, operations, keys, integrity, audit, integrityProblems: { inc: () => metrics.integrityProblems.inc({ source: 'admin-verify' }) }, ...(forward ? { forward } : {}), ...(backup ? { backup } : {}) },
       conflicts: { verifier, store, rooms, ...(forward ? { forward } : {}) },
-      reviews: { verifier, operations, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
+      reviews: { verifier, operations, documents: liveDocuments(store, rooms), audit: audit.trail, ...(forward ? { forward } : {}) },
       history: { verifier, store, rooms, documents: liveDocuments(store, rooms), ...(forward ? { forward } : {}) },
       verifier,
       documents: {
@@ -175,13 +175,15 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
         },
       },
     }),
+    audit.trail,
   )
   const httpServer = web.server
-  httpServer.on('clientError', answerClientError)
+  httpServer.on('clientError', (error: Error, socket) => answerClientError(error, socket, audit.trail))
   const unauthenticated = new UnauthenticatedSockets({
     // Behind a trusted proxy every socket comes from the proxy's address: only the total applies.
     perAddress: config.trustProxy ? Infinity : config.maxUnauthenticatedPerAddress,
     total: config.maxUnauthenticatedSockets || defaultUnauthenticatedCap(),
+    onEvicted: (address, code) => audit.trail.socketCut(address, code),
   })
   httpServer.on('connection', (socket) => unauthenticated.add(socket))
   // ws checks maxPayload while reading a frame and closes with 1009 before buffering it whole.

@@ -194,6 +194,15 @@ export const ErrorCode = {
   DocumentNotFound: 'ERR_DOCUMENT_NOT_FOUND',
   /** Access audit report: the period holds more access records than one report lists; ask for a shorter one. */
   AuditRangeTooLarge: 'ERR_AUDIT_RANGE_TOO_LARGE',
+  /**
+   * A socket without an authenticated upgrade closed to make room: its address held
+   * maxUnauthenticatedPerAddress such sockets. Never sent (the socket is cut); recorded in the access audit.
+   */
+  TooManyUnauthenticatedFromAddress: 'ERR_TOO_MANY_UNAUTHENTICATED_FROM_ADDRESS',
+  /** The same, because the server held maxUnauthenticatedSockets such sockets in total. */
+  TooManyUnauthenticated: 'ERR_TOO_MANY_UNAUTHENTICATED',
+  /** A TLS handshake failed (an old protocol version, no shared cipher, not TLS). Never sent (no channel yet); recorded in the access audit. */
+  TlsHandshakeFailed: 'ERR_TLS_HANDSHAKE_FAILED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

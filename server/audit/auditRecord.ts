@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
 
-/** What an access record is about: a document connection, an admin API call, a CLI action. */
-export type AuditAction = 'open' | 'admin-api' | 'cli'
+/**
+ * What an access record is about: a document connection, an admin API call, a CLI action, another
+ * HTTP request (refused before any route: device trust), or sockets cut before they sent a request
+ * (the unauthenticated-socket caps, the header timeout, a request the parser refused).
+ */
+export type AuditAction = 'open' | 'admin-api' | 'cli' | 'http' | 'socket'
 export type AuditOutcome = 'admitted' | 'refused'
 
 /**
@@ -31,6 +35,11 @@ export interface AuditRecord {
   readonly outcome: AuditOutcome
   /** The refusal's error code; for an admitted admin call that failed, the failure's code. */
   readonly code: string | null
+  /**
+   * How many refusals this record stands for, when it sums them up (action `socket`: the sockets
+   * one address had cut for one code within a minute, from `at`); absent for one.
+   */
+  readonly count?: number
 }
 
 /** The tenant of a refusal before any token was verified: no tenant id can be `-` (TENANT_PATTERN). */
@@ -90,5 +99,6 @@ export const auditRecord = (input: AuditRecordInput, now: number = Date.now()): 
     command: clip(input.command),
     outcome: input.outcome,
     code: clip(input.code),
+    ...(input.count !== undefined && input.count !== 1 ? { count: input.count } : {}),
   }
 }

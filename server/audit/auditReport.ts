@@ -110,11 +110,13 @@ export const buildAuditReport = async ({ audit, store }: ReportSources, tenant: 
   const records = user === null ? read : read.filter((record) => record.userId === user)
   for (const record of records) {
     const counts = row(record.userId, record.document)
-    if (record.outcome === 'admitted') counts.admitted++
+    // A record that sums up refusals (cut sockets) counts as that many.
+    const times = record.count ?? 1
+    if (record.outcome === 'admitted') counts.admitted += times
     else {
-      counts.refused++
+      counts.refused += times
       const code = record.code ?? 'unknown'
-      counts.refusedCodes[code] = (counts.refusedCodes[code] ?? 0) + 1
+      counts.refusedCodes[code] = (counts.refusedCodes[code] ?? 0) + times
     }
   }
 

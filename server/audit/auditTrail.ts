@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http'
-import { isCollabError } from '../../shared/errors.ts'
+import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { parseDocumentName } from '../../shared/documentName.ts'
 import type { Identity } from '../auth/identity.ts'
 import { refusedIdentityOf, type RefusedIdentity } from '../auth/refusedIdentity.ts'
 import { clientAddress } from '../connection/clientAddress.ts'
 import type { AuditAppender } from './auditAppender.ts'
 import { auditRecord, UNKNOWN_TENANT, type AuditRecordInput } from './auditRecord.ts'
+import { CutSockets } from './cutSockets.ts'
 
 /**
  * The header the admin CLI sends with every request: the command it runs (`review approve`). The
@@ -43,10 +44,11 @@ const askedDocument = (request: IncomingMessage): string => {
   }
 }
 
-/** The document an admin route names (`/admin/docs/:type/:id[/…]`), else null. */
-const adminDocument = (path: string): string | null => {
+/** The document an admin or app route names (`/admin/docs/:type/:id[/…]`, `/api/documents/:type/:id[/…]`), else null. */
+const routeDocument = (path: string): string | null => {
   const parts = path.split('/').filter(Boolean)
-  if (parts[0] !== 'admin' || parts[1] !== 'docs' || parts.length < 4) return null
+  const names = (parts[0] === 'admin' && parts[1] === 'docs') || (parts[0] === 'api' && parts[1] === 'documents')
+  if (!names || parts.length < 4) return null
   try {
     return parseDocumentName(`${parts[2]}/${parts[3]}`).name
   } catch {
@@ -65,6 +67,8 @@ export interface AdminCallAudit {
   admitted(identity: Identity): void
   /** The call ended with this error (a refusal before `admitted`, else a failed operation). */
   failed(error: unknown): void
+  /** The document the call acts on, when its route does not name it (a review item's). */
+  about(document: string): void
   /** Another node forwarded the call (its signature verified): that node records it, not this one. */
   forwardedByNode(): void
   /** Records the call (once). */
@@ -73,14 +77,20 @@ export interface AdminCallAudit {
 
 /**
  * What the server records in the access audit: every document connection admitted or refused at
- * the upgrade, every admin API call (labelled `cli` when the admin CLI made it). Recording queues
- * the record (AuditAppender) and returns at once.
+ * the upgrade, or cut off later (token expiry, sustained abuse); every admin API call (labelled
+ * `cli` when the admin CLI made it) and review decision of the app; HTTP requests refused by
+ * device trust before any route; sockets cut before a request, summed up (CutSockets). Recording
+ * queues the record (AuditAppender) and returns at once.
  */
 export class AuditTrail {
+  readonly cutSockets: CutSockets
+
   constructor(
     private readonly appender: AuditAppender,
     private readonly trustProxy: boolean,
-  ) {}
+  ) {
+    this.cutSockets = new CutSockets(appender)
+  }
 
   /** A document connection the upgrade admitted. */
   opened(request: IncomingMessage, identity: Identity, document: string): void {
@@ -111,10 +121,56 @@ export class AuditTrail {
     this.appender.record(auditRecord({ ...whoIs(identity), address, document, action: 'open', route: null, command: null, outcome: 'refused', code }))
   }
 
+  /** An admitted connection whose token expired while it was open: closed 4401, recorded as refused. */
+  tokenExpired(identity: Identity, address: string, document: string): void {
+    this.cutOff(identity, address, document, ErrorCode.TokenExpired)
+  }
+
+  /**
+   * An HTTP request refused before any route looked at it (device trust: no certificate, another
+   * CA's, a revoked one). No token was read: recorded under tenant `-` with the route it asked
+   * for, as an admin call (`admin-api` / `cli`) for `/admin/…`, else as `http`.
+   */
+  refusedRequest(request: IncomingMessage, error: unknown): void {
+    const path = pathOf(request)
+    if (path.startsWith('/admin/')) {
+      const call = this.adminCall(request)
+      call.failed(error)
+      call.end()
+      return
+    }
+    this.appender.record(
+      auditRecord({
+        ...nobody,
+        address: clientAddress(request, this.trustProxy),
+        document: routeDocument(path),
+        action: 'http',
+        route: `${request.method ?? 'GET'} ${path}`,
+        command: null,
+        outcome: 'refused',
+        code: isCollabError(error) ? error.code : 'ERR_INTERNAL',
+      }),
+    )
+  }
+
+  /**
+   * An upgrade refused at a cap only a flood fills (pending upgrades): summed up per address,
+   * document asked for and code (CutSockets), not a record each.
+   */
+  refusedInFlood(request: IncomingMessage, code: string): void {
+    this.cutSockets.cut(clientAddress(request, this.trustProxy), code, { action: 'open', document: askedDocument(request) })
+  }
+
+  /** A socket cut before it sent a request the server read: summed up per address and code (CutSockets). */
+  socketCut(address: string | undefined, code: string): void {
+    this.cutSockets.cut(address, code)
+  }
+
   adminCall(request: IncomingMessage): AdminCallAudit {
     let identity: Identity | null = null
     let error: unknown = null
     let ended = false
+    let document: string | null = null
     const path = pathOf(request)
     const command = headerText(request, CLI_COMMAND_HEADER)
     return {
@@ -123,6 +179,9 @@ export class AuditTrail {
       },
       failed: (thrown) => {
         error = thrown
+      },
+      about: (name) => {
+        document = name
       },
       forwardedByNode: () => {
         ended = true
@@ -134,7 +193,7 @@ export class AuditTrail {
           auditRecord({
             ...(identity ? whoIs(identity) : whoIs(refusedIdentityOf(error))),
             address: clientAddress(request, this.trustProxy),
-            document: adminDocument(path),
+            document: document ?? routeDocument(path),
             action: command === null ? 'admin-api' : 'cli',
             route: `${request.method ?? 'GET'} ${path}`,
             command,

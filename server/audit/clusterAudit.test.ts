@@ -5,6 +5,7 @@ import type { StockClient } from '../../shared/testing/stockClient.ts'
 import { startCluster, type TestCluster } from '../cluster/testing/testCluster.ts'
 import { DocumentLeases } from '../cluster/documentLease.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
+import { apiRequest } from '../testing/apiRequests.ts'
 import type { TestServer } from '../testing/startServer.ts'
 import type { AuditReport } from './auditReport.ts'
 
@@ -50,4 +51,31 @@ test('a forwarded connection and a forwarded admin change are each recorded once
     const compactions = body.records.filter((record) => record.route === `POST /admin/docs/${room}/compact`)
     assert.deepEqual(compactions.map((record) => [record.userId, record.outcome, record.code]), [['ada', 'admitted', null]])
   })
+})
+
+test("a review decision through /api/reviews forwarded to the document's owner is recorded once, by the node reached", async () => {
+  const room = 'proposal/audit-cluster-review'
+  const editor = await cluster.nodes[0]!.connect(room, { user: 'edna' })
+  open.push(editor)
+  await editor.whenSynced()
+  assert.ok((await leases.holder(`acme/${room}`))?.nodeId.startsWith('node-0-'), 'node 0 owns the document')
+  editor.doc.getMap('financial').set('value', 9_000)
+  const admin = await cluster.nodes[1]!.token({ user: 'ada', role: 'admin' })
+  const reviewId = await eventually(async () => {
+    const { body } = await adminRequest<{ reviews: Array<{ id: string; document: string }> }>(asServer(1), admin, 'GET', '/reviews')
+    const held = body.reviews.find((review) => review.document === room)
+    assert.ok(held, JSON.stringify(body))
+    return held.id
+  })
+  const manager = await cluster.nodes[1]!.token({ user: 'mona', role: 'manager' })
+  const approved = await apiRequest<{ status: string }>(asServer(1), manager, 'POST', `/reviews/${reviewId}/approve`)
+  assert.deepEqual([approved.status, approved.body.status], [200, 'approved'])
+
+  // A report flushes its node's records: the owner's first (it recorded whatever it did before it
+  // answered the forwarded call), then the reached node's, which then reads both.
+  const query = new URLSearchParams({ from: new Date(Date.now() - YEAR_MS).toISOString(), to: new Date(Date.now() + YEAR_MS).toISOString() })
+  assert.equal((await adminRequest<AuditReport>(asServer(0), admin, 'GET', `/audit/report?${query}`)).status, 200)
+  const { body } = await adminRequest<AuditReport>(asServer(1), admin, 'GET', `/audit/report?${query}`)
+  const decisions = body.records.filter((record) => record.route === `POST /api/reviews/${reviewId}/approve`)
+  assert.deepEqual(decisions.map((record) => [record.userId, record.document, record.outcome, record.code]), [['mona', room, 'admitted', null]])
 })

@@ -56,12 +56,15 @@ export const startServerAudit = (config: ServerConfig, store: DocumentStorage, r
     trail,
     prune,
     report: async (tenant, query) => {
-      await appender.flush() // what was recorded before the report was asked for is in it
+      // What was recorded before the report was asked for is in it (the cut sockets summed so far too).
+      trail.cutSockets.flush()
+      await appender.flush()
       return buildAuditReport({ audit: log, store }, tenant, query)
     },
     async close() {
       clearInterval(timer)
       await pruning
+      trail.cutSockets.flush()
       await appender.close()
     },
   }

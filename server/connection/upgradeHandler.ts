@@ -20,6 +20,8 @@ import { tokenFromRequest } from '../auth/index.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import type { SyncFailureStreaks } from '../observability/syncFailures.ts'
 import type { AuditTrail } from '../audit/auditTrail.ts'
+import type { Identity } from '../auth/identity.ts'
+import { withRefusedIdentity } from '../auth/refusedIdentity.ts'
 
 export interface UpgradeContext {
   readonly wss: WebSocketServer
@@ -67,6 +69,8 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
       replies: context.replyLimits,
     },
   }
+  // Without a listener ws answers a bad handshake with a bare 400 that nobody records.
+  context.wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => refuseHandshake(error, socket, request, context))
   return (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!context.accepting()) {
       refuseAudited(request, socket, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'), context)
@@ -74,7 +78,9 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
     }
     // Verifying a token is async: cap how many requests may wait for it, so junk cannot pile up.
     if (pending >= context.maxPendingUpgrades) {
-      refuseAudited(request, socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'), context)
+      // Only a flood fills this cap: the audit sums these refusals up instead of a record each.
+      context.audit?.refusedInFlood(request, ErrorCode.TooManyPendingConnections)
+      refuseUpgrade(socket, new CollabError(ErrorCode.TooManyPendingConnections, 'too many connections being authenticated'))
       return
     }
     pending++
@@ -86,6 +92,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
         ({ admission, forwardedFrom, route }) => {
           if (socket.destroyed) return
           if (!context.accepting()) throw new CollabError(ErrorCode.ShuttingDown, 'server is shutting down')
+          handshaking = admission.identity
           context.wss.handleUpgrade(request, socket, head, (ws) => {
             // The WebSocket handles (and destroys on) its socket's errors from now on.
             socket.off('error', destroyOnError)
@@ -95,6 +102,7 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
             else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
             else connectPeer(ws, request, admission, connections, forwardedFrom)
           })
+          handshaking = null
         },
         (error: unknown) => {
           if (!(error instanceof CollabError)) throw error
@@ -104,8 +112,10 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
         },
       )
       .catch((error: unknown) => {
+        handshaking = null
         context.logger.error({ err: error }, 'upgrade failed')
-        if (error instanceof CollabError) refuseUpgrade(socket, error)
+        // A refusal after the token verified (the server began shutting down meanwhile): recorded like the others.
+        if (error instanceof CollabError) refuseAudited(request, socket, error, context)
         else socket.destroy()
       })
       .finally(() => pending--)
@@ -162,6 +172,19 @@ const forwardedRequests = new WeakSet<IncomingMessage>()
 const refuseAudited = (request: IncomingMessage, socket: Duplex, error: CollabError, context: UpgradeContext): void => {
   if (!forwardedRequests.has(request)) context.audit?.refused(request, error)
   refuseUpgrade(socket, error)
+}
+
+/**
+ * Who the handshake `ws` is checking belongs to: ws refuses a bad one (wrong method, version, key,
+ * extension offer) synchronously inside handleUpgrade, after the token verified, through
+ * `wsClientError`, which knows only the request.
+ */
+let handshaking: Identity | null = null
+
+/** A WebSocket handshake ws refused: answered like every refusal (JSON code) and recorded, under the admitted user. */
+const refuseHandshake = (error: Error, socket: Duplex, request: IncomingMessage, context: UpgradeContext): void => {
+  const refusal = new CollabError(ErrorCode.BadRequest, `not a valid WebSocket handshake: ${error.message}`)
+  refuseAudited(request, socket, handshaking ? withRefusedIdentity(refusal, handshaking) : refusal, context)
 }
 
 function destroyOnError(this: Duplex): void {
@@ -277,6 +300,8 @@ function onClose(this: WebSocket, code: number): void {
   peer.throttleTimer = null
   peer.dispose()
   peer.room.leave(peer)
+  // The server closes an open connection with 4401 for one reason only: its token expired (Peer.expireIfDue).
+  if (peer.closedWith === CloseCode.Unauthorized) connections.audit?.tokenExpired(peer.identity, peer.address, peer.room.document.name)
   connections.syncFailures?.connectionEnded(peer.identity, peer.closedWith ?? code)
   if (connections.logger.isLevelEnabled('debug')) peer.logger.debug({ code }, 'peer left')
 }

@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { httpStatusFor } from '../http/httpReply.ts'
 import { hstsLineFor } from '../tls/hsts.ts'
@@ -39,6 +41,7 @@ const errorForClientError = (error: Error & { code?: string }): CollabError => {
     case 'HPE_HEADER_OVERFLOW':
       return new CollabError(ErrorCode.HeadersTooLarge, 'request headers too large (a token belongs in one header of ~1 KB)')
     case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_TLS_HANDSHAKE_TIMEOUT': // a TLS handshake stalled as long as a request head may
       return new CollabError(ErrorCode.RequestTimeout, 'the request was not sent in time')
     default:
       return new CollabError(ErrorCode.BadRequest, `malformed HTTP request (${error.code ?? 'parse error'})`)
@@ -58,17 +61,19 @@ function discard(this: Duplex, chunk: Buffer): void {
  * can reach the client before the answer (a 100 KB token is still arriving when its first 16 KB
  * are refused); so the rest of the request is read and dropped, bounded in bytes and time.
  */
-export const answerClientError = (error: Error & { code?: string }, socket: Duplex): void => {
+export const answerClientError = (error: Error & { code?: string }, socket: Duplex, audit: Pick<AuditTrail, 'socketCut'> | null = null): void => {
   if (answered.has(socket)) return
   answered.add(socket)
   if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
     socket.destroy()
     return
   }
+  const refusal = errorForClientError(error)
+  audit?.socketCut((socket as Partial<Socket>).remoteAddress, refusal.code)
   // The parser has failed: nothing it reads any more means anything.
   socket.removeAllListeners('data')
   socket.on('data', discard)
   socket.resume()
-  refuseUpgrade(socket, errorForClientError(error))
+  refuseUpgrade(socket, refusal)
   setTimeout(() => socket.destroy(), DRAIN_MS).unref()
 }

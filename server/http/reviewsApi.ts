@@ -5,6 +5,9 @@ import { verifyBearer, type Identity, type TokenVerifier } from '../auth/index.t
 import type { AdminOperations } from '../admin/adminOperations.ts'
 import type { DocumentSource } from '../admin/documentSource.ts'
 import type { ForwardToOwner } from '../cluster/adminForwarding.ts'
+import { NODE_AUTH_HEADER } from '../cluster/nodeAuth.ts'
+import type { AuditTrail } from '../audit/auditTrail.ts'
+import { withRefusedIdentity } from '../auth/refusedIdentity.ts'
 import { decidesAnything, mayDecide } from '../reviews/reviewDeciders.ts'
 import type { ReviewItem, ReviewStatus } from '../reviews/reviewItem.ts'
 import { reviewViews } from '../reviews/reviewView.ts'
@@ -21,7 +24,11 @@ export interface ReviewsApiContext {
   readonly documents: DocumentSource
   /** Cluster mode: a decision on a document another node owns is sent to that node. */
   readonly forward?: ForwardToOwner
+  /** The access audit: decisions (not reads) are recorded as the admin route records its calls. */
+  readonly audit?: AuditTrail
 }
+
+const DECISION = new RegExp(`^${REVIEWS_PATH}/[^/]+/(approve|reject)$`)
 
 /** Items per answer: each one reads its document, so a page stays small. */
 const DEFAULT_LIMIT = 50
@@ -43,6 +50,8 @@ const STATUSES: ReadonlySet<string> = new Set<ReviewStatus>(['pending', 'approve
  * Listed statuses: `pending` unless asked (`all` for every status).
  */
 export const answerReviews = async (request: IncomingMessage, response: ServerResponse, context: ReviewsApiContext): Promise<void> => {
+  // A decision is the admin operation's: recorded like an admin call (who, route, outcome), once.
+  const audited = request.method === 'POST' && DECISION.test(request.url?.split('?')[0] ?? '') ? context.audit?.adminCall(request) : undefined
   try {
     const identity = await verifyBearer(request.headers, context.verifier)
     const url = new URL(request.url ?? '/', 'http://localhost')
@@ -59,15 +68,22 @@ export const answerReviews = async (request: IncomingMessage, response: ServerRe
     if (method === 'POST' && parts.length === 2 && (parts[1] === 'approve' || parts[1] === 'reject')) {
       const { text, body } = await readJsonObject(request)
       const item = await context.operations.getReview(identity.tenant, id)
+      audited?.about(item.document)
       if (!mayDecide(identity, item)) throw notReviewer(identity, item)
+      audited?.admitted(identity)
       if (context.forward && (await context.forward(`${identity.tenant}/${item.document}`, request, response, text))) return
+      // Handled here although a node signed it (forward verified that): the node the user reached recorded it.
+      if (context.forward && request.headers[NODE_AUTH_HEADER] !== undefined) audited?.forwardedByNode()
       const decided = await context.operations.decideReview(identity, id, parts[1] === 'approve' ? { kind: 'approve' } : { kind: 'reject', reason: typeof body.reason === 'string' ? body.reason : '' })
       return sendJson(response, 200, (await reviewViews(context.documents, identity, [decided]))[0])
     }
     sendJson(response, 405, { error: { code: 'ERR_METHOD_NOT_ALLOWED', message: `${method} ${url.pathname} is not allowed` } })
   } catch (error) {
+    audited?.failed(error)
     if (!isCollabError(error)) throw error
     sendError(response, error)
+  } finally {
+    audited?.end()
   }
 }
 
@@ -99,5 +115,6 @@ const listed = async (context: ReviewsApiContext, identity: Identity, url: URL, 
 /** When an item last moved: decided, else last proposed. */
 const latest = (item: ReviewItem): number => item.decidedAt ?? item.proposedAt
 
+/** Refuses the (verified) identity: the audit records the refusal under that user. */
 const notReviewer = (identity: Identity, item: ReviewItem): CollabError =>
-  new CollabError(ErrorCode.NotReviewer, `you (${identity.role}${identity.legal ? ', legal' : ''}) may not decide ${item.ruleId} items`)
+  withRefusedIdentity(new CollabError(ErrorCode.NotReviewer, `you (${identity.role}${identity.legal ? ', legal' : ''}) may not decide ${item.ruleId} items`), identity)

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
+import { ErrorCode } from '../../shared/errors.ts'
 
 export interface UnauthenticatedLimits {
   /** Per address; Infinity when addresses cannot be told apart (behind a trusted proxy). */
   readonly perAddress: number
   readonly total: number
+  /** Told of every socket closed to make room, with the cap's code (the access audit sums them up). */
+  readonly onEvicted?: (address: string | undefined, code: ErrorCode) => void
 }
 
 /** Which tracker a socket is counted by, for one shared close listener instead of a closure each. */
@@ -50,7 +53,7 @@ export class UnauthenticatedSockets {
   /** A new connection; from now on it counts until `authenticated` or its close. */
   add(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown'
-    if (this.all.size >= this.limits.total) this.evict(this.all.values().next().value!)
+    if (this.all.size >= this.limits.total) this.evict(this.all.values().next().value!, ErrorCode.TooManyUnauthenticated)
     this.all.add(socket)
     this.place(socket, this.isNodeAddress(address) ? nodeKey(address) : address)
     trackerOf.set(socket, this)
@@ -84,7 +87,7 @@ export class UnauthenticatedSockets {
   /** Counts the socket under `key`; at the cap the oldest socket under it is closed to make room. */
   private place(socket: Socket, key: string): void {
     let ofAddress = this.byAddress.get(key)
-    if (ofAddress && !key.startsWith(NODE_KEY_PREFIX) && ofAddress.size >= this.limits.perAddress) this.evict(ofAddress.values().next().value!)
+    if (ofAddress && !key.startsWith(NODE_KEY_PREFIX) && ofAddress.size >= this.limits.perAddress) this.evict(ofAddress.values().next().value!, ErrorCode.TooManyUnauthenticatedFromAddress)
     ofAddress = this.byAddress.get(key)
     if (!ofAddress) this.byAddress.set(key, (ofAddress = new Set()))
     ofAddress.add(socket)
@@ -105,9 +108,10 @@ export class UnauthenticatedSockets {
     this.unplace(socket)
   }
 
-  private evict(socket: Socket): void {
+  private evict(socket: Socket, code: ErrorCode): void {
     this.authenticated(socket)
     this.evicted++
+    this.limits.onEvicted?.(socket.remoteAddress, code)
     socket.destroy()
   }
 }

@@ -1,8 +1,9 @@
 import http from 'node:http'
 import https from 'node:https'
-import { isCollabError } from '../../shared/errors.ts'
+import { ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { sendError } from '../http/httpReply.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { AuditTrail } from '../audit/auditTrail.ts'
 import { certifiedDevice } from './deviceTrust.ts'
 import { HSTS_HEADER, HSTS_VALUE } from './hsts.ts'
 import { loadTlsSettings, type TlsFiles, type TlsSettings } from './tlsSettings.ts'
@@ -36,6 +37,8 @@ export const createWebServer = (
   logger: Logger,
   httpOptions: http.ServerOptions,
   handler: (request: http.IncomingMessage, response: http.ServerResponse) => void,
+  /** Where a request refused before any route is recorded (the access audit). */
+  audit: Pick<AuditTrail, 'refusedRequest' | 'socketCut'> | null = null,
 ): WebServer => {
   let tls = settings
   if (!tls) {
@@ -57,6 +60,7 @@ export const createWebServer = (
         certifiedDevice(request.socket)
       } catch (error) {
         if (!isCollabError(error)) throw error
+        audit?.refusedRequest(request, error)
         sendError(response, error)
         return
       }
@@ -80,6 +84,8 @@ export const createWebServer = (
   // scanner) never reaches HTTP; debug, because scanners make many.
   server.on('tlsClientError', (error: Error & { code?: string }, socket) => {
     if (logger.isLevelEnabled('debug')) logger.debug({ code: error.code, reason: error.message, address: socket.remoteAddress }, 'TLS handshake failed')
+    // A stalled handshake is cut as a request head would be (clientError records it); a client that left refused nothing.
+    if (error.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT' && error.code !== 'ECONNRESET') audit?.socketCut(socket.remoteAddress, ErrorCode.TlsHandshakeFailed)
   })
   logger.info({ tls: { ...tls.certificate, minVersion: tls.secureContext.minVersion, deviceTrust } }, 'TLS enabled')
 
