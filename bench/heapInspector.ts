@@ -25,6 +25,12 @@ interface Pending {
   reject(error: Error): void
 }
 
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: SamplingNode[]
+}
+
 interface SnapshotMeta {
   node_fields: string[]
   node_types: [string[], ...unknown[]]
@@ -123,12 +129,39 @@ export class HeapInspector {
     return JSON.parse(result.result.value) as HeapFigures
   }
 
-  async snapshot(): Promise<TypeSummary> {
+  /** A heap snapshot, summarised per type; its JSON is also passed to `keep` (to save it for DevTools). */
+  async snapshot(keep?: (json: string) => void): Promise<TypeSummary> {
     this.chunks = []
     await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
     const json = this.chunks.join('')
     this.chunks = []
+    keep?.(json)
     return summariseSnapshot(json)
+  }
+
+  /**
+   * Starts V8's sampling heap profiler. With `collectedByMajorGC`, objects a full collection freed stay
+   * in the profile (objects freed young are left out): what survived scavenges and then died, the
+   * garbage that piles up in old space until the next full collection.
+   */
+  async startSampling(collectedByMajorGC: boolean): Promise<void> {
+    await this.call('HeapProfiler.enable')
+    await this.call('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: collectedByMajorGC, includeObjectsCollectedByMinorGC: false })
+  }
+
+  /** Stops sampling; bytes per allocating function (its own frame and the two below it), largest first. */
+  async stopSampling(top: number): Promise<{ site: string; bytes: number }[]> {
+    const { profile } = (await this.call('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } }
+    const bySite = new Map<string, number>()
+    const walk: { node: SamplingNode; stack: string[] }[] = [{ node: profile.head, stack: [] }]
+    while (walk.length > 0) {
+      const { node, stack } = walk.pop()!
+      const frame = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${node.callFrame.lineNumber + 1}`
+      const here = [frame, ...stack].slice(0, 3)
+      if (node.selfSize > 0) bySite.set(here.join(' < '), (bySite.get(here.join(' < ')) ?? 0) + node.selfSize)
+      for (const child of node.children) walk.push({ node: child, stack: here })
+    }
+    return [...bySite].map(([site, bytes]) => ({ site, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, top)
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
@@ -33,7 +33,11 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '500' },
     hold: { type: 'string', default: '2000' },
     breakdown: { type: 'boolean', default: false },
+    /** Where the bytes that reached old space were allocated (sampled; live and freed by a full GC). */
+    allocations: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
+    /** With --breakdown: also write the two snapshots there (before.heapsnapshot, after.heapsnapshot) for DevTools. */
+    'snapshot-dir': { type: 'string' },
   },
 })
 const connections = Number(values.connections)
@@ -49,6 +53,10 @@ const freePort = (): Promise<number> =>
       probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
     })
   })
+
+const save = (name: string) => (json: string): void => {
+  if (values['snapshot-dir']) writeFileSync(path.join(values['snapshot-dir'], `${name}.heapsnapshot`), json)
+}
 
 const kib = (bytes: number): number => round(bytes / 1024, 1)
 
@@ -75,10 +83,11 @@ const main = async (): Promise<void> => {
   const stderr: string[] = []
   const child = spawn(
     process.execPath,
-    [SERVER_MAIN, '--dev', '--log-level', 'warn', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data.path, ...BENCH_SERVER_ARGS],
-    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--inspect=127.0.0.1:0' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [...(process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), SERVER_MAIN, '--dev', '--log-level', 'warn', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data.path, ...BENCH_SERVER_ARGS],
+    { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '--inspect=127.0.0.1:0' }, stdio: ['ignore', process.env.SERVER_STDERR ? 'pipe' : 'ignore', 'pipe'] },
   )
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(...chunk.toString('utf8').split('\n')))
+  child.stdout?.on('data', (chunk: Buffer) => stderr.push(...chunk.toString('utf8').split('\n')))
   const clients: BenchClient[] = []
   let inspector: HeapInspector | null = null
   try {
@@ -103,8 +112,9 @@ const main = async (): Promise<void> => {
     const beforeUncollected = await inspector.figures()
     await inspector.collectGarbage()
     const before = await inspector.figures()
-    const snapshotBefore: TypeSummary | null = values.breakdown ? await inspector.snapshot() : null
+    const snapshotBefore: TypeSummary | null = values.breakdown ? await inspector.snapshot(save('before')) : null
 
+    if (values.allocations) await inspector.startSampling(true)
     const startedAt = performance.now()
     for (let i = 0; i < connections; i++) {
       const client = connectBenchClient({ url: `ws://127.0.0.1:${port}`, room: `proposal/memory-${i}`, token, label: `idle-${i}` })
@@ -119,11 +129,14 @@ const main = async (): Promise<void> => {
     await waitForIdle(pid, { quietMs: 300, maxMs: 10_000 })
     const rssAfterKiB = readProcStats(pid).rssKiB
     const afterUncollected = await inspector.figures()
+    // A full collection first: what it frees stays in the profile, what scavenges freed is left out.
+    if (values.allocations) await inspector.collectGarbage()
+    const allocations = values.allocations ? await inspector.stopSampling(Number(values.top)) : null
     const closed = clients.reduce((sum, client) => sum + client.serverCloses.length, 0)
 
     await inspector.collectGarbage()
     const after = await inspector.figures()
-    const snapshotAfter: TypeSummary | null = values.breakdown ? await inspector.snapshot() : null
+    const snapshotAfter: TypeSummary | null = values.breakdown ? await inspector.snapshot(save('after')) : null
 
     console.log(`${connections} idle connections (each its own new document) at ${ratePerSec}/s, held ${holdMs} ms; server closed ${closed}`)
     console.log(`RSS ${round(rssBeforeKiB / 1024, 1)} → ${round(rssAfterKiB / 1024, 1)} MiB: ${round((rssAfterKiB - rssBeforeKiB) / connections, 1)} KiB per connection as the process shows it (peerbench's figure)`)
@@ -134,10 +147,15 @@ const main = async (): Promise<void> => {
     console.log(`heap spaces, MiB reserved/used, before: ${spaces(beforeUncollected)}`)
     console.log(`heap spaces, MiB reserved/used, after:  ${spaces(afterUncollected)}`)
     console.table(Object.fromEntries(Object.keys(live).filter((key) => uncollected[key] !== 0 || live[key] !== 0).map((key) => [key, { uncollected: uncollected[key], live: live[key] }])))
+    if (allocations) {
+      console.log('allocated while connecting, surviving scavenges (live now or freed by a full GC), KiB per connection, by site:')
+      console.table(allocations.map(({ site, bytes }) => ({ site: site.slice(0, 150), KiB: kib(bytes / connections) })))
+    }
     if (snapshotBefore && snapshotAfter) {
       console.log('heap snapshot growth per connection (self sizes, bytes):')
       console.table(growth(snapshotBefore, snapshotAfter, connections, Number(values.top)).map((row) => ({ ...row, bytesPer: Math.round(row.bytesPer), countPer: round(row.countPer, 2) })))
     }
+    if (process.env.SERVER_STDERR) writeFileSync(process.env.SERVER_STDERR, stderr.join('\n'))
   } finally {
     inspector?.close()
     for (let i = 0; i < clients.length; i += 200) {
