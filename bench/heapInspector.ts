@@ -150,7 +150,7 @@ export class HeapInspector {
   }
 
   /** Stops sampling; bytes per allocating function (its own frame and the two below it), largest first. */
-  async stopSampling(top: number): Promise<{ site: string; bytes: number }[]> {
+  async stopSampling(top: number): Promise<{ total: number; sites: { site: string; bytes: number }[] }> {
     const { profile } = (await this.call('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } }
     const bySite = new Map<string, number>()
     const walk: { node: SamplingNode; stack: string[] }[] = [{ node: profile.head, stack: [] }]
@@ -161,7 +161,8 @@ export class HeapInspector {
       if (node.selfSize > 0) bySite.set(here.join(' < '), (bySite.get(here.join(' < ')) ?? 0) + node.selfSize)
       for (const child of node.children) walk.push({ node: child, stack: here })
     }
-    return [...bySite].map(([site, bytes]) => ({ site, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, top)
+    const sites = [...bySite].map(([site, bytes]) => ({ site, bytes })).sort((a, b) => b.bytes - a.bytes)
+    return { total: sites.reduce((sum, { bytes }) => sum + bytes, 0), sites: sites.slice(0, top) }
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
@@ -58,6 +58,27 @@ const save = (name: string) => (json: string): void => {
   if (values['snapshot-dir']) writeFileSync(path.join(values['snapshot-dir'], `${name}.heapsnapshot`), json)
 }
 
+/**
+ * The process's resident memory by kind of mapping (/proc/PID/smaps): the main malloc heap
+ * ([heap]), other anonymous mappings (V8's heap pages, malloc's per-thread arenas and large
+ * blocks), files (code, LevelDB's tables) and the rest, KiB.
+ */
+const residentByKind = (pid: number): Record<string, number> => {
+  const kinds: Record<string, number> = {}
+  let kind = 'other'
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (header) {
+      const name = header[1]!.trim()
+      kind = name === '' ? 'anonymous' : name === '[heap]' ? '[heap]' : name.startsWith('/') ? 'files' : 'other'
+      continue
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line)
+    if (rss) kinds[kind] = (kinds[kind] ?? 0) + Number(rss[1])
+  }
+  return kinds
+}
+
 const kib = (bytes: number): number => round(bytes / 1024, 1)
 
 const perConnection = (before: HeapFigures, after: HeapFigures, n: number): Record<string, number> => {
@@ -109,6 +130,8 @@ const main = async (): Promise<void> => {
     await waitForIdle(pid, { quietMs: 300, maxMs: 5000 })
 
     const rssBeforeKiB = readProcStats(pid).rssKiB
+    const residentBefore = residentByKind(pid)
+    if (process.env.SMAPS_DIR) writeFileSync(path.join(process.env.SMAPS_DIR, 'before.smaps'), readFileSync(`/proc/${pid}/smaps`))
     const beforeUncollected = await inspector.figures()
     await inspector.collectGarbage()
     const before = await inspector.figures()
@@ -128,6 +151,8 @@ const main = async (): Promise<void> => {
     await sleep(holdMs)
     await waitForIdle(pid, { quietMs: 300, maxMs: 10_000 })
     const rssAfterKiB = readProcStats(pid).rssKiB
+    const residentAfter = residentByKind(pid)
+    if (process.env.SMAPS_DIR) writeFileSync(path.join(process.env.SMAPS_DIR, 'after.smaps'), readFileSync(`/proc/${pid}/smaps`))
     const afterUncollected = await inspector.figures()
     // A full collection first: what it frees stays in the profile, what scavenges freed is left out.
     if (values.allocations) await inspector.collectGarbage()
@@ -140,6 +165,7 @@ const main = async (): Promise<void> => {
 
     console.log(`${connections} idle connections (each its own new document) at ${ratePerSec}/s, held ${holdMs} ms; server closed ${closed}`)
     console.log(`RSS ${round(rssBeforeKiB / 1024, 1)} → ${round(rssAfterKiB / 1024, 1)} MiB: ${round((rssAfterKiB - rssBeforeKiB) / connections, 1)} KiB per connection as the process shows it (peerbench's figure)`)
+    console.log(`resident growth by mapping, KiB per connection: ${Object.keys(residentAfter).map((kind) => `${kind} ${round(((residentAfter[kind] ?? 0) - (residentBefore[kind] ?? 0)) / connections, 1)}`).join(', ')}`)
     console.log('per connection: as the process holds it (garbage included) | after a forced full GC (live)')
     const uncollected = perConnection(beforeUncollected, afterUncollected, connections)
     const live = perConnection(before, after, connections)
@@ -148,8 +174,8 @@ const main = async (): Promise<void> => {
     console.log(`heap spaces, MiB reserved/used, after:  ${spaces(afterUncollected)}`)
     console.table(Object.fromEntries(Object.keys(live).filter((key) => uncollected[key] !== 0 || live[key] !== 0).map((key) => [key, { uncollected: uncollected[key], live: live[key] }])))
     if (allocations) {
-      console.log('allocated while connecting, surviving scavenges (live now or freed by a full GC), KiB per connection, by site:')
-      console.table(allocations.map(({ site, bytes }) => ({ site: site.slice(0, 150), KiB: kib(bytes / connections) })))
+      console.log(`allocated while connecting, surviving scavenges (live now or freed by a full GC): ${kib(allocations.total / connections)} KiB per connection; by site:`)
+      console.table(allocations.sites.map(({ site, bytes }) => ({ site: site.slice(0, 150), KiB: kib(bytes / connections) })))
     }
     if (snapshotBefore && snapshotAfter) {
       console.log('heap snapshot growth per connection (self sizes, bytes):')
