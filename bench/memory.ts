@@ -22,6 +22,10 @@ import { waitUntil } from './waitUntil.ts'
  * (garbage included, peerbench's figure), then after a forced full collection the RSS, the live JS
  * heap, memory outside the heap (ArrayBuffers, sockets' buffers), each heap space, and with
  * `--breakdown` the object types that grew most (heap snapshots before and after).
+ *
+ * For digging further, from the environment: SERVER_NODE_ARGS (node flags for the server, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--trace-gc`), SERVER_STDERR (a file for the server's
+ * output, with --trace-gc's lines), SMAPS_DIR (its /proc/PID/smaps before and after).
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
