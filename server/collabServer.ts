@@ -192,6 +192,8 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     noServer: true,
     maxPayload: config.maxPayloadBytes,
     handleProtocols: (protocols) => selectSubprotocol(protocols),
+    // `peers` tracks the connections; ws's own set would add an entry and a close listener (a closure) per socket.
+    clientTracking: false,
   })
   if (tls) wss.on('headers', addHstsToUpgrade)
 

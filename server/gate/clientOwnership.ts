@@ -32,35 +32,38 @@ export interface OwnerClaim {
 export class ClientOwners {
   /** The user each client id belongs to; also names the writers of a conflict (detectConflicts). */
   readonly users = new Map<number, string>()
-  /** Client ids the server wrote under: they belong to no user. */
-  private readonly server = new Set<number>()
+  /**
+   * Client ids the server wrote under: they belong to no user. This and the two below are made
+   * when first written: a room holds them as long as it is loaded, and most documents never need them.
+   */
+  private server: Set<number> | null = null
   /**
    * Client ids an editor's connection showed in awareness before anything was written under them,
    * and whose: kept while the room is loaded (not stored), so an id seen there is not up for grabs
    * by whoever saw it, while its client is offline with edits it has not sent yet.
    */
-  private readonly announced = new Map<number, string>()
+  private announced: Map<number, string> | null = null
   /** How many ids each connection announced: a stock client has one; a few bound what a hostile one can fill. */
-  private readonly announcements = new WeakMap<object, number>()
+  private announcements: WeakMap<object, number> | null = null
 
   constructor(claims: readonly OwnerClaim[] = []) {
     this.record(claims)
   }
 
   has(client: number): boolean {
-    return this.users.has(client) || this.server.has(client)
+    return this.users.has(client) || (this.server?.has(client) ?? false)
   }
 
   get size(): number {
-    return this.users.size + this.server.size
+    return this.users.size + (this.server?.size ?? 0)
   }
 
   /** Records claims (first writer wins: a claim for an owned id changes nothing). */
   record(claims: readonly OwnerClaim[]): void {
     for (const { client, userId } of claims) {
-      this.announced.delete(client)
+      this.announced?.delete(client)
       if (this.has(client)) continue
-      if (userId === null) this.server.add(client)
+      if (userId === null) (this.server ??= new Set()).add(client)
       else this.users.set(client, userId)
     }
   }
@@ -80,19 +83,19 @@ export class ClientOwners {
 
   /** `connection` (of `connection.identity.userId`) shows `client` in awareness. */
   announce(client: number, connection: Writer): void {
-    if (this.has(client) || this.announced.has(client)) return
-    const count = this.announcements.get(connection) ?? 0
+    if (this.has(client) || this.announced?.has(client)) return
+    const count = this.announcements?.get(connection) ?? 0
     if (count >= MAX_ANNOUNCED_PER_CONNECTION) return
-    this.announcements.set(connection, count + 1)
-    this.announced.set(client, connection.identity.userId)
+    ;(this.announcements ??= new WeakMap()).set(connection, count + 1)
+    ;(this.announced ??= new Map()).set(client, connection.identity.userId)
   }
 
   /** Whom an id belongs to, for a refusal: never the user's name (nobody learns who edits under which id). */
   private refusal(client: number, userId: string): string | null {
-    if (this.server.has(client)) return `client id ${client} is the server's in this document`
+    if (this.server?.has(client)) return `client id ${client} is the server's in this document`
     const owner = this.users.get(client)
     if (owner !== undefined) return owner === userId ? null : `client id ${client} belongs to another user in this document`
-    const announcer = this.announced.get(client)
+    const announcer = this.announced?.get(client)
     return announcer === undefined || announcer === userId ? null : `client id ${client} is in use by another user's client`
   }
 

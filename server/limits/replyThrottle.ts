@@ -1,4 +1,4 @@
-import { TokenBucket } from './tokenBucket.ts'
+import { monotonicNow, TokenBucket } from './tokenBucket.ts'
 
 /** What a connection's own messages make the server send it. */
 export type ReplyKind = 'sync-step-2' | 'awareness'
@@ -23,15 +23,20 @@ export interface ReplyLimits {
  */
 export class ReplyThrottle {
   private readonly bucket: TokenBucket
-  /** The latest unanswered request of each kind: a function that makes and sends the reply. */
-  private readonly waiting = new Map<ReplyKind, () => number>()
+  /**
+   * The latest unanswered request of each kind: a function that makes and sends the reply. Two
+   * fields, not a Map: every connection has a throttle (its first sync step 1 makes it), and an
+   * empty Map costs more than the rest of it.
+   */
+  private waitingSyncStep2: (() => number) | null = null
+  private waitingAwareness: (() => number) | null = null
   private lastAwarenessAnswer = -Infinity
   private timer: NodeJS.Timeout | null = null
   private disposed = false
 
   constructor(
     private readonly limits: ReplyLimits,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.bucket = new TokenBucket(limits.bytes.burst, limits.bytes.perSecond, now)
   }
@@ -42,38 +47,46 @@ export class ReplyThrottle {
    */
   request(kind: ReplyKind, answer: () => number): void {
     if (this.disposed) return
-    this.waiting.set(kind, answer)
+    if (kind === 'awareness') this.waitingAwareness = answer
+    else this.waitingSyncStep2 = answer
     this.flush()
   }
 
   /** Replies waiting (for tests and metrics). */
   get pending(): number {
-    return this.waiting.size
+    return (this.waitingSyncStep2 ? 1 : 0) + (this.waitingAwareness ? 1 : 0)
   }
 
   /** The connection closed: drop what waits and the timer. */
   dispose(): void {
     this.disposed = true
-    this.waiting.clear()
+    this.waitingSyncStep2 = null
+    this.waitingAwareness = null
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
   }
 
-  private flush = (): void => {
+  /** Sends what the budget allows (the document before presence: a joiner needs it first); a timer for the rest. */
+  private flush(): void {
     this.timer = null
     if (this.disposed) return
-    for (const [kind, answer] of this.waiting) {
-      const wait = this.msUntilAllowed(kind)
-      if (wait > 0) continue
-      this.waiting.delete(kind)
-      if (kind === 'awareness') this.lastAwarenessAnswer = this.now()
+    if (this.waitingSyncStep2 && this.msUntilAllowed('sync-step-2') <= 0) {
+      const answer = this.waitingSyncStep2
+      this.waitingSyncStep2 = null
       this.bucket.spend(answer())
     }
-    if (this.waiting.size === 0 || this.timer) return
+    if (this.waitingAwareness && this.msUntilAllowed('awareness') <= 0) {
+      const answer = this.waitingAwareness
+      this.waitingAwareness = null
+      this.lastAwarenessAnswer = this.now()
+      this.bucket.spend(answer())
+    }
+    if (this.pending === 0 || this.timer || this.disposed) return
     let wait = Infinity
-    for (const kind of this.waiting.keys()) wait = Math.min(wait, this.msUntilAllowed(kind))
-    // One timer per connection with a waiting reply, none otherwise.
-    this.timer = setTimeout(this.flush, Math.max(1, Math.ceil(wait)))
+    if (this.waitingSyncStep2) wait = this.msUntilAllowed('sync-step-2')
+    if (this.waitingAwareness) wait = Math.min(wait, this.msUntilAllowed('awareness'))
+    // One timer per connection with a waiting reply, none otherwise; a shared callback, not a closure per throttle.
+    this.timer = setTimeout(flushThrottle, Math.max(1, Math.ceil(wait)), this)
     this.timer.unref()
   }
 
@@ -82,4 +95,11 @@ export class ReplyThrottle {
     if (kind !== 'awareness') return debt
     return Math.max(debt, this.lastAwarenessAnswer + this.limits.awarenessQueryIntervalMs - this.now())
   }
+
+  /** For the shared timer callback. */
+  static flush(throttle: ReplyThrottle): void {
+    throttle.flush()
+  }
 }
+
+const flushThrottle = (throttle: ReplyThrottle): void => ReplyThrottle.flush(throttle)

@@ -1,3 +1,6 @@
+/** The default clock, one function for every bucket (a default `() => performance.now()` is a closure per bucket). */
+export const monotonicNow = (): number => performance.now()
+
 /**
  * A token bucket: holds up to `capacity` tokens, refilled continuously at `refillPerSecond`.
  * `take(n)` spends n tokens if there are enough. `spend(n)` always spends them and may leave the
@@ -11,7 +14,7 @@ export class TokenBucket {
   constructor(
     private readonly capacity: number,
     private readonly refillPerSecond: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = capacity
     this.updatedAt = now()

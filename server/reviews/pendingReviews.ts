@@ -21,16 +21,28 @@ import type { ReviewItem } from './reviewItem.ts'
  */
 const MAX_REPLICAS = 8
 
+/** What an empty room reads (the maps are made at the first item or replica: most documents have none). */
+const NO_ITEMS: ReadonlyMap<string, ReviewItem> = new Map()
+const NO_REPLICAS: ReadonlyMap<string, Y.Doc> = new Map()
+
 export class PendingReviews {
-  private readonly items = new Map<string, ReviewItem>()
-  private readonly replicas = new Map<string, Y.Doc>()
+  private ownItems: Map<string, ReviewItem> | null = null
+  private ownReplicas: Map<string, Y.Doc> | null = null
+
+  private get items(): ReadonlyMap<string, ReviewItem> {
+    return this.ownItems ?? NO_ITEMS
+  }
+
+  private get replicas(): ReadonlyMap<string, Y.Doc> {
+    return this.ownReplicas ?? NO_REPLICAS
+  }
 
   /** `changed` hears of every item held, merged or decided (to tell the peers that may see it). */
   constructor(private readonly changed: (item: ReviewItem) => void) {}
 
   /** The pending items as stored (the room's load). */
   load(items: readonly ReviewItem[]): void {
-    for (const item of items) if (item.status === 'pending') this.items.set(item.id, item)
+    for (const item of items) if (item.status === 'pending') (this.ownItems ??= new Map()).set(item.id, item)
   }
 
   get(id: string): ReviewItem | undefined {
@@ -53,9 +65,9 @@ export class PendingReviews {
 
   /** An item was held, merged or decided (written in the same step by the caller). */
   record(item: ReviewItem): void {
-    if (item.status === 'pending') this.items.set(item.id, item)
+    if (item.status === 'pending') (this.ownItems ??= new Map()).set(item.id, item)
     else {
-      this.items.delete(item.id)
+      this.ownItems?.delete(item.id)
       for (const change of item.changes) {
         if (change.key === null && !this.of(item.proposer.userId, change.path)) this.dropReplica(item.proposer.userId, change.root)
       }
@@ -82,24 +94,24 @@ export class PendingReviews {
     for (const [key, doc] of this.replicas) {
       if (this.replicas.size < MAX_REPLICAS) break
       doc.destroy()
-      this.replicas.delete(key)
+      this.ownReplicas?.delete(key)
     }
     const replica = new Y.Doc({ gc: true })
     Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc))
-    this.replicas.set(replicaKey(userId, root), replica)
+    ;(this.ownReplicas ??= new Map()).set(replicaKey(userId, root), replica)
     return replica
   }
 
   dropReplica(userId: string, root: string): void {
     const key = replicaKey(userId, root)
     this.replicas.get(key)?.destroy()
-    this.replicas.delete(key)
+    this.ownReplicas?.delete(key)
   }
 
   /** The room closes: replicas are memory only (seeded again at the next held edit). */
   dispose(): void {
     for (const replica of this.replicas.values()) replica.destroy()
-    this.replicas.clear()
+    this.ownReplicas = null
   }
 }
 
