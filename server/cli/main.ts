@@ -422,7 +422,7 @@ const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & 
   const store = (await openStoreAt(where)) as unknown as KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }
   if (typeof store.rotateDataKeys !== 'function') {
     await store.close()
-    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'key rotation and re-encryption are not available on PostgreSQL yet (its records are encrypted)')
+    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'this store does not support key rotation and re-encryption')
   }
   return store
 }
