@@ -445,6 +445,10 @@ export class PostgresDocumentStore {
     return this.keyring.currentKeyIds(this.pool)
   }
 
+  dataKeyIds(tenant: string): Promise<number[]> {
+    return this.keyring.dataKeyIds(this.pool, tenant)
+  }
+
   countRecords(tenant: string | null = null): Promise<number> {
     return countSealedRows(this.pool, tenant)
   }

@@ -5,7 +5,9 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { ErrorCode, isCollabError } from '../../../shared/errors.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
+import { eventually } from '../../../shared/testing/eventually.ts'
 import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
+import { Keyring } from '../../crypto/keyring.ts'
 import { RecordCodec } from '../../crypto/recordCodec.ts'
 import type { Notification } from '../../notifications/notification.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
@@ -123,15 +125,15 @@ test('rotation on one node is used by every node at once; re-encryption on anoth
       for (let i = 0; typing; i++) await each.write(`w${index}.${i} `)
     })
     try {
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await eventually(() => assert.ok(writers.every((each) => each.typed.length > 7), 'every writer is typing'))
       assert.deepEqual(await nodeA.rotateDataKeys(TENANT), { [TENANT]: 2 })
       // Node B never heard of the rotation: its very next write is sealed with the new key.
       const afterRotation = writer(nodeB, `${TENANT}/proposal/b-new`)
       await afterRotation.write('first ')
       assert.equal(await keyIdOfNewest(url, `${TENANT}/proposal/b-new`), 2)
+      // Node B's writer that was typing throughout: its writes after the rotation are under the new key too.
       const before = writers[2]!.typed.length
-      await new Promise((resolve) => setTimeout(resolve, 30))
-      assert.ok(writers[2]!.typed.length > before, 'node B kept writing')
+      await eventually(() => assert.ok(writers[2]!.typed.length > before + 1, 'node B kept writing'))
       assert.equal(await keyIdOfNewest(url, `${TENANT}/proposal/b-1`), 2)
       // Node C reads a record sealed under a key it has not loaded.
       assert.equal((await nodeC.loadDoc(`${TENANT}/proposal/b-new`)).doc.getText('title').toString(), 'first ')
@@ -225,5 +227,62 @@ test('without a master key there are no keys to rotate: ERR_MASTER_KEY_REQUIRED'
     await assert.rejects(store.rotateDataKeys(TENANT), expectCode(ErrorCode.MasterKeyRequired))
   } finally {
     await store.close()
+  }
+})
+
+test('master-key rotation online on PostgreSQL: one node re-wraps while both write; the other follows from its re-read key file; a wrong key changes nothing; afterwards only the new key opens', async () => {
+  const url = await postgres.createDatabase('master_rotation')
+  const [k1, k2, k3] = [randomBytes(32), randomBytes(32), randomBytes(32)]
+  // Each node's master key file, as the node would read it again.
+  const files = { a: [k1], b: [k1] }
+  const nodeA = await PostgresStorage.open(url, { atRest: { masterKey: k1, rereadMasterKeys: async () => files.a } })
+  const nodeB = await PostgresStorage.open(url, { atRest: { masterKey: k1, rereadMasterKeys: async () => files.b } })
+  const readRow = async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 1 })
+    const { rows } = await pool.query<{ state: unknown; version: string }>('SELECT state, version FROM crypto_keyring')
+    await pool.end()
+    return rows[0]!
+  }
+  const writers = [writer(nodeA, `${TENANT}/proposal/m-a`), writer(nodeB, `${TENANT}/proposal/m-b`)]
+  try {
+    for (const each of writers) await each.write('before ')
+    let typing = true
+    const typists = writers.map(async (each, index) => {
+      for (let i = 0; typing; i++) await each.write(`w${index}.${i} `)
+    })
+    try {
+      // The operator puts the new key first in every node's file, then reloads one node.
+      files.a = [k2, k1]
+      files.b = [k2, k1]
+      await nodeA.adoptMasterKeys(files.a)
+      assert.equal(await nodeA.masterKeyWrappedUnder([k2, k1]), Keyring.fingerprint(k2))
+      // Node B (not reloaded) makes a new tenant's first key: its save must keep the new wrapping.
+      await writer(nodeB, 'globex/proposal/m-g').write('new tenant ')
+      assert.equal(await nodeB.masterKeyWrappedUnder([k2, k1]), Keyring.fingerprint(k2))
+    } finally {
+      typing = false
+      await Promise.all(typists)
+    }
+    // A wrong key (nothing else writing meanwhile, so the row must be exactly as it was).
+    const before = await readRow()
+    await assert.rejects(nodeA.adoptMasterKeys([k3]), expectCode(ErrorCode.WrongMasterKey))
+    await assert.rejects(nodeA.adoptMasterKeys([k3, randomBytes(32)]), expectCode(ErrorCode.WrongMasterKey))
+    assert.deepEqual(await readRow(), before, 'a wrong key writes nothing')
+    await writers[0]!.write('still ')
+    await writer(nodeA, 'initech/proposal/m-i').write('first key after the refusal ')
+    assert.equal(await nodeA.masterKeyWrappedUnder([k2]), Keyring.fingerprint(k2), 'node A saves under the key it had')
+  } finally {
+    await nodeA.close()
+    await nodeB.close()
+  }
+  await assert.rejects(PostgresStorage.open(url, { atRest: { masterKey: k1 } }), expectCode(ErrorCode.WrongMasterKey))
+  const reopened = await PostgresStorage.open(url, { atRest: { masterKey: k2 } })
+  try {
+    assert.equal((await reopened.loadDoc(`${TENANT}/proposal/m-a`)).doc.getText('title').toString(), writers[0]!.typed.join(''))
+    assert.equal((await reopened.loadDoc(`${TENANT}/proposal/m-b`)).doc.getText('title').toString(), writers[1]!.typed.join(''))
+    assert.equal((await reopened.loadDoc('globex/proposal/m-g')).doc.getText('title').toString(), 'new tenant ')
+    assert.equal((await reopened.loadDoc('initech/proposal/m-i')).doc.getText('title').toString(), 'first key after the refusal ')
+  } finally {
+    await reopened.close()
   }
 })

@@ -176,6 +176,10 @@ export class PostgresStorage implements DocumentStorage {
     return this.observe(this.store.currentKeyIds())
   }
 
+  dataKeyIds(tenant: string): Promise<number[]> {
+    return this.observe(this.store.dataKeyIds(tenant))
+  }
+
   countRecords(tenant?: string | null): Promise<number> {
     return this.observe(this.store.countRecords(tenant ?? null))
   }

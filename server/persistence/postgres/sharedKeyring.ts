@@ -146,6 +146,12 @@ export class SharedKeyring {
     return ids
   }
 
+  /** Every data key id of `tenant` the database holds, oldest first (the last seals new rows). */
+  async dataKeyIds(pool: pg.Pool, tenant: string): Promise<number[]> {
+    await this.reload(pool)
+    return this.codecOrFail().keyring.dataKeyIds().get(tenant) ?? []
+  }
+
   /** A new data key for `tenant` (null: every tenant): every node's next write uses it. */
   rotate(pool: pg.Pool, tenant: string | null): Promise<Record<string, number>> {
     return this.change(pool, 'rotate data keys', (keyring) => keyring.rotateDataKeys(tenant), { newGeneration: true })
