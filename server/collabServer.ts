@@ -11,7 +11,8 @@ import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './connection/upgradeHandler.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
-import { KeyAdministration } from './admin/keyAdministration.ts'
+import { KeyAdministration, type MasterKeyStatus } from './admin/keyAdministration.ts'
+import { masterKeySource } from './crypto/masterKey.ts'
 import { BackgroundVerifier } from './integrity/backgroundVerifier.ts'
 import { CollabMetrics } from './observability/metrics.ts'
 import type { DocumentStorage } from './persistence/documentStorage.ts'
@@ -53,6 +54,11 @@ export interface CollabServer {
    * established ones are kept. A file that cannot be used keeps the old ones. False when nothing changed.
    */
   reloadTls(): Promise<boolean>
+  /**
+   * Re-reads the master key file (SIGHUP) and re-wraps the keyring under its first key when one of
+   * its keys opens the store; a file that does not changes nothing (the error says why).
+   */
+  reloadMasterKey(): Promise<MasterKeyStatus>
 }
 
 /**
@@ -100,7 +106,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     },
     config.opsSampleIntervalMs,
   )
-  const keys = new KeyAdministration(store)
+  const keys = new KeyAdministration(store, masterKeySource(config))
   const notifications = new NotificationStore(store)
   const audit = startServerAudit(config, store, metrics.registry, logger)
   const forward = cluster ? adminForwarding(cluster, rooms) : null
@@ -300,5 +306,5 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
     return closing
   }
 
-  return { config, store, rooms, peers, close, reloadTls: web.reload, get port() { return port } }
+  return { config, store, rooms, peers, close, reloadTls: web.reload, reloadMasterKey: () => keys.reloadMasterKey(), get port() { return port } }
 }

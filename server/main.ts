@@ -46,8 +46,17 @@ const main = async (): Promise<void> => {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   // SIGHUP re-reads the TLS certificate, key and CRL (renewals, revocations) without dropping a
-  // connection. Only with TLS: a plain server keeps Node's default for SIGHUP (exit).
+  // connection, and the master key file (an online master-key rotation). Only with either: a plain
+  // server without a key file keeps Node's default for SIGHUP (exit).
   if (config.tlsCert) process.on('SIGHUP', () => void server.reloadTls())
+  if (config.masterKeyFile) {
+    process.on('SIGHUP', () => {
+      server.reloadMasterKey().then(
+        (status) => logger.info({ masterKey: status }, status.rotated ? 'master key file re-read: the keyring is wrapped under its first key' : 'master key file re-read'),
+        (error: unknown) => logger.error({ err: error }, `master key file re-read and refused, the keys in use are kept: ${isCollabError(error) ? `${error.code}: ${error.message}` : String(error)}`),
+      )
+    })
+  }
 }
 
 await main()

@@ -57,6 +57,8 @@ export interface AdminAudit {
  *   POST /admin/keys/rotate                     a new data key for the tenant: new records use it at once
  *   POST /admin/keys/re-encrypt                 start (or resume) rewriting the tenant's older records → progress
  *   GET  /admin/keys/re-encrypt                 the pass's progress: scanned, total, rewritten, done
+ *   GET  /admin/keys/status                     the tenant's data key ids, the master key's rotation (fingerprints), the pass
+ *   POST /admin/keys/master-key/reload          as SIGHUP: re-read the master key file, re-wrap under its first key
  *   GET  /admin/integrity                       the background verifier: passes, last pass, documents with problems
  *   GET  /admin/backup                          a backup of the tenant's records as of the request (a file, not JSON)
  *   GET  /admin/audit/report?from=&to=[&user=]  the access audit report of the period (ISO times)
@@ -118,6 +120,8 @@ const handleAdminCall = async (request: IncomingMessage, response: ServerRespons
       if (method === 'POST' && parts[1] === 'rotate') return sendJson(response, 200, await context.keys.rotate(tenant))
       if (method === 'POST' && parts[1] === 're-encrypt') return sendJson(response, 202, context.keys.startReencryption(tenant))
       if (method === 'GET' && parts[1] === 're-encrypt') return sendJson(response, 200, context.keys.status(tenant) ?? { tenant, running: false, done: false, scanned: 0, total: 0, rewritten: 0, error: null })
+      if (method === 'GET' && parts[1] === 'status') return sendJson(response, 200, await context.keys.keyStatus(tenant))
+      if (method === 'POST' && parts[1] === 'master-key' && parts[2] === 'reload') return sendJson(response, 200, await context.keys.reloadMasterKey())
     }
     if (parts[0] === 'backup' && parts.length === 1 && method === 'GET') return await sendBackup(response, tenant, context.backup)
     if (parts[0] === 'docs' && parts.length === 1 && method === 'GET') {

@@ -105,11 +105,13 @@ export const onlineSource = (client: AdminClient): DataSource => ({
 export type StoreLocation = ({ readonly dataDir: string } | { readonly postgresUrl: string }) & {
   /** Encryption at rest: the store's master key (an encrypted store does not open without it). */
   readonly masterKey?: Buffer | null
+  /** Older keys (the rest of a master key file during a rotation): the store opens with any, re-wrapped under `masterKey`. */
+  readonly formerMasterKeys?: readonly Buffer[]
 }
 
 /** Opens the store at `where` (a data directory fails with ERR_DATA_DIR_LOCKED while a server runs on it). */
 export const openStoreAt = (where: StoreLocation): Promise<DocumentStorage> => {
-  const atRest = { masterKey: where.masterKey ?? null }
+  const atRest = { masterKey: where.masterKey ?? null, formerMasterKeys: where.formerMasterKeys ?? [] }
   return 'postgresUrl' in where ? PostgresStorage.open(where.postgresUrl, { atRest }) : DocumentStore.open(where.dataDir, { atRest })
 }
 

@@ -13,10 +13,10 @@ import { formatTable, time } from './table.ts'
 import { DocumentStore } from '../persistence/documentStore.ts'
 import { PostgresStorage } from '../persistence/postgres/postgresStorage.ts'
 import { copyLevelDbToPostgres } from '../persistence/postgres/copyFromLevelDb.ts'
-import { masterKeySource, masterKeyFromFile } from '../crypto/masterKey.ts'
+import { masterKeySource, masterKeyFromFile, type MasterKeySource } from '../crypto/masterKey.ts'
 import { openExport, sealExport, SEALED_EXPORT_FORMAT, type SealedExport } from '../crypto/exportSeal.ts'
 import { reencrypt, type KeyManagedStore, type ReencryptionProgress } from '../persistence/reencryption.ts'
-import type { ReencryptionStatus } from '../admin/keyAdministration.ts'
+import { KeyAdministration, type KeyStatus, type ReencryptionStatus } from '../admin/keyAdministration.ts'
 import { registerBackupCommands } from './backupCommands.ts'
 import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import { auditedCliAction } from '../audit/cliActions.ts'
@@ -90,12 +90,14 @@ const source = async (command: Command): Promise<{ data: DataSource; json: boole
   return { data: onlineSource(client), json, print }
 }
 
-/** The master key the CLI was given (flag, else the server's variables), or null. */
-const cliMasterKey = async (command: Command): Promise<Buffer | null> => {
+/** The master key source the CLI was given (flag, else the server's variables), or null. */
+const cliMasterKeySource = (command: Command): MasterKeySource | null => {
   const file = command.optsWithGlobals<Globals>().masterKeyFile
-  const source = file ? masterKeyFromFile(file) : masterKeySource({ masterKeyFile: process.env.COLLAB_MASTER_KEY_FILE ?? '', masterKey: process.env.COLLAB_MASTER_KEY ?? '' })
-  return (await source?.load()) ?? null
+  return file ? masterKeyFromFile(file) : masterKeySource({ masterKeyFile: process.env.COLLAB_MASTER_KEY_FILE ?? '', masterKey: process.env.COLLAB_MASTER_KEY ?? '' })
 }
+
+/** The master key the CLI was given (the newest, when a file lists several), or null. */
+const cliMasterKey = async (command: Command): Promise<Buffer | null> => (await cliMasterKeySource(command)?.load()) ?? null
 
 const reviewRows = (items: readonly ReviewItem[]) =>
   items.map((item) => [item.id, item.status, item.document, item.ruleId, item.proposer.userId, time(item.proposedAt), item.changes.map((c) => `${c.path}=${JSON.stringify(c.proposedValue)}`).join(' ')])
@@ -401,6 +403,32 @@ keys
     process.stdout.write(`${finished.rewritten} of ${finished.scanned} records rewritten under the current data key; older keys retired\n`)
   })
 
+keys
+  .command('status')
+  .description("the tenant's data key ids, and where a master-key rotation stands: which key of the master key file the keyring is wrapped under")
+  .action(async (_options: unknown, command: Command) => {
+    const globals = command.optsWithGlobals<Globals>()
+    let status: KeyStatus
+    if (!globals.dataDir && !globals.postgresUrl) {
+      status = await context(command).client.request<KeyStatus>('GET', '/keys/status')
+    } else {
+      const store = await openKeyManagedStore(command)
+      try {
+        status = await new KeyAdministration(store as unknown as DocumentStorage, cliMasterKeySource(command)).keyStatus(requiredTenant(globals))
+      } finally {
+        await store.close()
+      }
+    }
+    if (globals.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`)
+    const ids = status.dataKeys.map((id) => `#${id}`).join(', ') || 'none yet'
+    process.stdout.write(`${status.tenant}: data keys ${ids}${status.dataKeys.length > 1 ? ' (older ones until a re-encryption retires them)' : ''}\n`)
+    const master = status.masterKey
+    if (master) {
+      const where = master.wrappedUnder === null ? 'none of the file\'s keys opens the store' : `wrapped under ${master.wrappedUnder} (key ${master.fileKeys.indexOf(master.wrappedUnder) + 1} of ${master.fileKeys.length} in the file)`
+      process.stdout.write(`master key: ${where}${master.rotated && master.fileKeys.length > 1 ? '; rotated: the older keys may be removed from the file' : ''}\n`)
+    }
+  })
+
 /**
  * An offline key operation, recorded in the store's access audit under its tenant; one on every
  * tenant (--all-tenants, a new master key) under tenant `-`, which no token's tenant can be.
@@ -416,13 +444,13 @@ const requiredTenant = (globals: Globals): string => {
 /** The store of --data-dir / --postgres-url, opened with the master key, for key management. */
 const openKeyManagedStore = async (command: Command): Promise<KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }> => {
   const globals = command.optsWithGlobals<Globals>()
-  const masterKey = await cliMasterKey(command)
+  const [masterKey, ...formerMasterKeys] = (await cliMasterKeySource(command)?.loadAll()) ?? []
   if (!masterKey) throw new CommanderError(EXIT.usage, 'posalpro.noMasterKey', 'key management needs the store\'s master key: --master-key-file or $COLLAB_MASTER_KEY_FILE')
-  const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl, masterKey } : { dataDir: globals.dataDir!, masterKey }
+  const where = globals.postgresUrl ? { postgresUrl: globals.postgresUrl, masterKey, formerMasterKeys } : { dataDir: globals.dataDir!, masterKey, formerMasterKeys }
   const store = (await openStoreAt(where)) as unknown as KeyManagedStore & { close(): Promise<void>; rewrapMasterKey(key: Buffer): Promise<void> }
   if (typeof store.rotateDataKeys !== 'function') {
     await store.close()
-    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'key rotation and re-encryption are not available on PostgreSQL yet (its records are encrypted)')
+    throw new CommanderError(EXIT.usage, 'posalpro.keysUnsupported', 'this store does not support key rotation and re-encryption')
   }
   return store
 }

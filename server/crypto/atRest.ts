@@ -5,6 +5,16 @@ import { RecordCodec } from './recordCodec.ts'
 /** What a store is told about encryption at rest when it opens: the master key, or null (off). */
 export interface AtRestOptions extends KeyringOptions {
   readonly masterKey: Buffer | null
+  /**
+   * Older master keys that may still open the store (newest first, after `masterKey`): the rest of
+   * the master key file during a rotation. A store opened with one is re-wrapped under `masterKey`.
+   */
+  readonly formerMasterKeys?: readonly Buffer[]
+  /**
+   * Reads the configured keys again (the master key file): a store shared by several nodes whose
+   * keyring another node re-wrapped under a key this one was not started with asks it once.
+   */
+  readonly rereadMasterKeys?: () => Promise<readonly Buffer[]>
 }
 
 /**
@@ -29,5 +39,5 @@ export const openRecordCodec = async (
   if (!stored && (await hasPlainData())) {
     throw new CollabError(ErrorCode.StoreNotEncrypted, `${where} already holds data stored without encryption: it cannot be opened with a master key`)
   }
-  return new RecordCodec(Keyring.open(masterKey, stored, options))
+  return new RecordCodec(Keyring.openWithAny([masterKey, ...(options?.formerMasterKeys ?? [])], stored, options))
 }

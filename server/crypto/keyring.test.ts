@@ -52,3 +52,42 @@ test('the LevelDB store rolls a new data key at the budget and keeps the keyring
     await dir.remove()
   }
 })
+
+test('several master keys, newest first: the keyring opens with whichever opens its canary and comes back re-wrapped under the newest; none that opens it is ERR_WRONG_MASTER_KEY', () => {
+  const [old, fresh] = [randomBytes(32), randomBytes(32)]
+  const original = Keyring.open(old, null)
+  original.sealingKey('acme')
+  const stored = original.state()
+  const reopened = Keyring.openWithAny([fresh, old], stored)
+  assert.ok(reopened.dirty, 'the re-wrap is saved at once')
+  assert.ok(Keyring.opensCanary(fresh, reopened.state()) && !Keyring.opensCanary(old, reopened.state()))
+  assert.equal(Keyring.open(fresh, reopened.state()).dataKeyIds().get('acme')?.[0], 1)
+  assert.equal(Keyring.openWithAny([old], stored).dirty, false, 'opened with the newest: nothing to save')
+  assert.throws(
+    () => Keyring.openWithAny([randomBytes(32), randomBytes(32)], stored),
+    (error: unknown) => isCollabError(error) && error.code === ErrorCode.WrongMasterKey,
+  )
+})
+
+test('two holders of one stored keyring: merging adds the other\'s reservations to its own (one budget) and its new keys; the same key id made twice does not merge', () => {
+  const master = randomBytes(32)
+  const base = Keyring.open(master, null, { messagesPerKey: 2 ** 30 })
+  base.sealingKey('acme')
+  const stored = base.state()
+  const nodeA = Keyring.open(master, stored, { messagesPerKey: 2 ** 30 })
+  const nodeB = Keyring.open(master, stored, { messagesPerKey: 2 ** 30 })
+  nodeA.sealingKey('acme')
+  nodeA.sealingKey('globex')
+  nodeB.sealingKey('acme')
+  const reservedBy = (keyring: Keyring) => keyring.state().dataKeys.find((key) => key.tenant === 'acme')!.reserved
+  const start = stored.dataKeys[0]!.reserved
+  const [blockA, blockB] = [reservedBy(nodeA) - start, reservedBy(nodeB) - start]
+  const savedByA = Keyring.open(master, nodeA.state(), { messagesPerKey: 2 ** 30 })
+  assert.ok(nodeB.absorb(savedByA))
+  assert.equal(reservedBy(nodeB), start + blockA + blockB, 'both blocks counted')
+  assert.deepEqual(nodeB.dataKeyIds().get('globex'), [1], "A's new key taken in")
+  // Both made globex's first key at once: different bytes under one id.
+  const nodeC = Keyring.open(master, stored, { messagesPerKey: 2 ** 30 })
+  nodeC.sealingKey('globex')
+  assert.equal(nodeC.absorb(savedByA), false)
+})

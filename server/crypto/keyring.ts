@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { gcmOpen, gcmSeal, KEY_BYTES } from './aesGcm.ts'
 
@@ -43,6 +43,8 @@ interface DataKey {
   readonly key: Buffer
   used: number
   reserved: number
+  /** The reservation as last read from or merged with the store (what other holders' reservations are counted from). */
+  base: number
 }
 
 const CANARY_TEXT = Buffer.from('posalpro-collab at-rest canary v1')
@@ -85,10 +87,51 @@ export class Keyring {
     for (const stored of state.dataKeys) {
       const key = gcmOpen(master, 0, wrapAad(stored.tenant, stored.id), Buffer.from(stored.wrapped, 'base64'))
       if (!key || key.byteLength !== KEY_BYTES) throw new CollabError(ErrorCode.WrongMasterKey, `the master key does not open data key ${stored.tenant}#${stored.id}`)
-      keyring.keysOf(stored.tenant).push({ id: stored.id, key, used: stored.reserved, reserved: stored.reserved })
+      keyring.keysOf(stored.tenant).push({ id: stored.id, key, used: stored.reserved, reserved: stored.reserved, base: stored.reserved })
     }
     for (const keys of keyring.tenants.values()) keys.sort((a, b) => a.id - b.id)
     return keyring
+  }
+
+  /**
+   * Opens `state` with the first of `masterKeys` (newest first) that opens its canary. Opened with
+   * an older one, the keyring is re-wrapped under the newest at once (it comes back dirty: the store
+   * saves it), so a master key file listing the new key before the old one rotates the master key
+   * at the next start or reload without downtime. ERR_WRONG_MASTER_KEY when none opens it.
+   */
+  static openWithAny(masterKeys: readonly Buffer[], state: KeyringState | null, options: KeyringOptions = {}): Keyring {
+    const [newest] = masterKeys
+    if (!newest) throw new CollabError(ErrorCode.MasterKeyRequired, 'no master key given')
+    for (const [index, key] of masterKeys.entries()) {
+      if (state && !Keyring.opensCanary(key, state)) continue
+      const keyring = Keyring.open(key, state, options)
+      if (index > 0) keyring.rewrap(newest)
+      return keyring
+    }
+    throw new CollabError(
+      ErrorCode.WrongMasterKey,
+      masterKeys.length === 1
+        ? 'the master key does not open this store (its canary): wrong key; nothing was read or written'
+        : `none of the ${masterKeys.length} master keys given opens this store (its canary): wrong keys; nothing was read or written`,
+    )
+  }
+
+  /** Does `master` open the canary of `state` (the key the stored keyring is wrapped under)? */
+  static opensCanary(master: Buffer, state: KeyringState): boolean {
+    return gcmOpen(master, 0, CANARY_AAD, Buffer.from(state.canary, 'base64'))?.equals(CANARY_TEXT) ?? false
+  }
+
+  /**
+   * A short name for a master key that reveals nothing of it (a hash prefix): what status reports
+   * show, so an operator can tell which key a store is wrapped under without printing keys.
+   */
+  static fingerprint(master: Buffer): string {
+    return createHash('sha256').update('posalpro master key fingerprint\0').update(master).digest('hex').slice(0, 16)
+  }
+
+  /** The fingerprint of the master key this keyring is (or will next be saved) wrapped under. */
+  get masterFingerprint(): string {
+    return Keyring.fingerprint(this.master)
   }
 
   /**
@@ -130,6 +173,41 @@ export class Keyring {
     const rotated: Record<string, number> = {}
     for (const each of tenant === null ? [...this.tenants.keys()] : [tenant]) rotated[each] = this.addKey(each).id
     return rotated
+  }
+
+  /**
+   * Takes in what another holder of the same stored keyring saved since this one was loaded (a
+   * store shared by several nodes): its keys this one lacks, and its reservations, added to this
+   * one's (both count against one budget). False when both made a key with the same id (two
+   * tenants' first keys made at once): they differ, and this holder must reload and seal again.
+   * The caller holds the stored keyring locked and saves `state()` next.
+   */
+  absorb(other: Keyring): boolean {
+    for (const [tenant, theirs] of other.tenants) {
+      const ours = this.keysOf(tenant)
+      for (const key of theirs) {
+        const mine = ours.find((each) => each.id === key.id)
+        if (!mine) {
+          ours.push({ ...key })
+          continue
+        }
+        if (!mine.key.equals(key.key)) return false
+        const reservedMeanwhile = key.reserved - mine.base
+        if (reservedMeanwhile > 0) {
+          mine.reserved = Math.min(this.messagesPerKey, mine.reserved + reservedMeanwhile)
+          mine.used = Math.min(this.messagesPerKey, mine.used + reservedMeanwhile)
+        }
+        mine.base = mine.reserved
+      }
+      ours.sort((a, b) => a.id - b.id)
+    }
+    this.changes++
+    return true
+  }
+
+  /** Does this keyring wrap under `master` (else a save re-wraps)? */
+  wrapsUnder(master: Buffer): boolean {
+    return this.master.equals(master)
   }
 
   /** Wraps every data key (and the canary) under a new master key from the next save on. */
@@ -176,7 +254,7 @@ export class Keyring {
 
   private addKey(tenant: string): DataKey {
     const keys = this.keysOf(tenant)
-    const added: DataKey = { id: (keys.at(-1)?.id ?? 0) + 1, key: randomBytes(KEY_BYTES), used: 0, reserved: 0 }
+    const added: DataKey = { id: (keys.at(-1)?.id ?? 0) + 1, key: randomBytes(KEY_BYTES), used: 0, reserved: 0, base: 0 }
     keys.push(added)
     this.changes++
     return added

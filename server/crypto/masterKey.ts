@@ -10,35 +10,55 @@ import { KEY_BYTES } from './aesGcm.ts'
 export interface MasterKeySource {
   /** For logs and errors: where the key comes from, never the key. */
   readonly description: string
+  /** The newest key (what seals: the one the keyring is wrapped under). */
   load(): Promise<Buffer>
+  /**
+   * Every key the source holds, newest first: during a master-key rotation the file lists the new
+   * key first and the old one after it, so a store still wrapped under the old one opens (and is
+   * re-wrapped under the new one at once). Read again on every reload (SIGHUP).
+   */
+  loadAll(): Promise<Buffer[]>
 }
 
 /** 32 bytes as base64 (what `openssl rand -base64 32` prints), surrounding whitespace ignored. */
-export const parseMasterKey = (text: string, where: string): Buffer => {
-  const trimmed = text.trim()
-  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : Buffer.alloc(0)
-  if (key.byteLength !== KEY_BYTES) {
-    throw new CollabError(ErrorCode.BadMasterKey, `the master key in ${where} must be ${KEY_BYTES} bytes as base64 (openssl rand -base64 32)`)
+export const parseMasterKey = (text: string, where: string): Buffer => parseMasterKeys(text, where)[0]!
+
+/**
+ * One or more keys, one per line, newest first (blank lines and `#` comments ignored): each 32
+ * bytes as base64. ERR_BAD_MASTER_KEY when a line is not one, or there is none.
+ */
+export const parseMasterKeys = (text: string, where: string): Buffer[] => {
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+  const keys = lines.map((line) => (/^[A-Za-z0-9+/]+={0,2}$/.test(line) ? Buffer.from(line, 'base64') : Buffer.alloc(0)))
+  if (keys.length === 0 || keys.some((key) => key.byteLength !== KEY_BYTES)) {
+    throw new CollabError(
+      ErrorCode.BadMasterKey,
+      `the master key in ${where} must be ${KEY_BYTES} bytes as base64 (openssl rand -base64 32); during a rotation, one key per line, newest first`,
+    )
   }
-  return key
+  return keys
 }
 
-export const masterKeyFromFile = (path: string): MasterKeySource => ({
-  description: `file ${path}`,
-  async load() {
+export const masterKeyFromFile = (path: string): MasterKeySource => {
+  const loadAll = async () => {
     let text: string
     try {
       text = await readFile(path, 'utf8')
     } catch (error) {
       throw new CollabError(ErrorCode.BadMasterKey, `cannot read the master key file ${path}: ${(error as Error).message}`)
     }
-    return parseMasterKey(text, `file ${path}`)
-  },
-})
+    return parseMasterKeys(text, `file ${path}`)
+  }
+  return { description: `file ${path}`, loadAll, load: async () => (await loadAll())[0]! }
+}
 
 export const masterKeyFromText = (text: string, description: string): MasterKeySource => ({
   description,
   load: async () => parseMasterKey(text, description),
+  loadAll: async () => parseMasterKeys(text, description),
 })
 
 /** The configured source (file first), or null: encryption at rest is off. */

@@ -12,7 +12,10 @@ import { masterKeySource } from '../crypto/masterKey.ts'
  */
 export const openStorage = async (config: ServerConfig, logger: Logger): Promise<DocumentStorage> => {
   // Encryption at rest when a master key is configured: a missing or wrong key fails here (ERR_…).
-  const atRest = { masterKey: (await masterKeySource(config)?.load()) ?? null }
+  // Several keys (newest first) during a master-key rotation: the store opens with any, is wrapped under the first.
+  const source = masterKeySource(config)
+  const masterKeys = (await source?.loadAll()) ?? []
+  const atRest = { masterKey: masterKeys[0] ?? null, formerMasterKeys: masterKeys.slice(1), ...(source ? { rereadMasterKeys: () => source.loadAll() } : {}) }
   if (config.postgresUrl) {
     // Loaded only here: the PostgreSQL client is ~70 ms of CPU at every start of a server that does not use it.
     const { PostgresStorage } = await import('./postgres/postgresStorage.ts')

@@ -25,10 +25,10 @@ export interface ReencryptionCursor {
 export interface KeyManagedStore {
   /** A new data key for `tenant` (null: every tenant): new records use it at once. Returns the new ids. */
   rotateDataKeys(tenant: string | null): Promise<Record<string, number>>
-  /** Each tenant's current data key id. */
-  currentKeyIds(): Record<string, number>
-  /** How many records the store holds (for progress). */
-  countRecords(): Promise<number>
+  /** Each tenant's current data key id (a shared store reads them from the database first). */
+  currentKeyIds(): Record<string, number> | Promise<Record<string, number>>
+  /** How many records the store holds (for progress): those of `tenant` where the store can tell. */
+  countRecords(tenant?: string | null): Promise<number>
   /**
    * Rewrites, among at most `limit` records after `after` (in the store's order), those of the
    * pass's tenant(s) sealed with a key below their tenant's target. Safe while the store is written.
@@ -36,8 +36,9 @@ export interface KeyManagedStore {
   resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }>
   /** Retires every key below its tenant's target (the pass is complete). */
   retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void>
-  loadReencryptionCursor(): Promise<ReencryptionCursor | null>
-  saveReencryptionCursor(cursor: ReencryptionCursor | null): Promise<void>
+  /** The cursor a stopped pass left (a store keeping one per scope: the pass of `tenant`'s). */
+  loadReencryptionCursor(tenant?: string | null): Promise<ReencryptionCursor | null>
+  saveReencryptionCursor(cursor: ReencryptionCursor | null, tenant?: string | null): Promise<void>
 }
 
 export interface ReencryptionProgress {
@@ -61,20 +62,20 @@ export const reencrypt = async (
   tenant: string | null,
   onProgress: (progress: ReencryptionProgress) => void = () => {},
 ): Promise<ReencryptionProgress> => {
-  const saved = await store.loadReencryptionCursor()
+  const saved = await store.loadReencryptionCursor(tenant)
   let cursor: ReencryptionCursor =
-    saved && saved.tenant === tenant ? saved : { tenant, targets: targetsOf(store.currentKeyIds(), tenant), after: null, scanned: 0, rewritten: 0 }
-  const total = Math.max(await store.countRecords(), cursor.scanned)
-  await store.saveReencryptionCursor(cursor)
+    saved && saved.tenant === tenant ? saved : { tenant, targets: targetsOf(await store.currentKeyIds(), tenant), after: null, scanned: 0, rewritten: 0 }
+  const total = Math.max(await store.countRecords(tenant), cursor.scanned)
+  await store.saveReencryptionCursor(cursor, tenant)
   for (;;) {
     const chunk = await store.resealChunk(cursor, CHUNK)
     if (chunk.last === null) break
     cursor = { ...cursor, after: chunk.last, scanned: cursor.scanned + chunk.scanned, rewritten: cursor.rewritten + chunk.rewritten }
-    await store.saveReencryptionCursor(cursor)
+    await store.saveReencryptionCursor(cursor, tenant)
     onProgress({ tenant, scanned: cursor.scanned, total: Math.max(total, cursor.scanned), rewritten: cursor.rewritten, done: false })
   }
   await store.retireKeysBelow(cursor.targets)
-  await store.saveReencryptionCursor(null)
+  await store.saveReencryptionCursor(null, tenant)
   const finished = { tenant, scanned: cursor.scanned, total: Math.max(total, cursor.scanned), rewritten: cursor.rewritten, done: true }
   onProgress(finished)
   return finished

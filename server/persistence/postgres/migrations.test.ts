@@ -33,7 +33,7 @@ test('migrations run once: a second run applies nothing and the schema is curren
     )
     assert.deepEqual(
       tables.rows.map((row) => row.table_name),
-      ['audit_records', 'client_owners', 'conflicts', 'crypto_keyring', 'document_epochs', 'document_state_vectors', 'document_summaries', 'document_updates', 'documents', 'event_bases', 'events', 'notifications', 'reviews', 'schema_migrations'],
+      ['audit_records', 'client_owners', 'conflicts', 'crypto_keyring', 'document_epochs', 'document_state_vectors', 'document_summaries', 'document_updates', 'documents', 'event_bases', 'events', 'notifications', 'reencryption_cursors', 'reviews', 'schema_migrations'],
     )
   } finally {
     await pool.end()

@@ -2,11 +2,15 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { decodeEvent, documentAsOf, encodeEvent, type EventBase, type EventRecord } from '../eventLog.ts'
 import type { AtRestOptions } from '../../crypto/atRest.ts'
-import { KeyringConflict, RowSealer } from './sealedRows.ts'
+import { KeyringConflict, type RowSealer } from './sealedRows.ts'
+import { SharedKeyring } from './sharedKeyring.ts'
+import { countSealedRows, loadCursor, resealRows, saveCursor } from './postgresReencryption.ts'
+import type { ReencryptionCursor } from '../reencryption.ts'
+import type { RecordLocation } from '../../crypto/recordCodec.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import { parseConflictId, type ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
-import { CollabError, ErrorCode } from '../../../shared/errors.ts'
+import { CollabError, ErrorCode, isCollabError } from '../../../shared/errors.ts'
 import { checkStoredUpdateStructure } from '../../protocol/updateGuard.ts'
 import { fenceDocument } from './epochFence.ts'
 import { runMigrations } from './migrations.ts'
@@ -52,10 +56,15 @@ export interface PostgresStoreOptions {
  * that same transaction, so a node that lost a document can never store anything of it again.
  */
 export class PostgresDocumentStore {
+  /** What reads open rows with: the keyring as last loaded (writes pin theirs: `sealedTransaction`). */
+  private readonly sealer: RowSealer
+
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly sealer: RowSealer,
-  ) {}
+    readonly keyring: SharedKeyring,
+  ) {
+    this.sealer = keyring.sealer
+  }
 
   /** Connects and brings the schema up to date (migrations.ts: safe when several nodes start at once). */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresDocumentStore> {
@@ -70,18 +79,18 @@ export class PostgresDocumentStore {
     // An idle connection's error (the server restarted) must not crash the process: the pool
     // drops that connection and the next query gets a new one.
     pool.on('error', () => {})
-    let sealer: RowSealer
+    let keyring: SharedKeyring
     try {
       // The master key is checked before the migrations: a refused start changes nothing.
-      sealer = await RowSealer.open(pool, options.atRest, 'the PostgreSQL store')
+      keyring = await SharedKeyring.open(pool, options.atRest, 'the PostgreSQL store')
       await runMigrations(pool, MIGRATIONS)
-      await sealer.saveNew(pool)
+      await keyring.saveOpened(pool)
     } catch (error) {
       await pool.end()
       // The keyring is read first now: a database that cannot be reached fails there, coded like any store failure.
       throw error instanceof CollabError ? error : persistenceFailed('open the PostgreSQL store', error)
     }
-    return new PostgresDocumentStore(pool, sealer)
+    return new PostgresDocumentStore(pool, keyring)
   }
 
   /**
@@ -122,9 +131,9 @@ export class PostgresDocumentStore {
     const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
     // Nothing to store (a message that changed nothing): every earlier batch has committed already.
     if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
-    await this.sealedTransaction(`append ${document}`, async (client) => {
+    await this.sealedTransaction(`append ${document}`, async (client, sealer) => {
       await fenceDocument(client, document, epoch)
-      await writeBatch(client, this.sealer, document, epoch, batch)
+      await writeBatch(client, sealer, document, epoch, batch)
     })
   }
 
@@ -133,20 +142,22 @@ export class PostgresDocumentStore {
    * transaction: its event log's retention base first, then everything a batch holds.
    */
   async importDocument(document: string, epoch: number, batch: DocumentBatch & { readonly eventBase?: EventBase | null }): Promise<void> {
-    await this.sealedTransaction(`import ${document}`, async (client) => {
+    await this.sealedTransaction(`import ${document}`, async (client, sealer) => {
       await fenceDocument(client, document, epoch)
       if (batch.eventBase) {
         const { seq, update } = batch.eventBase
-        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, seq, this.sealer.sealBytes(baseLocation(document, seq), update)])
+        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, seq, sealer.sealBytes(baseLocation(document, seq), update)])
       }
-      await writeBatch(client, this.sealer, document, epoch, batch)
+      await writeBatch(client, sealer, document, epoch, batch)
     })
   }
 
   /** All stored updates of a document, oldest first. */
   async loadUpdates(document: string): Promise<Uint8Array[]> {
-    const { rows } = await this.query<{ clock: string; update: Buffer }>(`load ${document}`, 'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
-    return rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ clock: string; update: Buffer }>(`load ${document}`, 'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+      return rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
+    })
   }
 
   /**
@@ -156,21 +167,23 @@ export class PostgresDocumentStore {
    * vector when it is current (stored with the last update), else null.
    */
   async loadStored(document: string): Promise<{ updates: Uint8Array[]; stateVector: Uint8Array | null }> {
-    const { rows } = await this.query<{ clock: string; update: Buffer; state_vector: Buffer | null }>(
-      `load ${document}`,
-      `SELECT u.clock, u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
-       FROM document_updates u LEFT JOIN document_state_vectors s ON s.document = u.document
-       WHERE u.document = $1 ORDER BY u.clock`,
-      [document],
-    )
-    const updates = rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
-    updates.forEach((update, index) => {
-      const check = checkStoredUpdateStructure(update)
-      if (!check.ok) throw new CollabError(ErrorCode.PersistenceFailed, `stored update #${index} of ${document} is damaged (${check.code})`)
+    return this.opening(async () => {
+      const { rows } = await this.query<{ clock: string; update: Buffer; state_vector: Buffer | null }>(
+        `load ${document}`,
+        `SELECT u.clock, u."update", CASE WHEN u.clock = s.clock THEN s.state_vector END AS state_vector
+         FROM document_updates u LEFT JOIN document_state_vectors s ON s.document = u.document
+         WHERE u.document = $1 ORDER BY u.clock`,
+        [document],
+      )
+      const updates = rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
+      updates.forEach((update, index) => {
+        const check = checkStoredUpdateStructure(update)
+        if (!check.ok) throw new CollabError(ErrorCode.PersistenceFailed, `stored update #${index} of ${document} is damaged (${check.code})`)
+      })
+      const lastRow = rows.at(-1)
+      const last = lastRow?.state_vector
+      return { updates, stateVector: last ? this.sealer.openBytes(stateVectorLocation(document, lastRow.clock), bytesOf(last)) : null }
     })
-    const lastRow = rows.at(-1)
-    const last = lastRow?.state_vector
-    return { updates, stateVector: last ? this.sealer.openBytes(stateVectorLocation(document, lastRow.clock), bytesOf(last)) : null }
   }
 
   /**
@@ -180,7 +193,7 @@ export class PostgresDocumentStore {
    * nothing to merge.
    */
   async compact(document: string, epoch: number): Promise<number | null> {
-    return this.sealedTransaction(`compact ${document}`, async (client) => {
+    return this.sealedTransaction(`compact ${document}`, async (client, sealer) => {
       await fenceDocument(client, document, epoch)
       const { rows } = await client.query<{ clock: string; update: Buffer }>(
         'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock',
@@ -192,7 +205,7 @@ export class PostgresDocumentStore {
       let stateVector: Uint8Array
       try {
         doc.transact(() => {
-          for (const row of rows) Y.applyUpdate(doc, this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
+          for (const row of rows) Y.applyUpdate(doc, sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
         })
         merged = Y.encodeStateAsUpdate(doc)
         stateVector = Y.encodeStateVector(doc)
@@ -204,10 +217,10 @@ export class PostgresDocumentStore {
       await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [
         document,
         last + 1,
-        this.sealer.sealBytes(updateLocation(document, last + 1), merged),
+        sealer.sealBytes(updateLocation(document, last + 1), merged),
         epoch,
       ])
-      await putStateVector(client, this.sealer, document, last + 1, stateVector)
+      await putStateVector(client, sealer, document, last + 1, stateVector)
       return merged.byteLength
     })
   }
@@ -230,18 +243,22 @@ export class PostgresDocumentStore {
 
   /** Event-log records of a document with `fromSeq <= seq <= toSeq`, oldest first (or newest first with reverse). */
   async readEvents(document: string, { fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER, limit = -1, reverse = false } = {}): Promise<EventRecord[]> {
-    const { rows } = await this.query<EventRow>(
-      `events ${document}`,
-      `SELECT * FROM events WHERE document = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
-      [document, fromSeq, toSeq, limit < 0 ? null : limit],
-    )
-    return rows.map((row) => eventOf(this.sealer, document, row))
+    return this.opening(async () => {
+      const { rows } = await this.query<EventRow>(
+        `events ${document}`,
+        `SELECT * FROM events WHERE document = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq ${reverse ? 'DESC' : 'ASC'} LIMIT $4`,
+        [document, fromSeq, toSeq, limit < 0 ? null : limit],
+      )
+      return rows.map((row) => eventOf(this.sealer, document, row))
+    })
   }
 
   /** The retention base of a document's event log, or null when nothing was pruned yet. */
   async eventBase(document: string): Promise<EventBase | null> {
-    const { rows } = await this.query<{ seq: string; update: Buffer }>(`events ${document}`, 'SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
-    return rows[0] ? { seq: Number(rows[0].seq), update: this.sealer.openBytes(baseLocation(document, rows[0].seq), bytesOf(rows[0].update)) } : null
+    return this.opening(async () => {
+      const { rows } = await this.query<{ seq: string; update: Buffer }>(`events ${document}`, 'SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
+      return rows[0] ? { seq: Number(rows[0].seq), update: this.sealer.openBytes(baseLocation(document, rows[0].seq), bytesOf(rows[0].update)) } : null
+    })
   }
 
   /** The highest event sequence number of a document (0 when it has none); numbering continues after a pruned base. */
@@ -260,7 +277,7 @@ export class PostgresDocumentStore {
    * base. Returns how many events were pruned.
    */
   async pruneEvents(document: string, epoch: number, cutoff: number): Promise<number> {
-    return this.sealedTransaction(`prune ${document}`, async (client) => {
+    return this.sealedTransaction(`prune ${document}`, async (client, sealer) => {
       await fenceDocument(client, document, epoch)
       // The expired events are the log up to the first one still retained (as the LevelDB store
       // reads them): a clock that stepped back never leaves a hole in the log.
@@ -271,16 +288,16 @@ export class PostgresDocumentStore {
         [document, cutoff],
       )
       if (rows.length === 0) return 0
-      const expired = rows.map((row) => eventOf(this.sealer, document, row))
+      const expired = rows.map((row) => eventOf(sealer, document, row))
       const { rows: bases } = await client.query<{ seq: string; update: Buffer }>('SELECT seq, "update" FROM event_bases WHERE document = $1', [document])
-      const base = bases[0] ? { seq: Number(bases[0].seq), update: this.sealer.openBytes(baseLocation(document, bases[0].seq), bytesOf(bases[0].update)) } : null
+      const base = bases[0] ? { seq: Number(bases[0].seq), update: sealer.openBytes(baseLocation(document, bases[0].seq), bytesOf(bases[0].update)) } : null
       const last = expired.at(-1)!.seq
       const folded = documentAsOf(base, expired, last)
       try {
         await client.query(
           `INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)
            ON CONFLICT (document) DO UPDATE SET seq = EXCLUDED.seq, "update" = EXCLUDED."update"`,
-          [document, last, this.sealer.sealBytes(baseLocation(document, last), Y.encodeStateAsUpdate(folded))],
+          [document, last, sealer.sealBytes(baseLocation(document, last), Y.encodeStateAsUpdate(folded))],
         )
       } finally {
         folded.destroy()
@@ -292,37 +309,45 @@ export class PostgresDocumentStore {
 
   /** The owners of a document's Yjs client ids. */
   async clientOwners(document: string): Promise<OwnerClaim[]> {
-    const { rows } = await this.query<{ client: string; user_id: string | null }>(
-      `owners ${document}`,
-      'SELECT client, user_id FROM client_owners WHERE document = $1 ORDER BY client',
-      [document],
-    )
-    return rows.map((row) => ({ client: Number(row.client), userId: this.sealer.openText(ownerLocation(document, row.client), row.user_id) }))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ client: string; user_id: string | null }>(
+        `owners ${document}`,
+        'SELECT client, user_id FROM client_owners WHERE document = $1 ORDER BY client',
+        [document],
+      )
+      return rows.map((row) => ({ client: Number(row.client), userId: this.sealer.openText(ownerLocation(document, row.client), row.user_id) }))
+    })
   }
 
   /** The conflicts recorded for a document, oldest first. */
   async listConflicts(document: string): Promise<Conflict[]> {
-    const { rows } = await this.query<{ event_seq: string; position: number; conflict: unknown }>(
-      `conflicts ${document}`,
-      'SELECT event_seq, position, conflict FROM conflicts WHERE document = $1 ORDER BY event_seq, position',
-      [document],
-    )
-    return rows.map((row) => this.sealer.openJson<Conflict>(conflictLocation(document, row.event_seq, row.position), row.conflict))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ event_seq: string; position: number; conflict: unknown }>(
+        `conflicts ${document}`,
+        'SELECT event_seq, position, conflict FROM conflicts WHERE document = $1 ORDER BY event_seq, position',
+        [document],
+      )
+      return rows.map((row) => this.sealer.openJson<Conflict>(conflictLocation(document, row.event_seq, row.position), row.conflict))
+    })
   }
 
   async getReview(tenant: string, id: string): Promise<ReviewItem | null> {
-    const { rows } = await this.query<{ item: unknown }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
-    return rows[0] ? this.sealer.openJson<ReviewItem>(reviewLocation(tenant, id), rows[0].item) : null
+    return this.opening(async () => {
+      const { rows } = await this.query<{ item: unknown }>(`review ${id}`, 'SELECT item FROM reviews WHERE tenant = $1 AND id = $2', [tenant, id])
+      return rows[0] ? this.sealer.openJson<ReviewItem>(reviewLocation(tenant, id), rows[0].item) : null
+    })
   }
 
   /** The reviews of one document still waiting for a decision, oldest proposal first. */
   async pendingReviews(document: string): Promise<ReviewItem[]> {
-    const { rows } = await this.query<{ tenant: string; id: string; item: unknown }>(
-      `reviews ${document}`,
-      `SELECT tenant, id, item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
-      [document],
-    )
-    return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(row.tenant, row.id), row.item))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ tenant: string; id: string; item: unknown }>(
+        `reviews ${document}`,
+        `SELECT tenant, id, item FROM reviews WHERE document = $1 AND status = 'pending' ORDER BY event_seq, id`,
+        [document],
+      )
+      return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(row.tenant, row.id), row.item))
+    })
   }
 
   /**
@@ -348,8 +373,10 @@ export class PostgresDocumentStore {
   }
 
   async listReviews(tenant: string): Promise<ReviewItem[]> {
-    const { rows } = await this.query<{ id: string; item: unknown }>(`reviews ${tenant}`, 'SELECT id, item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
-    return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(tenant, row.id), row.item))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ id: string; item: unknown }>(`reviews ${tenant}`, 'SELECT id, item FROM reviews WHERE tenant = $1 ORDER BY id', [tenant])
+      return rows.map((row) => this.sealer.openJson<ReviewItem>(reviewLocation(tenant, row.id), row.item))
+    })
   }
 
   /** Every stored document's name, sorted. */
@@ -360,38 +387,42 @@ export class PostgresDocumentStore {
 
   /** A user's lasting notifications, newest first (ids sort by time). */
   async notifications(tenant: string, userId: string): Promise<Notification[]> {
-    const { rows } = await this.query<{ id: string; notification: unknown }>(
-      `notifications ${tenant}/${userId}`,
-      'SELECT id, notification FROM notifications WHERE tenant = $1 AND user_id = $2 ORDER BY id DESC',
-      [tenant, userId],
-    )
-    return rows.map((row) => this.sealer.openJson<Notification>(notificationLocation(tenant, userId, row.id), row.notification))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ id: string; notification: unknown }>(
+        `notifications ${tenant}/${userId}`,
+        'SELECT id, notification FROM notifications WHERE tenant = $1 AND user_id = $2 ORDER BY id DESC',
+        [tenant, userId],
+      )
+      return rows.map((row) => this.sealer.openJson<Notification>(notificationLocation(tenant, userId, row.id), row.notification))
+    })
   }
 
   /** Stores (replacing by id) and deletes notifications of one user, in one transaction. */
   async writeNotifications(tenant: string, userId: string, { put, drop }: { put: readonly Notification[]; drop: readonly string[] }): Promise<void> {
     if (put.length + drop.length === 0) return
-    await this.sealedTransaction(`notifications ${tenant}/${userId}`, async (client) => {
-      for (const notification of put) await putNotification(client, this.sealer, notification)
+    await this.sealedTransaction(`notifications ${tenant}/${userId}`, async (client, sealer) => {
+      for (const notification of put) await putNotification(client, sealer, notification)
       if (drop.length > 0) await client.query('DELETE FROM notifications WHERE tenant = $1 AND user_id = $2 AND id = ANY($3::text[])', [tenant, userId, [...drop]])
     })
   }
 
   /** Every document summary (server/summaries/), opened; read once at start. */
   async summaries(): Promise<Array<{ tenant: string; summary: unknown }>> {
-    const { rows } = await this.query<{ tenant: string; document: string; summary: unknown }>('summaries', 'SELECT tenant, document, summary FROM document_summaries', [])
-    return rows.map((row) => ({ tenant: row.tenant, summary: this.sealer.openJson<unknown>(summaryLocation(row.tenant, row.document), row.summary) }))
+    return this.opening(async () => {
+      const { rows } = await this.query<{ tenant: string; document: string; summary: unknown }>('summaries', 'SELECT tenant, document, summary FROM document_summaries', [])
+      return rows.map((row) => ({ tenant: row.tenant, summary: this.sealer.openJson<unknown>(summaryLocation(row.tenant, row.document), row.summary) }))
+    })
   }
 
   /** Stores (replacing by tenant and document) summaries, in one transaction. */
   async writeSummaries(summaries: ReadonlyArray<{ tenant: string; document: string; summary: unknown }>): Promise<void> {
     if (summaries.length === 0) return
-    await this.sealedTransaction('summaries', async (client) => {
+    await this.sealedTransaction('summaries', async (client, sealer) => {
       for (const { tenant, document, summary } of summaries) {
         await client.query(
           `INSERT INTO document_summaries (tenant, document, summary) VALUES ($1, $2, $3)
            ON CONFLICT (tenant, document) DO UPDATE SET summary = EXCLUDED.summary`,
-          [tenant, document, this.sealer.sealJson(summaryLocation(tenant, document), summary)],
+          [tenant, document, sealer.sealJson(summaryLocation(tenant, document), summary)],
         )
       }
     })
@@ -402,7 +433,55 @@ export class PostgresDocumentStore {
    * store's sealer; the keyring is saved in it when sealing changed it, as for this store's own rows.
    */
   sealedRows<T>(label: string, work: (client: pg.PoolClient, sealer: RowSealer) => Promise<T>): Promise<T> {
-    return this.sealedTransaction(label, (client) => work(client, this.sealer))
+    return this.sealedTransaction(label, work)
+  }
+
+  /** Key rotation (sharedKeyring.ts): every node seals new rows of the tenant(s) with the new key from its next write on. */
+  rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
+    return this.keyring.rotate(this.pool, tenant)
+  }
+
+  currentKeyIds(): Promise<Record<string, number>> {
+    return this.keyring.currentKeyIds(this.pool)
+  }
+
+  dataKeyIds(tenant: string): Promise<number[]> {
+    return this.keyring.dataKeyIds(this.pool, tenant)
+  }
+
+  countRecords(tenant: string | null = null): Promise<number> {
+    return countSealedRows(this.pool, tenant)
+  }
+
+  /** A chunk of a re-encryption pass (postgresReencryption.ts), safe under live writes from any node. */
+  resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
+    return resealRows({ pool: this.pool, codec: () => this.keyring.codecOrFail(), transaction: (label, work) => this.sealedTransaction(label, work) }, cursor, limit)
+  }
+
+  retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
+    return this.keyring.retireBelow(this.pool, targets)
+  }
+
+  loadReencryptionCursor(tenant: string | null = null): Promise<ReencryptionCursor | null> {
+    return loadCursor(this.pool, tenant)
+  }
+
+  saveReencryptionCursor(cursor: ReencryptionCursor | null, tenant: string | null = cursor?.tenant ?? null): Promise<void> {
+    return saveCursor(this.pool, tenant, cursor)
+  }
+
+  /** Online master-key rotation (sharedKeyring.ts): `keys` newest first; ERR_WRONG_MASTER_KEY changes nothing. */
+  adoptMasterKeys(keys: readonly Buffer[]): Promise<void> {
+    return this.keyring.adoptMasterKeys(this.pool, keys)
+  }
+
+  rewrapMasterKey(key: Buffer): Promise<void> {
+    return this.keyring.rewrap(this.pool, key)
+  }
+
+  /** The fingerprint of the key among `keys` the stored keyring is wrapped under (null: none). */
+  masterKeyWrappedUnder(keys: readonly Buffer[]): Promise<string | null> {
+    return this.keyring.wrappedUnder(this.pool, keys)
   }
 
   /** Answers when the database does (the readiness probe). */
@@ -415,31 +494,53 @@ export class PostgresDocumentStore {
   }
 
   /**
-   * A write transaction that seals rows: the keyring is saved in the same transaction when sealing
-   * changed it. When another node saved the keyring first, its keyring is loaded and the whole
-   * transaction runs again (sealing again with keys that are stored).
+   * A transaction that seals or opens rows, with the keyring pinned for its whole run: it first
+   * checks the keyring's key generation (under a share lock: no rotation or retirement commits
+   * before it does), then works, then saves the keyring in the same transaction when sealing
+   * changed it. When the keys were rotated, another node saved the keyring first, or a row names a
+   * key not loaded yet, the keyring is reloaded and the whole transaction runs again.
    */
-  private async sealedTransaction<T>(label: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async sealedTransaction<T>(label: string, work: (client: pg.PoolClient, sealer: RowSealer) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let conflicted = false
       let saved: (() => void) | null = null
+      const { loaded, sealer } = this.keyring.pin()
       try {
         const result = await inTransaction(this.pool, label, async (client) => {
-          const value = await work(client)
           try {
-            saved = await this.sealer.saveIn(client)
+            await this.keyring.check(client, loaded)
+            const value = await work(client, sealer)
+            saved = await this.keyring.saveIn(client, loaded)
+            return value
           } catch (error) {
-            conflicted = error instanceof KeyringConflict
+            conflicted =
+              error instanceof KeyringConflict ||
+              (isCollabError(error) && error.code === ErrorCode.UnknownDataKey) ||
+              // Two savers upgrading their locks on the keyring row at once: PostgreSQL ends one, which runs again.
+              (error as { code?: string }).code === '40P01'
             throw error
           }
-          return value
         })
         ;(saved as (() => void) | null)?.()
         return result
       } catch (error) {
         if (!conflicted || attempt >= 5) throw error
-        await this.sealer.reload(this.pool)
+        await this.keyring.reload(this.pool)
       }
+    }
+  }
+
+  /**
+   * A read whose rows may name a data key this node has not loaded (another node made the tenant's
+   * first key, or rotated): the keyring is reloaded once and the read runs again.
+   */
+  private async opening<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read()
+    } catch (error) {
+      if (!isCollabError(error) || error.code !== ErrorCode.UnknownDataKey) throw error
+      await this.keyring.reload(this.pool)
+      return read()
     }
   }
 

@@ -11,6 +11,8 @@ import type { Notification } from '../../notifications/notification.ts'
 import { PostgresDocumentStore, type PostgresStoreOptions } from './postgresDocumentStore.ts'
 import type pg from 'pg'
 import type { RowSealer } from './sealedRows.ts'
+import type { ReencryptionCursor } from '../reencryption.ts'
+import type { RecordLocation } from '../../crypto/recordCodec.ts'
 
 export interface PostgresStorageOptions extends PostgresStoreOptions {
   readonly logger?: Logger
@@ -163,6 +165,52 @@ export class PostgresStorage implements DocumentStorage {
   /** Tables of other modules (the access audit): a transaction whose rows are sealed like the store's. */
   sealedRows<T>(label: string, work: (client: pg.PoolClient, sealer: RowSealer) => Promise<T>): Promise<T> {
     return this.observe(this.store.sealedRows(label, work))
+  }
+
+  /** Key rotation and re-encryption (reencryption.ts), shared by every node on the database. */
+  rotateDataKeys(tenant: string | null): Promise<Record<string, number>> {
+    return this.observe(this.store.rotateDataKeys(tenant))
+  }
+
+  currentKeyIds(): Promise<Record<string, number>> {
+    return this.observe(this.store.currentKeyIds())
+  }
+
+  dataKeyIds(tenant: string): Promise<number[]> {
+    return this.observe(this.store.dataKeyIds(tenant))
+  }
+
+  countRecords(tenant?: string | null): Promise<number> {
+    return this.observe(this.store.countRecords(tenant ?? null))
+  }
+
+  resealChunk(cursor: ReencryptionCursor, limit: number): Promise<{ last: RecordLocation | null; scanned: number; rewritten: number }> {
+    return this.observe(this.store.resealChunk(cursor, limit))
+  }
+
+  retireKeysBelow(targets: Readonly<Record<string, number>>): Promise<void> {
+    return this.observe(this.store.retireKeysBelow(targets))
+  }
+
+  loadReencryptionCursor(tenant?: string | null): Promise<ReencryptionCursor | null> {
+    return this.observe(this.store.loadReencryptionCursor(tenant ?? null))
+  }
+
+  saveReencryptionCursor(cursor: ReencryptionCursor | null, tenant?: string | null): Promise<void> {
+    return this.observe(this.store.saveReencryptionCursor(cursor, tenant ?? cursor?.tenant ?? null))
+  }
+
+  adoptMasterKeys(keys: readonly Buffer[]): Promise<void> {
+    return this.observe(this.store.adoptMasterKeys(keys))
+  }
+
+  /** Offline master-key rotation (the CLI's `keys rotate --new-master-key-file`). */
+  rewrapMasterKey(key: Buffer): Promise<void> {
+    return this.observe(this.store.rewrapMasterKey(key))
+  }
+
+  masterKeyWrappedUnder(keys: readonly Buffer[]): Promise<string | null> {
+    return this.observe(this.store.masterKeyWrappedUnder(keys))
   }
 
   clientOwners(storageName: string): Promise<OwnerClaim[]> {

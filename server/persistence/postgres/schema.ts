@@ -188,4 +188,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_records_by_time ON audit_records (at);
     `,
   },
+  {
+    version: 8,
+    name: 'key generation and re-encryption cursors',
+    sql: `
+      -- Raised by a key rotation or retirement only (not by a reservation): every sealing write
+      -- reads it under a share lock and reloads the keyring when it changed (sharedKeyring.ts).
+      ALTER TABLE crypto_keyring ADD COLUMN key_generation bigint NOT NULL DEFAULT 0;
+
+      -- Where a stopped re-encryption pass resumes (reencryption.ts), per scope: a tenant, or ''
+      -- for a pass over every tenant. cursor: its targets, position and counts (JSON).
+      CREATE TABLE reencryption_cursors (
+        scope text PRIMARY KEY,
+        cursor jsonb NOT NULL
+      );
+    `,
+  },
 ]
