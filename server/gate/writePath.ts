@@ -190,14 +190,12 @@ export const acceptUpdate = (
   // 6. Persist the update, the server's changes of this step, their event records and the review
   //    items it opened or merged into (one per editing session: reviewSession.ts) as one atomic
   //    write. Other peers get the net update; the sender gets the server's changes.
-  const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
+  const ruleIds = violations.length === 0 ? [] : [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   // A big compensated update is stored as what it left in the document, not as received.
   const stored = serverChange ? storedRefusal(room.doc, update, serverChange, compensation ? stateBefore : null) : null
-  const received = {
-    ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
-    ...(stored?.refused ? { refused: stored.refused } : {}),
-  }
+  const event = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update })
+  const received: EventRecord = stored?.refused ? { ...event, refused: stored.refused } : event
   room.metrics.updates.inc({ outcome })
   for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
   const events = [received]
@@ -281,7 +279,9 @@ const eventOf = (
 /** The server's own change of a step: recorded as the server's, not under the sender's name. */
 const asServer = ({ userName: _sender, ...event }: EventRecord): EventRecord => ({ ...event, userId: SERVER_USER })
 
-const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
+/** A keystroke changes one path: no Set for it. */
+const uniquePaths = (changes: readonly FieldChange[]): string[] =>
+  changes.length === 1 ? [changes[0]!.path] : [...new Set(changes.map((change) => change.path))]
 
 /** The server's own changes of one step as one update (null: none). */
 const serverChanges = (changes: ReadonlyArray<Uint8Array | null | undefined>): Uint8Array | null => {
