@@ -108,11 +108,27 @@ const MODEL_FACTORIES: { [T in DocumentType]: (doc: Y.Doc) => DocumentModels[T] 
 export const modelFor = <T extends DocumentType>(type: T, doc: Y.Doc): DocumentModels[T] => MODEL_FACTORIES[type](doc)
 
 /** The root type names of a document type: its maps, its rich-text fragments and its plain-text fields. */
-export const rootNames = (type: DocumentType): { maps: string[]; richText: string[]; text: string[] } => ({
-  maps: Object.keys(MAP_SCHEMAS[type]),
-  richText: [...RICH_TEXT_ROOTS[type]],
-  text: Object.keys(TEXT_ROOTS[type]),
-})
+export interface RootNames {
+  readonly maps: readonly string[]
+  readonly richText: readonly string[]
+  readonly text: readonly string[]
+}
+
+/** Built once per type: the write path asks for them at every update. */
+const ROOT_NAMES = new Map<DocumentType, RootNames>()
+
+export const rootNames = (type: DocumentType): RootNames => {
+  let names = ROOT_NAMES.get(type)
+  if (!names) {
+    names = Object.freeze({
+      maps: Object.freeze(Object.keys(MAP_SCHEMAS[type])),
+      richText: Object.freeze([...RICH_TEXT_ROOTS[type]]),
+      text: Object.freeze(Object.keys(TEXT_ROOTS[type])),
+    })
+    ROOT_NAMES.set(type, names)
+  }
+  return names
+}
 
 /** A plain-text field: its root name, its maximum length and the map root its legacy form sits in (under the same key). */
 export interface TextField {

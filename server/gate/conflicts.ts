@@ -2,6 +2,7 @@ import * as Y from 'yjs'
 import { rootNames } from '../../shared/documentModel.ts'
 import type { DocumentType } from '../../shared/documentName.ts'
 import { EDITED_AT_ROOT } from '../../shared/editTimes.ts'
+import type { UpdateDependencies } from '../protocol/updateGuard.ts'
 
 /** Storage key of a conflict: by document, then the event that caused it and its index there. */
 export const conflictKey = (storageName: string, eventSeq: number, index: number) => ['posalpro_conflicts', storageName, eventSeq, index]
@@ -92,6 +93,26 @@ export const fieldsSetBy = (doc: Y.Doc, structs: ReadonlyArray<Y.Item | Y.GC | Y
     items.fields.push(field)
   }
   return fields
+}
+
+/**
+ * Can the update set a root-map field at all? Answered from the structural walk (updateGuard.ts),
+ * without decoding the update: a keystroke in a text is not decoded a second time for fieldsSetBy.
+ * False means fieldsSetBy would find no field. An item names its key either itself (with a root
+ * parent: keyedRootItems) or through its neighbour; a neighbour in the document is looked up, one
+ * in the update itself resolves through that item in turn, back to one of these two cases. Any
+ * keyed neighbour counts (a nested map's key too): a true answer only means "decode and look".
+ */
+export const maySetFields = (doc: Y.Doc, { keyedRootItems, neighbours }: Pick<UpdateDependencies, 'keyedRootItems' | 'neighbours'>): boolean => {
+  if (keyedRootItems) return true
+  for (let i = 0; i < neighbours.length; i += 2) {
+    const client = neighbours[i]!
+    const clock = neighbours[i + 1]!
+    if (clock >= Y.getState(doc.store, client)) continue // in the update itself
+    const item = Y.getItem(doc.store, Y.createID(client, clock))
+    if (item instanceof Y.Item && item.parentSub !== null) return true
+  }
+  return false
 }
 
 /**

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as Y from 'yjs'
-import { currentItems, fieldsSetBy } from './conflicts.ts'
+import { checkUpdateStructure } from '../protocol/updateGuard.ts'
+import { currentItems, fieldsSetBy, maySetFields } from './conflicts.ts'
 
 /**
  * The fields an update sets are read from the update itself, before it is applied: the conflict
@@ -69,4 +70,77 @@ test('a text item millions of characters long costs one entry, not one per chara
   assert.deepEqual([...fields], ['meta.status'])
   // Per-character bookkeeping would hold millions of entries (hundreds of MB); this holds a few.
   assert.ok(process.memoryUsage().heapUsed - heapBefore < 64 * 1024 * 1024, 'fieldsSetBy kept per-character state')
+})
+
+/**
+ * A keystroke is not decoded a second time to find the fields it sets: maySetFields answers from
+ * the structural walk. Whenever it says no, fieldsSetBy (on the decoded update) must find nothing,
+ * or a concurrent overwrite would go unnoticed. Seeded random edits of every kind, each checked.
+ */
+test('maySetFields: "no" only for updates that set no field (seeded random edits of every kind)', () => {
+  let seed = 0x5eed
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  const server = new Y.Doc()
+  const writers = [new Y.Doc(), new Y.Doc()]
+  const paragraph = new Y.XmlElement('paragraph')
+  const nested = new Y.Map<unknown>()
+  const first = updateOf(writers[0]!, () => {
+    writers[0]!.getXmlFragment('body').insert(0, [paragraph])
+    paragraph.insert(0, [new Y.XmlText('x')])
+    writers[0]!.getMap('financial').set('lines', nested)
+    writers[0]!.getText('title').insert(0, 'T')
+  })
+  Y.applyUpdate(server, first)
+  for (const writer of writers) sync(server, writer)
+  const edits: Array<(doc: Y.Doc) => void> = [
+    (doc) => ((doc.getXmlFragment('body').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(random(2), 'ab'[random(2)]!),
+    (doc) => doc.getText('title').insert(random(2), 'c'),
+    (doc) => doc.getMap('meta').set(['status', 'title'][random(2)]!, `v${random(100)}`),
+    (doc) => doc.getMap('editedAt').set('meta.status', random(1000)),
+    (doc) => (doc.getMap('financial').get('lines') as Y.Map<unknown>).set(`k${random(3)}`, random(10)),
+    (doc) => doc.getMap('meta').delete('title'),
+    (doc) => {
+      const text = (doc.getXmlFragment('body').get(0) as Y.XmlElement).get(0) as Y.XmlText
+      if (text.length > 1) text.delete(0, 1)
+    },
+  ]
+  const said = { yes: 0, no: 0 }
+  for (let round = 0; round < 400; round++) {
+    const writer = writers[random(2)]!
+    const update = updateOf(writer, () => {
+      for (let n = 1 + random(3); n > 0; n--) edits[random(edits.length)]!(writer)
+    })
+    const check = checkUpdateStructure(update)
+    assert.ok(check.ok)
+    const fields = fieldsSetBy(server, Y.decodeUpdate(update).structs)
+    if (maySetFields(server, check.dependencies)) said.yes++
+    else {
+      said.no++
+      assert.deepEqual([...fields], [], `round ${round}: maySetFields said no, but the update sets ${[...fields].join(', ')}`)
+    }
+    Y.applyUpdate(server, update)
+    if (random(3) === 0) for (const other of writers) sync(server, other)
+  }
+  assert.ok(said.yes > 50 && said.no > 50, `both answers exercised: ${JSON.stringify(said)}`)
+})
+
+test('maySetFields: a keystroke in rich text is no; an overwrite encoded by its origin only is yes', () => {
+  const server = new Y.Doc()
+  const alice = new Y.Doc()
+  const text = new Y.XmlText('draft')
+  server.getXmlFragment('body').insert(0, [text])
+  server.getMap('meta').set('status', 'draft')
+  sync(server, alice)
+  const keystroke = updateOf(alice, () => (alice.getXmlFragment('body').get(0) as Y.XmlText).insert(2, 'x'))
+  const overwrite = updateOf(alice, () => alice.getMap('meta').set('status', 'review'))
+  const check = (update: Uint8Array) => {
+    const result = checkUpdateStructure(update)
+    assert.ok(result.ok)
+    return maySetFields(server, result.dependencies)
+  }
+  assert.equal(check(keystroke), false)
+  assert.equal(check(overwrite), true)
 })

@@ -15,7 +15,7 @@ import { compensate, SERVER_USER, snapshotTextRoots } from './compensation.ts'
 import { foldLegacyTextWrites, LEGACY_TEXT_RULE } from './legacyTextFields.ts'
 import { missingDependencies } from './missingDependencies.ts'
 import { checkNestingDepth } from './nestingDepth.ts'
-import { currentItems, detectConflicts, fieldsSetBy, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './conflicts.ts'
+import { currentItems, detectConflicts, fieldsSetBy, maySetFields, NO_CONCURRENT_WRITES, setsMapKeys, type CurrentItems, type DetectedWrites } from './conflicts.ts'
 import { conflictRecords, resolveByTime, TIMESTAMP_WINS, withTheirTimes, type TimedResolution } from './timestampWins.ts'
 import { tellConflicts } from './conflictNotices.ts'
 import type { Peer } from '../connection/peer.ts'
@@ -114,8 +114,9 @@ export const acceptUpdate = (
   //    current items of the fields the update sets are noted to recognise concurrent overwrites
   //    (conflicts): read from the update, so the cost is the update's, not the document's.
   //    An update that would take the document past its maximum size is refused (compensated whole).
-  const structs = Y.decodeUpdate(update).structs
-  const fieldsBefore = currentItems(room.doc, room.document.type, fieldsSetBy(room.doc, structs))
+  //    Only an update that can set a map field is decoded for that (a keystroke is not).
+  const structs = maySetFields(room.doc, check.dependencies) ? Y.decodeUpdate(update).structs : null
+  const fieldsBefore: CurrentItems = structs ? currentItems(room.doc, room.document.type, fieldsSetBy(room.doc, structs)) : new Map()
   const sizeRefusal = checkDocumentSize(room, update)
   const stateBefore = stateBeforeLargeUpdate(room.doc, update)
   const textBefore = mayRefuseTextEdits(room, peer)
@@ -149,7 +150,7 @@ export const acceptUpdate = (
 
   // Conflicts: fields this update overwrote without having seen their current value (and the edit
   // times it carried). Only an update that set map keys can have; only then is it decoded for that.
-  const detected = setsMapKeys(room.doc, check.dependencies.brought)
+  const detected = structs && setsMapKeys(room.doc, check.dependencies.brought)
     ? detectConflicts(room.doc, structs, fieldsBefore, peer.identity.userId, room.clientOwners.users)
     : NO_CONCURRENT_WRITES
   room.clientOwners.record(claims)
@@ -169,11 +170,12 @@ export const acceptUpdate = (
   //    step. A rich-text edit held for review is recorded as proposed first, so approving it can
   //    bring exactly that text back.
   const textProposals = heldTextProposals(room, peer, update, violations)
+  const refusedWithTimes = withTheirTimes(violations, captured.changes)
   const compensation =
     oversize && sizeRefusal
       ? compensateWhole(room, sizeRefusal, captured.changes)
-      : compensate(room.doc, captured.changes, withTheirTimes(violations, captured.changes), textBefore)
-  const refusedPaths = new Set(withTheirTimes(violations, captured.changes).map((violation) => violation.path))
+      : compensate(room.doc, captured.changes, refusedWithTimes, textBefore)
+  const refusedPaths = new Set(refusedWithTimes.map((violation) => violation.path))
 
   // 5b. Timestamp-wins: of concurrent writes to a field the later is kept, and every accepted field
   //     write leaves its time (bounded by the server's clock) in `editedAt` — the server writes what
@@ -188,14 +190,12 @@ export const acceptUpdate = (
   // 6. Persist the update, the server's changes of this step, their event records and the review
   //    items it opened or merged into (one per editing session: reviewSession.ts) as one atomic
   //    write. Other peers get the net update; the sender gets the server's changes.
-  const ruleIds = [...new Set(violations.map((violation) => violation.ruleId))]
+  const ruleIds = violations.length === 0 ? [] : [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   // A big compensated update is stored as what it left in the document, not as received.
   const stored = serverChange ? storedRefusal(room.doc, update, serverChange, compensation ? stateBefore : null) : null
-  const received = {
-    ...eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update }),
-    ...(stored?.refused ? { refused: stored.refused } : {}),
-  }
+  const event = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update })
+  const received: EventRecord = stored?.refused ? { ...event, refused: stored.refused } : event
   room.metrics.updates.inc({ outcome })
   for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
   const events = [received]
@@ -279,7 +279,9 @@ const eventOf = (
 /** The server's own change of a step: recorded as the server's, not under the sender's name. */
 const asServer = ({ userName: _sender, ...event }: EventRecord): EventRecord => ({ ...event, userId: SERVER_USER })
 
-const uniquePaths = (changes: readonly FieldChange[]): string[] => [...new Set(changes.map((change) => change.path))]
+/** A keystroke changes one path: no Set for it. */
+const uniquePaths = (changes: readonly FieldChange[]): string[] =>
+  changes.length === 1 ? [changes[0]!.path] : [...new Set(changes.map((change) => change.path))]
 
 /** The server's own changes of one step as one update (null: none). */
 const serverChanges = (changes: ReadonlyArray<Uint8Array | null | undefined>): Uint8Array | null => {

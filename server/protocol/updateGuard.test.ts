@@ -220,7 +220,7 @@ describe('real updates pass, with the counts Yjs reports', () => {
       roots: new Set(),
       unkeyedRoots: new Set(),
       createsTypes: false,
-      dependencies: { brought: new Map(), skips: false, gcs: [], refs: [], deletes: [] },
+      dependencies: { brought: new Map(), skips: false, gcs: [], refs: [], deletes: [], keyedRootItems: false, neighbours: [] },
     })
   })
 

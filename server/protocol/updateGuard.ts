@@ -41,6 +41,17 @@ export interface UpdateDependencies {
   readonly refs: readonly number[]
   /** Its deletions, flat: client, clock, length, … */
   readonly deletes: readonly number[]
+  /**
+   * Whether an item names a root as its parent together with a key (a root map field written
+   * without an origin: a first write, or one that saw nothing there).
+   */
+  readonly keyedRootItems: boolean
+  /**
+   * For each item written with an origin (its parent and key are its neighbour's): that neighbour,
+   * the origin or else the right origin, flat: client, clock, … With keyedRootItems it tells
+   * whether an update can set a map field at all without decoding it (conflicts.ts maySetFields).
+   */
+  readonly neighbours: readonly number[]
 }
 
 /** The structural check alone (checkStoredUpdateStructure). */
@@ -420,6 +431,9 @@ interface StructWalk {
   gcs: number[] | null
   /** null when the dependencies are not collected (a stored update only needs the check). */
   refs: number[] | null
+  keyedRootItems: boolean
+  /** null when not collected, like refs. */
+  neighbours: number[] | null
 }
 
 /**
@@ -439,8 +453,10 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
     skips: false,
     gcs: collect ? [] : null,
     refs: collect ? [] : null,
+    keyedRootItems: false,
+    neighbours: collect ? [] : null,
   }
-  const { roots, refs, gcs } = walk
+  const { roots, refs, gcs, neighbours } = walk
   for (let c = 0; c < clients; c++) {
     const n = r.count(`client section ${c}: number of structs`)
     const client = r.varUint(`client section ${c}: client id`)
@@ -460,6 +476,7 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
         if (ref === REF_SKIP) walk.skips = true
         else gcs?.push(client, clock, length)
       } else if (ref <= 9) {
+        const firstRef = refs ? refs.length : 0
         if (info & BIT8) readId(r, 'origin', client, clock, refs)
         if (info & BIT7) readId(r, 'right origin', client, clock, refs)
         // Without origins the parent is written explicitly: parentInfo 1 → root type name, else an ID.
@@ -468,8 +485,12 @@ const readStructs = (r: Reader, collect: boolean): StructWalk => {
           const rootName = r.varUint('parent info') === 1 ? r.string('parent type name') : null
           if (rootName === null) readId(r, 'parent', client, clock, refs)
           else roots.add(rootName)
-          if (info & BIT6) r.string('parentSub key')
-          else if (rootName !== null) walk.unkeyedRoots.add(rootName)
+          if (info & BIT6) {
+            r.string('parentSub key')
+            if (rootName !== null) walk.keyedRootItems = true
+          } else if (rootName !== null) walk.unkeyedRoots.add(rootName)
+        } else if (refs && neighbours) {
+          neighbours.push(refs[firstRef]!, refs[firstRef + 1]!)
         }
         if (ref === REF_CONTENT_TYPE) walk.createsTypes = true
         length = readContent(r, ref, at)
@@ -534,12 +555,12 @@ function walkUpdate(update: Uint8Array, collect: boolean): UpdateCheck | Structu
   }
   try {
     const r = new Reader(update)
-    const { clients, structs, roots, unkeyedRoots, createsTypes, brought, skips, gcs, refs } = readStructs(r, collect)
+    const { clients, structs, roots, unkeyedRoots, createsTypes, brought, skips, gcs, refs, keyedRootItems, neighbours } = readStructs(r, collect)
     const deletes: number[] | null = collect ? [] : null
     const deleteRanges = readDeleteSet(r, deletes)
     if (r.remaining > 0) r.malformed(`${r.remaining} trailing byte(s) after the delete set at byte ${r.pos}`)
     const checked = { ok: true as const, structs, clients, deleteRanges, roots, unkeyedRoots, createsTypes }
-    return refs && deletes && gcs ? { ...checked, dependencies: { brought, skips, gcs, refs, deletes } } : checked
+    return refs && deletes && gcs && neighbours ? { ...checked, dependencies: { brought, skips, gcs, refs, deletes, keyedRootItems, neighbours } } : checked
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, message: err.message }
     // Not expected (every failure above is a Refusal), but this guard must never throw at the boundary.
