@@ -20,7 +20,7 @@ import { coversStateVector, type LargeDocTarget, type Replica } from './largeDoc
  * Content that is not complete and equal is a failed correctness check (the run exits 3).
  */
 export interface LargeDocumentOptions {
-  /** Document sizes, MB of updates written (the encoded state is ~0.9 of it). */
+  /** Document sizes, MB (10^6 bytes) of updates written (the encoded state is ~0.99 of it). */
   readonly sizesMB: readonly number[]
   readonly loads: number
   readonly joins: number

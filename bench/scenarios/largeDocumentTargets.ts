@@ -139,7 +139,8 @@ export const hocuspocusFile = async (peerbenchDir: string): Promise<LargeDocTarg
     startServer(options: { mode: string; log?: boolean }): Promise<PeerbenchServer>
   }
   const requireThere = createRequire(path.join(peerbenchDir, 'package.json'))
-  // Its provider and the yjs it loads (one copy: both through require from that folder).
+  // Its provider and the yjs it loads (one copy: both through require from that folder). Yjs then
+  // warns that it was imported twice: harmless here, no Yjs object crosses between the copies.
   const TheirY = requireThere('yjs') as Yjs
   const { HocuspocusProvider } = requireThere('@hocuspocus/provider') as {
     HocuspocusProvider: new (options: Record<string, unknown>) => { disconnect(): void; connect(): Promise<unknown>; destroy(): void; isSynced: boolean }
