@@ -139,8 +139,9 @@ export const OPTIONS = {
    * that offer it; 0: the extension is not negotiated. A large first sync shrinks several times (the
    * bytes a joiner on a slow link waits for); a keystroke's update is far below it and is sent as
    * it is, so typing costs no zlib time and an idle socket no zlib context
-   * (connection/messageCompression.ts). Lower = more messages compressed, more sockets keeping a
-   * deflate context (~140 KB each).
+   * (connection/messageCompression.ts). Off by default: on a LAN the CPU it costs is worth more than
+   * the bytes, and every socket that was sent one compressed message keeps a deflate context
+   * (~210 KiB) for its life. Lower = more messages compressed, more sockets keeping one.
    */
   wsCompressionThreshold: option('ws-compression-threshold', ['COLLAB_WS_COMPRESSION_THRESHOLD'], integer(0), 0),
   /**
