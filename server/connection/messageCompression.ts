@@ -12,7 +12,7 @@ import type { PerMessageDeflateOptions } from 'ws'
  * ~210 KiB resident once used (bench:large measures it), and an inflate context on the first
  * compressed message it receives, ~105 KiB. So a socket that is only ever sent small messages
  * never pays for a deflate context. Level 1 is the fastest (a 5 MB first sync: ~3× fewer bytes
- * for ~70 ms more server CPU); memLevel 4 (instead of 8) keeps ~5 % less per context for a
+ * for ~70–145 ms more server CPU); memLevel 4 (instead of 8) keeps ~5 % less per context for a
  * slightly lower ratio. No context is carried between messages
  * (no_context_takeover both ways): it would hold a window per socket between messages for little
  * gain on Yjs updates. The window sizes are left to what the client offers: asking for a smaller
