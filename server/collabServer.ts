@@ -9,6 +9,7 @@ import type { Peer } from './connection/peer.ts'
 import { createAuthentication } from './connection/authentication.ts'
 import { selectSubprotocol } from './auth/index.ts'
 import { createUpgradeHandler } from './connection/upgradeHandler.ts'
+import { perMessageDeflate } from './connection/messageCompression.ts'
 import { AdminOperations } from './admin/adminOperations.ts'
 import { liveDocuments } from './admin/liveDocuments.ts'
 import { KeyAdministration, type MasterKeyStatus } from './admin/keyAdministration.ts'
@@ -197,6 +198,7 @@ export const startCollabServer = async (config: ServerConfig, logger: Logger): P
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxPayloadBytes,
+    perMessageDeflate: perMessageDeflate(config.wsCompressionThreshold),
     handleProtocols: (protocols) => selectSubprotocol(protocols),
     // `peers` tracks the connections; ws's own set would add an entry and a close listener (a closure) per socket.
     clientTracking: false,

@@ -135,6 +135,16 @@ export const OPTIONS = {
    */
   maxPayloadBytes: option('max-payload', ['COLLAB_MAX_PAYLOAD'], integer(1024), 8 * 1024 * 1024),
   /**
+   * Server messages of at least this many bytes are sent compressed (permessage-deflate) to clients
+   * that offer it; 0: the extension is not negotiated. A large first sync shrinks several times (the
+   * bytes a joiner on a slow link waits for); a keystroke's update is far below it and is sent as
+   * it is, so typing costs no zlib time and an idle socket no zlib context
+   * (connection/messageCompression.ts). Off by default: on a LAN the CPU it costs is worth more than
+   * the bytes, and every socket that was sent one compressed message keeps a deflate context
+   * (~210 KiB) for its life. Lower = more messages compressed, more sockets keeping one.
+   */
+  wsCompressionThreshold: option('ws-compression-threshold', ['COLLAB_WS_COMPRESSION_THRESHOLD'], integer(0), 0),
+  /**
    * Ping interval. A peer that has not answered the previous ping when the next one is due is
    * terminated, so a half-open socket is gone within two intervals. Lower = faster detection,
    * more idle traffic.

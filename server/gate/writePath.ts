@@ -23,6 +23,7 @@ import { encodePermissionDenied } from '../protocol/protocol.ts'
 import type { Room } from '../rooms/room.ts'
 import { checkUpdateStructure } from '../protocol/updateGuard.ts'
 import { checkDocumentSize, compensateWhole, sizeViolations } from './documentSize.ts'
+import { captureNetUpdate } from './netUpdate.ts'
 
 /**
  * The write path, top to bottom, for one update from one peer:
@@ -127,6 +128,9 @@ export const acceptUpdate = (
   const watch = (transaction: Y.Transaction) => {
     if (transaction.origin === peer) changedDocument = transactionChangedDocument(transaction)
   }
+  // A sync step 2 carries its sender's whole delete set: stored and passed on is what it changed.
+  const net = step === 'sync-step-2' ? captureNetUpdate(room.doc, peer) : null
+  let netUpdate = update
   room.doc.on('afterTransaction', watch)
   try {
     captured = applyCapturingChanges(room.doc, room.document.type, update, peer, check.roots)
@@ -134,6 +138,7 @@ export const acceptUpdate = (
     return applyFailed(room, error)
   } finally {
     room.doc.off('afterTransaction', watch)
+    netUpdate = net?.stop() ?? update
   }
   if (room.doc.store.pendingStructs !== null || room.doc.store.pendingDs !== null) {
     // A safety net behind missingDependencies: its missing part would integrate later inside someone
@@ -193,8 +198,8 @@ export const acceptUpdate = (
   const ruleIds = violations.length === 0 ? [] : [...new Set(violations.map((violation) => violation.ruleId))]
   const outcome = violations.length === 0 ? 'accepted' : violations.some((v) => v.outcome === 'reject') ? 'rejected' : 'review'
   // A big compensated update is stored as what it left in the document, not as received.
-  const stored = serverChange ? storedRefusal(room.doc, update, serverChange, compensation ? stateBefore : null) : null
-  const event = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? update })
+  const stored = serverChange ? storedRefusal(room.doc, netUpdate, serverChange, compensation ? stateBefore : null) : null
+  const event = eventOf(room, peer, { outcome, ruleIds, paths: uniquePaths(captured.changes), update: stored?.update ?? netUpdate })
   const received: EventRecord = stored?.refused ? { ...event, refused: stored.refused } : event
   room.metrics.updates.inc({ outcome })
   for (const violation of violations) room.metrics.violations.inc({ rule: violation.ruleId, outcome: violation.outcome })
@@ -210,7 +215,7 @@ export const acceptUpdate = (
   const held = heldReviewItems(room, peer, captured, violations, received.seq, textProposals)
   const conflicts = conflictRecords(timed.conflicts, received.seq)
   room.persist({
-    update: stored?.net ?? update,
+    update: stored?.net ?? netUpdate,
     source: peer,
     echo: serverChange,
     owners: serverChange ? [...claims, ...room.clientOwners.serverClaim(room.doc)] : claims,
