@@ -39,7 +39,7 @@ test('PostgreSQL, two servers on one database: rotation through one node\'s admi
   })
   const admins = await Promise.all(nodes.map((node) => node.token({ role: 'admin' })))
   try {
-    await eventually(async () => assert.ok((await one.server.store.loadUpdates(`${one.tenant}/proposal/k-1`)).length > 3))
+    await eventually(async () => assert.ok((await one.server.store.loadUpdates(`${one.tenant}/proposal/k-1`)).length > 3, 'the typing reached the store'))
     const rotated = await adminRequest<{ keyId: number }>(one, admins[0]!, 'POST', '/keys/rotate')
     assert.deepEqual([rotated.status, rotated.body.keyId], [200, 2])
     const started = await adminRequest<ReencryptionStatus>(two, admins[1]!, 'POST', '/keys/re-encrypt')

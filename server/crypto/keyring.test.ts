@@ -60,7 +60,7 @@ test('several master keys, newest first: the keyring opens with whichever opens 
   const stored = original.state()
   const reopened = Keyring.openWithAny([fresh, old], stored)
   assert.ok(reopened.dirty, 'the re-wrap is saved at once')
-  assert.ok(Keyring.opensCanary(fresh, reopened.state()) && !Keyring.opensCanary(old, reopened.state()))
+  assert.ok(Keyring.opensCanary(fresh, reopened.state()) && !Keyring.opensCanary(old, reopened.state()), 're-wrapped under the first key: the new key opens it, the old one no longer')
   assert.equal(Keyring.open(fresh, reopened.state()).dataKeyIds().get('acme')?.[0], 1)
   assert.equal(Keyring.openWithAny([old], stored).dirty, false, 'opened with the newest: nothing to save')
   assert.throws(
@@ -83,7 +83,7 @@ test('two holders of one stored keyring: merging adds the other\'s reservations 
   const start = stored.dataKeys[0]!.reserved
   const [blockA, blockB] = [reservedBy(nodeA) - start, reservedBy(nodeB) - start]
   const savedByA = Keyring.open(master, nodeA.state(), { messagesPerKey: 2 ** 30 })
-  assert.ok(nodeB.absorb(savedByA))
+  assert.ok(nodeB.absorb(savedByA), 'the keyring another node saved is merged in')
   assert.equal(reservedBy(nodeB), start + blockA + blockB, 'both blocks counted')
   assert.deepEqual(nodeB.dataKeyIds().get('globex'), [1], "A's new key taken in")
   // Both made globex's first key at once: different bytes under one id.

@@ -114,7 +114,7 @@ test('maySetFields: "no" only for updates that set no field (seeded random edits
       for (let n = 1 + random(3); n > 0; n--) edits[random(edits.length)]!(writer)
     })
     const check = checkUpdateStructure(update)
-    assert.ok(check.ok)
+    assert.ok(check.ok, 'a valid update passes the structural walk')
     const fields = fieldsSetBy(server, Y.decodeUpdate(update).structs)
     if (maySetFields(server, check.dependencies)) said.yes++
     else {
@@ -138,7 +138,7 @@ test('maySetFields: a keystroke in rich text is no; an overwrite encoded by its 
   const overwrite = updateOf(alice, () => alice.getMap('meta').set('status', 'review'))
   const check = (update: Uint8Array) => {
     const result = checkUpdateStructure(update)
-    assert.ok(result.ok)
+    assert.ok(result.ok, 'a valid update passes the structural walk')
     return maySetFields(server, result.dependencies)
   }
   assert.equal(check(keystroke), false)

@@ -140,8 +140,8 @@ test('rotation on one node is used by every node at once; re-encryption on anoth
 
       // Re-encryption on node B (not the one that rotated), both nodes writing throughout.
       const finished = await reencrypt(nodeB, TENANT)
-      assert.ok(finished.done)
-      assert.ok(finished.rewritten > 0)
+      assert.ok(finished.done, 'the pass on node B finished')
+      assert.ok(finished.rewritten > 0, 'the pass rewrote records under the old key')
     } finally {
       typing = false
       await Promise.all(typists)
