@@ -13,6 +13,15 @@ import { encodeSyncStep2, encodeSyncStep2FromUpdate } from '../protocol/protocol
  */
 export const keepIdleDocMs = (encodedBytes: number): number => Math.max(1_000, encodedBytes * 0.25)
 
+/**
+ * A first sync's answer (the whole document) is kept for the next fresh joiner only from this size
+ * on: below it encoding costs little and holding it twice is not worth it.
+ */
+export const FULL_SYNC_KEPT_FROM_BYTES = 64 * 1024
+
+/** A replica that holds nothing yet asks with an empty state vector (no clients: one zero byte). */
+const isEmptyStateVector = (stateVector: Uint8Array): boolean => stateVector.byteLength === 1 && stateVector[0] === 0
+
 /** The doc of a room that has not loaded yet: shared, never written, never destroyed (one Y.Doc less per room). */
 const NOT_LOADED = new Y.Doc()
 
@@ -40,6 +49,12 @@ export class DocResidency {
   private sizeBound = 0
   /** Bytes added to the bound since it was last exact (Infinity: never measured). */
   private bytesSinceMeasured = Infinity
+  /**
+   * The answer to a fresh replica's sync step 1 while the live doc has not changed since it was
+   * encoded (dropped at the doc's next update, whatever made it): a join storm on a large document
+   * encodes it once instead of once per joiner.
+   */
+  private fullSync: Uint8Array | null = null
 
   /** The document, built again from its encoded state if it was let go: synchronously, so frames keep their order. */
   get doc(): Y.Doc {
@@ -81,8 +96,24 @@ export class DocResidency {
 
   /** The answer to a sync step 1, without building a let-go doc again. Throws on a malformed state vector. */
   syncStep2For(stateVector: Uint8Array): Uint8Array {
-    if (this.idleState === null) return encodeSyncStep2(this.liveDoc, stateVector)
-    return encodeSyncStep2FromUpdate(Y.diffUpdate(this.idleState.subarray(this.idleStateVectorLength), stateVector))
+    const fresh = isEmptyStateVector(stateVector)
+    if (this.idleState !== null) {
+      const update = this.idleState.subarray(this.idleStateVectorLength)
+      return encodeSyncStep2FromUpdate(fresh ? update : Y.diffUpdate(update, stateVector))
+    }
+    if (!fresh) return encodeSyncStep2(this.liveDoc, stateVector)
+    if (this.fullSync) return this.fullSync
+    const answer = encodeSyncStep2(this.liveDoc, stateVector)
+    if (answer.byteLength >= FULL_SYNC_KEPT_FROM_BYTES && this.liveDoc !== NOT_LOADED) {
+      const doc = this.liveDoc
+      this.fullSync = answer
+      // Any change — an insert, a deletion alone (which leaves the state vector as it was), the
+      // server's own — emits 'update': the kept answer never outlives the state it encodes.
+      doc.once('update', () => {
+        if (this.liveDoc === doc) this.fullSync = null
+      })
+    }
+    return answer
   }
 
   /**
@@ -103,6 +134,7 @@ export class DocResidency {
     if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
     this.liveDoc = doc
     this.idleState = null
+    this.fullSync = null
     this.usedAt = Date.now()
     if (sizeBound !== undefined) this.sizeBound = sizeBound
   }
@@ -133,6 +165,7 @@ export class DocResidency {
     this.sizeBound = update.length
     this.bytesSinceMeasured = 0
     this.liveDoc = NOT_LOADED
+    this.fullSync = null
     doc.destroy()
   }
 
@@ -141,6 +174,7 @@ export class DocResidency {
     if (this.liveDoc !== NOT_LOADED) this.liveDoc.destroy()
     this.liveDoc = NOT_LOADED
     this.idleState = null
+    this.fullSync = null
   }
 
   private rebuild(): void {
