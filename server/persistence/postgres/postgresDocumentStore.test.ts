@@ -206,6 +206,24 @@ test('a document exists from its first stored update: not when only claimed, nor
   assert.deepEqual(await store.documentNames('globex'), [document])
 })
 
+test('a first write that rolls back leaves the document unlisted, and the next write lists it', async () => {
+  const document = 'globex/customer/c2'
+  const writer = editor()
+  const first = writer.edit('name', 'one')
+  await store.appendBatch(document, 1, { ...first, events: [event(1, first.update)] })
+  await store.appendBatch(document, 1, { ...writer.edit('name', 'two'), events: [] })
+  // Another document's first write fails after its row was inserted (its event number is taken).
+  const other = 'globex/customer/c3'
+  const failing = editor().edit('name', 'three')
+  await assert.rejects(
+    store.appendBatch(other, 1, { ...failing, events: [event(1, failing.update), event(1, failing.update)] }),
+    (error: unknown) => isCollabError(error) && error.code === 'ERR_PERSISTENCE_FAILED',
+  )
+  assert.deepEqual(await store.documentNames('globex'), ['globex/customer/c1', document], 'the rolled-back first write listed nothing')
+  await store.appendBatch(other, 1, { ...failing, events: [event(1, failing.update)] })
+  assert.deepEqual(await store.documentNames('globex'), ['globex/customer/c1', document, other], 'its next write lists it')
+})
+
 test('compaction merges the updates into one, fenced, and keeps the content; later writes load after it', async () => {
   const document = 'acme/proposal/compact'
   const writer = editor()
