@@ -1,5 +1,5 @@
 import type { AuditAppender } from './auditAppender.ts'
-import { auditRecord, UNKNOWN_TENANT, type AuditAction } from './auditRecord.ts'
+import { auditRecord, clip, MAX_FIELD_CHARS, UNKNOWN_TENANT, type AuditAction } from './auditRecord.ts'
 
 /** One summing-up record per address and code covers at most this long. */
 export const CUT_SOCKETS_WINDOW_MS = 60_000
@@ -53,7 +53,10 @@ export class CutSockets {
   ) {}
 
   /** A socket from `address` was cut (or its upgrade refused) for `code` (an ErrorCode). Never waits, never throws. */
-  cut(address: string | undefined, code: string, of: CutOf = SOCKET, now: number = Date.now()): void {
+  cut(address: string | undefined, code: string, asked: CutOf = SOCKET, now: number = Date.now()): void {
+    // Cut to a record's field length here, not only when recorded: a tally must not hold what a
+    // request's path can carry (kilobytes) for each of MAX_CUT_ADDRESSES addresses.
+    const of = asked.document !== null && asked.document.length > MAX_FIELD_CHARS ? { action: asked.action, document: clip(asked.document) } : asked
     const known = this.tallies.get(tallyKey(address ?? 'unknown', code, of))
     if (known) {
       known.count++
