@@ -25,6 +25,11 @@ export interface ProcSnapshot {
    * resolution, for windows too short for clock ticks. Null when the kernel does not offer it.
    */
   readonly cpuNs: number | null
+  /**
+   * The main thread's share of `cpuNs` (the thread whose id is the pid): JavaScript and the event
+   * loop. The rest is V8's helper threads (optimizing compiler, concurrent GC) and libuv's pool.
+   */
+  readonly mainThreadNs: number | null
   /** Resident set size now (VmRSS), KiB. */
   readonly rssKiB: number
   /** Peak resident set size over the process's whole life (VmHWM), KiB. */
@@ -44,17 +49,27 @@ const statusKiB = (status: string, field: string): number => {
   return match ? Number(match[1]) : 0
 }
 
+const threadNs = (pid: number, tid: number | string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+
 const schedstatNs = (pid: number): number | null => {
   try {
     let total = 0
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+        total += threadNs(pid, tid)
       } catch {
         // the thread exited between readdir and read
       }
     }
     return total > 0 ? total : null
+  } catch {
+    return null
+  }
+}
+
+const mainThreadNs = (pid: number): number | null => {
+  try {
+    return threadNs(pid, pid)
   } catch {
     return null
   }
@@ -69,6 +84,7 @@ export const readProcStats = (pid: number): ProcSnapshot => {
   return {
     cpuUs: (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND,
     cpuNs: schedstatNs(pid),
+    mainThreadNs: mainThreadNs(pid),
     rssKiB: statusKiB(status, 'VmRSS'),
     hwmKiB: statusKiB(status, 'VmHWM'),
     at: performance.now(),
@@ -79,6 +95,8 @@ export interface ProcUsage {
   readonly cpuMs: number
   /** Precise CPU from schedstat when available (both ends read it), else null. */
   readonly cpuMsPrecise: number | null
+  /** The main thread's CPU (schedstat), ms, or null. */
+  readonly mainThreadMs: number | null
   readonly wallMs: number
   /** CPU time / wall time: 1 = one core busy the whole window. */
   readonly coresUsed: number
@@ -90,6 +108,7 @@ export const usageBetween = (start: ProcSnapshot, end: ProcSnapshot): ProcUsage 
   return {
     cpuMs,
     cpuMsPrecise: start.cpuNs !== null && end.cpuNs !== null ? (end.cpuNs - start.cpuNs) / 1e6 : null,
+    mainThreadMs: start.mainThreadNs !== null && end.mainThreadNs !== null ? (end.mainThreadNs - start.mainThreadNs) / 1e6 : null,
     wallMs,
     coresUsed: wallMs > 0 ? cpuMs / wallMs : 0,
   }

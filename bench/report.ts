@@ -233,10 +233,10 @@ const coldloadSection = (result: ColdloadResult): string => {
 
 const connectionsSection = (result: ConnectionsResult): string => {
   const p = result.params
-  return [
+  const lines = [
     `connections — ${p.connections} idle stock providers at ${p.ratePerSec}/s, ${p.spread === 'distinct' ? 'each on its own new proposal' : 'all on one proposal'} (the first client of a doc creates its paragraph), held ${p.holdMs} ms`,
     renderTable(
-      ['connected', 'open s', 'connect ms p50 / p95 / p99 / max', 'srv RSS before → after MiB', 'srv KiB/conn', 'srv µs CPU/conn', 'gen cores', 'others'],
+      ['connected', 'open s', 'connect ms p50 / p95 / p99 / max', 'srv RSS before → after MiB', 'srv KiB/conn', 'srv µs CPU/conn', 'of it main thread', 'gen cores', 'others'],
       [
         [
           `${result.connected}/${p.connections}`,
@@ -245,13 +245,32 @@ const connectionsSection = (result: ConnectionsResult): string => {
           `${result.serverRssBeforeMiB} → ${result.serverRssAfterMiB}`,
           result.serverKiBPerConnection,
           result.serverCpuUsPerConnection,
+          result.storms[0]?.mainThreadUsPerConnection ?? '—',
           result.generator.coresUsed,
           result.machine.otherCores,
         ],
       ],
     ),
-    ...otherLoadNote([result.machine.otherCores]),
-  ].join('\n')
+  ]
+  if (result.storms.length > 1) {
+    lines.push(
+      'the same storm repeated on the same server process (new documents each time; storm 1: a fresh process)',
+      renderTable(
+        ['storm', 'connected', 'connect ms p50 / p95 / p99 / max', 'srv µs CPU/conn', 'main thread', 'other threads', 'others'],
+        result.storms.map((storm, index) => [
+          index + 1,
+          `${storm.connected}/${p.connections}`,
+          spread(storm.connectMs),
+          storm.serverCpuUsPerConnection,
+          storm.mainThreadUsPerConnection ?? '—',
+          storm.mainThreadUsPerConnection === null ? '—' : storm.serverCpuUsPerConnection - storm.mainThreadUsPerConnection,
+          storm.otherCores,
+        ]),
+      ),
+    )
+  }
+  lines.push(...otherLoadNote(result.storms.map((storm) => storm.otherCores)))
+  return lines.join('\n')
 }
 
 const restartSection = (result: RestartResult): string => {

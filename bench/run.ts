@@ -62,6 +62,8 @@ connections (idle connections, server memory per connection):
   --connect-rate N         new connections per second (default ${CONNECTIONS_DEFAULTS.ratePerSec})
   --spread distinct|same   a doc per connection, or all on one (default ${CONNECTIONS_DEFAULTS.spread})
   --hold MS                keep them open this long before reading RSS (default ${CONNECTIONS_DEFAULTS.holdMs})
+  --storms N               repeat on the same server process, new docs each time: storm 1 meets a fresh
+                           process, the later ones a warm one (default ${CONNECTIONS_DEFAULTS.storms})
 
 restart (a deploy: connected clients with content, the server stopped with SIGTERM, then with SIGKILL, and started again):
   --restart-docs N         documents (default ${RESTART_DEFAULTS.docs})
@@ -95,7 +97,7 @@ const NUMBER_FLAGS = [
   'fanout-clients', 'interval', 'updates', 'fanout-warmup', 'fanout-timeout',
   'throughput-docs', 'throughput-clients', 'throughput-duration',
   'coldload-updates', 'coldload-repeats', 'unload-wait',
-  'connections', 'connect-rate', 'hold',
+  'connections', 'connect-rate', 'hold', 'storms',
   'restart-docs', 'restart-clients', 'restart-updates',
   'server-pid',
 ] as const
@@ -200,6 +202,7 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
       spread,
       holdMs: num('hold', CONNECTIONS_DEFAULTS.holdMs, { min: 0 }),
       timeoutMs: CONNECTIONS_DEFAULTS.timeoutMs,
+      storms: num('storms', CONNECTIONS_DEFAULTS.storms),
     },
     restart: {
       ...RESTART_DEFAULTS,
