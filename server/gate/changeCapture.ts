@@ -15,7 +15,7 @@ export interface CapturedChanges {
 /**
  * Applies an update with `origin` and records what it changed, field by field (from Yjs's
  * own events: map events carry `changes.keys` with action and old value; a rich-text root reports one
- * `edit`; a plain-text root one `edit` with the text before and after, or, when the update put
+ * `edit` when anything under it changed; a plain-text root one `edit` with the text before and after, or, when the update put
  * something other than characters into it, a `NotPlainText` value for the `schema` rule to refuse).
  * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
  * is proportional to the update. Throws whatever Y.applyUpdate throws.
@@ -42,15 +42,23 @@ export const applyCapturingChanges = (
     ymap.observe(observer)
     detach.push(() => ymap.unobserve(observer))
   }
-  for (const root of richText) {
-    if (!touchable(doc, root, namedRoots)) continue
-    const fragment = doc.getXmlFragment(root)
-    const observer = (_events: Array<Y.YEvent<Y.XmlFragment>>, transaction: Y.Transaction) => {
+  // A rich-text root reports one `edit` when anything under it changed: Yjs lists every ancestor of
+  // a changed type in `changedParentTypes`, so the transaction says so. Not a deep observer: for
+  // those Yjs sorts the events by their path, and a path walks each level's siblings up to the
+  // changed one — every keystroke would cost time in proportion to the document's paragraphs.
+  const fragments = richText.filter((root) => touchable(doc, root, namedRoots)).map((root) => ({ root, fragment: doc.getXmlFragment(root) }))
+  if (fragments.length > 0) {
+    const afterTransaction = (transaction: Y.Transaction) => {
       if (transaction.origin !== origin) return
-      changes.push({ root, key: null, path: root, action: 'edit', oldValue: undefined, newValue: undefined })
+      const changedUnder: ReadonlyMap<unknown, unknown> = transaction.changedParentTypes
+      for (const { root, fragment } of fragments) {
+        if (changedUnder.has(fragment)) {
+          changes.push({ root, key: null, path: root, action: 'edit', oldValue: undefined, newValue: undefined })
+        }
+      }
     }
-    fragment.observeDeep(observer)
-    detach.push(() => fragment.unobserveDeep(observer))
+    doc.on('afterTransaction', afterTransaction)
+    detach.push(() => doc.off('afterTransaction', afterTransaction))
   }
   for (const root of text) {
     if (!touchable(doc, root, namedRoots)) continue
