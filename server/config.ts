@@ -157,7 +157,8 @@ export const OPTIONS = {
   roomUnloadGraceMs: option('room-unload-grace', ['COLLAB_ROOM_UNLOAD_GRACE_MS'], integer(0), 10_000),
   /**
    * Stored updates per document after which the document is compacted (its updates merged into
-   * one) in the background. Lower = more compaction work; higher = slower cold loads.
+   * one) in the background; a large document waits for more (compactionPolicy.ts). Lower = more
+   * compaction work; higher = slower cold loads.
    */
   compactAfterUpdates: option('compact-after', ['COLLAB_COMPACT_AFTER_UPDATES'], integer(1), 500),
   /**

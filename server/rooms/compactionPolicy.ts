@@ -5,6 +5,15 @@ import type { DocumentStorage } from '../persistence/documentStorage.ts'
 const COMPACT_STORED_MULTIPLE = 2
 /** So a small document is not compacted at every write that doubles it (a compaction costs ∝ the document). */
 const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
+/**
+ * A compaction encodes the whole document, so a larger one waits for more stored updates: one per
+ * this many bytes of what its last compaction kept (a 20 MB document every ~5,000 updates instead
+ * of every 500), and the compaction work per stored update stays the same whatever the size.
+ */
+const COMPACTED_BYTES_PER_UPDATE = 4096
+
+/** The document exactly as stored, encoded: what a compaction writes (see DocumentStorage.compact). */
+export type StoredState = { update: Uint8Array; stateVector: Uint8Array }
 
 /** What the policy needs of its room: the store, the document's storage name, where to log. */
 export interface CompactionTarget {
@@ -15,7 +24,8 @@ export interface CompactionTarget {
 
 /**
  * When a room's document is compacted (its stored updates merged into one): after
- * `compactAfterUpdates` stored updates (cold loads stay fast), and when the stored bytes pass
+ * `compactAfterUpdates` stored updates, or one per COMPACTED_BYTES_PER_UPDATE of the document when
+ * that is more (cold loads stay fast), and when the stored bytes pass
  * COMPACT_STORED_MULTIPLE times what the last compaction kept plus COMPACT_STORED_FLOOR_BYTES:
  * content deleted or compensated since costs storage only until then, so what a document takes on
  * disk stays in proportion to what it holds. Counts what is stored from what the room writes, so
@@ -54,11 +64,16 @@ export class CompactionPolicy {
     return !this.compacting && this.storedUpdates > 1
   }
 
-  maybeCompact(): void {
+  /**
+   * Compacts when due. `storedState` gives the document exactly as stored when the room can tell
+   * (every write durable): encoding it costs a fraction of rebuilding the document from its stored
+   * updates, which is what the compaction does otherwise.
+   */
+  maybeCompact(storedState?: () => StoredState | null): void {
     if (!this.worthCompacting) return
-    const manyUpdates = this.storedUpdates >= this.compactAfterUpdates
+    const manyUpdates = this.storedUpdates >= Math.max(this.compactAfterUpdates, this.compactedBytes / COMPACTED_BYTES_PER_UPDATE)
     const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
-    if (manyUpdates || manyBytes) this.compact()
+    if (manyUpdates || manyBytes) this.compact(storedState?.() ?? undefined)
   }
 
   /**
@@ -66,7 +81,7 @@ export class CompactionPolicy {
    * room's writes. `state`: the document exactly as stored (see DocumentStorage.compact). A
    * failure is logged: the stored updates stay as they were, and the next trigger tries again.
    */
-  compact(state?: { update: Uint8Array; stateVector: Uint8Array }): void {
+  compact(state?: StoredState): void {
     this.run(state).catch((error: unknown) => this.target.logger.error({ err: error }, 'compaction failed'))
   }
 
@@ -79,7 +94,7 @@ export class CompactionPolicy {
     return this.run()
   }
 
-  private run(state?: { update: Uint8Array; stateVector: Uint8Array }): Promise<number | null> {
+  private run(state?: StoredState): Promise<number | null> {
     this.compacting = true
     const before = this.storedUpdates
     const bytesBefore = this.storedBytes

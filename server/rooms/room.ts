@@ -516,7 +516,8 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     this.backlogPause.pauseIfStoreBehind()
     this.compaction.stored(writes.some((write) => write.update), merged?.byteLength ?? 0)
-    this.compaction.maybeCompact()
+    // With nothing else queued the doc is exactly what is stored (see becameIdle).
+    this.compaction.maybeCompact(() => (this.commits.idle ? this.residency.encodedState() : null))
     if (this.peers.size === 0 && this.state === 'ready') this.becameIdle()
   }
 
