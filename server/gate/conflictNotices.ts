@@ -45,18 +45,12 @@ export const tellConflicts = (room: Room, sender: Peer, conflicts: readonly Conf
   )
 }
 
-/** The conflicts of this document whose replaced value is `userId`'s and that they have not dismissed. */
-export const openConflictsOf = async (room: Room, userId: string): Promise<ConflictRecord[]> =>
-  (await room.store.listConflicts(room.storageName)).filter(
-    (conflict) => conflict.rule === 'timestamp-wins' && conflict.loser.userId === userId && conflict.dismissed === null,
-  )
-
 /** Sends each peer (of one user) the open conflicts of its document for its user. */
 export const showOpenConflicts = async (room: Room, peers: readonly Peer[]): Promise<void> => {
   const wanting = peers.filter((peer) => peer.wantsExtensions)
   if (wanting.length === 0) return
   try {
-    const message = encodeOpenConflicts(await openConflictsOf(room, wanting[0]!.identity.userId))
+    const message = encodeOpenConflicts(await room.openConflicts.of(wanting[0]!.identity.userId))
     for (const peer of wanting) if (room.peers.has(peer)) peer.sendExtension(message)
   } catch (error) {
     room.logger.warn({ err: error }, 'open conflicts could not be read')

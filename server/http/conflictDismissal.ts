@@ -46,7 +46,10 @@ export const answerConflictDismissal = async (request: IncomingMessage, response
     const dismissed = conflict.dismissed ?? { at: Date.now() }
     if (!conflict.dismissed) await storeDismissal(context, identity.tenant, document, [{ ...conflict, dismissed }])
     const room = context.rooms.find(identity.tenant, document.name)
-    if (room) void showOpenConflicts(room, [...room.peers].filter((peer) => peer.identity.userId === identity.userId))
+    if (room) {
+      room.conflictsChanged()
+      void showOpenConflicts(room, [...room.peers].filter((peer) => peer.identity.userId === identity.userId))
+    }
     sendJson(response, 200, { conflict: { ...conflict, dismissed } })
   } catch (error) {
     if (!isCollabError(error)) throw error

@@ -28,6 +28,7 @@ import { answerSyncRequestsFromDisk, type HandshakeRoom, type WaitingFrames } fr
 import { readStoredRoomState, loadClientOwners } from './roomLoad.ts'
 import { broadcastBatch, mergeBatch, takeMergedBatch, type BroadcastRoom } from './batchBroadcast.ts'
 import { CompactionPolicy } from './compactionPolicy.ts'
+import { OpenConflicts } from '../gate/openConflicts.ts'
 import { BacklogPause } from './backlogPause.ts'
 import { assertMayWrite, ownershipLostBy, takeDocument } from './roomOwnership.ts'
 import { applyPeerAwareness, awarenessChangeMessage } from './roomAwareness.ts'
@@ -398,6 +399,17 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   readonly reviews = new PendingReviews((item) => tellPendingReviewsChanged(this.reviews, this.peers, item))
   /** Conflicts found since the room loaded (the stored list is the record; this is for metrics). */
   conflictCount = 0
+  private ownOpenConflicts: OpenConflicts | null = null
+
+  /** The open conflicts of the document by user, read once until one is stored; made when first asked (most rooms never are). */
+  get openConflicts(): OpenConflicts {
+    return (this.ownOpenConflicts ??= new OpenConflicts(() => this.options.store.listConflicts(this.storageName)))
+  }
+
+  /** A conflict of this document was stored (found, or dismissed): the open ones are read again when next asked. */
+  conflictsChanged(): void {
+    this.ownOpenConflicts?.changed()
+  }
 
   /** The next event-log sequence number (assigned in write order, so the log is gap-free). */
   nextEventSeq(): number {
@@ -515,6 +527,7 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     this.options.afterCommit?.(this, writes)
     for (const [peer, count] of durableMessages) peer.send(encodeAck(durableStateVector, count))
     this.backlogPause.pauseIfStoreBehind()
+    if (writes.some((write) => write.conflicts.length > 0)) this.conflictsChanged()
     this.compaction.stored(writes.some((write) => write.update), merged?.byteLength ?? 0)
     // With nothing else queued the doc is exactly what is stored (see becameIdle).
     this.compaction.maybeCompact(() => (this.commits.idle ? this.residency.encodedState() : null))
