@@ -3,6 +3,9 @@ import { after, before, test } from 'node:test'
 import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import { connectStockClient, type StockClient } from '../../shared/testing/stockClient.ts'
+import type { AuditReport } from '../audit/auditReport.ts'
+import { adminRequest } from '../testing/adminRequests.ts'
+import type { TestServer } from '../testing/startServer.ts'
 import { startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /**
@@ -18,7 +21,7 @@ const DOCUMENTS = 4
 let cluster: TestCluster
 const open: StockClient[] = []
 before(async () => {
-  cluster = await startCluster(NODES)
+  cluster = await startCluster(NODES, { args: ['--audit-flush-ms', '10'] })
 })
 after(async () => {
   for (const client of open.splice(0)) client.destroy()
@@ -83,4 +86,16 @@ test('clients opening one new document on every node at once are never closed; a
   }
   assert.equal(acquired, DOCUMENTS, `${acquired} acquisitions for ${DOCUMENTS} documents`)
   assert.equal(forwarded, DOCUMENTS * (NODES - 1) * CLIENTS_PER_NODE, `${forwarded} forwarded connections`)
+  // Every client's connection is in the access audit once, recorded by the node it reached.
+  const admin = await cluster.nodes[0]!.token({ user: 'ada', role: 'admin' })
+  const year = 365 * 24 * 3600 * 1000
+  const query = new URLSearchParams({ from: new Date(Date.now() - year).toISOString(), to: new Date(Date.now() + year).toISOString() })
+  await eventually(async () => {
+    // A report flushes its node's records first: the last one read sees every node's.
+    let report: AuditReport | null = null
+    for (const node of cluster.nodes) report = (await adminRequest<AuditReport>(node as unknown as TestServer, admin, 'GET', `/audit/report?${query}`)).body
+    const opens = report!.records.filter((record) => record.action === 'open').map((record) => record.userId).sort()
+    const expected = plan.flatMap((clients, d) => clients.map((_, c) => `user-${d}-${c}`)).sort()
+    assert.deepEqual(opens, expected)
+  })
 })
