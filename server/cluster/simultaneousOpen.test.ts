@@ -75,7 +75,7 @@ test('clients opening one new document on every node at once are never closed; a
   )
   assert.deepEqual(closes, [], `clients were closed: ${JSON.stringify(closes)}`)
   // The race did happen: nodes started loading a document another node then took.
-  const lostRaces = cluster.nodes.flatMap((node) => node.logs).filter((line) => line.includes('another node took the document')).length
+  const lostRaces = cluster.nodes.flatMap((node) => node.logs).filter((line) => line.includes('another node took the document first')).length
   assert.ok(lostRaces > 0, 'no node lost the race for a document: the test did not exercise it')
   // Each document has one owner; the other nodes' clients reached it through forwarding.
   let acquired = 0

@@ -102,7 +102,10 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
             if (route instanceof CollabError) ws.close(CloseCode.DocumentMoved, formatCloseReason(route.code, route.message))
             else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
             else if (context.cluster && !context.rooms.find(admission.identity.tenant, admission.document.name)?.tookDocument) {
-              void connectOnceTaken(ws, request, admission, connections, forwardedFrom)
+              connectOnceTaken(ws, request, admission, connections, forwardedFrom).catch((error: unknown) => {
+                context.logger.error({ err: error }, 'connecting a held client failed')
+                ws.terminate()
+              })
             } else connectPeer(ws, request, admission, connections, forwardedFrom)
           })
           handshaking = null
@@ -170,7 +173,7 @@ const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admi
   })
 }
 
-/** Rooms taken by another node first, in a row, before a client is closed to retry instead. */
+/** Rooms of this node that lost the document, in a row, before a held client is closed to retry instead. */
 const MAX_TAKE_ATTEMPTS = 3
 
 /**
@@ -192,13 +195,13 @@ const connectOnceTaken = async (
   const held = new HeldFrames(ws)
   const { tenant } = admission.identity
   const storageName = `${tenant}/${admission.document.name}`
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= MAX_TAKE_ATTEMPTS; attempt++) {
     let room: Room
     try {
       room = await connections.rooms.whenTaken(tenant, admission.document)
     } catch (error) {
       const moved = isCollabError(error) && error.code === ErrorCode.DocumentMoved
-      if (!moved || forwardedFrom || attempt >= MAX_TAKE_ATTEMPTS || held.gone || !connections.accepting()) return closeHeld(ws, held, admission, connections, error)
+      if (!moved || forwardedFrom || held.gone || !connections.accepting()) return closeHeld(ws, held, admission, connections, error)
       let route: DocumentRoute
       try {
         route = await connections.cluster!.route(storageName, false)
@@ -206,6 +209,7 @@ const connectOnceTaken = async (
         return closeHeld(ws, held, admission, connections, routeError)
       }
       if (held.gone) return
+      if (!connections.accepting()) return closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
       if (!route.here) {
         forwardToOwner(ws, request, admission, route.ownerUrl, connections, held.release())
         ws.resume()
@@ -213,6 +217,8 @@ const connectOnceTaken = async (
       }
       continue // the owner already let it go: take it here
     }
+    // Lost again before this ran (the lease lapsed at once): a new room takes it, or fails to.
+    if (!room.tookDocument) continue
     if (held.gone || !connections.accepting()) {
       connections.rooms.release(room)
       if (!held.gone) closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
@@ -224,6 +230,7 @@ const connectOnceTaken = async (
     for (const { data, isBinary } of sent) onMessage.call(ws, data, isBinary)
     return
   }
+  closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.DocumentMoved, 'the document kept moving between servers'))
 }
 
 /**
@@ -232,26 +239,24 @@ const connectOnceTaken = async (
  */
 const closeHeld = (ws: WebSocket, held: HeldFrames, admission: Admission, connections: Connections, error: unknown): void => {
   if (held.gone) return
-  let code: number
-  let reason: string
-  if (!isCollabError(error)) {
-    code = CloseCode.PersistenceFailed
-    reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document')
-  } else if (error.code === ErrorCode.ShuttingDown) {
-    code = CloseCode.GoingAway
-    reason = formatCloseReason(error.code, error.message)
-  } else if (error.code === ErrorCode.DocumentMoved) {
-    code = CloseCode.DocumentMoved
-    reason = formatCloseReason(ErrorCode.DocumentMoved, 'the document is served by another server; reconnect')
-  } else if (error.code === ErrorCode.LeaseUnavailable || error.code === ErrorCode.OwnerUnreachable) {
-    code = CloseCode.DocumentMoved
-    reason = formatCloseReason(error.code, error.message)
-  } else {
-    code = CloseCode.PersistenceFailed
-    reason = formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document')
-  }
+  const { code, reason } = heldCloseFor(error)
   ws.close(code, reason)
   connections.syncFailures?.connectionEnded(admission.identity, code)
+}
+
+const heldCloseFor = (error: unknown): { code: number; reason: string } => {
+  if (isCollabError(error)) {
+    switch (error.code) {
+      case ErrorCode.ShuttingDown:
+        return { code: CloseCode.GoingAway, reason: formatCloseReason(error.code, error.message) }
+      case ErrorCode.DocumentMoved:
+        return { code: CloseCode.DocumentMoved, reason: formatCloseReason(error.code, 'the document is served by another server; reconnect') }
+      case ErrorCode.LeaseUnavailable:
+      case ErrorCode.OwnerUnreachable:
+        return { code: CloseCode.DocumentMoved, reason: formatCloseReason(error.code, error.message) }
+    }
+  }
+  return { code: CloseCode.PersistenceFailed, reason: formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document') }
 }
 
 /** Upgrade requests another node forwarded here (their signature verified): audited by that node. */

@@ -131,9 +131,12 @@ export class RoomRegistry {
     const room: Room = new Room(tenant, document, this.roomOptions)
     this.rooms.set(key, room)
     room.load().catch((error: unknown) => {
-      // Cluster mode: another node owns it, or Redis cannot be asked who does.
-      const moved = isCollabError(error) && (error.code === ErrorCode.DocumentMoved || error.code === ErrorCode.LeaseUnavailable)
-      if (moved) room.logger.info({ reason: (error as Error).message }, 'another node took the document, or Redis did not answer')
+      // Cluster mode: another node owns it (it won the race for a new document: expected), or
+      // Redis cannot be asked who does.
+      const taken = isCollabError(error) && error.code === ErrorCode.DocumentMoved
+      const moved = taken || (isCollabError(error) && error.code === ErrorCode.LeaseUnavailable)
+      if (taken) room.logger.info({ reason: (error as Error).message }, 'another node took the document first')
+      else if (moved) room.logger.warn({ err: error }, 'could not take the document: Redis did not answer')
       else room.logger.error({ err: error }, 'loading failed')
       room.failedToLoad(error)
       this.forget(room)
