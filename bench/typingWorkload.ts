@@ -169,7 +169,7 @@ const serverWroteTo = ({ clients }: DocClients): boolean => {
   return first !== undefined && [...Y.decodeStateVector(Y.encodeStateVector(first.doc)).keys()].some((id) => !writers.has(id))
 }
 
-const connectDocs = async (server: BenchServer, options: TypingLoadOptions, { roomPrefix, clientUrl }: TypingLoadRun): Promise<DocClients[]> => {
+const connectDocs = async (server: BenchServer, options: TypingLoadOptions, { roomPrefix, clientUrl, openTogether = false }: TypingLoadRun): Promise<DocClients[]> => {
   const docs: DocClients[] = []
   for (let d = 0; d < options.docs; d++) {
     const tokens = await Promise.all(
@@ -178,11 +178,10 @@ const connectDocs = async (server: BenchServer, options: TypingLoadOptions, { ro
     docs.push({ index: d, clients: [] })
     const connect = (k: number) =>
       docs[d]!.clients.push(connectBenchClient({ url: clientUrl?.(d, k) ?? server.url, room: `${roomPrefix}-${d}`, token: tokens[k]!, label: `editor-${d}-${k}` }))
-    // The first editor opens the document before the others: in a cluster its node becomes the
-    // owner and the others are forwarded to it (opened at once on several nodes, all but one
-    // would lose the race for the lease and be told to reconnect).
+    // Unless told to open it together, the first editor opens the document before the others, as
+    // the single-server figures were always measured.
     connect(0)
-    if (!(await docs[d]!.clients[0]!.whenSynced(30_000))) throw new Error(`the first editor of doc ${d} did not sync`)
+    if (!openTogether && !(await docs[d]!.clients[0]!.whenSynced(30_000))) throw new Error(`the first editor of doc ${d} did not sync`)
     for (let k = 1; k < options.clientsPerDoc; k++) connect(k)
   }
   const all = docs.flatMap((doc) => doc.clients)
@@ -209,6 +208,11 @@ export interface TypingLoadRun {
   readonly log: (message: string) => void
   /** Where editor `k` of doc `d` connects (default: `server.url`); a cluster spreads them over its nodes. */
   readonly clientUrl?: (doc: number, client: number) => string
+  /**
+   * Every editor of a doc connects in the same tick (default: the first editor first, synced
+   * before the others connect). In a cluster each new doc is then opened on several nodes at once.
+   */
+  readonly openTogether?: boolean
 }
 
 /** Runs the workload once against `server` (which the caller starts and stops). */

@@ -6,13 +6,19 @@ import { treeCpuUs } from './treeCpu.ts'
 
 /**
  * (e) The cluster's throughput: the typing workload over every node. Editor k of document d
- * connects to node (d + k) mod N, so each document's first editor (who makes its node the owner)
- * lands on a different node per document and most editors reach the owner through another node
- * (forwarded): what a load balancer spreading connections without document affinity gives.
+ * connects to node (d + k) mod N, so most editors reach the document's owner through another node
+ * (forwarded): what a load balancer spreading connections without document affinity gives. By
+ * default every editor of a document connects at once, so each new document is opened on every
+ * node together and all but one node lose the race for its lease (their clients are forwarded to
+ * the winner on the same connection; a server close is counted as a problem);
+ * `firstEditorFirst` connects the first editor alone first, its node then the owner.
  * CPU is the whole cluster's — every node, PostgreSQL's processes and Redis — over the whole run
  * (connect, warm-up, load, settling), divided by the whole run's ops: an estimate, like (c)'s.
  */
-export interface ClusterThroughputOptions extends TypingLoadOptions {}
+export interface ClusterThroughputOptions extends TypingLoadOptions {
+  /** Connect each document's first editor before the others (its node takes the document alone). */
+  readonly firstEditorFirst: boolean
+}
 
 export const CLUSTER_THROUGHPUT_DEFAULTS: ClusterThroughputOptions = {
   docs: 12,
@@ -22,6 +28,7 @@ export const CLUSTER_THROUGHPUT_DEFAULTS: ClusterThroughputOptions = {
   window: 100,
   titleEvery: 25,
   settleTimeoutMs: 30_000,
+  firstEditorFirst: false,
 }
 
 export interface ClusterThroughputResult {
@@ -58,6 +65,7 @@ export const runClusterThroughput = async (
     seed,
     log,
     clientUrl: (doc, client) => nodes[(doc + client) % nodes.length]!.url.replace('http', 'ws'),
+    openTogether: !options.firstEditorFirst,
   })
   const wallMs = performance.now() - before.at
   const wholeRunOps = Math.max(1, run.opsPerSec * (options.warmupSec + options.durationSec))

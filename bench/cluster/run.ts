@@ -46,6 +46,8 @@ capacity (d: documents and connections on one node until first-peer p99 passes t
   --target-p99 MS           the latency target (default ${CAPACITY_DEFAULTS.targetP99Ms})
 throughput (e: the typing workload spread over the three nodes, the whole cluster's CPU per op):
   --throughput-docs N       documents (default ${CLUSTER_THROUGHPUT_DEFAULTS.docs}), ${CLUSTER_THROUGHPUT_DEFAULTS.clientsPerDoc} editors each, editor k of doc d on node (d + k) mod 3
+  --first-editor-first      connect each document's first editor before the others (default: all
+                            at once, each new document opened on every node together)
 
 latency, failover, capacity and throughput need cluster mode in the server (--redis-url, --node-id,
 --advertise-url); without it they are skipped with a note.
@@ -66,6 +68,7 @@ interface Cli {
   readonly capacitySteps: number[]
   readonly targetP99: number
   readonly throughputDocs: number
+  readonly firstEditorFirst: boolean
   readonly withoutClusterMode: boolean
 }
 
@@ -85,6 +88,7 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
       'capacity-steps': { type: 'string' },
       'target-p99': { type: 'string' },
       'throughput-docs': { type: 'string' },
+      'first-editor-first': { type: 'boolean' },
       'without-cluster-mode': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -109,6 +113,7 @@ const parseCli = (argv: readonly string[]): Cli | 'help' => {
     capacitySteps: steps.sort((a, b) => a - b),
     targetP99: positive('target-p99', values['target-p99'], CAPACITY_DEFAULTS.targetP99Ms),
     throughputDocs: positive('throughput-docs', values['throughput-docs'], CLUSTER_THROUGHPUT_DEFAULTS.docs),
+    firstEditorFirst: values['first-editor-first'] ?? false,
     withoutClusterMode: values['without-cluster-mode'] ?? false,
   }
 }
@@ -164,7 +169,7 @@ const renderPart = (result: PartResult): string[] => {
     case 'throughput': {
       const { run } = result
       return [
-        `(e) typing workload over ${result.nodes} nodes, ${result.params.docs} docs × ${result.params.clientsPerDoc} editors (editor k of doc d on node (d + k) mod ${result.nodes}), ${result.params.durationSec} s measured`,
+        `(e) typing workload over ${result.nodes} nodes, ${result.params.docs} docs × ${result.params.clientsPerDoc} editors (editor k of doc d on node (d + k) mod ${result.nodes}, ${result.params.firstEditorFirst ? 'first editor first' : 'all at once'}), ${result.params.durationSec} s measured; ${run.serverCloses} server closes`,
         `    ${run.opsPerSec} ops/s sent, ${run.deliveredOpsPerSec} delivered/s; cluster ${result.clusterCpuUsPerOp} µs/op (nodes ${result.cpuUsPerOp.nodes}, PostgreSQL ${result.cpuUsPerOp.postgres}, Redis ${result.cpuUsPerOp.redis}), ${result.clusterCores} cores; generator ${run.generator.coresUsed} cores, others ${run.machine.otherCores}; converged ${run.convergedDocs}/${run.docs}`,
       ]
     }
@@ -227,7 +232,7 @@ const main = async (): Promise<number> => {
           results.push(await runCapacity(target, { ...CAPACITY_DEFAULTS, steps: cli.capacitySteps, targetP99Ms: cli.targetP99 }, runId, log))
         }
         if (part === 'throughput') {
-          results.push(await runClusterThroughput(await sharedCluster(), { ...CLUSTER_THROUGHPUT_DEFAULTS, docs: cli.throughputDocs }, cli.seed, runId, log))
+          results.push(await runClusterThroughput(await sharedCluster(), { ...CLUSTER_THROUGHPUT_DEFAULTS, docs: cli.throughputDocs, firstEditorFirst: cli.firstEditorFirst }, cli.seed, runId, log))
         }
         if (part === 'stores') {
           results.push(await runStores({ ...STORES_DEFAULTS, docs: cli.storesDocs, durationSec: cli.storesDuration }, cli.seed, runId, log))

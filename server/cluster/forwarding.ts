@@ -6,6 +6,7 @@ import { EXTENSION_QUERY_PARAM, EXTENSION_VERSION } from '../../shared/extension
 import { BEARER_SUBPROTOCOL_PREFIX, COLLAB_SUBPROTOCOL } from '../../shared/tokenTransport.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { ClusterMetrics } from './clusterMetrics.ts'
+import type { ClientFrame } from './heldFrames.ts'
 import { NODE_AUTH_HEADER, type NodeAuth } from './nodeAuth.ts'
 
 /** The owner's path for a forwarded client: `/internal/forward/<tenant>/<type>/<id>`. */
@@ -42,6 +43,11 @@ export interface ForwardRequest {
   readonly token: string
   readonly clientAddress: string
   readonly wantsExtensions: boolean
+  /**
+   * Frames the client sent before it was forwarded (held while this node tried to take the
+   * document itself and another node took it first): sent to the owner first, in order.
+   */
+  readonly sent?: readonly ClientFrame[]
 }
 
 export interface ForwardContext {
@@ -66,8 +72,8 @@ const sendable = (code: number): boolean => (code >= 1000 && code <= 1003) || (c
 export class ForwardedConnection {
   private readonly owner: WebSocket
   /** Frames the client sent before the owner connection opened. */
-  private early: Array<{ data: Buffer; isBinary: boolean }> | null = []
-  private earlyBytes = 0
+  private early: ClientFrame[] | null
+  private earlyBytes: number
   private towardOwner = 0
   private towardClient = 0
   private closed = false
@@ -80,6 +86,8 @@ export class ForwardedConnection {
     request: ForwardRequest,
     private readonly context: ForwardContext,
   ) {
+    this.early = [...(request.sent ?? [])]
+    this.earlyBytes = this.early.reduce((bytes, frame) => bytes + frame.data.byteLength, 0)
     const query = request.wantsExtensions ? `?${EXTENSION_QUERY_PARAM}=${EXTENSION_VERSION}` : ''
     const path = `${FORWARD_PATH_PREFIX}${encodeURIComponent(request.tenant)}/${request.documentName}${query}`
     const target = new URL(path, request.ownerUrl)

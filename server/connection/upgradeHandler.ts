@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { CollabError, ErrorCode } from '../../shared/errors.ts'
+import { CollabError, ErrorCode, isCollabError } from '../../shared/errors.ts'
 import { admit, type Admission, type AdmissionPolicy } from './admission.ts'
 import { redactTokenInUrl } from '../auth/index.ts'
 import { clientAddress } from './clientAddress.ts'
@@ -16,6 +16,7 @@ import { refuseUpgrade } from './upgradeRefusal.ts'
 import { transportSocket } from '../tls/transportSocket.ts'
 import type { ClusterNode, DocumentRoute } from '../cluster/clusterNode.ts'
 import { readForwardedUpgrade } from '../cluster/forwarding.ts'
+import { HeldFrames, type ClientFrame } from '../cluster/heldFrames.ts'
 import { tokenFromRequest } from '../auth/index.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import type { SyncFailureStreaks } from '../observability/syncFailures.ts'
@@ -100,7 +101,12 @@ export const createUpgradeHandler = (context: UpgradeContext) => {
             if (forwardedFrom === null) context.audit?.opened(request, admission.identity, admission.document.name)
             if (route instanceof CollabError) ws.close(CloseCode.DocumentMoved, formatCloseReason(route.code, route.message))
             else if (!route.here) forwardToOwner(ws, request, admission, route.ownerUrl, context)
-            else connectPeer(ws, request, admission, connections, forwardedFrom)
+            else if (context.cluster && !context.rooms.find(admission.identity.tenant, admission.document.name)?.tookDocument) {
+              connectOnceTaken(ws, request, admission, connections, forwardedFrom).catch((error: unknown) => {
+                context.logger.error({ err: error }, 'connecting a held client failed')
+                ws.terminate()
+              })
+            } else connectPeer(ws, request, admission, connections, forwardedFrom)
           })
           handshaking = null
         },
@@ -154,7 +160,7 @@ const admitAndRoute = async (
   }
 }
 
-const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admission, ownerUrl: string, context: UpgradeContext): void => {
+const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admission, ownerUrl: string, context: UpgradeContext, sent: ClientFrame[] = []): void => {
   const url = new URL(request.url ?? '/', 'http://localhost')
   context.cluster!.forward(ws, {
     ownerUrl,
@@ -163,7 +169,94 @@ const forwardToOwner = (ws: WebSocket, request: IncomingMessage, admission: Admi
     token: tokenFromRequest(url, request.headers) ?? '',
     clientAddress: clientAddress(request, context.trustProxy),
     wantsExtensions: admission.wantsExtensions,
+    sent,
   })
+}
+
+/** Rooms of this node that lost the document, in a row, before a held client is closed to retry instead. */
+const MAX_TAKE_ATTEMPTS = 3
+
+/**
+ * Cluster mode, a document this node routes here but has no room holding it yet (nobody held its
+ * lease, or this node's room is still taking it): the client joins the room only once the room
+ * took the lease, its frames held meanwhile. When another node took the document first (clients
+ * opening a new document on several nodes at once), the client is routed again and forwarded to
+ * that node on this same connection, with the frames it sent, instead of being closed to
+ * reconnect. Closed with 4502 as before when the owner cannot be found or reached, or when the
+ * request was forwarded here already (never forwarded twice).
+ */
+const connectOnceTaken = async (
+  ws: WebSocket,
+  request: IncomingMessage,
+  admission: Admission,
+  connections: Connections,
+  forwardedFrom: { clientAddress: string } | null,
+): Promise<void> => {
+  const held = new HeldFrames(ws)
+  const { tenant } = admission.identity
+  const storageName = `${tenant}/${admission.document.name}`
+  for (let attempt = 1; attempt <= MAX_TAKE_ATTEMPTS; attempt++) {
+    let room: Room
+    try {
+      room = await connections.rooms.whenTaken(tenant, admission.document)
+    } catch (error) {
+      const moved = isCollabError(error) && error.code === ErrorCode.DocumentMoved
+      if (!moved || forwardedFrom || held.gone || !connections.accepting()) return closeHeld(ws, held, admission, connections, error)
+      let route: DocumentRoute
+      try {
+        route = await connections.cluster!.route(storageName, false)
+      } catch (routeError) {
+        return closeHeld(ws, held, admission, connections, routeError)
+      }
+      if (held.gone) return
+      if (!connections.accepting()) return closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      if (!route.here) {
+        forwardToOwner(ws, request, admission, route.ownerUrl, connections, held.release())
+        ws.resume()
+        return
+      }
+      continue // the owner already let it go: take it here
+    }
+    // Lost again before this ran (the lease lapsed at once): a new room takes it, or fails to.
+    if (!room.tookDocument) continue
+    if (held.gone || !connections.accepting()) {
+      connections.rooms.release(room)
+      if (!held.gone) closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+      return
+    }
+    const sent = held.release()
+    connectPeer(ws, request, admission, connections, forwardedFrom)
+    ws.resume()
+    for (const { data, isBinary } of sent) onMessage.call(ws, data, isBinary)
+    return
+  }
+  closeHeld(ws, held, admission, connections, new CollabError(ErrorCode.DocumentMoved, 'the document kept moving between servers'))
+}
+
+/**
+ * A held client whose document cannot be served now: closed as a peer of the failed room was, or as
+ * the upgrade closes a client whose owner cannot be found (4502 with the error's code: retry).
+ */
+const closeHeld = (ws: WebSocket, held: HeldFrames, admission: Admission, connections: Connections, error: unknown): void => {
+  if (held.gone) return
+  const { code, reason } = heldCloseFor(error)
+  ws.close(code, reason)
+  connections.syncFailures?.connectionEnded(admission.identity, code)
+}
+
+const heldCloseFor = (error: unknown): { code: number; reason: string } => {
+  if (isCollabError(error)) {
+    switch (error.code) {
+      case ErrorCode.ShuttingDown:
+        return { code: CloseCode.GoingAway, reason: formatCloseReason(error.code, error.message) }
+      case ErrorCode.DocumentMoved:
+        return { code: CloseCode.DocumentMoved, reason: formatCloseReason(error.code, 'the document is served by another server; reconnect') }
+      case ErrorCode.LeaseUnavailable:
+      case ErrorCode.OwnerUnreachable:
+        return { code: CloseCode.DocumentMoved, reason: formatCloseReason(error.code, error.message) }
+    }
+  }
+  return { code: CloseCode.PersistenceFailed, reason: formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document') }
 }
 
 /** Upgrade requests another node forwarded here (their signature verified): audited by that node. */

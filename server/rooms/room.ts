@@ -8,7 +8,7 @@ import type { DocumentStorage } from '../persistence/documentStorage.ts'
 import type { DocumentIndex } from '../persistence/documentIndex.ts'
 import type { EventRecord } from '../persistence/eventLog.ts'
 import type { DocumentName } from '../../shared/documentName.ts'
-import { ErrorCode } from '../../shared/errors.ts'
+import { CollabError, ErrorCode } from '../../shared/errors.ts'
 import { CloseCode, formatCloseReason } from '../../shared/closeCodes.ts'
 import { encodeAck } from '../../shared/extensionProtocol.ts'
 import type { ConflictRecord } from '../../shared/conflictRecord.ts'
@@ -101,6 +101,10 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   private waiting: WaitingFrames | null = null
   /** Made only for a caller of whenReady before the room has loaded (the registry's `open`). */
   private ready: ReturnType<typeof deferred> | null = null
+  /** Made only for a caller of whenTaken before the room has taken its document (the upgrade handler, cluster mode). */
+  private taking: ReturnType<typeof deferred> | null = null
+  /** Took its document (cluster mode: the lease and epoch; on one node: the store's claim). */
+  private taken = false
   /** Loaded at least once (whenReady resolves), or why loading failed. */
   private loaded = false
   private loadError: { error: unknown } | null = null
@@ -196,6 +200,9 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     this.held = await takeDocument(this.options.ownership, this.options.store, this.storageName, (reason) => this.lostOwnership(reason))
     // Closed while the lease was being taken (shutdown, or the lease lost already): give it up again.
     if (this.state === 'closed') return void this.held?.release()
+    this.taken = true
+    this.taking?.resolve()
+    this.taking = null
     const { updates, stateVector, lastEventSeq, pendingReviews } = await readStoredRoomState(this.options.store, this.tenant, this.document.name, this.storageName)
     if (this.closedMeanwhile()) return // cluster mode: the lease was lost while reading
     this.reviews.load(pendingReviews)
@@ -292,11 +299,31 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
     }
   }
 
-  /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady here. */
+  /** Loading failed: peers waiting for the room are told by the registry; callers of whenReady and whenTaken here. */
   failedToLoad(error: unknown): void {
     this.loadError = { error }
     this.ready?.reject(error)
     this.ready = null
+    this.taking?.reject(error)
+    this.taking = null
+  }
+
+  /**
+   * True once the room has taken its document and until it closes: from then on its load can no
+   * longer fail because another node owns the document, so a peer may join it.
+   */
+  get tookDocument(): boolean {
+    return this.taken && this.state !== 'closed'
+  }
+
+  /**
+   * Resolves once the room has taken its document (cluster mode: its lease, before it reads it);
+   * rejects with the load's error (ERR_DOCUMENT_MOVED: another node took it first).
+   */
+  whenTaken(): Promise<void> {
+    if (this.taken) return Promise.resolve()
+    if (this.loadError) return Promise.reject(this.loadError.error)
+    return (this.taking ??= deferred()).promise
   }
 
   /** Called by the registry after the grace period; returns false when a peer came back meanwhile. */
@@ -314,6 +341,9 @@ export class Room implements GroupCommitOwner<RoomWrite>, HandshakeRoom, Broadca
   /** Closes all peers and releases the doc (server shutdown or discard). */
   close(code: number = CloseCode.GoingAway, reason = ''): void {
     this.state = 'closed'
+    // Only a shutdown closes a room before it took its document (the lease is being taken).
+    this.taking?.reject(new CollabError(ErrorCode.ShuttingDown, 'server is shutting down'))
+    this.taking = null
     this.backlogPause.cancel()
     for (const peer of this.peers) peer.close(code, reason)
     this.peers.clear()

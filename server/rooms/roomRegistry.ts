@@ -97,8 +97,24 @@ export class RoomRegistry {
     return room
   }
 
+  /**
+   * Cluster mode: the room of a document once it has taken the document's lease (made and loading
+   * if there was none), so that a client joins only a room whose load cannot fail for want of the
+   * lease. Rejects with the load's error: ERR_DOCUMENT_MOVED when another node took the document
+   * first (its client is then forwarded there, not closed). Join a peer afterwards or call `release`.
+   */
+  async whenTaken(tenant: string, document: DocumentName): Promise<Room> {
+    const key = `${tenant}/${document.name}`
+    const room = this.rooms.get(key) ?? this.create(key, tenant, document)
+    this.cancelUnload(room)
+    await room.whenTaken()
+    return room
+  }
+
   release(room: Room): void {
-    if (room.peers.size === 0 && room.state === 'ready') this.scheduleUnload(room)
+    // Still loading (given up by a caller of whenTaken): let go of it once loaded.
+    if (room.state === 'loading') void room.whenReady().then(() => this.release(room), () => {})
+    else if (room.peers.size === 0 && room.state === 'ready') this.scheduleUnload(room)
   }
 
   /** Waits until every room's writes are durable, then closes all peers (server shutdown). */
@@ -115,12 +131,18 @@ export class RoomRegistry {
     const room: Room = new Room(tenant, document, this.roomOptions)
     this.rooms.set(key, room)
     room.load().catch((error: unknown) => {
-      room.logger.error({ err: error }, 'loading failed')
+      // Cluster mode: another node owns it (it won the race for a new document: expected), or
+      // Redis cannot be asked who does.
+      const taken = isCollabError(error) && error.code === ErrorCode.DocumentMoved
+      const moved = taken || (isCollabError(error) && error.code === ErrorCode.LeaseUnavailable)
+      if (taken) room.logger.info({ reason: (error as Error).message }, 'another node took the document first')
+      else if (moved) room.logger.warn({ err: error }, 'could not take the document: Redis did not answer')
+      else room.logger.error({ err: error }, 'loading failed')
       room.failedToLoad(error)
       this.forget(room)
-      // Cluster mode: another node owns it, or Redis cannot be asked who does: a retryable close,
-      // the reconnect is forwarded to the owner (or takes the document once the lease is free).
-      const moved = isCollabError(error) && (error.code === ErrorCode.DocumentMoved || error.code === ErrorCode.LeaseUnavailable)
+      // Clients wait for whenTaken before joining in cluster mode (and are forwarded to the owner
+      // on failure), so this closes only a peer that joined otherwise: a retryable close, its
+      // reconnect is forwarded to the owner (or takes the document once the lease is free).
       if (moved) room.close(CloseCode.DocumentMoved, formatCloseReason(ErrorCode.DocumentMoved, 'the document is served by another server; reconnect'))
       else room.close(CloseCode.PersistenceFailed, formatCloseReason(ErrorCode.PersistenceFailed, 'could not load the document'))
     })
