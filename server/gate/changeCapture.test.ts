@@ -78,3 +78,50 @@ describe('applyCapturingChanges: the rich-text root', () => {
     assert.equal(captured.changes.length, count, 'no change recorded after the call returned')
   })
 })
+
+describe('applyCapturingChanges: a plain-text root', () => {
+  const titled = (title: string) => {
+    const client = new Y.Doc()
+    client.getText('title').insert(0, title)
+    const server = new Y.Doc()
+    Y.applyUpdate(server, Y.encodeStateAsUpdate(client))
+    return { client, server }
+  }
+  const titleChange = (server: Y.Doc, update: Uint8Array) =>
+    applyCapturingChanges(server, 'proposal', update, {}, new Set()).changes.filter((change) => change.path === 'title').map(({ oldValue, newValue }) => ({ oldValue, newValue }))
+
+  test('the text before and after: an insert, a deletion, a replacement, an insert and delete within one update', () => {
+    const { client, server } = titled('Annual offer')
+    const cases: Array<[() => void, string, string]> = [
+      [() => client.getText('title').insert(7, 'service '), 'Annual offer', 'Annual service offer'],
+      [() => client.getText('title').delete(0, 7), 'Annual service offer', 'service offer'],
+      [
+        () => {
+          client.getText('title').delete(0, 7)
+          client.getText('title').insert(0, 'Support')
+        },
+        'service offer',
+        'Support offer',
+      ],
+      [
+        () => {
+          client.getText('title').insert(7, 'draft ')
+          client.getText('title').delete(7, 3)
+          client.getText('title').delete(0, 1)
+        },
+        'Support offer',
+        'upportft  offer',
+      ],
+    ]
+    for (const [change, before, after] of cases) {
+      assert.deepEqual(titleChange(server, capturedUpdate(client, change)), [{ oldValue: before, newValue: after }], `${before} → ${after}`)
+      assert.equal(server.getText('title').toString(), after)
+    }
+  })
+
+  test('an update that does not touch the title reports no title change', () => {
+    const { client, server } = titled('Kept')
+    const paragraph = capturedUpdate(client, () => client.getXmlFragment('body').insert(0, [new Y.XmlElement('paragraph')]))
+    assert.deepEqual(titleChange(server, paragraph), [])
+  })
+})

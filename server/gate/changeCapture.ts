@@ -63,12 +63,10 @@ export const applyCapturingChanges = (
   for (const root of text) {
     if (!touchable(doc, root, namedRoots)) continue
     const ytext = doc.getText(root)
-    // Read before the update: these are short fields (≤ 500 characters), so the text before is cheap.
-    const before = ytext.toString()
     const observer = (event: Y.YTextEvent, transaction: Y.Transaction) => {
       if (transaction.origin !== origin) return
       const after = plainTextOf(ytext, event.keysChanged.size > 0)
-      changes.push({ root, key: null, path: root, action: 'edit', oldValue: before, newValue: after })
+      changes.push({ root, key: null, path: root, action: 'edit', oldValue: textBefore(ytext, event), newValue: after })
     }
     ytext.observe(observer)
     detach.push(() => ytext.unobserve(observer))
@@ -91,6 +89,21 @@ export const applyCapturingChanges = (
       },
     },
   }
+}
+
+/**
+ * A plain-text root's text before the transaction `event` reports, read from its items: those it
+ * added are left out, those it deleted still hold their characters (Yjs collects them only after
+ * the observers ran). Read only for an update that changed the text — reading every text root
+ * before every update cost ~3 % of a keystroke's CPU for titles nobody was editing.
+ */
+const textBefore = (ytext: Y.Text, event: Y.YTextEvent): string => {
+  let text = ''
+  for (let item = ytext._start; item !== null; item = item.right) {
+    const there = !event.adds(item) && (!item.deleted || event.deletes(item))
+    if (there && item.countable && item.content instanceof Y.ContentString) text += item.content.str
+  }
+  return text
 }
 
 /**
