@@ -129,6 +129,7 @@ for (const [mode, options] of MODES) {
         stored.reviews.sort((a, b) => a.id.localeCompare(b.id)),
         [proposed, decided],
       )
+      assert.deepEqual(await store.pendingReviews(document), [proposed], 'the decided one is no longer pending')
       assert.deepEqual(stored.notifications, [decisionNotification(decided)])
       assert.deepEqual(stored.conflicts, batch.conflicts)
       assert.deepEqual(stored.owners, [...batch.owners!].sort((a, b) => a.client - b.client))
