@@ -8,10 +8,13 @@ import { baseLocation, conflictLocation, eventLocation, notificationLocation, ow
 
 /**
  * A document's write — the fence, the key-generation check and everything a batch holds — as ONE
- * statement: data-modifying CTEs, sent without BEGIN/COMMIT. A single statement is its own
- * transaction, so it is atomic as the multi-statement transaction it replaces was, and it costs
- * one round trip through the driver instead of ~9 (each a parse, a bind, result rows and promise
- * hops: ~2 ms of the node's CPU for a new document's first write).
+ * statement of data-modifying CTEs: one round trip through the driver instead of ~7 (each a parse,
+ * a bind, result rows and promise hops: ~2 ms of the node's CPU for a new document's first write
+ * in a connection storm). The store still sends it between BEGIN and COMMIT (two short round
+ * trips more): a statement sent alone commits itself even when it runs after the node gave up
+ * waiting (PostgreSQL paused past the query timeout: the node reports the write failed, and it
+ * would be stored after all); within a transaction, it commits only on the COMMIT the node sends
+ * once it has the statement's answer in time.
  *
  * Every part that stores rows selects FROM `checked`, the one-row CTE that runs the checks: a check
  * that fails raises (`posalpro_refuse`, migration 9) and the whole statement aborts, nothing of it

@@ -13,7 +13,7 @@ import type { OwnerClaim } from '../../gate/clientOwnership.ts'
 import { CollabError, ErrorCode, isCollabError } from '../../../shared/errors.ts'
 import { checkStoredUpdateStructure } from '../../protocol/updateGuard.ts'
 import { checkEpoch, fenceDocument, staleEpoch } from './epochFence.ts'
-import { batchStatement, REFUSED, type Statement } from './batchStatement.ts'
+import { batchStatement, REFUSED } from './batchStatement.ts'
 import {
   baseLocation,
   conflictLocation,
@@ -71,7 +71,7 @@ export class PostgresDocumentStore {
   private readonly sealer: RowSealer
   /**
    * Documents whose `documents` row a write of this process has committed: their next writes skip
-   * inserting it (one statement of ~9 per write). Added only after the commit — a rolled-back first
+   * inserting it (one part less in the write's statement). Added only after the commit — a rolled-back first
    * write leaves the document unlisted, and its next write inserts the row. Rows are never deleted.
    */
   private readonly listed = new Set<string>()
@@ -147,11 +147,11 @@ export class PostgresDocumentStore {
   }
 
   /**
-   * The fenced group commit: ONE statement (batchStatement.ts) that checks `epoch` against the
-   * document's fence (and, encrypted, the key generation), then stores the update (at the next
-   * clock) with its state vector, event records, review items, conflicts and client owners. All of
-   * it or nothing; a stale epoch stores nothing and rejects with ERR_STALE_EPOCH. Resolves once
-   * committed: only then may it be acknowledged and broadcast.
+   * The fenced group commit: one transaction of ONE statement (batchStatement.ts) that checks
+   * `epoch` against the document's fence (and, encrypted, the key generation), then stores the
+   * update (at the next clock) with its state vector, event records, review items, conflicts and
+   * client owners. All of it or nothing; a stale epoch stores nothing and rejects with
+   * ERR_STALE_EPOCH. Resolves once committed: only then may it be acknowledged and broadcast.
    */
   async appendBatch(document: string, epoch: number, batch: DocumentBatch): Promise<void> {
     const { update, events = [], reviews = [], conflicts = [], owners = [] } = batch
@@ -174,11 +174,11 @@ export class PostgresDocumentStore {
   }
 
   /**
-   * One write as one statement, no BEGIN/COMMIT (a single statement is its own transaction). Sent
-   * again, sealed anew, when a check in it found something moved that this node can catch up with:
-   * the data keys rotated (the keyring is reloaded), the clock taken (read again). Only when sealing
-   * changed the keyring (a tenant's first key) does it run in a transaction, which saves the keyring
-   * with it (sharedKeyring.ts `saveIn`).
+   * One write: BEGIN, its one statement, COMMIT (why not the statement alone: batchStatement.ts).
+   * When sealing changed the keyring (a tenant's first key) the keyring is saved before the COMMIT
+   * (sharedKeyring.ts `saveIn`). Sent again, sealed anew, when a check in the statement found
+   * something moved that this node can catch up with: the data keys rotated (the keyring is
+   * reloaded), the clock taken (read again).
    */
   private write(label: string, document: string, epoch: number, batch: DocumentBatch, eventBase: EventBase | null): Promise<void> {
     checkEpoch(epoch)
@@ -189,13 +189,11 @@ export class PostgresDocumentStore {
         let refusal: Refusal | null = null
         try {
           const statement = batchStatement(sealer, { document, epoch, keyGeneration: loaded.codec ? loaded.generation : null, clock, listed: this.listed.has(document), batch, eventBase })
-          const send = (client: pg.Pool | pg.PoolClient) =>
-            client.query(statement as Statement).catch((error: unknown) => {
+          const saved = await inTransaction(this.pool, label, async (client) => {
+            await client.query(statement).catch((error: unknown) => {
               refusal = refusalOf(error)
               throw error
             })
-          const saved = await inTransaction(this.pool, label, async (client) => {
-            await send(client)
             return this.keyring.saveIn(client, loaded).catch((error: unknown) => {
               refusal = error instanceof KeyringConflict ? 'keyring' : refusalOf(error)
               throw error
