@@ -10,8 +10,8 @@ import { baseLocation, conflictLocation, eventLocation, notificationLocation, ow
  * A document's write — the fence, the key-generation check and everything a batch holds — as ONE
  * statement of data-modifying CTEs: one round trip through the driver instead of ~7 (each a parse,
  * a bind, result rows and promise hops: ~2 ms of the node's CPU for a new document's first write
- * in a connection storm). The store still sends it between BEGIN and COMMIT (two short round
- * trips more): a statement sent alone commits itself even when it runs after the node gave up
+ * in a connection storm). The store sends it with a BEGIN ahead in the same round trip, then a
+ * COMMIT: a statement sent alone would commit itself even when it ran after the node gave up
  * waiting (PostgreSQL paused past the query timeout: the node reports the write failed, and it
  * would be stored after all); within a transaction, it commits only on the COMMIT the node sends
  * once it has the statement's answer in time.

@@ -27,7 +27,7 @@ import {
 } from './rowLocations.ts'
 import { runMigrations } from './migrations.ts'
 import { MIGRATIONS } from './schema.ts'
-import { inTransaction, persistenceFailed } from './transaction.ts'
+import { beginWith, inTransaction, persistenceFailed } from './transaction.ts'
 import type { Notification } from '../../notifications/notification.ts'
 
 export type { DocumentBatch } from '../documentStorage.ts'
@@ -174,7 +174,8 @@ export class PostgresDocumentStore {
   }
 
   /**
-   * One write: BEGIN, its one statement, COMMIT (why not the statement alone: batchStatement.ts).
+   * One write: BEGIN with its one statement (one round trip: `beginWith`), then COMMIT (why not
+   * the statement alone: batchStatement.ts).
    * When sealing changed the keyring (a tenant's first key) the keyring is saved before the COMMIT
    * (sharedKeyring.ts `saveIn`). Sent again, sealed anew, when a check in the statement found
    * something moved that this node can catch up with: the data keys rotated (the keyring is
@@ -189,16 +190,21 @@ export class PostgresDocumentStore {
         let refusal: Refusal | null = null
         try {
           const statement = batchStatement(sealer, { document, epoch, keyGeneration: loaded.codec ? loaded.generation : null, clock, listed: this.listed.has(document), batch, eventBase })
-          const saved = await inTransaction(this.pool, label, async (client) => {
-            await client.query(statement).catch((error: unknown) => {
-              refusal = refusalOf(error)
-              throw error
-            })
-            return this.keyring.saveIn(client, loaded).catch((error: unknown) => {
-              refusal = error instanceof KeyringConflict ? 'keyring' : refusalOf(error)
-              throw error
-            })
-          })
+          const saved = await inTransaction(
+            this.pool,
+            label,
+            (client) =>
+              this.keyring.saveIn(client, loaded).catch((error: unknown) => {
+                refusal = error instanceof KeyringConflict ? 'keyring' : refusalOf(error)
+                throw error
+              }),
+            // The statement rides with the BEGIN: two round trips in all, with the COMMIT.
+            (client) =>
+              beginWith(client, statement).catch((error: unknown) => {
+                refusal = refusalOf(error)
+                throw error
+              }),
+          )
           saved?.()
         } catch (error) {
           const why = refusal as Refusal | null
