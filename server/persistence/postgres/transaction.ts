@@ -67,6 +67,11 @@ interface ProtocolWriter {
  * unnamed statement and portal BEGIN used are replaced by the query's own.
  */
 class BegunQuery extends pg.Query {
+  /** Always the extended protocol: a simple query (no values) would skip `prepare`, and with it the BEGIN. */
+  requiresPreparation(): boolean {
+    return true
+  }
+
   prepare(connection: ProtocolWriter): void {
     connection.parse({ text: 'BEGIN' })
     connection.bind({})
