@@ -8,7 +8,7 @@ import { baseLocation, conflictLocation, eventLocation, notificationLocation, ow
 
 /**
  * A document's write — the fence, the key-generation check and everything a batch holds — as ONE
- * statement of data-modifying CTEs: one round trip through the driver instead of ~7 (each a parse,
+ * statement of data-modifying CTEs: one round trip through the driver instead of 6–9 (each a parse,
  * a bind, result rows and promise hops: ~2 ms of the node's CPU for a new document's first write
  * in a connection storm). The store sends it with a BEGIN ahead in the same round trip, then a
  * COMMIT: a statement sent alone would commit itself even when it ran after the node gave up
@@ -19,8 +19,10 @@ import { baseLocation, conflictLocation, eventLocation, notificationLocation, ow
  * Every part that stores rows selects FROM `checked`, the one-row CTE that runs the checks: a check
  * that fails raises (`posalpro_refuse`, migration 9) and the whole statement aborts, nothing of it
  * stored. Raising, not a `WHERE` that makes each insert select nothing: a refused write must fail
- * (the caller must not acknowledge it), and a raise carries its own SQLSTATE back
- * (REFUSED), which the store maps to the typed error it threw before.
+ * (the caller must not acknowledge it); an abort undoes every part whatever order PostgreSQL ran
+ * the CTEs in (it does not promise one); and a raise carries a SQLSTATE of its own (REFUSED), which
+ * the store maps to the typed error it threw before — a division by zero would do the aborting
+ * too, but its code could not be told from a real one.
  *
  * The checks' order is the CASE's: the fence first (a stale writer is told so whatever else is
  * wrong), then the key generation, then the clock.

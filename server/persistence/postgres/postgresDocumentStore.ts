@@ -71,8 +71,9 @@ export class PostgresDocumentStore {
   private readonly sealer: RowSealer
   /**
    * Documents whose `documents` row a write of this process has committed: their next writes skip
-   * inserting it (one part less in the write's statement). Added only after the commit — a rolled-back first
-   * write leaves the document unlisted, and its next write inserts the row. Rows are never deleted.
+   * inserting it (one part less in the write's statement). Added only after the commit — a
+   * rolled-back first write leaves the document unlisted, and its next write inserts the row. Rows
+   * are never deleted.
    */
   private readonly listed = new Set<string>()
   /**
@@ -175,11 +176,10 @@ export class PostgresDocumentStore {
 
   /**
    * One write: BEGIN with its one statement (one round trip: `beginWith`), then COMMIT (why not
-   * the statement alone: batchStatement.ts).
-   * When sealing changed the keyring (a tenant's first key) the keyring is saved before the COMMIT
-   * (sharedKeyring.ts `saveIn`). Sent again, sealed anew, when a check in the statement found
-   * something moved that this node can catch up with: the data keys rotated (the keyring is
-   * reloaded), the clock taken (read again).
+   * the statement alone: batchStatement.ts). When sealing changed the keyring (a tenant's first
+   * key) the keyring is saved before the COMMIT (sharedKeyring.ts `saveIn`). Sent again, sealed
+   * anew, when a check in the statement found something moved that this node can catch up with:
+   * the data keys rotated (the keyring is reloaded), the clock taken (read again).
    */
   private write(label: string, document: string, epoch: number, batch: DocumentBatch, eventBase: EventBase | null): Promise<void> {
     checkEpoch(epoch)
