@@ -10,7 +10,9 @@ import { CollabError, ErrorCode } from '../../../shared/errors.ts'
  * - a higher one takes over: the row records it, and from the commit on every lower epoch is
  *   refused, whatever its holder believes about its lease;
  * - the same one writes.
- * The row is created by the document's first write or claim.
+ * The row is created by the document's first write or claim. A batch's write (appendBatch,
+ * importDocument) makes the same check inside its one statement instead (batchStatement.ts
+ * `fencePart`); claims, compaction and retention call this.
  */
 export const fenceDocument = async (client: pg.PoolClient, document: string, epoch: number): Promise<{ tookOver: boolean }> => {
   checkEpoch(epoch)
