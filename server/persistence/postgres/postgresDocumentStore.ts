@@ -1,6 +1,6 @@
 import pg from 'pg'
 import * as Y from 'yjs'
-import { decodeEvent, documentAsOf, encodeEvent, type EventBase, type EventRecord } from '../eventLog.ts'
+import { decodeEvent, documentAsOf, type EventBase, type EventRecord } from '../eventLog.ts'
 import type { AtRestOptions } from '../../crypto/atRest.ts'
 import { KeyringConflict, type RowSealer } from './sealedRows.ts'
 import { SharedKeyring } from './sharedKeyring.ts'
@@ -8,15 +8,26 @@ import { countSealedRows, loadCursor, resealRows, saveCursor } from './postgresR
 import type { ReencryptionCursor } from '../reencryption.ts'
 import type { RecordLocation } from '../../crypto/recordCodec.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
-import { parseConflictId, type ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
+import type { ConflictRecord as Conflict } from '../../../shared/conflictRecord.ts'
 import type { OwnerClaim } from '../../gate/clientOwnership.ts'
 import { CollabError, ErrorCode, isCollabError } from '../../../shared/errors.ts'
 import { checkStoredUpdateStructure } from '../../protocol/updateGuard.ts'
-import { fenceDocument } from './epochFence.ts'
+import { checkEpoch, fenceDocument, staleEpoch } from './epochFence.ts'
+import { batchStatement, REFUSED } from './batchStatement.ts'
+import {
+  baseLocation,
+  conflictLocation,
+  eventLocation,
+  notificationLocation,
+  ownerLocation,
+  reviewLocation,
+  stateVectorLocation,
+  summaryLocation,
+  updateLocation,
+} from './rowLocations.ts'
 import { runMigrations } from './migrations.ts'
 import { MIGRATIONS } from './schema.ts'
-import { inTransaction, persistenceFailed } from './transaction.ts'
-import { decisionNotification } from '../../reviews/reviewStorage.ts'
+import { beginWith, inTransaction, persistenceFailed } from './transaction.ts'
 import type { Notification } from '../../notifications/notification.ts'
 
 export type { DocumentBatch } from '../documentStorage.ts'
@@ -60,10 +71,20 @@ export class PostgresDocumentStore {
   private readonly sealer: RowSealer
   /**
    * Documents whose `documents` row a write of this process has committed: their next writes skip
-   * inserting it (one statement of ~9 per write). Added only after the commit — a rolled-back first
-   * write leaves the document unlisted, and its next write inserts the row. Rows are never deleted.
+   * inserting it (one part less in the write's statement). Added only after the commit — a
+   * rolled-back first write leaves the document unlisted, and its next write inserts the row. Rows
+   * are never deleted.
    */
   private readonly listed = new Set<string>()
+  /**
+   * Per document, the clock its next update is stored at, as this process last saw it (a load, its
+   * own commits): a sealed update is bound to its clock, so it must be known before the write's one
+   * statement is built. The statement checks it; one taken meanwhile is read again and the write
+   * sent again. Forgotten when the room unloads (`forget`), and bounded.
+   */
+  private readonly nextClocks = new Map<string, number>()
+  /** Per document, the tail of this process's writes to it (see `inTurn`). */
+  private readonly turns = new Map<string, Promise<void>>()
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -127,43 +148,128 @@ export class PostgresDocumentStore {
   }
 
   /**
-   * The fenced group commit: one transaction that first checks `epoch` against the document's
-   * fence, then stores the update (at the next clock) with its state vector, event records,
-   * review items, conflicts and client owners. All of it or nothing; a stale epoch stores nothing
-   * and rejects with ERR_STALE_EPOCH. Resolves once committed: only then may it be acknowledged
-   * and broadcast.
+   * The fenced group commit: one transaction of ONE statement (batchStatement.ts) that checks
+   * `epoch` against the document's fence (and, encrypted, the key generation), then stores the
+   * update (at the next clock) with its state vector, event records, review items, conflicts and
+   * client owners. All of it or nothing; a stale epoch stores nothing and rejects with
+   * ERR_STALE_EPOCH. Resolves once committed: only then may it be acknowledged and broadcast.
    */
   async appendBatch(document: string, epoch: number, batch: DocumentBatch): Promise<void> {
-    const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
+    const { update, events = [], reviews = [], conflicts = [], owners = [] } = batch
     // Nothing to store (a message that changed nothing): every earlier batch has committed already.
     if (!update && events.length + reviews.length + conflicts.length + owners.length === 0) return
-    const listed = this.listed.has(document)
-    await this.sealedTransaction(`append ${document}`, async (client, sealer) => {
-      await fenceDocument(client, document, epoch)
-      await writeBatch(client, sealer, document, epoch, batch, listed)
-    })
-    if (update) this.listed.add(document)
+    await this.write(`append ${document}`, document, epoch, batch, null)
   }
 
   /**
-   * A document copied in from another store (the migration from LevelDB), in one fenced
-   * transaction: its event log's retention base first, then everything a batch holds.
+   * A document copied in from another store (the migration from LevelDB), fenced, in one statement
+   * like a batch: its event log's retention base, then everything a batch holds.
    */
   async importDocument(document: string, epoch: number, batch: DocumentBatch & { readonly eventBase?: EventBase | null }): Promise<void> {
-    await this.sealedTransaction(`import ${document}`, async (client, sealer) => {
-      await fenceDocument(client, document, epoch)
-      if (batch.eventBase) {
-        const { seq, update } = batch.eventBase
-        await client.query('INSERT INTO event_bases (document, seq, "update") VALUES ($1, $2, $3)', [document, seq, sealer.sealBytes(baseLocation(document, seq), update)])
+    await this.write(`import ${document}`, document, epoch, batch, batch.eventBase ?? null)
+  }
+
+  /** The room unloaded the document: its next clock is read again when it is loaded again. */
+  forget(document: string): void {
+    this.nextClocks.delete(document)
+  }
+
+  /**
+   * One write: BEGIN with its one statement (one round trip: `beginWith`), then COMMIT (why not
+   * the statement alone: batchStatement.ts). When sealing changed the keyring (a tenant's first
+   * key) the keyring is saved before the COMMIT (sharedKeyring.ts `saveIn`). Sent again, sealed
+   * anew, when a check in the statement found something moved that this node can catch up with:
+   * the data keys rotated (the keyring is reloaded), the clock taken (read again).
+   */
+  private write(label: string, document: string, epoch: number, batch: DocumentBatch, eventBase: EventBase | null): Promise<void> {
+    checkEpoch(epoch)
+    return this.inTurn(document, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const { loaded, sealer } = this.keyring.pin()
+        const clock = batch.update ? await this.nextClock(document) : null
+        let refusal: Refusal | null = null
+        try {
+          const statement = batchStatement(sealer, { document, epoch, keyGeneration: loaded.codec ? loaded.generation : null, clock, listed: this.listed.has(document), batch, eventBase })
+          const saved = await inTransaction(
+            this.pool,
+            label,
+            (client) =>
+              this.keyring.saveIn(client, loaded).catch((error: unknown) => {
+                refusal = error instanceof KeyringConflict ? 'keyring' : refusalOf(error)
+                throw error
+              }),
+            // The statement rides with the BEGIN: two round trips in all, with the COMMIT.
+            (client) =>
+              beginWith(client, statement).catch((error: unknown) => {
+                refusal = refusalOf(error)
+                throw error
+              }),
+          )
+          saved?.()
+        } catch (error) {
+          const why = refusal as Refusal | null
+          // The statement says only that it was refused; the fence as it stands now, for the message.
+          if (why === 'stale') throw staleEpoch(document, epoch, await this.highestEpoch(document).catch(() => null))
+          if (why === 'clock') this.nextClocks.delete(document)
+          const unknownKey = isCollabError(error) && error.code === ErrorCode.UnknownDataKey
+          if ((why === null && !unknownKey) || attempt >= 5) throw error instanceof CollabError ? error : persistenceFailed(label, error)
+          // The keys moved (or two savers deadlocked, as a transaction of several statements did): reload.
+          if (why !== 'clock') await this.keyring.reload(this.pool)
+          continue
+        }
+        if (clock !== null) {
+          this.learnClock(document, clock + 1, { replace: true })
+          this.listed.add(document)
+        }
+        return
       }
-      await writeBatch(client, sealer, document, epoch, batch)
     })
+  }
+
+  /**
+   * This process's writes to one document, in turn: each is one statement whose update was sealed
+   * at a clock read before it, so two at once would take the same clock (one then fails and is sent
+   * again). In turn they never do, and none holds a connection waiting for another's row lock.
+   */
+  private inTurn<T>(document: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(document) ?? Promise.resolve()
+    const result = previous.then(work)
+    const done = result.then(
+      () => {},
+      () => {},
+    )
+    this.turns.set(document, done)
+    void done.then(() => {
+      if (this.turns.get(document) === done) this.turns.delete(document)
+    })
+    return result
+  }
+
+  /** The document's next clock: as last seen, else read (no lock: the write's statement checks it). */
+  private async nextClock(document: string): Promise<number> {
+    const known = this.nextClocks.get(document)
+    if (known !== undefined) return known
+    const { rows } = await this.query<{ clock: string }>(`clock ${document}`, 'SELECT coalesce(max(clock) + 1, 0) AS clock FROM document_updates WHERE document = $1', [document])
+    return Number(rows[0]!.clock)
+  }
+
+  /**
+   * Notes a document's next clock. A load notes it only when nothing newer is known (a write of
+   * this process may have committed since the load read); a commit of this process replaces it.
+   */
+  private learnClock(document: string, clock: number, { replace }: { replace: boolean }): void {
+    if (!replace && this.nextClocks.has(document)) return
+    this.nextClocks.delete(document)
+    this.nextClocks.set(document, clock)
+    // The oldest noted goes first: a miss costs one read, never a wrong write (the statement checks).
+    if (this.nextClocks.size > MAX_NOTED_CLOCKS) this.nextClocks.delete(this.nextClocks.keys().next().value!)
   }
 
   /** All stored updates of a document, oldest first. */
   async loadUpdates(document: string): Promise<Uint8Array[]> {
     return this.opening(async () => {
       const { rows } = await this.query<{ clock: string; update: Buffer }>(`load ${document}`, 'SELECT clock, "update" FROM document_updates WHERE document = $1 ORDER BY clock', [document])
+      this.learnClock(document, rows.length === 0 ? 0 : Number(rows.at(-1)!.clock) + 1, { replace: false })
       return rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
     })
   }
@@ -183,6 +289,7 @@ export class PostgresDocumentStore {
          WHERE u.document = $1 ORDER BY u.clock`,
         [document],
       )
+      this.learnClock(document, rows.length === 0 ? 0 : Number(rows.at(-1)!.clock) + 1, { replace: false })
       const updates = rows.map((row) => this.sealer.openBytes(updateLocation(document, row.clock), bytesOf(row.update)))
       updates.forEach((update, index) => {
         const check = checkStoredUpdateStructure(update)
@@ -200,7 +307,16 @@ export class PostgresDocumentStore {
    * before or after, never a mix. Resolves with the merged size in bytes, or null when there was
    * nothing to merge.
    */
-  async compact(document: string, epoch: number): Promise<number | null> {
+  compact(document: string, epoch: number): Promise<number | null> {
+    // In turn with the document's writes: it moves the next clock, which they seal at.
+    return this.inTurn(document, async () => {
+      const compacted = await this.compactNow(document, epoch)
+      if (compacted) this.learnClock(document, compacted.nextClock, { replace: true })
+      return compacted?.bytes ?? null
+    })
+  }
+
+  private compactNow(document: string, epoch: number): Promise<{ bytes: number; nextClock: number } | null> {
     return this.sealedTransaction(`compact ${document}`, async (client, sealer) => {
       await fenceDocument(client, document, epoch)
       const { rows } = await client.query<{ clock: string; update: Buffer }>(
@@ -229,7 +345,7 @@ export class PostgresDocumentStore {
         epoch,
       ])
       await putStateVector(client, sealer, document, last + 1, stateVector)
-      return merged.byteLength
+      return { bytes: merged.byteLength, nextClock: last + 2 }
     })
   }
 
@@ -561,64 +677,6 @@ export class PostgresDocumentStore {
   }
 }
 
-/** Everything a batch holds, inside the caller's fenced transaction. */
-/** `listed`: the document's `documents` row is known to be committed already (see `listed` above). */
-const writeBatch = async (client: pg.PoolClient, sealer: RowSealer, document: string, epoch: number, batch: DocumentBatch, listed = false): Promise<void> => {
-  const { update, stateVector, events = [], reviews = [], conflicts = [], owners = [] } = batch
-  if (update) {
-    // Its first update makes the document exist (the index, the tenant's list).
-    if (!listed) await client.query('INSERT INTO documents (name, tenant) VALUES ($1, $2) ON CONFLICT DO NOTHING', [document, tenantOf(document)])
-    // The next clock, read first (the fence's row lock serializes the document's writers): a
-    // sealed update is bound to its clock.
-    const { rows } = await client.query<{ clock: string }>('SELECT coalesce(max(clock) + 1, 0) AS clock FROM document_updates WHERE document = $1', [document])
-    const clock = Number(rows[0]!.clock)
-    await client.query('INSERT INTO document_updates (document, clock, "update", epoch) VALUES ($1, $2, $3, $4)', [
-      document,
-      clock,
-      sealer.sealBytes(updateLocation(document, clock), update),
-      epoch,
-    ])
-    if (stateVector) await putStateVector(client, sealer, document, clock, stateVector)
-  }
-  if (events.length > 0) await insertEvents(client, sealer, document, events)
-  for (const review of reviews) {
-    await client.query(
-      `INSERT INTO reviews (tenant, id, document, status, event_seq, item) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (tenant, id) DO UPDATE SET status = EXCLUDED.status, item = EXCLUDED.item`,
-      [review.tenant, review.id, document, review.status, review.eventSeq, sealer.sealJson(reviewLocation(review.tenant, review.id), review)],
-    )
-    // A decision and the proposer's notification of it: one transaction, as in LevelDB.
-    const notification = decisionNotification(review)
-    if (notification) await putNotification(client, sealer, notification)
-  }
-  if (conflicts.length > 0) {
-    // Keyed by the conflict's id (event, index): a dismissal puts the record again, changed.
-    await client.query(
-      `INSERT INTO conflicts (document, event_seq, position, conflict)
-       SELECT $1, event_seq, position, conflict FROM unnest($2::bigint[], $3::integer[], $4::jsonb[]) AS c (event_seq, position, conflict)
-       ON CONFLICT (document, event_seq, position) DO UPDATE SET conflict = EXCLUDED.conflict`,
-      [
-        document,
-        conflicts.map((conflict) => conflict.eventSeq ?? 0),
-        conflicts.map((conflict, index) => parseConflictId(conflict.id)?.index ?? index),
-        conflicts.map((conflict, index) => sealer.sealJson(conflictLocation(document, conflict.eventSeq ?? 0, parseConflictId(conflict.id)?.index ?? index), conflict)),
-      ],
-    )
-  }
-  if (owners.length > 0) {
-    // The first writer of a client id owns it: a claim already stored stays.
-    await client.query(
-      `INSERT INTO client_owners (document, client, user_id)
-       SELECT $1, client, user_id FROM unnest($2::bigint[], $3::text[]) AS o (client, user_id)
-       ON CONFLICT DO NOTHING`,
-      [document, owners.map((owner) => owner.client), owners.map((owner) => sealer.sealText(ownerLocation(document, owner.client), owner.userId))],
-    )
-  }
-}
-
-/** `<tenant>/<type>/<id>` → tenant. */
-const tenantOf = (document: string): string => document.slice(0, Math.max(0, document.indexOf('/')))
-
 const putNotification = (client: pg.PoolClient, sealer: RowSealer, notification: Notification) =>
   client.query(
     `INSERT INTO notifications (tenant, user_id, id, notification) VALUES ($1, $2, $3, $4)
@@ -626,19 +684,6 @@ const putNotification = (client: pg.PoolClient, sealer: RowSealer, notification:
     [notification.tenant, notification.userId, notification.id, sealer.sealJson(notificationLocation(notification.tenant, notification.userId, notification.id), notification)],
   )
 
-/**
- * Each row's place, as the LevelDB store keys the same record: the associated data it is sealed
- * with (recordCodec.ts), so a row copied to another document, tenant, kind or position does not open.
- */
-const updateLocation = (document: string, clock: number | string) => ['v1', document, 'update', Number(clock)]
-const stateVectorLocation = (document: string, clock: number | string) => ['v1_sv', document, Number(clock)]
-const eventLocation = (document: string, seq: number | string) => ['posalpro_events', document, Number(seq)]
-const baseLocation = (document: string, seq: number | string) => ['posalpro_events_base', document, Number(seq)]
-const reviewLocation = (tenant: string, id: string) => ['posalpro_reviews', tenant, id]
-const conflictLocation = (document: string, eventSeq: number | string, position: number) => ['posalpro_conflicts', document, Number(eventSeq), position]
-const ownerLocation = (document: string, client: number | string) => ['posalpro_owners', document, Number(client)]
-const notificationLocation = (tenant: string, userId: string, id: string) => ['posalpro_notifications', tenant, userId, id]
-const summaryLocation = (tenant: string, document: string) => ['posalpro_summaries', tenant, document]
 
 const bytesOf = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
 
@@ -649,48 +694,25 @@ const putStateVector = (client: pg.PoolClient, sealer: RowSealer, document: stri
     [document, clock, sealer.sealBytes(stateVectorLocation(document, clock), stateVector)],
   )
 
+/** Documents whose next clock a store notes at most (a document loaded again past it reads its clock once). */
+const MAX_NOTED_CLOCKS = 100_000
+
+/** What a refused statement asks of the writer (see `refusalOf`). */
+type Refusal = 'stale' | 'keyring' | 'clock' | 'deadlock'
+
 /**
- * A batch's events in as few statements as can be: PostgreSQL takes at most 65,535 parameters
- * per statement, so they go in chunks of EVENTS_PER_STATEMENT.
+ * A write statement's failure, by its SQLSTATE: one of its checks (batchStatement.ts `REFUSED`),
+ * the update's clock committed by another writer since the statement's snapshot (its primary
+ * key), or a deadlock PostgreSQL ended; null: a failure the write cannot cure by running again.
  */
-const insertEvents = async (client: pg.PoolClient, sealer: RowSealer, document: string, events: readonly EventRecord[]): Promise<void> => {
-  for (let start = 0; start < events.length; start += EVENTS_PER_STATEMENT) {
-    const chunk = events.slice(start, start + EVENTS_PER_STATEMENT)
-    const values: unknown[] = []
-    const tuples = chunk.map((event, index) => {
-      // Sealed, the whole record (who, where, which rules, the update) is in the update column;
-      // seq, time and outcome stay readable for retention and the schema's checks.
-      if (sealer.encrypted) {
-        values.push(document, event.seq, event.at, '', null, event.outcome, event.applied, [], [], sealer.sealBytes(eventLocation(document, event.seq), encodeEvent(event)), null, null, null, null)
-        return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
-      }
-      values.push(
-        document,
-        event.seq,
-        event.at,
-        event.userId,
-        event.device,
-        event.outcome,
-        event.applied,
-        event.ruleIds,
-        event.paths,
-        event.update,
-        event.refused?.bytes ?? null,
-        event.refused?.sha256 ?? null,
-        event.reviewId ?? null,
-        event.userName ?? null,
-      )
-      return `(${Array.from({ length: EVENT_COLUMNS }, (_, column) => `$${index * EVENT_COLUMNS + column + 1}`).join(', ')})`
-    })
-    await client.query(
-      `INSERT INTO events (document, seq, at, user_id, device, outcome, applied, rule_ids, paths, "update", refused_bytes, refused_sha256, review_id, user_name)
-       VALUES ${tuples.join(', ')}`,
-      values,
-    )
-  }
+const refusalOf = (error: unknown): Refusal | null => {
+  const { code, constraint } = error as { code?: string; constraint?: string }
+  if (code === REFUSED.staleEpoch) return 'stale'
+  if (code === REFUSED.keyGeneration) return 'keyring'
+  if (code === REFUSED.clockTaken || (code === '23505' && constraint === 'document_updates_pkey')) return 'clock'
+  if (code === '40P01') return 'deadlock'
+  return null
 }
-const EVENT_COLUMNS = 14
-const EVENTS_PER_STATEMENT = 1_000
 
 interface EventRow {
   seq: string

@@ -78,6 +78,7 @@ export class PostgresStorage implements DocumentStorage {
 
   release(storageName: string): void {
     this.epochs.delete(storageName)
+    this.store.forget(storageName)
   }
 
   /** The epoch to write with: the room's claim, or (a write with no room: the admin CLI) a claim now. */

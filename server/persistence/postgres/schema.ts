@@ -204,4 +204,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'a refused one-statement write',
+    sql: `
+      -- A document's write is one statement (batchStatement.ts): a check inside it that fails (a
+      -- stale epoch, rotated data keys, a clock taken meanwhile) calls this, which aborts the
+      -- whole statement, nothing of it stored, with \`code\` as its SQLSTATE: the store maps it
+      -- back to the typed error (ERR_STALE_EPOCH) or reloads and writes again. boolean: it stands
+      -- where the check's CASE expects a value; it never returns one.
+      CREATE FUNCTION posalpro_refuse(code text, message text) RETURNS boolean
+      LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+      END
+      $$;
+    `,
+  },
 ]

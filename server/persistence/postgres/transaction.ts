@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import pg from 'pg'
 import { CollabError, ErrorCode } from '../../../shared/errors.ts'
 
 /**
@@ -8,7 +8,13 @@ import { CollabError, ErrorCode } from '../../../shared/errors.ts'
  * dropped) may or may not have committed: it fails too, so nothing is ever acknowledged on a
  * guess; the caller reloads from the store, which holds one outcome or the other.
  */
-export const inTransaction = async <T>(pool: pg.Pool, label: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+export const inTransaction = async <T>(
+  pool: pg.Pool,
+  label: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+  /** What opens the transaction: BEGIN, or BEGIN with a first statement riding on it (`beginWith`). */
+  begin: (client: pg.PoolClient) => Promise<unknown> = (client) => client.query('BEGIN'),
+): Promise<T> => {
   let client: pg.PoolClient
   try {
     client = await pool.connect()
@@ -22,7 +28,7 @@ export const inTransaction = async <T>(pool: pg.Pool, label: string, work: (clie
   // A connection whose state is unknown (its ROLLBACK failed) is closed, not reused.
   let broken = false
   try {
-    await client.query('BEGIN')
+    await begin(client)
     const result = await work(client)
     await client.query('COMMIT')
     return result
@@ -34,6 +40,43 @@ export const inTransaction = async <T>(pool: pg.Pool, label: string, work: (clie
   } finally {
     client.off('error', ignore)
     client.release(broken)
+  }
+}
+
+/**
+ * BEGIN and `statement` in one round trip, the transaction left open (for `inTransaction`'s
+ * COMMIT): the BEGIN's Parse, Bind and Execute messages are written ahead of the statement's, in
+ * the one write that ends with their Sync, and PostgreSQL runs them in order. Rejects with the
+ * statement's own error (its SQLSTATE in `code`).
+ */
+export const beginWith = (client: pg.PoolClient, statement: { readonly text: string; readonly values: unknown[] }): Promise<void> =>
+  new Promise((resolve, reject) => {
+    client.query(new BegunQuery(statement, (error) => (error ? reject(error) : resolve())))
+  })
+
+/** The protocol messages a query writes (pg's `Connection`), as far as `BegunQuery` uses them. */
+interface ProtocolWriter {
+  parse(query: { text: string }): void
+  bind(config: object): void
+  execute(config: object): void
+}
+
+/**
+ * pg's Query writes its Parse, Bind, Describe, Execute and Sync in `prepare`, inside one corked
+ * write (the extended protocol, as every query with values); this one writes BEGIN's first. The
+ * unnamed statement and portal BEGIN used are replaced by the query's own.
+ */
+class BegunQuery extends pg.Query {
+  /** Always the extended protocol: a simple query (no values) would skip `prepare`, and with it the BEGIN. */
+  requiresPreparation(): boolean {
+    return true
+  }
+
+  prepare(connection: ProtocolWriter): void {
+    connection.parse({ text: 'BEGIN' })
+    connection.bind({})
+    connection.execute({})
+    ;(pg.Query.prototype as unknown as { prepare(connection: ProtocolWriter): void }).prepare.call(this, connection)
   }
 }
 
