@@ -5,10 +5,10 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { isCollabError } from '../../../shared/errors.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
-import type { EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import { decisionNotification } from '../../reviews/reviewStorage.ts'
 import { PostgresDocumentStore, type DocumentBatch } from './postgresDocumentStore.ts'
+import { editor, event } from '../../testing/storeBatches.ts'
 
 /**
  * A document's write as one statement (batchStatement.ts): every part a batch can hold, at once and
@@ -32,32 +32,6 @@ const storeIn = async (name: string, options: object) => {
   const url = await postgres.createDatabase(name)
   return { url, store: await PostgresDocumentStore.open(url, options) }
 }
-
-const editor = () => {
-  const doc = new Y.Doc()
-  return {
-    doc,
-    edit(key: string, value: unknown): { update: Uint8Array; stateVector: Uint8Array } {
-      let update: Uint8Array | null = null
-      doc.once('update', (bytes: Uint8Array) => (update = bytes))
-      doc.getMap('meta').set(key, value)
-      return { update: update!, stateVector: Y.encodeStateVector(doc) }
-    },
-  }
-}
-
-const event = (seq: number, update: Uint8Array, extra: Partial<EventRecord> = {}): EventRecord => ({
-  seq,
-  at: 1_790_000_000_000 + seq,
-  userId: 'alice',
-  device: 'laptop',
-  outcome: 'accepted',
-  applied: true,
-  ruleIds: [],
-  paths: ['meta.title'],
-  update,
-  ...extra,
-})
 
 const review = (id: string, eventSeq: number, extra: Partial<ReviewItem> = {}): ReviewItem => ({
   id,

@@ -4,9 +4,9 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { isCollabError } from '../../../shared/errors.ts'
 import { startPostgres, type PostgresInstance } from '../../../shared/testing/postgresInstance.ts'
-import type { EventRecord } from '../eventLog.ts'
 import type { ReviewItem } from '../../reviews/reviewItem.ts'
 import { PostgresDocumentStore, type DocumentBatch } from './postgresDocumentStore.ts'
+import { editor, event } from '../../testing/storeBatches.ts'
 
 let postgres: PostgresInstance
 let store: PostgresDocumentStore
@@ -17,34 +17,6 @@ before(async () => {
 after(async () => {
   await store.close()
   await postgres.stop()
-})
-
-/** A writer's document: each edit returns the update it made and the state vector after it. */
-const editor = () => {
-  const doc = new Y.Doc()
-  return {
-    doc,
-    edit(key: string, value: unknown): { update: Uint8Array; stateVector: Uint8Array } {
-      let update: Uint8Array | null = null
-      const capture = (bytes: Uint8Array) => (update = bytes)
-      doc.once('update', capture)
-      doc.getMap('meta').set(key, value)
-      return { update: update!, stateVector: Y.encodeStateVector(doc) }
-    },
-  }
-}
-
-const event = (seq: number, update: Uint8Array, extra: Partial<EventRecord> = {}): EventRecord => ({
-  seq,
-  at: 1_790_000_000_000 + seq,
-  userId: 'alice',
-  device: 'laptop',
-  outcome: 'accepted',
-  applied: true,
-  ruleIds: [],
-  paths: ['meta.title'],
-  update,
-  ...extra,
 })
 
 const review = (document: string, id: string, eventSeq: number): ReviewItem => ({
