@@ -7,7 +7,7 @@ import type { StockClient } from '../../shared/testing/stockClient.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import { connectGateClient, type GateClient } from '../testing/gateClients.ts'
 import type { TestServer } from '../testing/startServer.ts'
-import { startCluster, type TestCluster } from './testing/testCluster.ts'
+import { nodeMetric, startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /** Any node serves any client: the owner applies the gate, the others forward frames to it. */
 
@@ -30,10 +30,7 @@ const gateClient = async (node: number, room: string, user: { user?: string; rol
   return client
 }
 
-const metric = async (node: number, name: string): Promise<number> => {
-  const text = await (await fetch(`${cluster.nodes[node]!.httpUrl}/metrics`)).text()
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN)
-}
+const metric = (node: number, name: string): Promise<number> => nodeMetric(cluster, node, name)
 
 const sameState = (a: Y.Doc, b: Y.Doc): boolean => Buffer.from(Y.encodeStateVector(a)).equals(Buffer.from(Y.encodeStateVector(b)))
 

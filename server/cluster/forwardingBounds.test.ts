@@ -5,7 +5,7 @@ import * as Y from 'yjs'
 import { eventually } from '../../shared/testing/eventually.ts'
 import type { StockClient } from '../../shared/testing/stockClient.ts'
 import { connectAckedClient } from '../testing/ackedClient.ts'
-import { startCluster, type TestCluster } from './testing/testCluster.ts'
+import { nodeMetric, startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /** A forwarding node buffers a bounded amount per connection: a client that stops reading is pushed back on, not buffered for. */
 
@@ -27,10 +27,7 @@ after(async () => {
   await cluster.stop()
 })
 
-const metric = async (node: number, name: string): Promise<number> => {
-  const text = await (await fetch(`${cluster.nodes[node]!.httpUrl}/metrics`)).text()
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN)
-}
+const metric = (node: number, name: string): Promise<number> => nodeMetric(cluster, node, name)
 
 test('a forwarded client that stops reading: the forwarding node holds at most its bound for it and stops reading the owner', async () => {
   const room = 'proposal/slow-forwarded'

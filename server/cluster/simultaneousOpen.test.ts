@@ -6,7 +6,7 @@ import { connectStockClient, type StockClient } from '../../shared/testing/stock
 import type { AuditReport } from '../audit/auditReport.ts'
 import { adminRequest } from '../testing/adminRequests.ts'
 import type { TestServer } from '../testing/startServer.ts'
-import { startCluster, type TestCluster } from './testing/testCluster.ts'
+import { nodeMetric, startCluster, type TestCluster } from './testing/testCluster.ts'
 
 /**
  * A new document opened on every node at once: each node finds no owner and starts loading it,
@@ -28,10 +28,7 @@ after(async () => {
   await cluster.stop()
 })
 
-const metric = async (node: number, name: string): Promise<number> => {
-  const text = await (await fetch(`${cluster.nodes[node]!.httpUrl}/metrics`)).text()
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN)
-}
+const metric = (node: number, name: string): Promise<number> => nodeMetric(cluster, node, name)
 
 const sameState = (a: Y.Doc, b: Y.Doc): boolean => Buffer.from(Y.encodeStateVector(a)).equals(Buffer.from(Y.encodeStateVector(b)))
 

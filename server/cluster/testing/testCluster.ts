@@ -99,3 +99,9 @@ export const observedCluster = (count = 3): ObservedCluster => {
   })
   return observed
 }
+
+/** A node's unlabelled metric `name` from its /metrics (NaN when it does not report it). */
+export const nodeMetric = async (cluster: TestCluster, node: number, name: string): Promise<number> => {
+  const text = await (await fetch(`${cluster.nodes[node]!.httpUrl}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN)
+}
