@@ -14,9 +14,10 @@ export interface CapturedChanges {
 
 /**
  * Applies an update with `origin` and records what it changed, field by field (from Yjs's
- * own events: map events carry `changes.keys` with action and old value; a rich-text root reports one
- * `edit` when anything under it changed; a plain-text root one `edit` with the text before and after, or, when the update put
- * something other than characters into it, a `NotPlainText` value for the `schema` rule to refuse).
+ * own events: map events carry `changes.keys` with action and old value; a rich-text root reports
+ * one `edit` when anything under it changed; a plain-text root one `edit` with the text before and
+ * after, or, when the update put something other than characters into it, a `NotPlainText` value
+ * for the `schema` rule to refuse).
  * Only observers of this doc type's roots run, and only for this transaction's origin, so the cost
  * is proportional to the update. Throws whatever Y.applyUpdate throws.
  */

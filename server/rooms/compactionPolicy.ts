@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger.ts'
-import type { DocumentStorage } from '../persistence/documentStorage.ts'
+import type { DocumentState, DocumentStorage } from '../persistence/documentStorage.ts'
 
 /** Stored bytes past this multiple of the last compacted size (plus the floor) trigger a compaction. */
 const COMPACT_STORED_MULTIPLE = 2
@@ -11,9 +11,6 @@ const COMPACT_STORED_FLOOR_BYTES = 1024 * 1024
  * of every 500), and the compaction work per stored update stays the same whatever the size.
  */
 const COMPACTED_BYTES_PER_UPDATE = 4096
-
-/** The document exactly as stored, encoded: what a compaction writes (see DocumentStorage.compact). */
-export type StoredState = { update: Uint8Array; stateVector: Uint8Array }
 
 /** What the policy needs of its room: the store, the document's storage name, where to log. */
 export interface CompactionTarget {
@@ -69,7 +66,7 @@ export class CompactionPolicy {
    * (every write durable): encoding it costs a fraction of rebuilding the document from its stored
    * updates, which is what the compaction does otherwise.
    */
-  maybeCompact(storedState?: () => StoredState | null): void {
+  maybeCompact(storedState?: () => DocumentState | null): void {
     if (!this.worthCompacting) return
     const manyUpdates = this.storedUpdates >= Math.max(this.compactAfterUpdates, this.compactedBytes / COMPACTED_BYTES_PER_UPDATE)
     const manyBytes = this.storedBytes > COMPACT_STORED_MULTIPLE * this.compactedBytes + COMPACT_STORED_FLOOR_BYTES
@@ -81,7 +78,7 @@ export class CompactionPolicy {
    * room's writes. `state`: the document exactly as stored (see DocumentStorage.compact). A
    * failure is logged: the stored updates stay as they were, and the next trigger tries again.
    */
-  compact(state?: StoredState): void {
+  compact(state?: DocumentState): void {
     this.run(state).catch((error: unknown) => this.target.logger.error({ err: error }, 'compaction failed'))
   }
 
@@ -94,7 +91,7 @@ export class CompactionPolicy {
     return this.run()
   }
 
-  private run(state?: StoredState): Promise<number | null> {
+  private run(state?: DocumentState): Promise<number | null> {
     this.compacting = true
     const before = this.storedUpdates
     const bytesBefore = this.storedBytes

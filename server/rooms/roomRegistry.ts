@@ -90,9 +90,7 @@ export class RoomRegistry {
    * was not. Call `release` afterwards so a room nobody is connected to gets unloaded again.
    */
   async open(tenant: string, document: DocumentName): Promise<Room> {
-    const key = `${tenant}/${document.name}`
-    const room = this.rooms.get(key) ?? this.create(key, tenant, document)
-    this.cancelUnload(room)
+    const room = this.kept(tenant, document)
     await room.whenReady()
     return room
   }
@@ -104,10 +102,16 @@ export class RoomRegistry {
    * first (its client is then forwarded there, not closed). Join a peer afterwards or call `release`.
    */
   async whenTaken(tenant: string, document: DocumentName): Promise<Room> {
+    const room = this.kept(tenant, document)
+    await room.whenTaken()
+    return room
+  }
+
+  /** The document's room, made (and loading) if there was none, not to be unloaded meanwhile. */
+  private kept(tenant: string, document: DocumentName): Room {
     const key = `${tenant}/${document.name}`
     const room = this.rooms.get(key) ?? this.create(key, tenant, document)
     this.cancelUnload(room)
-    await room.whenTaken()
     return room
   }
 
