@@ -20,8 +20,12 @@ test('travel mode: "Keep all on this device" brings documents never opened here 
     await author.page.goto('/#/')
     await author.page.getByRole('button', { name: 'New content' }).click()
     await author.page.getByLabel('Title', { exact: true }).fill('Standard terms')
-    await author.page.getByRole('textbox', { name: 'Content text' }).click()
+    // The editor takes keystrokes once the new document's first sync says what this user may edit.
+    const body = author.page.getByRole('textbox', { name: 'Content text' })
+    await expect(body).toHaveAttribute('aria-readonly', 'false')
+    await body.click()
     await author.page.keyboard.type('Payment within 30 days.')
+    await expect.poll(() => textWithoutCarets(body)).toBe('Payment within 30 days.')
     // Saved on the server, text included (the indicator may still show the title's "Saved" for a moment).
     await author.page.evaluate(() => (window as unknown as { posalpro: { handle: DocumentHandle } }).posalpro.handle.whenSaved())
     await expect(author.page.locator('.save-indicator')).toHaveText('Saved')
